@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install what the integration tests need besides Python packages:
+#   - PHP 8 with the SQLite, intl, mbstring and XML extensions (Debian packages), and
+#   - MediaWiki's code from Debian's `mediawiki` package, unpacked into a cache folder
+#     (no apache2, nothing written under /usr/share or /etc).
+# The Oxigraph server comes from PyPI (the `oxigraph` package in the `test` extra).
+# Needs root (or sudo) for apt-get when PHP is missing. Idempotent: does nothing when all is there.
+set -euo pipefail
+
+MW_DEB_CACHE=${MW_DEB_CACHE:-$HOME/.cache/mediawiki-deb}
+PHP_PKGS="php-cli php-sqlite3 php-intl php-mbstring php-xml"
+log() { printf '[install-test-servers] %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="none"; fi
+fi
+apt_get() {
+  if [ "$SUDO" = none ]; then
+    log "need root to run: apt-get $*"; return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get "$@"
+}
+
+php_ok() {
+  command -v php >/dev/null 2>&1 &&
+    php -r 'foreach (["pdo_sqlite","intl","mbstring","xml","dom"] as $e) if (!extension_loaded($e)) exit(1);'
+}
+
+if ! php_ok; then
+  log "installing PHP: $PHP_PKGS"
+  apt_get install -y -q --no-install-recommends $PHP_PKGS >&2 ||
+    { apt_get update -q >&2 && apt_get install -y -q --no-install-recommends $PHP_PKGS >&2; }
+fi
+
+if [ -f "${MW_CORE:-/nonexistent}/api.php" ] || [ -f /usr/share/mediawiki/api.php ] ||
+   [ -f "$MW_DEB_CACHE/usr/share/mediawiki/api.php" ]; then
+  log "MediaWiki code present"
+else
+  log "unpacking Debian's mediawiki .deb into $MW_DEB_CACHE"
+  dl=$(mktemp -d); chmod 755 "$dl"   # readable by apt's _apt user
+  ( cd "$dl" && { apt_get download mediawiki mediawiki-classes >&2 ||
+                  { apt_get update -q >&2 && apt_get download mediawiki mediawiki-classes >&2; }; } )
+  mkdir -p "$MW_DEB_CACHE"
+  for f in "$dl"/*.deb; do dpkg-deb -x "$f" "$MW_DEB_CACHE"; done
+  rm -rf "$dl"
+fi
+php_ok && log "PHP $(php -r 'echo PHP_VERSION;') ready"

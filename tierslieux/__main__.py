@@ -1,0 +1,3 @@
+from tierslieux.cli import main
+
+main()

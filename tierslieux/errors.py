@@ -1,0 +1,72 @@
+"""The exception tree of tierslieux.
+
+Library code raises these; only ``tierslieux.cli`` turns them into messages and exit codes.
+Messages are one line, say what went wrong and, where possible, what to do next. They never
+contain secrets (passwords, tokens).
+"""
+
+from __future__ import annotations
+
+
+class TierslieuxError(Exception):
+    """Base class of every error tierslieux raises on purpose."""
+
+    exit_code = 1
+
+
+class DumpError(TierslieuxError):
+    """An XML export could not be read: missing, malformed, truncated or hostile."""
+
+
+class ParseError(TierslieuxError):
+    """A page's wikitext could not be parsed."""
+
+
+class StoreError(TierslieuxError):
+    """The SQLite store is missing, locked by another writer, or not a tierslieux store."""
+
+
+class HarvestError(TierslieuxError):
+    """A live harvest failed."""
+
+
+class WikiUnreachableError(HarvestError):
+    """No MediaWiki API answered at the given address."""
+
+    exit_code = 4
+
+
+class LoginError(HarvestError):
+    """Logging in to a private wiki failed."""
+
+
+class MappingError(TierslieuxError):
+    """The mapping or ontology data is invalid."""
+
+
+class ValidationError(TierslieuxError):
+    """The built release did not pass validation (SHACL, Table Schema, parse-back)."""
+
+    exit_code = 5
+
+
+class PublishError(TierslieuxError):
+    """The release could not be published."""
+
+
+class ConfigError(TierslieuxError):
+    """The configuration file or an option is invalid."""
+
+    exit_code = 6
+
+
+class LockedError(TierslieuxError):
+    """Another run holds the lock on this store."""
+
+    exit_code = 7
+
+
+class QueryError(TierslieuxError):
+    """A SPARQL query could not be parsed or answered."""
+
+    exit_code = 2
