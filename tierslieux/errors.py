@@ -21,6 +21,15 @@ class DumpError(TierslieuxError):
 class ParseError(TierslieuxError):
     """A page's wikitext could not be parsed."""
 
+    def __init__(self, title: str, reason: str) -> None:
+        # both in args, so the error survives pickling to and from worker processes
+        super().__init__(title, reason)
+        self.title = title
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot parse page {self.title!r}: {self.reason}"
+
 
 class StoreError(TierslieuxError):
     """The SQLite store is missing, locked by another writer, or not a tierslieux store."""
@@ -70,3 +79,11 @@ class QueryError(TierslieuxError):
     """A SPARQL query could not be parsed or answered."""
 
     exit_code = 2
+
+
+class ServeError(TierslieuxError):
+    """The local SPARQL endpoint could not be started (oxigraph missing, port taken)."""
+
+
+class PushError(TierslieuxError):
+    """Uploading a release to an external triple store failed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -75,7 +76,7 @@ def _events(path: Path) -> Iterator[tuple[str, Element]]:
             f"{path}: refused a hostile XML construct ({type(exc).__name__}); "
             "MediaWiki exports never contain DTDs or entity declarations"
         ) from None
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise DumpError(f"{path}: cannot be read ({exc})") from None
 
 

@@ -317,6 +317,13 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def title_of(self, page_id: int) -> tuple[int, str] | None:
+        """(namespace, title) of a stored page, without reading its text."""
+        row = self.db.execute(
+            "SELECT namespace, title FROM page WHERE page_id = ?", (page_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def revision_ids(self) -> dict[int, int]:
         """page id -> stored revision id, for comparing a full listing with the store."""
         return dict(self.db.execute("SELECT page_id, rev_id FROM page"))

@@ -1,0 +1,323 @@
+"""``tierslieux.sparql``: query a release through its cached Oxigraph store (no server)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from fixtures.oxigraph import make_release
+from tierslieux import sparql
+from tierslieux.errors import QueryError, TierslieuxError
+
+D = "https://w3id.org/tierslieux/movilab/"
+DATA = rf"""
+<{D}place/Le_WIP> a tl:ThirdPlace ; tl:name "Le WIP" ; tl:postalCode "14460" ;
+    tl:town "Colombelles" ; tl:description "ligne 1\nligne 2"@fr ; tl:theme tl:theme-gouvernance .
+<{D}place/La_Myne> a tl:ThirdPlace ; tl:name "La Myne" .
+<{D}page/Le_WIP> a tl:WikiPage ; tl:title "Le WIP" ; tl:describes <{D}place/Le_WIP> ;
+    tl:pageId 2121 .
+"""
+SELECT = "SELECT ?name ?town WHERE { ?p a tl:ThirdPlace ; tl:name ?name OPTIONAL { ?p tl:town ?town } } ORDER BY ?name"
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Path:
+    return make_release(tmp_path / "exports", DATA)
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_select_table_is_aligned_and_compacts_iris(release):
+    out = sparql.run_query(release, "SELECT ?p ?name ?theme WHERE { ?p tl:name ?name "
+                                    "OPTIONAL { ?p tl:theme ?theme } } ORDER BY ?name")
+    assert out == (
+        "p                                                    name     theme\n"
+        "---------------------------------------------------  -------  --------------------\n"
+        f"<{D}place/La_Myne>  La Myne\n"
+        f"<{D}place/Le_WIP>   Le WIP   tl:theme-gouvernance\n"
+        "(2 rows)\n"
+    )
+
+
+def test_select_table_keeps_multiline_literals_on_one_row(release):
+    out = sparql.run_query(release, "SELECT ?d WHERE { ?p tl:description ?d }")
+    assert out.splitlines()[2] == "ligne 1 ligne 2"
+    assert out.endswith("(1 row)\n")
+
+
+def test_select_csv_tsv_json_are_the_w3c_formats(release):
+    assert sparql.run_query(release, SELECT, "csv") == (
+        "name,town\r\nLa Myne,\r\nLe WIP,Colombelles\r\n")
+    assert sparql.run_query(release, SELECT, "tsv") == (
+        '?name\t?town\n"La Myne"\t\n"Le WIP"\t"Colombelles"\n')
+    answer = json.loads(sparql.run_query(release, SELECT, "json"))
+    assert answer["head"]["vars"] == ["name", "town"]
+    assert answer["results"]["bindings"] == [
+        {"name": {"type": "literal", "value": "La Myne"}},
+        {"name": {"type": "literal", "value": "Le WIP"},
+         "town": {"type": "literal", "value": "Colombelles"}},
+    ]
+
+
+def test_typed_values_keep_their_datatype_in_json(release):
+    answer = json.loads(sparql.run_query(release, "SELECT ?id WHERE { ?p tl:pageId ?id }", "json"))
+    assert answer["results"]["bindings"] == [{"id": {
+        "type": "literal", "value": "2121",
+        "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+
+
+def test_ask(release):
+    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+    assert sparql.run_query(release, "ASK { ?p tl:town 'Lyon' }") == "false\n"
+    assert json.loads(sparql.run_query(release, "ASK { ?p tl:town 'Lyon' }", "json")) == {
+        "head": {}, "boolean": False}
+
+
+def test_construct_as_turtle_csv_and_jsonld(release):
+    query = "CONSTRUCT { ?p tl:name ?n } WHERE { ?p a tl:ThirdPlace ; tl:name ?n }"
+    turtle = sparql.run_query(release, query)
+    assert turtle.startswith("@prefix tl: <https://w3id.org/tierslieux/ontology#> .\n")
+    triples = {q.triple for q in ox.parse(turtle, format=ox.RdfFormat.TURTLE)}
+    assert triples == {
+        ox.Triple(ox.NamedNode(f"{D}place/La_Myne"), ox.NamedNode(sparql.ONTOLOGY_NS + "name"),
+                  ox.Literal("La Myne")),
+        ox.Triple(ox.NamedNode(f"{D}place/Le_WIP"), ox.NamedNode(sparql.ONTOLOGY_NS + "name"),
+                  ox.Literal("Le WIP")),
+    }
+    rows = list(csv.reader(io.StringIO(sparql.run_query(release, query, "csv"))))
+    assert rows == [["subject", "predicate", "object"],
+                    [f"{D}place/La_Myne", sparql.ONTOLOGY_NS + "name", "La Myne"],
+                    [f"{D}place/Le_WIP", sparql.ONTOLOGY_NS + "name", "Le WIP"]]
+    jsonld = sparql.run_query(release, query, "json")
+    assert {q.triple for q in ox.parse(jsonld, format=ox.RdfFormat.JSON_LD)} == triples
+
+
+def test_describe(release):
+    out = sparql.run_query(release, f"DESCRIBE <{D}place/Le_WIP>", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {(r["predicate"].rsplit("#", 1)[1], r["object"]) for r in rows} == {
+        ("type", sparql.ONTOLOGY_NS + "ThirdPlace"), ("name", "Le WIP"), ("postalCode", "14460"),
+        ("town", "Colombelles"), ("description", "ligne 1\nligne 2"),
+        ("theme", sparql.ONTOLOGY_NS + "theme-gouvernance")}
+
+
+def test_declared_prefixes_are_used_in_tables(release):
+    out = sparql.run_query(release, f"PREFIX place: <{D}place/>\n"
+                                    "SELECT ?p WHERE { ?p tl:town ?t }")
+    assert out.splitlines()[2] == "place:Le_WIP"
+
+
+def test_unknown_format(release):
+    with pytest.raises(QueryError, match="unknown format 'xml'"):
+        sparql.run_query(release, SELECT, "xml")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT ?p WHERE {\n  ?p tl:name ?n .\n  ?p ?q\n}",
+     r"^line 4, column 2: syntax error near \"}\": expected "),
+    ("PREFIX a: <x:>\nSELECT * WHERE {\n  ?s foo:bar ?o }",
+     r"^line 3, column 13: syntax error near \"\?s foo:bar \?o }\": undeclared prefix"),
+    ("SELECT ?z WHERE { ?s ?p ?o } GROUP BY ?s",
+     r"^line 1, column \d+: syntax error near .*: the SELECT contains a variable that is unbound$"),
+    ("INSERT DATA { <a:b> <a:c> <a:d> }", r"^SPARQL Update is not allowed"),
+    ("# a comment\nPREFIX tl: <x:>\nDELETE WHERE { ?s ?p ?o }", r"^SPARQL Update is not allowed"),
+])
+def test_broken_query_gives_one_line_with_position(release, query, message):
+    with pytest.raises(QueryError, match=message) as caught:
+        sparql.run_query(release, query)
+    assert "\n" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_missing_release(tmp_path):
+    with pytest.raises(QueryError, match=r"no release in .*tierslieux.nt.gz is missing"):
+        sparql.run_query(tmp_path, SELECT)
+
+
+def test_damaged_release_is_refused(tmp_path):
+    release = make_release(tmp_path / "exports", DATA)
+    other = make_release(tmp_path / "other", DATA + f"<{D}x> tl:name 'x' .")
+    (release / "tierslieux.nt.gz").write_bytes((other / "tierslieux.nt.gz").read_bytes())
+    with pytest.raises(QueryError, match="does not match SHA256SUMS"):
+        sparql.run_query(release, SELECT)
+
+
+def test_invalid_ntriples_is_a_query_error(tmp_path):
+    import gzip
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "tierslieux.nt.gz").write_bytes(gzip.compress(b"<a:b> <a:c> oops .\n"))
+    with pytest.raises(QueryError, match="is not valid gzipped N-Triples"):
+        sparql.run_query(folder, SELECT)
+
+
+def test_errors_belong_to_the_tree():
+    from tierslieux.errors import PushError, ServeError
+
+    assert issubclass(PushError, TierslieuxError) and issubclass(ServeError, TierslieuxError)
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def _sha256sum_check(folder: Path) -> None:
+    """What ``sha256sum -c SHA256SUMS`` does, and no file appeared that it does not list."""
+    listed = {}
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(None, 1)
+        listed[name] = digest
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    assert {p.name for p in folder.iterdir()} == set(listed) | {"SHA256SUMS"}
+
+
+def test_cache_sits_beside_the_release_and_is_reused(release):
+    first = sparql.cache_release(release)
+    assert first.built and first.triples == 12
+    assert first.folder.parent == release.parent / ".tierslieux-cache" / "exports"
+    info = first.folder / "build.json"
+    stamp = info.stat().st_mtime_ns, info.stat().st_ino
+    second = sparql.cache_release(release)
+    assert not second.built
+    assert second.folder == first.folder
+    assert (info.stat().st_mtime_ns, info.stat().st_ino) == stamp
+    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+    assert (info.stat().st_mtime_ns, info.stat().st_ino) == stamp
+    _sha256sum_check(release)
+
+
+def test_changed_release_rebuilds_and_drops_the_old_cache(tmp_path):
+    release = make_release(tmp_path / "exports", DATA)
+    old = sparql.cache_release(release)
+    make_release(release, DATA + f'<{D}place/X> a tl:ThirdPlace ; tl:name "X" .')
+    assert "X" in sparql.run_query(release, SELECT, "csv")
+    new = sparql.cache_release(release)
+    assert not new.built and new.folder != old.folder and new.triples == 14
+    assert not old.folder.exists()
+    assert [p.name for p in new.folder.parent.iterdir()] == [new.folder.name]
+
+
+def test_a_cache_in_use_is_kept_until_released(tmp_path):
+    release = make_release(tmp_path / "exports", DATA)
+    old = sparql.cache_release(release)
+    with sparql._lock(old.folder, exclusive=False):  # what a running serve holds
+        make_release(release, DATA + f'<{D}place/X> a tl:ThirdPlace ; tl:name "X" .')
+        new = sparql.cache_release(release)
+        assert new.built and old.folder.exists()
+        assert not ox.Store.read_only(str(old.store_path)).query("ASK { ?s ?p 'X' }")
+        assert ox.Store.read_only(str(new.store_path)).query("ASK { ?s ?p 'X' }")
+    sparql.cache_release(release)
+    assert not old.folder.exists()
+
+
+def test_cache_dir_from_the_environment(release, tmp_path, monkeypatch):
+    monkeypatch.setenv(sparql.CACHE_ENV, str(tmp_path / "elsewhere"))
+    cached = sparql.cache_release(release)
+    assert cached.folder.parent == tmp_path / "elsewhere" / "exports"
+    assert not (release.parent / ".tierslieux-cache").exists()
+
+
+def test_unwritable_cache_dir_says_what_to_do(release, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(QueryError, match=f"set {sparql.CACHE_ENV} to a writable folder"):
+        sparql.cache_release(release, cache_dir=blocker)
+
+
+def test_concurrent_builders_agree(release):
+    code = ("import sys; from tierslieux.sparql import cache_release; "
+            "c = cache_release(sys.argv[1]); print(c.folder, c.triples)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(release)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    assert len({out for out, _ in outputs}) == 1
+    root = Path(outputs[0][0].split()[0]).parent
+    assert [p.name for p in root.iterdir()] == [Path(outputs[0][0].split()[0]).name]
+
+
+def test_open_release_store_is_read_only(release):
+    store = sparql.open_release_store(release)
+    assert len(store) == 12
+    with pytest.raises(RuntimeError, match="read-write"):
+        store.update("INSERT DATA { <a:b> <a:c> <a:d> }")
+
+
+def test_release_prefixes_come_from_the_turtle_file(release):
+    prefixes = sparql.release_prefixes(release)
+    assert prefixes["tl"] == sparql.ONTOLOGY_NS
+    assert prefixes["dcterms"] == "http://purl.org/dc/terms/"
+
+
+def test_a_second_query_is_much_faster_than_the_first(tmp_path):
+    import gzip
+    import time
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    lines = "".join(f'<{D}place/p{i}> <{sparql.ONTOLOGY_NS}name> "lieu {i}" .\n'
+                    for i in range(20000))
+    (folder / "tierslieux.nt.gz").write_bytes(gzip.compress(lines.encode(), mtime=0))
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    start = time.perf_counter()
+    assert sparql.run_query(folder, query, "csv") == "n\r\n20000\r\n"
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    assert sparql.run_query(folder, query, "csv") == "n\r\n20000\r\n"
+    second = time.perf_counter() - start
+    assert second < first / 2, (first, second)
+
+
+# --------------------------------------------------------------------------- worked queries
+
+
+def test_worked_queries_are_documented_and_parse():
+    queries = sparql.worked_queries()
+    assert len(queries) >= 10
+    empty = ox.Store()
+    for query in queries:
+        assert query.question.endswith("?"), query.name
+        assert query.question_fr.endswith("?"), query.name
+        assert query.text.startswith("# Question: "), query.name
+        empty.query(query.text)  # parses on a bare engine: declares every prefix it uses
+
+
+def test_worked_query_by_name():
+    assert sparql.worked_query("obstacles.rq").name == "obstacles"
+    with pytest.raises(QueryError, match="no worked query 'nope': choose one of "):
+        sparql.worked_query("nope")
+
+
+def test_worked_queries_ship_as_package_data():
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert '"queries/*.rq"' in pyproject
+
+
+def test_table_cells_are_cut_at_80_characters():
+    out = sparql.render_table(["a"], [["x" * 10]])
+    assert out == "a\n----------\nxxxxxxxxxx\n(1 row)\n"
+    cell = sparql._cell(ox.Literal("y" * 100), lambda iri: iri)
+    assert len(cell) == 80 and cell.endswith("…")
+
+
+def test_empty_select_table():
+    store = ox.Store()
+    assert sparql.query_store(store, "SELECT ?s WHERE { ?s ?p ?o }") == "s\n-\n(0 rows)\n"
+
+
+def test_nothing_is_printed_or_left_in_the_release(release, capsys):
+    sparql.run_query(release, SELECT)
+    assert capsys.readouterr() == ("", "")
+    _sha256sum_check(release)

@@ -1,0 +1,294 @@
+"""``serve`` and ``push`` against real Oxigraph servers on loopback."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from fixtures.oxigraph import (  # noqa: F401  (fixtures are used by name)
+    DATASET_IRI, count_release_triples, free_port, make_release, oxigraph, oxigraph_server,
+)
+from tierslieux import sparql
+from tierslieux.errors import PushError, ServeError
+
+pytestmark = pytest.mark.integration
+
+D = "https://w3id.org/tierslieux/movilab/"
+DATA = f"""
+<{D}place/Le_WIP> a tl:ThirdPlace ; tl:name "Le WIP" ; tl:town "Colombelles" .
+<{D}place/La_Myne> a tl:ThirdPlace ; tl:name "La Myne" ; tl:town "Villeurbanne" .
+<{D}page/Le_WIP> a tl:WikiPage ; tl:title "Le WIP" ; tl:describes <{D}place/Le_WIP> .
+"""
+SMALLER = f"""<{D}place/Le_WIP> a tl:ThirdPlace ; tl:name "Le WIP" .\n"""
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+NAMES = ("PREFIX tl: <https://w3id.org/tierslieux/ontology#> "
+         "SELECT ?name WHERE { ?p a tl:ThirdPlace ; tl:name ?name } ORDER BY ?name")
+JSON = {"Accept": "application/sparql-results+json"}
+SECRET = "S3cret-pass-Word!"
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Path:
+    return make_release(tmp_path / "exports", DATA)
+
+
+@pytest.fixture
+def endpoint(release):
+    try:
+        server = sparql.start_endpoint(release, port=free_port())
+    except ServeError as exc:
+        if "not installed" in str(exc) and os.environ.get("CI") != "true":
+            pytest.skip(str(exc))
+        raise
+    with server:
+        yield server
+
+
+def _names(response: requests.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/sparql-results+json")
+    return [b["name"]["value"] for b in response.json()["results"]["bindings"]]
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def test_serve_answers_get_and_post(endpoint):
+    assert endpoint.url.startswith("http://127.0.0.1:") and endpoint.url.endswith("/query")
+    get = requests.get(endpoint.url, params={"query": NAMES}, headers=JSON, timeout=10)
+    assert _names(get) == ["La Myne", "Le WIP"]
+    form = requests.post(endpoint.url, data={"query": NAMES}, headers=JSON, timeout=10)
+    assert _names(form) == ["La Myne", "Le WIP"]
+    direct = requests.post(endpoint.url, data=NAMES.encode(), timeout=10,
+                           headers={**JSON, "Content-Type": "application/sparql-query"})
+    assert _names(direct) == ["La Myne", "Le WIP"]
+
+
+def test_serve_default_graph_holds_the_whole_release(endpoint, release):
+    answer = requests.get(endpoint.url, params={"query": COUNT}, headers=JSON, timeout=10).json()
+    assert int(answer["results"]["bindings"][0]["n"]["value"]) == count_release_triples(release)
+
+
+def test_serve_sends_cors_headers(endpoint):
+    origin = {"Origin": "https://yasgui.example.org"}
+    response = requests.get(endpoint.url, params={"query": "ASK {}"},
+                            headers={**JSON, **origin}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    preflight = requests.options(endpoint.url, timeout=10, headers={
+        **origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_serve_refuses_updates(endpoint):
+    update = requests.post(endpoint.base + "/update", data=b"INSERT DATA { <a:b> <a:c> <a:d> }",
+                           headers={"Content-Type": "application/sparql-update"}, timeout=10)
+    assert update.status_code == 403
+    put = requests.put(endpoint.base + "/store?default", data=b"<a:b> <a:c> <a:d> .",
+                       headers={"Content-Type": "application/n-triples"}, timeout=10)
+    assert put.status_code == 403
+    after = requests.get(endpoint.url, params={"query": "ASK { <a:b> ?p ?o }"}, headers=JSON,
+                         timeout=10)
+    assert after.json()["boolean"] is False
+
+
+def test_query_and_serve_share_the_cache(endpoint, release):
+    assert sparql.run_query(release, NAMES, "csv") == "name\r\nLa Myne\r\nLe WIP\r\n"
+    assert sparql.cache_release(release).folder == endpoint.cached.folder
+
+
+def test_serve_reports_a_taken_port(release, endpoint):
+    port = int(endpoint.url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(ServeError, match=r"could not serve on 127\.0\.0\.1:\d+: Address already in use"):
+        sparql.start_endpoint(release, port=port)
+
+
+def test_serve_stops_cleanly_on_ctrl_c(release):
+    port = free_port()
+    code = ("import sys; from tierslieux.sparql import serve; "
+            "url = serve(sys.argv[1], port=int(sys.argv[2]), on_ready=lambda u: print(u, flush=True)); "
+            "print('stopped', url, flush=True)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(release), str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url == f"http://127.0.0.1:{port}/query", proc.stderr.read()
+        assert requests.get(url, params={"query": "ASK {}"}, timeout=10).status_code == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.strip() == f"stopped {url}"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, params={"query": "ASK {}"}, timeout=5)
+
+
+def test_serve_stops_cleanly_on_sigterm(release):
+    port = free_port()
+    code = ("import sys; from tierslieux.sparql import serve; "
+            "serve(sys.argv[1], port=int(sys.argv[2]), on_ready=lambda u: print(u, flush=True))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(release), str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # no terminal: only our process gets it
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.endswith(f":{port}/query"), proc.stderr.read()
+        proc.terminate()
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, params={"query": "ASK {}"}, timeout=5)
+
+
+# --------------------------------------------------------------------------- push
+
+
+def _graph_count(server, graph: str) -> int:
+    rows = server.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return int(rows[0]["n"])
+
+
+def test_push_then_count_on_the_external_store(oxigraph, release):
+    result = sparql.push(release, oxigraph.store)
+    assert result.graph == DATASET_IRI
+    assert result.status in (201, 204)
+    assert result.triples == count_release_triples(release) == 7
+    assert _graph_count(oxigraph, DATASET_IRI) == 7
+    local = sparql.run_query(release, COUNT, "csv")
+    assert local == f"n\r\n{_graph_count(oxigraph, DATASET_IRI)}\r\n"
+    names = oxigraph.select(f"PREFIX tl: <{sparql.ONTOLOGY_NS}> SELECT ?n WHERE "
+                            f"{{ GRAPH <{DATASET_IRI}> {{ ?p tl:name ?n }} }} ORDER BY ?n")
+    assert [r["n"] for r in names] == ["La Myne", "Le WIP"]
+
+
+def test_push_twice_replaces_the_graph(oxigraph, release, tmp_path):
+    graph = "https://example.org/graph/tierslieux"
+    other = "https://example.org/graph/other"
+    oxigraph.run_update(f"INSERT DATA {{ GRAPH <{other}> {{ <a:x> <a:y> <a:z> }} }}")
+    sparql.push(release, oxigraph.store, graph)
+    sparql.push(release, oxigraph.store, graph)
+    assert _graph_count(oxigraph, graph) == 7
+    smaller = make_release(tmp_path / "smaller", SMALLER)
+    result = sparql.push(smaller, oxigraph.store, graph)
+    assert result.triples == 2
+    assert _graph_count(oxigraph, graph) == 2
+    assert _graph_count(oxigraph, other) == 1  # other graphs untouched
+
+
+def test_push_accepts_an_endpoint_with_a_query_string(oxigraph, release):
+    sparql.push(release, oxigraph.store + "?no_transaction", "https://example.org/g")
+    assert _graph_count(oxigraph, "https://example.org/g") == 7
+
+
+def test_push_needs_a_graph_when_the_catalogue_has_none(oxigraph, tmp_path):
+    bare = make_release(tmp_path / "bare", DATA, dataset=None)
+    with pytest.raises(PushError, match="give --graph IRI"):
+        sparql.push(bare, oxigraph.store)
+
+
+def test_push_reports_http_errors_with_status_and_first_line(oxigraph, release, monkeypatch):
+    monkeypatch.setenv(sparql.USER_ENV, "alice")
+    monkeypatch.setenv(sparql.PASSWORD_ENV, SECRET)
+    with pytest.raises(PushError) as caught:
+        sparql.push(release, oxigraph.base + "/nowhere", "https://example.org/g")
+    message = str(caught.value)
+    assert message.startswith(f"{oxigraph.base}/nowhere answered HTTP 404")
+    assert "\n" not in message and SECRET not in message
+
+
+def test_push_refused_by_a_read_only_server(endpoint, release, monkeypatch):
+    monkeypatch.setenv(sparql.USER_ENV, "alice")
+    monkeypatch.setenv(sparql.PASSWORD_ENV, SECRET)
+    with pytest.raises(PushError, match=r"answered HTTP 403 Forbidden: The server is read-only$"):
+        sparql.push(release, endpoint.base + "/store", "https://example.org/g")
+
+
+def test_push_to_nothing_never_shows_credentials(release, monkeypatch):
+    monkeypatch.setenv(sparql.USER_ENV, "alice")
+    monkeypatch.setenv(sparql.PASSWORD_ENV, SECRET)
+    port = free_port()
+    url = f"http://bob:{SECRET}@127.0.0.1:{port}/store"
+    with pytest.raises(PushError) as caught:
+        sparql.push(release, url, "https://example.org/g")
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach http://127.0.0.1:{port}/store: ConnectionError")
+    assert SECRET not in message and "bob" not in message
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A stand-in store that only records what it was sent and refuses it."""
+
+    seen: list[dict] = []
+
+    def do_PUT(self):  # noqa: N802
+        length = int(self.headers["Content-Length"])
+        body = self.rfile.read(length)
+        self.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        self.send_response(401)
+        self.end_headers()
+        self.wfile.write(f"Unauthorized for alice:{SECRET}\nsecond line".encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_push_sends_basic_auth_and_a_sized_ntriples_body(release, monkeypatch):
+    import base64
+    import gzip
+
+    monkeypatch.setenv(sparql.USER_ENV, "alice")
+    monkeypatch.setenv(sparql.PASSWORD_ENV, SECRET)
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/ds/data"
+        with pytest.raises(PushError) as caught:
+            sparql.push(release, url, "https://example.org/g?x=1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    sent = _Recorder.seen[-1]
+    assert sent["path"] == "/ds/data?graph=https%3A%2F%2Fexample.org%2Fg%3Fx%3D1"
+    assert sent["headers"]["Content-Type"] == "application/n-triples"
+    assert "Transfer-Encoding" not in sent["headers"]
+    expected = gzip.decompress((release / "tierslieux.nt.gz").read_bytes())
+    assert sent["body"] == expected
+    assert sent["headers"]["Authorization"] == (
+        "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode())
+    assert str(caught.value) == f"{url} answered HTTP 401 Unauthorized: Unauthorized for ***:***"
+
+
+def test_push_refuses_a_damaged_release(oxigraph, release, tmp_path):
+    other = make_release(tmp_path / "other", SMALLER)
+    (release / "tierslieux.nt.gz").write_bytes((other / "tierslieux.nt.gz").read_bytes())
+    with pytest.raises(PushError, match="does not match SHA256SUMS"):
+        sparql.push(release, oxigraph.store, "https://example.org/g")
+    assert _graph_count(oxigraph, "https://example.org/g") == 0
+
+
+def test_push_wants_an_http_endpoint(release):
+    with pytest.raises(PushError, match="must be an http"):
+        sparql.push(release, "ftp://127.0.0.1/store", "https://example.org/g")
+
+
+def test_oxigraph_fixture_is_emptied_between_tests(oxigraph, oxigraph_server):
+    assert oxigraph is oxigraph_server
+    assert oxigraph.select("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }") == []

@@ -1,0 +1,358 @@
+"""The configuration file ``tierslieux.toml`` and the effective configuration of a run.
+
+Layout: one flat TOML table whose keys are the long names of the command-line options
+(``wiki``, ``store``, ``out``, ``base-iri``, ...; lists are plural: ``namespaces``,
+``categories``). See ``tierslieux.example.toml`` at the repository root.
+
+Where values come from, strongest first: the command line (:meth:`Config.merged`), the
+configuration file, the defaults below. Paths written in the file are relative to the file's
+folder, so a cron job finds the same files whatever its working folder.
+
+Secrets (the wiki password, the SPARQL endpoint password) never live in the file: they come from
+the environment (:data:`SECRET_ENV`) and are shown as ``***`` by :meth:`Config.to_display`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tierslieux.errors import ConfigError
+
+#: name of the configuration file looked for in the working folder
+CONFIG_NAME = "tierslieux.toml"
+#: environment variable naming a configuration file (weaker than an explicit path)
+CONFIG_ENV = "TIERSLIEUX_CONFIG"
+#: secrets, read from the environment only: name -> environment variable
+SECRET_ENV = {
+    "wiki-password": "TIERSLIEUX_WIKI_PASSWORD",
+    "sparql-password": "TIERSLIEUX_SPARQL_PASSWORD",
+}
+#: parts of a key that mark it as a secret, refused in a configuration file
+SECRET_WORDS = ("password", "passwd", "secret", "token", "api-key", "apikey", "credential")
+
+DEFAULT_STORE = Path("tierslieux.sqlite")
+DEFAULT_OUT = Path("exports")
+DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
+DEFAULT_LICENCE = "https://creativecommons.org/licenses/by-sa/4.0/"
+DEFAULT_LICENCE_NAME = "CC BY-SA 4.0"
+DEFAULT_ATTRIBUTION = "Movilab contributors, https://movilab.org/wiki/Accueil"
+LOG_FORMATS = ("text", "json")
+
+#: where a value came from, as shown by ``tierslieux config``
+DEFAULT, COMMAND_LINE = "default", "command line"
+
+
+def secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A secret from the environment (``wiki-password``, ``sparql-password``), or None if unset."""
+    value = (os.environ if environ is None else environ).get(SECRET_ENV[name])
+    return value or None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration of a run. Build it with :func:`load_config`."""
+
+    #: MediaWiki address (the API is found from it); None with no dump = the bundled sample
+    wiki: str | None = None
+    #: a MediaWiki XML export instead of a live wiki
+    dump: Path | None = None
+    #: namespaces to harvest and build; None = every namespace of the source
+    namespaces: tuple[int, ...] | None = None
+    #: only pages of these categories; empty = every page
+    categories: tuple[str, ...] = ()
+    #: contact (email or URL) put in the User-Agent of live harvests
+    contact: str = ""
+    #: seconds between two API requests
+    delay: float = 1.0
+    store: Path = DEFAULT_STORE
+    out: Path = DEFAULT_OUT
+    base_iri: str = DEFAULT_BASE_IRI
+    #: address where the release is published (catalogue download URLs); empty = none
+    publication_url: str = ""
+    licence: str = DEFAULT_LICENCE
+    licence_name: str = DEFAULT_LICENCE_NAME
+    attribution: str = DEFAULT_ATTRIBUTION
+    #: a mapping file replacing the bundled one
+    mapping: Path | None = None
+    #: largest share (0..1) of the previous release that a build may drop without --force
+    diff_threshold: float = 0.10
+    log_format: str = "text"
+    #: the file this configuration was read from, if any
+    config_path: Path | None = field(default=None, compare=False)
+    #: key -> where its value came from (the file, the command line); absent = default
+    origins: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def merged(self, **values: Any) -> Config:
+        """This configuration with command-line values on top.
+
+        Keyword names are field names (``base_iri=...``). None and empty tuples mean "not given"
+        and are skipped, so a command can pass all its options. Giving ``wiki`` clears a ``dump``
+        of the file, and the reverse: the command line chooses the source.
+        """
+        given = {k: v for k, v in values.items() if v is not None and v != ()}
+        unknown = set(given) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"Config.merged() got unknown fields: {', '.join(sorted(unknown))}")
+        if "wiki" in given and "dump" in given:
+            raise ConfigError("give either --wiki or --dump, not both")
+        changes = {
+            name: _FIELDS[name].check(f"--{_key(name)}", value, COMMAND_LINE, None)
+            for name, value in given.items()
+        }
+        if "wiki" in changes:
+            changes.setdefault("dump", None)
+        if "dump" in changes:
+            changes.setdefault("wiki", None)
+        origins = dict(self.origins)
+        for name in changes:
+            origins[name] = COMMAND_LINE
+        return replace(self, **changes, origins=tuple(sorted(origins.items())))
+
+    def origin(self, name: str) -> str:
+        """Where the value of a field came from: the file's path, "command line" or "default"."""
+        return dict(self.origins).get(name, DEFAULT)
+
+    def to_display(self, environ: Mapping[str, str] | None = None) -> str:
+        """The effective configuration as TOML text, secrets masked, each value's origin noted.
+
+        The text is itself a valid configuration file (unset values are comments).
+        """
+        lines = [
+            f"# configuration file: {self.config_path}" if self.config_path
+            else "# configuration file: none (defaults and command line)",
+        ]
+        for name in _FIELDS:
+            value = getattr(self, name)
+            origin = self.origin(name)
+            note = f"  # {'config file' if origin == str(self.config_path) else origin}"
+            if value is None:
+                lines.append(f"# {_key(name)} = (not set){note}")
+            else:
+                lines.append(f"{_key(name)} = {_toml_value(value)}{note}")
+        lines.append("# secrets, from the environment only:")
+        for name, var in SECRET_ENV.items():
+            state = '"***"' if secret(name, environ) else "(not set)"
+            lines.append(f"# {var} = {state}")
+        return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------ loading
+
+
+def find_config(path: Path | None = None, cwd: Path | None = None,
+                environ: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file to read: ``path``, else $TIERSLIEUX_CONFIG, else ./tierslieux.toml.
+
+    An explicit path or the variable must name an existing file; the file in the working folder
+    is optional (None when absent).
+    """
+    cwd = Path.cwd() if cwd is None else cwd
+    env_path = (os.environ if environ is None else environ).get(CONFIG_ENV)
+    for given, how in ((path, "configuration file"), (env_path, f"${CONFIG_ENV}")):
+        if given:
+            chosen = cwd / Path(given).expanduser()
+            if not chosen.is_file():
+                raise ConfigError(f"{how} {given} not found")
+            return chosen
+    local = cwd / CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def load_config(path: Path | None = None, cwd: Path | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Read the configuration file (see :func:`find_config`) over the defaults.
+
+    Raises ConfigError, naming the file and the key, for a file that cannot be read, invalid
+    TOML, an unknown key, a value of the wrong type, or a secret written in the file.
+    """
+    cwd = Path.cwd() if cwd is None else cwd
+    found = find_config(path, cwd, environ)
+    if found is None:
+        return Config()
+    shown = _shown_path(found, cwd)
+    try:
+        text = found.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{shown}: cannot read: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{shown}: invalid TOML: {exc}") from None
+
+    _refuse_secrets(data, shown)
+    values = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in _FIELDS or "_" in key:
+            raise ConfigError(f"{shown}: unknown key {key!r}{_suggest(key)}")
+        values[name] = _FIELDS[name].check(repr(key), value, shown, found.parent)
+    if values.get("wiki") is not None and values.get("dump") is not None:
+        raise ConfigError(f"{shown}: set either 'wiki' or 'dump', not both")
+    origins = tuple(sorted((name, str(found)) for name in values))
+    return Config(**values, config_path=found, origins=origins)
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def _refuse_secrets(data: Mapping[str, Any], shown: str, prefix: str = "") -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        folded = key.lower().replace("_", "-")
+        if any(word in folded for word in SECRET_WORDS):
+            variables = " or ".join(SECRET_ENV.values())
+            raise ConfigError(
+                f"{shown}: {dotted!r} looks like a secret; configuration files must not hold "
+                f"secrets: set {variables} in the environment instead"
+            )
+        if isinstance(value, dict):
+            _refuse_secrets(value, shown, f"{dotted}.")
+
+
+def _suggest(key: str) -> str:
+    keys = [_key(name) for name in _FIELDS]
+    folded = key.lower().replace("_", "-")
+    if folded in keys:
+        return f" (did you mean {folded!r}?)"
+    close = difflib.get_close_matches(folded, keys, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(keys)})"
+
+
+# ------------------------------------------------------------------------ values
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, for error messages."""
+    if isinstance(value, dict):
+        return "a table"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except TypeError:
+        return str(value)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)  # TOML basic strings accept JSON escapes
+
+
+class _Field:
+    """How one key is checked and converted. ``check`` returns the field's value."""
+
+    def __init__(self, convert: Callable[[Any, str, Path | None], Any]) -> None:
+        self.convert = convert
+
+    def check(self, key: str, value: Any, where: str, base: Path | None) -> Any:
+        try:
+            return self.convert(value, key, base)
+        except _Bad as bad:
+            raise ConfigError(f"{where}: {key} must be {bad.expected}, got {_show(value)}") from None
+
+
+class _Bad(Exception):
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+
+
+def _string(value: Any, key: str, base: Path | None) -> str:
+    if not isinstance(value, str):
+        raise _Bad("a string")
+    return value
+
+
+def _http(value: Any, key: str, base: Path | None) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise _Bad("an http(s) address")
+    return value
+
+
+def _optional_http(value: Any, key: str, base: Path | None) -> str:
+    return "" if value == "" else _http(value, key, base)
+
+
+def _base_iri(value: Any, key: str, base: Path | None) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
+            or not value.endswith(("/", "#")) or any(c in value for c in ' <>"{}|\\^`'):
+        raise _Bad("an http(s) IRI ending with / or #")
+    return value
+
+
+def _number(low: float, high: float | None) -> Callable[[Any, str, Path | None], float]:
+    expected = f"a number from {low} to {high}" if high is not None else f"a number >= {low}"
+
+    def convert(value: Any, key: str, base: Path | None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Bad("a number")
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
+            raise _Bad(expected)
+        return float(value)
+
+    return convert
+
+
+def _path(value: Any, key: str, base: Path | None) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise _Bad("a path (a string)")
+    path = Path(value).expanduser()
+    return base / path if base is not None else path
+
+
+def _namespaces(value: Any, key: str, base: Path | None) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
+        raise _Bad("a list of namespace numbers (integers >= 0)")
+    return tuple(sorted(set(value)))
+
+
+def _strings(value: Any, key: str, base: Path | None) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or any(not isinstance(v, str) or not v for v in value):
+        raise _Bad("a list of strings")
+    return tuple(value)
+
+
+def _log_format(value: Any, key: str, base: Path | None) -> str:
+    if value not in LOG_FORMATS:
+        raise _Bad(" or ".join(f'"{f}"' for f in LOG_FORMATS))
+    return value
+
+
+_FIELDS: dict[str, _Field] = {
+    "wiki": _Field(_http),
+    "dump": _Field(_path),
+    "namespaces": _Field(_namespaces),
+    "categories": _Field(_strings),
+    "contact": _Field(_string),
+    "delay": _Field(_number(0, None)),
+    "store": _Field(_path),
+    "out": _Field(_path),
+    "base_iri": _Field(_base_iri),
+    "publication_url": _Field(_optional_http),
+    "licence": _Field(_http),
+    "licence_name": _Field(_string),
+    "attribution": _Field(_string),
+    "mapping": _Field(_path),
+    "diff_threshold": _Field(_number(0, 1)),
+    "log_format": _Field(_log_format),
+}

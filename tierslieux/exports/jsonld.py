@@ -1,0 +1,264 @@
+"""A streaming JSON-LD writer over triples in triple order (see ntriples.py).
+
+The document embeds the ``@context`` of ``context.jsonld`` (so that it reads offline, without
+fetching anything) and holds a ``@graph`` of node objects sorted by ``@id``. Each node object
+has ``@id``, then ``@type``, then its properties sorted by key.
+
+It is not a general JSON-LD compaction algorithm but gives the same kind of output, and never a
+wrong one: a term of the context is used as the key of a value only when expanding that value
+with the term gives back exactly the triple; every other value is written under a compact IRI
+(``tl:name``) or the full IRI, as an explicit value object (``{"@id": …}``,
+``{"@value": …, "@language": …}``, ``{"@value": …, "@type": …}``). Terms that change how their
+values are read beyond a type or language (scoped contexts, ``@reverse``, ``@nest``, containers
+other than ``@set``) are never used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from tierslieux.errors import MappingError
+from tierslieux.exports.ntriples import RDF_TYPE, XSD_STRING, Triple, parse_object, unescape
+
+_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+
+
+@dataclass(frozen=True)
+class TermDefinition:
+    """One term of a context, expanded."""
+
+    name: str
+    iri: str
+    #: "@id", "@vocab", a datatype IRI, or "" when the term sets no type
+    type: str
+    #: the language its string values get: a tag, "" for none
+    language: str
+    #: a simple term usable as the prefix of a compact IRI
+    prefix: bool
+    #: the term may be used as a key or a @type value by this writer
+    usable: bool
+    container_set: bool
+
+
+class Context:
+    """The parts of a JSON-LD context that the writer needs."""
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        if not isinstance(context, Mapping):
+            raise MappingError("context.jsonld: @context must be one JSON object (not a list or a URL)")
+        self.raw = context
+        self.vocab = context.get("@vocab") or ""
+        language = context.get("@language")
+        self.language = language if isinstance(language, str) else ""
+        #: with a default direction, plain strings would not be plain: always write value objects
+        self.plain_strings_ok = not context.get("@direction")
+        self.terms: dict[str, TermDefinition] = {}
+        for name in context:
+            if not name.startswith("@"):
+                definition = self._define(name, set())
+                if definition is not None:
+                    self.terms[name] = definition
+        self.prefixes = {t.name: t.iri for t in self.terms.values() if t.prefix}
+        self._by_iri: dict[str, list[TermDefinition]] = {}
+        for term in sorted(self.terms.values(), key=lambda t: (len(t.name), t.name)):
+            if term.usable:
+                self._by_iri.setdefault(term.iri, []).append(term)
+        # Several prefixes for one namespace: the shortest name wins, then the first in order.
+        self._prefix_by_ns: dict[str, str] = {}
+        for name, iri in sorted(self.prefixes.items(), key=lambda kv: (len(kv[0]), kv[0]), reverse=True):
+            self._prefix_by_ns[iri] = name
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Context:
+        """Read the context of a ``context.jsonld`` document (``{"@context": {...}}``)."""
+        if not isinstance(document, Mapping) or "@context" not in document:
+            raise MappingError("context.jsonld has no @context")
+        return cls(document["@context"])
+
+    # -------------------------------------------------------------- reading the context
+
+    def _define(self, name: str, seen: set[str]) -> TermDefinition | None:
+        value = self.raw[name]
+        if value is None:
+            return None
+        if isinstance(value, str):
+            iri = self._expand(value, seen | {name})
+            simple = ":" not in name
+            return TermDefinition(
+                name=name, iri=iri, type="", language=self.language,
+                prefix=simple and iri.endswith(_GEN_DELIMS), usable=bool(iri), container_set=False,
+            )
+        if not isinstance(value, Mapping):
+            raise MappingError(f"context.jsonld: term {name!r} is neither a string nor an object")
+        if "@reverse" in value:
+            return None
+        iri_value = value.get("@id")
+        if iri_value is None:
+            iri = self._expand(name, seen | {name}) if ":" in name else (self.vocab + name if self.vocab else "")
+        else:
+            iri = self._expand(iri_value, seen | {name})
+        type_value = value.get("@type", "")
+        if type_value in ("@id", "@vocab", ""):
+            type_ = type_value
+        elif isinstance(type_value, str) and not type_value.startswith("@"):
+            type_ = self._expand(type_value, seen | {name}, vocab=True)
+        else:
+            type_ = "@unsupported"
+        if "@language" in value:
+            lang = value["@language"]
+            language = lang if isinstance(lang, str) else ""
+        else:
+            language = self.language
+        container = value.get("@container")
+        if isinstance(container, list) and len(container) == 1:
+            container = container[0]
+        usable = (
+            bool(iri)
+            and type_ != "@unsupported"
+            and container in (None, "@set")
+            and not {"@context", "@nest", "@direction", "@index"} & set(value)
+        )
+        prefix = bool(value.get("@prefix", False)) and ":" not in name
+        return TermDefinition(
+            name=name, iri=iri, type=type_, language=language, prefix=prefix,
+            usable=usable, container_set=container == "@set",
+        )
+
+    def _expand(self, value: str, seen: set[str], vocab: bool = True) -> str:
+        """Expand an IRI written in the context itself (terms may use one another)."""
+        if value.startswith("@"):
+            return ""
+        if ":" in value:
+            prefix, suffix = value.split(":", 1)
+            if suffix.startswith("//"):
+                return value
+            if prefix in self.raw and prefix not in seen:
+                definition = self._define(prefix, seen)
+                if definition is not None and definition.iri:
+                    return definition.iri + suffix
+            return value
+        if vocab and value in self.raw and value not in seen:
+            definition = self._define(value, seen)
+            return definition.iri if definition else ""
+        return self.vocab + value if vocab and self.vocab else value
+
+    # -------------------------------------------------------------- writing with it
+
+    def compact_iri(self, iri: str, *, vocab: bool) -> str:
+        """The shortest form of ``iri`` that expands back to it.
+
+        ``vocab`` is True for keys, @type values and @vocab-typed values (where terms count),
+        False for @id values.
+        """
+        if vocab:
+            # A term's type and language do not matter here: keys carry explicit value objects
+            # when the term's coercion does not fit, and @type values are plain IRIs.
+            terms = self._by_iri.get(iri)
+            if terms:
+                return terms[0].name
+        cut = max(iri.rfind("#"), iri.rfind("/"), iri.rfind(":"))
+        while cut > 0:
+            name = self._prefix_by_ns.get(iri[: cut + 1])
+            if name is not None:
+                candidate = f"{name}:{iri[cut + 1:]}"
+                suffix = iri[cut + 1 :]
+                if not suffix.startswith("//") and (not vocab or candidate not in self.terms):
+                    return candidate
+                break
+            cut = max(iri.rfind("#", 0, cut), iri.rfind("/", 0, cut), iri.rfind(":", 0, cut))
+        # A full IRI is read as such unless its scheme is also a term of the context.
+        scheme = iri.split(":", 1)[0]
+        if scheme in self.terms or (vocab and iri in self.terms):
+            raise MappingError(f"context.jsonld: the term {scheme!r} hides the IRI {iri}")
+        return iri
+
+    def key_and_value(self, predicate: str, token: str) -> tuple[str, Any, bool]:
+        """The key, the JSON value and whether the key's values are always arrays."""
+        term_value = parse_object(token)
+        for term in self._by_iri.get(predicate, ()):
+            value = self._as_term_value(term, term_value)
+            if value is not None:
+                return term.name, value, term.container_set
+        key = self.compact_iri(predicate, vocab=True)
+        if term_value.kind == "iri":
+            return key, {"@id": self.compact_iri(term_value.value, vocab=False)}, False
+        if term_value.language:
+            return key, {"@value": term_value.value, "@language": term_value.language}, False
+        if term_value.datatype == XSD_STRING:
+            return key, {"@value": term_value.value}, False
+        datatype = self.compact_iri(term_value.datatype, vocab=True)
+        return key, {"@value": term_value.value, "@type": datatype}, False
+
+    def _as_term_value(self, term: TermDefinition, value) -> Any:
+        if value.kind == "iri":
+            if term.type == "@id":
+                return self.compact_iri(value.value, vocab=False)
+            if term.type == "@vocab":
+                return self.compact_iri(value.value, vocab=True)
+            return None
+        if term.type in ("@id", "@vocab"):
+            return None
+        if term.type:
+            return value.value if value.datatype == term.type and not value.language else None
+        if not self.plain_strings_ok:
+            return None
+        if value.language:
+            # Exact case: rdflib keeps the case of tags, so "FR" and "fr" would not round-trip.
+            return value.value if value.language == term.language else None
+        if value.datatype == XSD_STRING and not term.language:
+            return value.value
+        return None
+
+
+def write_jsonld(triples: Iterable[Triple], out: TextIO, context: Context) -> int:
+    """Write triples (in triple order, without duplicates) as compacted JSON-LD; return how many."""
+    out.write('{\n  "@context": ')
+    out.write(_indent(json.dumps(context.raw, ensure_ascii=False, indent=2), "  "))
+    out.write(',\n  "@graph": [')
+    count = 0
+    first = True
+    subject = None
+    node: list[tuple[str, str]] = []
+    for s, p, o in triples:
+        if s != subject:
+            if node:
+                out.write(("\n" if first else ",\n") + _node(subject, node, context))
+                first = False
+                node.clear()
+            subject = s
+        node.append((p, o))
+        count += 1
+    if node:
+        out.write(("\n" if first else ",\n") + _node(subject, node, context))
+    out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
+
+
+def _node(subject: str, pairs: list[tuple[str, str]], context: Context) -> str:
+    obj: dict[str, Any] = {"@id": context.compact_iri(unescape(subject), vocab=False)}
+    types = []
+    values: dict[str, list[Any]] = {}
+    always_array: set[str] = set()
+    for p, o in pairs:
+        if p == RDF_TYPE and o[0] == "<":
+            types.append(context.compact_iri(unescape(o[1:-1]), vocab=True))
+            continue
+        key, value, container_set = context.key_and_value(unescape(p), o)
+        values.setdefault(key, []).append(value)
+        if container_set:
+            always_array.add(key)
+    if types:
+        obj["@type"] = types[0] if len(types) == 1 else types
+    for key in sorted(values):
+        items = values[key]
+        obj[key] = items[0] if len(items) == 1 and key not in always_array else items
+    return _indent(json.dumps(obj, ensure_ascii=False, indent=2), "    ", first=True)
+
+
+def _indent(text: str, pad: str, first: bool = False) -> str:
+    lines = text.split("\n")
+    head = pad + lines[0] if first else lines[0]
+    return "\n".join([head] + [pad + line for line in lines[1:]])

@@ -1,0 +1,397 @@
+"""CSV tables and their Frictionless Data Package, driven by ``tables.yaml``.
+
+Each table has one row per entity of its classes, the entity's IRI as ``id``, the columns in the
+order of ``tables.yaml`` and the rows sorted by ``id``. Files are UTF-8 without BOM, comma
+separated, ``"``-quoted where needed, one ``\\n`` per row.
+
+Formula neutralisation (quoted by the README)
+    A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return as a formula. In a column of type ``string``, such a value gets a leading apostrophe
+    (``'=HYPERLINK(…)`` → ``''=HYPERLINK(…)``), as OWASP recommends for CSV injection, with one
+    exception: a value made only of a leading ``+`` or ``-`` followed by digits, spaces, dots and
+    parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``) is kept
+    as it is, since it can call no function. Columns of other types (integer, number, date…) hold
+    only validated values and are never changed. The RDF files always keep the original text.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tierslieux.errors import MappingError
+from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object
+
+TABLES_FILE = "tables.yaml"
+TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+VALUES = ("text", "concept", "date", "class")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*")
+
+
+def neutralise(value: str) -> str:
+    """The value to write in a string cell: see the module docstring for the exact rule."""
+    if value.startswith(_FORMULA_START) and not _HARMLESS_SIGNED.fullmatch(value):
+        return "'" + value
+    return value
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a path: a property, walked forwards or backwards (``^``)."""
+
+    predicate: str
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    title: str = ""
+    description: str = ""
+    type: str = "string"
+    required: bool = False
+    #: alternative paths, tried in order; () with ``constant`` or ``value: class``
+    paths: tuple[tuple[Step, ...], ...] = ()
+    constant: str | None = None
+    value: str = "text"
+    multi: bool = False
+    several: str = "first"
+    #: (table, column) of a foreign key
+    references: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    title_fr: str
+    title_en: str
+    description: str
+    classes: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+
+def load_tables(path: Path | None = None) -> tuple[TableSpec, ...]:
+    """Read and check a tables file (default: the package's ``tables.yaml``)."""
+    if path is None:
+        text = resources.files(__package__).joinpath(TABLES_FILE).read_text(encoding="utf-8")
+        where = TABLES_FILE
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{where}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tables"), list):
+        raise MappingError(f"{where}: needs a 'tables' list")
+    prefixes = data.get("prefixes") or {}
+    specs = tuple(_table(t, prefixes, where) for t in data["tables"])
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise MappingError(f"{where}: two tables have the same name")
+    for spec in specs:
+        for column in spec.columns:
+            if column.references:
+                table, col = column.references
+                target = next((s for s in specs if s.name == table), None)
+                if target is None or col not in [c.name for c in target.columns]:
+                    raise MappingError(f"{where}: {spec.name}.{column.name} references unknown {table}.{col}")
+    return specs
+
+
+def _table(data: Any, prefixes: Mapping[str, str], where: str) -> TableSpec:
+    if not isinstance(data, dict) or not data.get("name"):
+        raise MappingError(f"{where}: every table needs a name")
+    name = str(data["name"])
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise MappingError(f"{where}: table name {name!r} must be lower-case letters, digits and _")
+    title = data.get("title") or {}
+    columns = tuple(_column(c, prefixes, f"{where}: {name}") for c in data.get("columns") or ())
+    if not columns or columns[0].name != "id" or columns[0].paths != ((),):
+        raise MappingError(f"{where}: {name}: the first column must be 'id' with path '@id'")
+    if len({c.name for c in columns}) != len(columns):
+        raise MappingError(f"{where}: {name}: two columns have the same name")
+    classes = tuple(_iri(c, prefixes, where) for c in data.get("classes") or ())
+    if not classes:
+        raise MappingError(f"{where}: {name}: needs at least one class")
+    return TableSpec(
+        name=name, title_fr=str(title.get("fr", name)), title_en=str(title.get("en", name)),
+        description=str(data.get("description", "")).strip(), classes=classes, columns=columns,
+    )
+
+
+def _column(data: Any, prefixes: Mapping[str, str], where: str) -> Column:
+    if not isinstance(data, dict) or not data.get("name"):
+        raise MappingError(f"{where}: every column needs a name")
+    name = str(data["name"])
+    where = f"{where}.{name}"
+    type_ = data.get("type", "string")
+    value = data.get("value", "text")
+    several = data.get("several", "first")
+    if type_ not in TYPES:
+        raise MappingError(f"{where}: type must be one of {', '.join(TYPES)}")
+    if value not in VALUES:
+        raise MappingError(f"{where}: value must be one of {', '.join(VALUES)}")
+    if several not in ("first", "max"):
+        raise MappingError(f"{where}: several must be first or max")
+    raw_paths = data.get("path")
+    constant = data.get("constant")
+    if raw_paths is None and constant is None and value != "class":
+        raise MappingError(f"{where}: needs a path, a constant or value: class")
+    if isinstance(raw_paths, str):
+        raw_paths = [raw_paths]
+    paths = tuple(_path(p, prefixes, where) for p in raw_paths or ())
+    references = None
+    if data.get("references"):
+        if data.get("multi"):
+            raise MappingError(f"{where}: a foreign key needs a single-valued column")
+        table, _, col = str(data["references"]).partition(".")
+        references = (table, col or "id")
+    return Column(
+        name=name, title=str(data.get("title", "")), description=str(data.get("description", "")),
+        type=type_, required=bool(data.get("required", False)), paths=paths,
+        constant=None if constant is None else str(constant), value=value,
+        multi=bool(data.get("multi", False)), several=several, references=references,
+    )
+
+
+def _path(text: Any, prefixes: Mapping[str, str], where: str) -> tuple[Step, ...]:
+    text = str(text).strip()
+    if text == "@id":
+        return ()
+    steps = []
+    for part in text.split("/"):
+        inverse = part.startswith("^")
+        steps.append(Step(_iri(part.lstrip("^"), prefixes, where), inverse))
+    return tuple(steps)
+
+
+def _iri(curie: Any, prefixes: Mapping[str, str], where: str) -> str:
+    curie = str(curie).strip()
+    if curie.startswith("<") and curie.endswith(">"):
+        return curie[1:-1]
+    prefix, sep, local = curie.partition(":")
+    if not sep or prefix not in prefixes:
+        raise MappingError(f"{where}: unknown prefix in {curie!r}")
+    return prefixes[prefix] + local
+
+
+# --------------------------------------------------------------------------- the rows
+
+
+@dataclass
+class TableResult:
+    """A table built from the graph (rows already as the CSV cells)."""
+
+    spec: TableSpec
+    rows: list[list[str]]
+    neutralised: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Index:
+    """Forward and backward adjacency for the properties the tables use, and types."""
+
+    def __init__(self, triples: Iterable[Triple], specs: Sequence[TableSpec]) -> None:
+        forward = {RDF_TYPE}
+        backward: set[str] = set()
+        for spec in specs:
+            for column in spec.columns:
+                for path in column.paths:
+                    for step in path:
+                        (backward if step.inverse else forward).add(step.predicate)
+        self.forward: dict[str, dict[str, list[str]]] = {p: {} for p in forward}
+        self.backward: dict[str, dict[str, list[str]]] = {p: {} for p in backward}
+        for s, p, o in triples:
+            table = self.forward.get(p)
+            if table is not None:
+                table.setdefault(s, []).append(o)
+            table = self.backward.get(p)
+            if table is not None and o[0] == "<":
+                table.setdefault(o[1:-1], []).append(f"<{s}>")
+
+    def types(self, subject: str) -> list[str]:
+        return [o[1:-1] for o in self.forward[RDF_TYPE].get(subject, ()) if o[0] == "<"]
+
+    def subjects_of(self, classes: Sequence[str]) -> list[str]:
+        wanted = {f"<{c}>" for c in classes}
+        return sorted(s for s, objects in self.forward[RDF_TYPE].items() if wanted.intersection(objects))
+
+    def follow(self, subject: str, path: tuple[Step, ...]) -> list[str]:
+        """The N-Triples terms reached from ``subject`` along ``path``."""
+        current = [f"<{subject}>"]
+        for step in path:
+            table = (self.backward if step.inverse else self.forward)[step.predicate]
+            reached: list[str] = []
+            for term in current:
+                if term[0] == "<":
+                    reached.extend(table.get(term[1:-1], ()))
+            current = reached
+        return current
+
+
+def _convert(token: str, how: str) -> str:
+    term = parse_object(token)
+    value = term.value
+    if how == "concept" and term.kind == "iri":
+        local = re.split(r"[#/]", value)[-1]
+        return local.split("-", 1)[1] if "-" in local else local
+    if how == "date":
+        return value[:10]
+    return value
+
+
+def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
+                 sitename: str = "") -> list[TableResult]:
+    """The rows of every table (cells neutralised, see ``neutralise``)."""
+    index = _Index(triples, specs)
+    results = []
+    for spec in specs:
+        result = TableResult(spec, [])
+        for subject in index.subjects_of(spec.classes):
+            row = []
+            for column in spec.columns:
+                cell = _cell(index, spec, column, subject, result, sitename)
+                if column.type == "string" and cell:
+                    safe = neutralise(cell)
+                    if safe != cell:
+                        result.neutralised += 1
+                    cell = safe
+                row.append(cell)
+            result.rows.append(row)
+        results.append(result)
+    return results
+
+
+def _cell(index: _Index, spec: TableSpec, column: Column, subject: str,
+          result: TableResult, sitename: str) -> str:
+    if column.constant is not None:
+        return column.constant.replace("{sitename}", sitename)
+    if column.paths == ((),):
+        return subject
+    if column.value == "class":
+        values = sorted({re.split(r"[#/]", t)[-1] for t in index.types(subject) if t in spec.classes})
+    else:
+        values = []
+        for path in column.paths:
+            values = sorted({_convert(token, column.value) for token in index.follow(subject, path)})
+            if values:
+                break
+    if not values:
+        return ""
+    if column.multi:
+        return "|".join(values)
+    if len(values) > 1:
+        if column.several == "max":
+            return values[-1]
+        result.warnings.append(
+            f"{spec.file}: {subject} has {len(values)} values for {column.name}; kept {values[0]!r}"
+        )
+    return values[0]
+
+
+def write_table(result: TableResult, folder: Path) -> Path:
+    """Write one table as CSV with pandas (the one place pandas is used)."""
+    import pandas as pd
+
+    names = [c.name for c in result.spec.columns]
+    frame = pd.DataFrame(result.rows, columns=names, dtype=object)
+    path = folder / result.spec.file
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
+                 quoting=csv.QUOTE_MINIMAL)
+    return path
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def table_schema(spec: TableSpec) -> dict[str, Any]:
+    """The Table Schema of one table."""
+    fields = []
+    for column in spec.columns:
+        entry: dict[str, Any] = {"name": column.name, "type": column.type}
+        if column.title:
+            entry["title"] = column.title
+        if column.description:
+            entry["description"] = column.description
+        if column.type == "boolean":
+            entry["trueValues"] = ["true", "1"]
+            entry["falseValues"] = ["false", "0"]
+        constraints = {}
+        if column.required:
+            constraints["required"] = True
+        if column.name == "id":
+            constraints["unique"] = True
+        if constraints:
+            entry["constraints"] = constraints
+        fields.append(entry)
+    schema: dict[str, Any] = {"fields": fields, "missingValues": [""], "primaryKey": ["id"]}
+    keys = []
+    for column in spec.columns:
+        if column.references:
+            table, col = column.references
+            keys.append({
+                "fields": [column.name],
+                "reference": {"resource": "" if table == spec.name else table, "fields": [col]},
+            })
+    if keys:
+        schema["foreignKeys"] = keys
+    return schema
+
+
+def datapackage(specs: Sequence[TableSpec], files: Mapping[str, tuple[int, str]],
+                *, title: str, description: str, keywords: Sequence[str],
+                licence: Mapping[str, str], sources: Sequence[Mapping[str, str]],
+                homepage: str = "") -> dict[str, Any]:
+    """The ``datapackage.json`` document; ``files`` maps a CSV name to (bytes, sha256)."""
+    package: dict[str, Any] = {
+        "profile": "tabular-data-package",
+        "name": "tierslieux",
+        "title": title,
+        "description": description,
+    }
+    if homepage:
+        package["homepage"] = homepage
+    package["keywords"] = list(keywords)
+    package["licenses"] = [dict(licence)]
+    package["sources"] = [dict(s) for s in sources]
+    resources_ = []
+    for spec in specs:
+        size, digest = files[spec.file]
+        resources_.append({
+            "name": spec.name,
+            "path": spec.file,
+            "profile": "tabular-data-resource",
+            "title": spec.title_fr,
+            "description": spec.description,
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "bytes": size,
+            "hash": f"sha256:{digest}",
+            "schema": table_schema(spec),
+        })
+    package["resources"] = resources_
+    return package
+
+
+def dump_json(document: Any) -> str:
+    """JSON as every JSON file of a release is written: indented, UTF-8, final newline."""
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,685 @@
+"""Load ``mapping.yaml`` into frozen dataclasses, checked against the ontology.
+
+Every error names the file and the key (``mapping.yaml: templates[0].params[3].property:
+'postCode' is not a term of the ontology``), so that a domain expert editing the file can
+fix it without reading Python.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, Graph, URIRef
+
+from tierslieux.errors import MappingError
+from tierslieux.ontology import MAPPING_FILE, ONTOLOGY_NS, load_ontology, read_text
+from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.clean import CLEANERS, fold
+
+PARAM_KINDS = ("literal", "iri", "concept", "entity", "closure")
+CLOSURE_ROLES = ("status", "since", "note")
+CONTEXT_KEYS = ("statement_kind", "level", "partnership", "audience")
+#: the concept scheme each context key points into
+CONTEXT_SCHEMES = {
+    "statement_kind": "StatementKinds",
+    "level": "CollectivityLevels",
+    "partnership": "PartnershipTypes",
+    "audience": "Audiences",
+}
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class EntityRule:
+    kind: str
+    cls: URIRef
+    #: IRI pattern relative to the data base, with {key}, {rootkey}, {slug}
+    iri: str
+    #: "title": the record gets its root page title as tl:name
+    name_from: str | None = None
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    name: str
+    aliases: tuple[str, ...] = ()
+    property: URIRef | None = None
+    kind: str = "literal"
+    cleaner: str = "text"
+    separator: str = ""
+    required: bool = False
+    scheme: URIRef | None = None
+    unknown: str = "keep"
+    entity: str | None = None
+    #: for kind "closure": (role, property) for status / since / note
+    properties: tuple[tuple[str, URIRef], ...] = ()
+    #: extra value -> concept pairs for kind "concept" (folded value)
+    values: tuple[tuple[str, URIRef], ...] = ()
+
+    def role(self, name: str) -> URIRef | None:
+        return dict(self.properties).get(name)
+
+
+@dataclass(frozen=True)
+class TemplateRule:
+    name: str
+    aliases: tuple[str, ...] = ()
+    describes: str | None = None
+    page_type: URIRef | None = None
+    page_status: URIRef | None = None
+    params: tuple[ParamRule, ...] = ()
+    #: (property, value IRI) set on the entity when no parameter set the property
+    defaults: tuple[tuple[URIRef, URIRef], ...] = ()
+    _index: dict[str, ParamRule] = field(default_factory=dict, repr=False, compare=False)
+
+    def param(self, name: str) -> ParamRule | None:
+        return self._index.get(fold(name))
+
+
+@dataclass(frozen=True)
+class IgnoredTemplate:
+    name: str
+    aliases: tuple[str, ...] = ()
+    describes: str | None = None
+    page_type: URIRef | None = None
+    page_status: URIRef | None = None
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    name: str
+    aliases: tuple[str, ...] = ()
+    describes: str | None = None
+    page_type: URIRef | None = None
+    page_status: URIRef | None = None
+    set: tuple[tuple[URIRef, URIRef], ...] = ()
+
+
+@dataclass(frozen=True)
+class NamespaceRule:
+    number: int
+    page_type: URIRef
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a heading or an item prefix says about the list items it governs."""
+
+    statement_kind: URIRef | None = None
+    level: URIRef | None = None
+    partnership: URIRef | None = None
+    audience: URIRef | None = None
+
+    def over(self, outer: Meaning) -> Meaning:
+        """This meaning, completed by ``outer`` where it says nothing."""
+        return Meaning(*(getattr(self, k) or getattr(outer, k) for k in CONTEXT_KEYS))
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, k) for k in CONTEXT_KEYS)
+
+
+@dataclass(frozen=True)
+class HeadingRule:
+    heading: str
+    aliases: tuple[str, ...] = ()
+    meaning: Meaning = Meaning()
+    subheadings: tuple[HeadingRule, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(fold(n) for n in (self.heading, *self.aliases))
+
+
+@dataclass(frozen=True)
+class PrefixRule:
+    prefix: str
+    aliases: tuple[str, ...] = ()
+    meaning: Meaning = Meaning()
+
+
+@dataclass(frozen=True)
+class TextRule:
+    describes: str
+    sections: tuple[str, ...]
+    find: str
+    properties: tuple[tuple[str, URIRef], ...]
+
+    def role(self, name: str) -> URIRef | None:
+        return dict(self.properties).get(name)
+
+
+@dataclass(frozen=True)
+class SubpageRule:
+    pattern: str
+    namespaces: tuple[int, ...] = (0,)
+
+    def root(self, namespace: int, title: str) -> str | None:
+        if namespace not in self.namespaces:
+            return None
+        match = re.match(self.pattern, title)
+        return match.group("root") if match else None
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    iri: URIRef
+    is_object: bool
+    #: the single datatype of a datatype property (xsd:string, rdf:langString, xsd:integer…),
+    #: None when the ontology gives several
+    datatype: URIRef | None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """The whole mapping, with the ontology facts the map stage needs."""
+
+    source: str
+    entities: tuple[EntityRule, ...]
+    templates: tuple[TemplateRule, ...]
+    ignored_templates: tuple[IgnoredTemplate, ...]
+    categories: tuple[CategoryRule, ...]
+    namespaces: tuple[NamespaceRule, ...]
+    headings: tuple[HeadingRule, ...]
+    item_prefixes: tuple[PrefixRule, ...]
+    text_rules: tuple[TextRule, ...]
+    subpages: SubpageRule | None
+    redirect_page_type: URIRef | None
+    properties: dict[str, PropertyInfo] = field(repr=False, compare=False)
+    #: scheme IRI -> folded label -> concept IRI
+    concept_labels: dict[URIRef, dict[str, URIRef]] = field(repr=False, compare=False)
+    #: scheme IRI -> the tl: class of its concepts (tl:Theme for tl:Themes)
+    scheme_classes: dict[URIRef, URIRef] = field(repr=False, compare=False)
+    _templates: dict[str, TemplateRule | IgnoredTemplate] = field(
+        default_factory=dict, repr=False, compare=False)
+    _categories: dict[str, CategoryRule] = field(default_factory=dict, repr=False, compare=False)
+    _prefixes: dict[str, PrefixRule] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ look-ups
+    def entity(self, kind: str) -> EntityRule:
+        for rule in self.entities:
+            if rule.kind == kind:
+                return rule
+        raise KeyError(kind)
+
+    def template(self, name: str) -> TemplateRule | IgnoredTemplate | None:
+        return self._templates.get(fold(name))
+
+    def category(self, name: str) -> CategoryRule | None:
+        return self._categories.get(fold(name))
+
+    def namespace(self, number: int) -> NamespaceRule | None:
+        for rule in self.namespaces:
+            if rule.number == number:
+                return rule
+        return None
+
+    def heading(self, heading: str, ancestors: Sequence[str] = ()) -> HeadingRule | None:
+        """The rule for a heading whose enclosing headings are ``ancestors`` (outermost
+        first). Rules nested under an ancestor's rule win over top-level rules."""
+        key = fold(heading)
+        if not key:
+            return None
+        scopes: list[tuple[HeadingRule, ...]] = []
+        level: tuple[HeadingRule, ...] = self.headings
+        for ancestor in ancestors:
+            parent = _find_heading(level, fold(ancestor)) or _find_heading(
+                self.headings, fold(ancestor))
+            level = parent.subheadings if parent else ()
+            if level:
+                scopes.append(level)
+        for scope in reversed(scopes):
+            found = _find_heading(scope, key)
+            if found:
+                return found
+        return _find_heading(self.headings, key)
+
+    def prefix(self, text: str) -> PrefixRule | None:
+        """The rule for a list item written ``<prefix> : …``."""
+        head, sep, _ = text.partition(":")
+        return self._prefixes.get(fold(head)) if sep else None
+
+    def concept(self, scheme: URIRef, value: str, extra: Iterable[tuple[str, URIRef]] = ()
+                ) -> URIRef | None:
+        key = fold(value)
+        return dict(extra).get(key) or self.concept_labels.get(scheme, {}).get(key)
+
+    def property_info(self, prop: URIRef) -> PropertyInfo:
+        return self.properties[str(prop)]
+
+
+def _find_heading(rules: Iterable[HeadingRule], key: str) -> HeadingRule | None:
+    for rule in rules:
+        if key in rule.keys:
+            return rule
+    return None
+
+
+# --------------------------------------------------------------------------- ontology facts
+
+
+def _ontology_facts(graph: Graph) -> tuple[dict[str, PropertyInfo],
+                                           dict[URIRef, dict[str, URIRef]],
+                                           dict[URIRef, URIRef]]:
+    properties: dict[str, PropertyInfo] = {}
+    for rdf_type in (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property):
+        for prop in graph.subjects(RDF.type, rdf_type):
+            if not str(prop).startswith(ONTOLOGY_NS) or str(prop) in properties:
+                continue
+            ranges = list(graph.objects(prop, RDFS.range))
+            is_object = (prop, RDF.type, OWL.ObjectProperty) in graph
+            datatype = ranges[0] if (len(ranges) == 1 and not is_object) else None
+            properties[str(prop)] = PropertyInfo(URIRef(prop), is_object, datatype)
+    labels: dict[URIRef, dict[str, URIRef]] = {}
+    classes: dict[URIRef, URIRef] = {}
+    for concept in sorted(graph.subjects(RDF.type, SKOS.Concept)):
+        for scheme in graph.objects(concept, SKOS.inScheme):
+            index = labels.setdefault(URIRef(scheme), {})
+            for predicate in (SKOS.prefLabel, SKOS.altLabel, RDFS.label):
+                for label in graph.objects(concept, predicate):
+                    index.setdefault(fold(str(label)), URIRef(concept))
+            for cls in graph.objects(concept, RDF.type):
+                if str(cls).startswith(ONTOLOGY_NS):
+                    classes.setdefault(URIRef(scheme), URIRef(cls))
+    return properties, labels, classes
+
+
+# --------------------------------------------------------------------------- reading YAML
+
+
+class _Reader:
+    """Typed access to the YAML tree; every error names the file and the key path."""
+
+    def __init__(self, source: str, properties: dict[str, PropertyInfo],
+                 schemes: dict[URIRef, dict[str, URIRef]]) -> None:
+        self.source = source
+        self.properties = properties
+        self.schemes = schemes
+
+    def fail(self, where: str, message: str) -> MappingError:
+        return MappingError(f"{self.source}: {where}: {message}")
+
+    def mapping(self, node: Any, where: str, allowed: Iterable[str],
+                required: Iterable[str] = ()) -> dict[str, Any]:
+        if not isinstance(node, dict):
+            raise self.fail(where, f"expected a mapping of keys, got {type(node).__name__}")
+        unknown = sorted(set(map(str, node)) - set(allowed))
+        if unknown:
+            raise self.fail(f"{where}.{unknown[0]}",
+                            f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+        for key in required:
+            if node.get(key) in (None, ""):
+                raise self.fail(f"{where}.{key}", "missing")
+        return node
+
+    def items(self, node: Any, where: str) -> list[Any]:
+        if node is None:
+            return []
+        if not isinstance(node, list):
+            raise self.fail(where, f"expected a list, got {type(node).__name__}")
+        return node
+
+    def text(self, node: Any, where: str) -> str:
+        if isinstance(node, bool) or not isinstance(node, (str, int, float)):
+            raise self.fail(where, "expected a text value")
+        return str(node).strip()
+
+    def names(self, node: Any, where: str) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        if isinstance(node, str):
+            return (node.strip(),)
+        return tuple(self.text(v, f"{where}[{i}]") for i, v in enumerate(self.items(node, where)))
+
+    def term(self, node: Any, where: str) -> URIRef:
+        name = self.text(node, where)
+        if name not in TL:
+            raise self.fail(where, f"{name!r} is not a term of the ontology (tl:)")
+        return TL[name]
+
+    def prop(self, node: Any, where: str) -> URIRef:
+        iri = self.term(node, where)
+        if str(iri) not in self.properties:
+            raise self.fail(where, f"{self.text(node, where)!r} is not a property of the ontology")
+        return iri
+
+    def concept(self, node: Any, where: str, scheme: str | None = None) -> URIRef:
+        iri = self.term(node, where)
+        in_schemes = [s for s, index in self.schemes.items() if iri in index.values()]
+        if not in_schemes:
+            raise self.fail(where, f"{self.text(node, where)!r} is not a concept of the ontology")
+        if scheme is not None and TL[scheme] not in in_schemes:
+            raise self.fail(where, f"{self.text(node, where)!r} is not in the scheme tl:{scheme}")
+        return iri
+
+    def scheme(self, node: Any, where: str) -> URIRef:
+        iri = self.term(node, where)
+        if iri not in self.schemes:
+            raise self.fail(where, f"{self.text(node, where)!r} is not a concept scheme")
+        return iri
+
+    def flag(self, node: Any, where: str) -> bool:
+        if node is None:
+            return False
+        if not isinstance(node, bool):
+            raise self.fail(where, "expected true or false")
+        return node
+
+
+def _entities(r: _Reader, node: Any) -> tuple[EntityRule, ...]:
+    node = r.mapping(node or {}, "entities", allowed=_any_key(node))
+    rules = []
+    for kind, spec in node.items():
+        where = f"entities.{kind}"
+        spec = r.mapping(spec, where, allowed=("class", "iri", "name"), required=("class", "iri"))
+        cls = r.term(spec["class"], f"{where}.class")
+        iri = r.text(spec["iri"], f"{where}.iri")
+        placeholders = set(re.findall(r"{(\w*)}", iri))
+        if not placeholders or placeholders - {"key", "rootkey", "slug"}:
+            raise r.fail(f"{where}.iri", "use {key}, {rootkey} or {slug} (and only them)")
+        name_from = spec.get("name")
+        if name_from not in (None, "title"):
+            raise r.fail(f"{where}.name", "only 'title' is supported")
+        rules.append(EntityRule(str(kind), cls, iri, name_from))
+    return tuple(rules)
+
+
+def _any_key(node: Any) -> tuple[str, ...]:
+    return tuple(map(str, node)) if isinstance(node, dict) else ()
+
+
+def _param(r: _Reader, node: Any, where: str, entity_kinds: set[str]) -> ParamRule:
+    spec = r.mapping(node, where, required=("name",), allowed=(
+        "name", "aliases", "property", "kind", "cleaner", "separator", "required", "scheme",
+        "unknown", "entity", "properties", "values"))
+    kind = r.text(spec.get("kind", "literal"), f"{where}.kind")
+    if kind not in PARAM_KINDS:
+        raise r.fail(f"{where}.kind", f"{kind!r} is not one of {', '.join(PARAM_KINDS)}")
+    default_cleaner = {"iri": "url", "closure": "closure"}.get(kind, "text")
+    cleaner = r.text(spec.get("cleaner", default_cleaner), f"{where}.cleaner")
+    if cleaner not in CLEANERS:
+        raise r.fail(f"{where}.cleaner", f"{cleaner!r} is not one of {', '.join(sorted(CLEANERS))}")
+    prop = None
+    properties: tuple[tuple[str, URIRef], ...] = ()
+    if kind == "closure":
+        roles = r.mapping(spec.get("properties"), f"{where}.properties",
+                          allowed=CLOSURE_ROLES, required=("status",))
+        properties = tuple((role, r.prop(roles[role], f"{where}.properties.{role}"))
+                           for role in CLOSURE_ROLES if role in roles)
+        if cleaner != "closure":
+            raise r.fail(f"{where}.cleaner", "kind closure needs the closure cleaner")
+    else:
+        if "property" not in spec:
+            raise r.fail(f"{where}.property", "missing")
+        prop = r.prop(spec["property"], f"{where}.property")
+        info = r.properties[str(prop)]
+        if kind == "literal" and info.is_object:
+            raise r.fail(f"{where}.property", f"tl:{spec['property']} links to resources: "
+                                              "set kind to iri, concept or entity")
+        if kind != "literal" and not info.is_object and info.datatype is not None:
+            raise r.fail(f"{where}.kind", f"tl:{spec['property']} takes literal values: "
+                                          "use kind literal")
+    scheme = None
+    values: tuple[tuple[str, URIRef], ...] = ()
+    unknown = r.text(spec.get("unknown", "keep"), f"{where}.unknown")
+    if unknown not in ("keep", "mint"):
+        raise r.fail(f"{where}.unknown", "expected keep or mint")
+    if kind == "concept":
+        if "scheme" not in spec:
+            raise r.fail(f"{where}.scheme", "missing (kind concept needs a concept scheme)")
+        scheme = r.scheme(spec["scheme"], f"{where}.scheme")
+        extra = r.mapping(spec.get("values") or {}, f"{where}.values",
+                          allowed=_any_key(spec.get("values")))
+        values = tuple((fold(str(k)), r.concept(v, f"{where}.values.{k}", str(spec["scheme"])))
+                       for k, v in extra.items())
+    entity = None
+    if kind == "entity":
+        entity = r.text(spec.get("entity", ""), f"{where}.entity")
+        if entity not in entity_kinds:
+            raise r.fail(f"{where}.entity", f"{entity!r} is not one of the entities: "
+                                            f"{', '.join(sorted(entity_kinds))}")
+    return ParamRule(
+        name=r.text(spec["name"], f"{where}.name"),
+        aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
+        property=prop, kind=kind, cleaner=cleaner,
+        separator=r.text(spec.get("separator", ""), f"{where}.separator") if spec.get(
+            "separator") else "",
+        required=r.flag(spec.get("required"), f"{where}.required"),
+        scheme=scheme, unknown=unknown, entity=entity, properties=properties, values=values,
+    )
+
+
+def _effects(r: _Reader, spec: dict[str, Any], where: str, entity_kinds: set[str]
+             ) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.get("page_type") is not None:
+        out["page_type"] = r.concept(spec["page_type"], f"{where}.page_type", "PageTypes")
+    if spec.get("page_status") is not None:
+        out["page_status"] = r.concept(spec["page_status"], f"{where}.page_status", "PageStatuses")
+    if spec.get("describes") is not None:
+        kind = r.text(spec["describes"], f"{where}.describes")
+        if kind not in entity_kinds:
+            raise r.fail(f"{where}.describes", f"{kind!r} is not one of the entities: "
+                                               f"{', '.join(sorted(entity_kinds))}")
+        out["describes"] = kind
+    return out
+
+
+def _pairs(r: _Reader, node: Any, where: str) -> tuple[tuple[URIRef, URIRef], ...]:
+    node = r.mapping(node or {}, where, allowed=_any_key(node))
+    pairs = []
+    for name, value in node.items():
+        prop = r.prop(name, f"{where}.{name}")
+        if not r.properties[str(prop)].is_object:
+            raise r.fail(f"{where}.{name}", "only properties that link to concepts can be set")
+        pairs.append((prop, r.concept(value, f"{where}.{name}")))
+    return tuple(pairs)
+
+
+def _meaning(r: _Reader, spec: dict[str, Any], where: str) -> Meaning:
+    return Meaning(**{
+        key: r.concept(spec[key], f"{where}.{key}", CONTEXT_SCHEMES[key])
+        for key in CONTEXT_KEYS if spec.get(key) is not None
+    })
+
+
+def _headings(r: _Reader, node: Any, where: str) -> tuple[HeadingRule, ...]:
+    rules = []
+    seen: dict[str, str] = {}
+    for i, spec in enumerate(r.items(node, where)):
+        here = f"{where}[{i}]"
+        spec = r.mapping(spec, here, required=("heading",),
+                         allowed=("heading", "aliases", "subheadings", *CONTEXT_KEYS))
+        rule = HeadingRule(
+            heading=r.text(spec["heading"], f"{here}.heading"),
+            aliases=r.names(spec.get("aliases"), f"{here}.aliases"),
+            meaning=_meaning(r, spec, here),
+            subheadings=_headings(r, spec.get("subheadings"), f"{here}.subheadings"),
+        )
+        if not rule.meaning and not rule.subheadings:
+            raise r.fail(here, "a heading rule needs a meaning "
+                               f"({', '.join(CONTEXT_KEYS)}) or subheadings")
+        for key in rule.keys:
+            if key in seen:
+                raise r.fail(here, f"{key!r} is already used by {seen[key]}")
+            seen[key] = here
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _index(r: _Reader, rules: Iterable[Any], where: str, attr: str = "name") -> dict[str, Any]:
+    index: dict[str, Any] = {}
+    for rule in rules:
+        for name in (getattr(rule, attr), *rule.aliases):
+            key = fold(name)
+            if not key:
+                raise r.fail(where, f"the name {name!r} is empty once folded")
+            if key in index and index[key] is not rule:
+                raise r.fail(where, f"{name!r} names both {getattr(index[key], attr)!r} "
+                                    f"and {getattr(rule, attr)!r}")
+            index[key] = rule
+    return index
+
+
+TOP_KEYS = ("version", "entities", "templates", "ignored_templates", "categories", "namespaces",
+            "redirect_page_type", "subpages", "headings", "item_prefixes", "text_rules")
+
+
+def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None = None
+                  ) -> Mapping:
+    """Build a :class:`Mapping` from YAML text (``source`` names it in error messages)."""
+    try:
+        tree = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise MappingError(f"{source}: {where}: not valid YAML ({problem})") from None
+    properties, labels, classes = _ontology_facts(ontology if ontology is not None
+                                                  else load_ontology())
+    r = _Reader(source, properties, labels)
+    tree = r.mapping(tree, "(top)", allowed=TOP_KEYS, required=("entities",))
+    if tree.get("version", 1) != 1:
+        raise r.fail("version", "this tierslieux reads mapping version 1")
+
+    entities = _entities(r, tree["entities"])
+    kinds = {e.kind for e in entities}
+
+    templates = []
+    for i, spec in enumerate(r.items(tree.get("templates"), "templates")):
+        where = f"templates[{i}]"
+        spec = r.mapping(spec, where, required=("name",), allowed=(
+            "name", "aliases", "describes", "page_type", "page_status", "params", "defaults"))
+        params = tuple(_param(r, p, f"{where}.params[{j}]", kinds)
+                       for j, p in enumerate(r.items(spec.get("params"), f"{where}.params")))
+        rule = TemplateRule(
+            name=r.text(spec["name"], f"{where}.name"),
+            aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
+            params=params, defaults=_pairs(r, spec.get("defaults"), f"{where}.defaults"),
+            **_effects(r, spec, where, kinds),
+        )
+        if params and rule.describes is None:
+            raise r.fail(f"{where}.describes", "a template with params must say which entity "
+                                               "it describes")
+        object.__setattr__(rule, "_index", _index(r, params, f"{where}.params"))
+        templates.append(rule)
+
+    ignored = []
+    for i, spec in enumerate(r.items(tree.get("ignored_templates"), "ignored_templates")):
+        where = f"ignored_templates[{i}]"
+        spec = r.mapping(spec, where, required=("name",), allowed=(
+            "name", "aliases", "describes", "page_type", "page_status"))
+        ignored.append(IgnoredTemplate(
+            name=r.text(spec["name"], f"{where}.name"),
+            aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
+            **_effects(r, spec, where, kinds)))
+
+    categories = []
+    for i, spec in enumerate(r.items(tree.get("categories"), "categories")):
+        where = f"categories[{i}]"
+        spec = r.mapping(spec, where, required=("name",), allowed=(
+            "name", "aliases", "describes", "page_type", "page_status", "set"))
+        effects = _effects(r, spec, where, kinds)
+        rule = CategoryRule(name=r.text(spec["name"], f"{where}.name"),
+                            aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
+                            set=_pairs(r, spec.get("set"), f"{where}.set"), **effects)
+        if rule.set and rule.describes is None:
+            raise r.fail(f"{where}.set", "'set' needs 'describes' (which entity gets the values)")
+        categories.append(rule)
+
+    namespaces = []
+    for i, spec in enumerate(r.items(tree.get("namespaces"), "namespaces")):
+        where = f"namespaces[{i}]"
+        spec = r.mapping(spec, where, required=("number", "page_type"),
+                         allowed=("number", "page_type"))
+        if isinstance(spec["number"], bool) or not isinstance(spec["number"], int):
+            raise r.fail(f"{where}.number", "expected a namespace number")
+        namespaces.append(NamespaceRule(
+            spec["number"], r.concept(spec["page_type"], f"{where}.page_type", "PageTypes")))
+
+    subpages = None
+    if tree.get("subpages") is not None:
+        spec = r.mapping(tree["subpages"], "subpages", required=("pattern",),
+                         allowed=("pattern", "namespaces"))
+        pattern = r.text(spec["pattern"], "subpages.pattern")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise r.fail("subpages.pattern", f"not a valid regular expression ({exc})") from None
+        if "root" not in compiled.groupindex:
+            raise r.fail("subpages.pattern", "needs a named group (?P<root>...)")
+        numbers = r.items(spec.get("namespaces", [0]), "subpages.namespaces")
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
+            raise r.fail("subpages.namespaces", "expected a list of namespace numbers")
+        subpages = SubpageRule(pattern, tuple(numbers))
+
+    prefixes = []
+    for i, spec in enumerate(r.items(tree.get("item_prefixes"), "item_prefixes")):
+        where = f"item_prefixes[{i}]"
+        spec = r.mapping(spec, where, required=("prefix",),
+                         allowed=("prefix", "aliases", *CONTEXT_KEYS))
+        meaning = _meaning(r, spec, where)
+        if not meaning:
+            raise r.fail(where, f"an item prefix needs a meaning ({', '.join(CONTEXT_KEYS)})")
+        prefixes.append(PrefixRule(r.text(spec["prefix"], f"{where}.prefix"),
+                                   r.names(spec.get("aliases"), f"{where}.aliases"), meaning))
+
+    text_rules = []
+    for i, spec in enumerate(r.items(tree.get("text_rules"), "text_rules")):
+        where = f"text_rules[{i}]"
+        spec = r.mapping(spec, where, required=("describes", "find", "properties"),
+                         allowed=("describes", "sections", "find", "properties"))
+        if spec["find"] != "closure":
+            raise r.fail(f"{where}.find", "only 'closure' is supported")
+        describes = _effects(r, {"describes": spec["describes"]}, where, kinds)["describes"]
+        roles = r.mapping(spec["properties"], f"{where}.properties", allowed=CLOSURE_ROLES,
+                          required=("status",))
+        text_rules.append(TextRule(
+            describes=describes,
+            sections=tuple(fold(s) for s in r.names(spec.get("sections", ["lead"]),
+                                                      f"{where}.sections")),
+            find="closure",
+            properties=tuple((role, r.prop(roles[role], f"{where}.properties.{role}"))
+                             for role in CLOSURE_ROLES if role in roles)))
+
+    redirect = tree.get("redirect_page_type")
+    mapping = Mapping(
+        source=source,
+        entities=entities,
+        templates=tuple(templates),
+        ignored_templates=tuple(ignored),
+        categories=tuple(categories),
+        namespaces=tuple(namespaces),
+        headings=_headings(r, tree.get("headings"), "headings"),
+        item_prefixes=tuple(prefixes),
+        text_rules=tuple(text_rules),
+        subpages=subpages,
+        redirect_page_type=(r.concept(redirect, "redirect_page_type", "PageTypes")
+                            if redirect is not None else None),
+        properties=properties,
+        concept_labels=labels,
+        scheme_classes=classes,
+    )
+    object.__setattr__(mapping, "_templates",
+                       _index(r, [*templates, *ignored], "templates / ignored_templates"))
+    object.__setattr__(mapping, "_categories", _index(r, categories, "categories"))
+    object.__setattr__(mapping, "_prefixes", _index(r, prefixes, "item_prefixes", "prefix"))
+    return mapping
+
+
+def load_mapping(path: str | Path | None = None) -> Mapping:
+    """The mapping in ``path``, or the bundled ``mapping.yaml``."""
+    if path is None:
+        return parse_mapping(read_text(MAPPING_FILE), MAPPING_FILE)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return parse_mapping(text, str(path))

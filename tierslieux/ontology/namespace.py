@@ -1,0 +1,156 @@
+"""The closed ``tl:`` namespace. GENERATED from ontology.ttl by
+``python -m tierslieux.ontology.generate``: do not edit by hand.
+
+Unknown names raise AttributeError (``_fail = True``), so a typo is an error. Names
+that are not Python identifiers (concepts such as ``level-region``) are reached with
+``TL["level-region"]``.
+"""
+
+from rdflib.namespace import DefinedNamespace, Namespace
+from rdflib.term import URIRef
+
+
+class TL(DefinedNamespace):
+    """Ontology of third places and local governments (tl:)."""
+
+    _fail = True
+
+    # classes
+    Audience: URIRef  # Audience
+    Collectivity: URIRef  # Local government
+    CollectivityLevel: URIRef  # Collectivity level
+    ListItem: URIRef  # List item
+    Network: URIRef  # Network
+    Organisation: URIRef  # Organisation
+    PageStatus: URIRef  # Editorial status
+    PageType: URIRef  # Page type
+    PartnershipType: URIRef  # Partnership type
+    Person: URIRef  # Person
+    PlaceStatus: URIRef  # Place status
+    Revision: URIRef  # Revision
+    Section: URIRef  # Section
+    Statement: URIRef  # Statement
+    StatementKind: URIRef  # Statement kind
+    TemplateCall: URIRef  # Template call
+    TemplateParameter: URIRef  # Template parameter
+    Theme: URIRef  # Theme
+    ThirdPlace: URIRef  # Third place
+    WikiPage: URIRef  # Wiki page
+
+    # properties
+    alternativeTitle: URIRef  # alternative title
+    audience: URIRef  # audience
+    category: URIRef  # category
+    closedSince: URIRef  # closed since
+    closureNote: URIRef  # closure note
+    concernsLevel: URIRef  # concerns level
+    contributor: URIRef  # contributor
+    contributorName: URIRef  # contributor name
+    depth: URIRef  # depth
+    describes: URIRef  # describes
+    description: URIRef  # description
+    email: URIRef  # e-mail
+    externalLink: URIRef  # external link
+    hasItem: URIRef  # has item
+    hasParameter: URIRef  # has parameter
+    hasSection: URIRef  # has section
+    heading: URIRef  # heading
+    inPage: URIRef  # in page
+    inSection: URIRef  # in section
+    inseeCode: URIRef  # INSEE code
+    level: URIRef  # level
+    linksTo: URIRef  # links to
+    memberOf: URIRef  # member of
+    name: URIRef  # name
+    namespace: URIRef  # namespace
+    ofPage: URIRef  # revision of page
+    order: URIRef  # order
+    ordered: URIRef  # ordered
+    pageAddress: URIRef  # page address
+    pageId: URIRef  # page id
+    pageStatus: URIRef  # editorial status
+    pageType: URIRef  # page type
+    paramName: URIRef  # parameter name
+    paramValue: URIRef  # parameter value
+    parentItem: URIRef  # parent item
+    parentSection: URIRef  # parent section
+    partnershipType: URIRef  # partnership type
+    phone: URIRef  # phone
+    postalCode: URIRef  # postal code
+    redirectsTo: URIRef  # redirects to
+    referent: URIRef  # referent
+    revisionId: URIRef  # revision id
+    shortName: URIRef  # short name
+    siren: URIRef  # SIREN number
+    statementKind: URIRef  # statement kind
+    status: URIRef  # status
+    streetAddress: URIRef  # street address
+    subPageOf: URIRef  # sub-page of
+    templateName: URIRef  # template name
+    text: URIRef  # text
+    theme: URIRef  # theme
+    title: URIRef  # title
+    town: URIRef  # town
+    website: URIRef  # website
+
+    # concept schemes
+    Audiences: URIRef  # Audiences
+    CollectivityLevels: URIRef  # Collectivity levels
+    PageStatuses: URIRef  # Editorial statuses
+    PageTypes: URIRef  # Page types
+    PartnershipTypes: URIRef  # Partnership types
+    PlaceStatuses: URIRef  # Place statuses
+    StatementKinds: URIRef  # Statement kinds
+    Themes: URIRef  # Themes
+
+    _extras = [
+        "audience-personnel",  # Individuals
+        "audience-prive",  # Private sector
+        "audience-public",  # Public sector
+        "kind-avantage",  # Advantage
+        "kind-enjeu",  # Issue
+        "kind-facteur",  # Factor
+        "kind-frein",  # Obstacle
+        "kind-moyen-action",  # Means of action
+        "kind-objectif",  # Objective
+        "kind-opportunite",  # Opportunity
+        "level-communaute-agglomeration",  # Agglomeration community
+        "level-communaute-communes",  # Community of municipalities
+        "level-communaute-urbaine",  # Urban community
+        "level-commune",  # Municipality
+        "level-departement",  # Département
+        "level-epci",  # Inter-municipal body
+        "level-etat",  # State
+        "level-europe",  # Europe
+        "level-metropole",  # Metropolis
+        "level-parc",  # Regional nature park
+        "level-quartier",  # Neighbourhood
+        "level-region",  # Region
+        "pagestatus-stub",  # Stub
+        "pagetype-collectivite",  # Local government
+        "pagetype-commun",  # Commons
+        "pagetype-defi",  # Challenge
+        "pagetype-discussion",  # Talk page
+        "pagetype-document",  # Document
+        "pagetype-evenement",  # Event
+        "pagetype-explication",  # Explanation
+        "pagetype-modele",  # Template
+        "pagetype-projet",  # Project
+        "pagetype-redirection",  # Redirect
+        "pagetype-reseau",  # Network
+        "pagetype-tiers-lieu",  # Third place
+        "partnership-delegation-service-public",  # Public service delegation
+        "partnership-mission-interet-general",  # Mission of general interest
+        "partnership-modele-economique",  # Business model
+        "partnership-prestation",  # Service contract
+        "partnership-subvention",  # Grant
+        "status-closed",  # Closed
+        "status-open",  # Open
+        "theme-animation",  # Community animation
+        "theme-autre",  # Other
+        "theme-documentation",  # Documentation
+        "theme-economique",  # Economic
+        "theme-gouvernance",  # Governance
+    ]
+
+    _NS = Namespace("https://w3id.org/tierslieux/ontology#")

@@ -1,0 +1,825 @@
+"""SPARQL over a published release: query it, serve it, push it to a triple store.
+
+A release is a folder written by the exports stage (``tierslieux.nt.gz``, ``SHA256SUMS``, …).
+Everything here runs on Oxigraph: the embedded ``pyoxigraph`` store for ``query`` and the
+``oxigraph`` server binary (PyPI package ``oxigraph``) for ``serve``.
+
+The query cache
+    ``tierslieux.nt.gz`` is bulk-loaded once into an on-disk Oxigraph store, kept *beside* the
+    release, never inside it (so it is not listed in, and cannot disturb, the release's
+    ``SHA256SUMS``, and it is not mirrored with the release)::
+
+        <parent of DIR>/.tierslieux-cache/<name of DIR>/<first 16 hex of sha256(SHA256SUMS)>/
+            lock  build.json  store/
+
+    ``TIERSLIEUX_CACHE_DIR`` (or ``cache_dir=``) replaces ``<parent of DIR>/.tierslieux-cache``,
+    e.g. when the release sits in a read-only folder. The store is reused while ``SHA256SUMS``
+    is unchanged; when it changes a new store is built and the older ones are removed, except
+    those a running query or ``serve`` holds (a shared ``flock`` on their ``lock`` file). A
+    builder loads into a hidden temporary folder and renames it into place, so concurrent
+    builders never see a half-built store. The loaded file is checked against ``SHA256SUMS``.
+
+Results formats (``run_query``)
+    ========  =====================================  ===========================================
+    format    SELECT / ASK                           CONSTRUCT / DESCRIBE
+    ========  =====================================  ===========================================
+    table     aligned text, IRIs compacted           Turtle with the known prefixes, sorted
+    csv       W3C SPARQL 1.1 results CSV             W3C CSV of ``?subject ?predicate ?object``
+    tsv       W3C SPARQL 1.1 results TSV             W3C TSV of ``?subject ?predicate ?object``
+    json      W3C SPARQL 1.1 results JSON            JSON-LD (expanded form), sorted
+    ========  =====================================  ===========================================
+
+    Queries may use the prefixes of ``PREFIXES`` (``tl:``, ``rdfs:``, ``skos:``…) without
+    declaring them; the worked queries in ``tierslieux/queries/`` declare theirs so that they
+    also run unchanged on ``serve`` or on any other endpoint.
+
+Graph Store upload (``push``)
+    ``endpoint`` is the Graph Store Protocol address of the store; the graph goes as
+    ``?graph=<IRI>`` and is *replaced* (HTTP PUT):
+
+    - Oxigraph: ``http://HOST:7878/store``
+    - Apache Jena Fuseki: ``http://HOST:3030/DATASET/data``
+    - GraphDB: ``http://HOST:7200/repositories/REPO/rdf-graphs/service``
+    - Virtuoso: ``http://HOST:8890/sparql-graph-crud`` (its ``-auth`` variant asks for HTTP
+      Digest, which push does not speak: grant SPARQL_UPDATE or put a Basic-auth proxy in front)
+
+    The default graph IRI is the ``dcat:Dataset`` IRI of the release's ``catalog.ttl``.
+    Credentials come from ``TIERSLIEUX_SPARQL_USER`` / ``TIERSLIEUX_SPARQL_PASSWORD`` (HTTP Basic)
+    and never appear in messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from tierslieux.errors import PushError, QueryError, ServeError
+
+try:  # POSIX only; elsewhere old caches are removed without checking who uses them
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+NT_GZ = "tierslieux.nt.gz"
+TURTLE = "tierslieux.ttl"
+SUMS = "SHA256SUMS"
+CATALOG = "catalog.ttl"
+
+CACHE_FOLDER = ".tierslieux-cache"
+CACHE_ENV = "TIERSLIEUX_CACHE_DIR"
+USER_ENV = "TIERSLIEUX_SPARQL_USER"
+PASSWORD_ENV = "TIERSLIEUX_SPARQL_PASSWORD"
+OXIGRAPH_ENV = "TIERSLIEUX_OXIGRAPH"
+
+FORMATS = ("table", "csv", "tsv", "json")
+
+ONTOLOGY_NS = "https://w3id.org/tierslieux/ontology#"
+
+#: Prefixes a query may use without declaring them, and that compact IRIs in tables.
+PREFIXES: dict[str, str] = {
+    "tl": ONTOLOGY_NS,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "schema": "https://schema.org/",
+    "void": "http://rdfs.org/ns/void#",
+}
+
+_RESULT_FORMATS = {
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+    "json": ox.QueryResultsFormat.JSON,
+}
+_CELL_WIDTH = 80
+_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------- the release
+
+
+def release_file(data_dir: str | Path) -> Path:
+    """``DIR/tierslieux.nt.gz``, or QueryError when DIR holds no release."""
+    path = Path(data_dir) / NT_GZ
+    if not path.is_file():
+        raise QueryError(
+            f"no release in {data_dir}: {NT_GZ} is missing "
+            "(run 'tierslieux run' first, or give --data DIR)"
+        )
+    return path
+
+
+def release_key(data_dir: str | Path) -> str:
+    """SHA-256 of the release's ``SHA256SUMS`` (of ``tierslieux.nt.gz`` when there is none)."""
+    nt = release_file(data_dir)
+    sums = Path(data_dir) / SUMS
+    if sums.is_file():
+        return hashlib.sha256(sums.read_bytes()).hexdigest()
+    return _file_sha256(nt)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _listed_sha256(data_dir: Path, name: str) -> str | None:
+    """The checksum ``SHA256SUMS`` gives for ``name`` (``sha256sum`` format), if any."""
+    sums = data_dir / SUMS
+    if not sums.is_file():
+        return None
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2 and parts[1].lstrip("*") == name:
+            return parts[0].lower()
+    return None
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass(frozen=True)
+class CachedStore:
+    """An Oxigraph store loaded from one release, ready to open read-only."""
+
+    folder: Path
+    key: str
+    triples: int
+    #: True when this call loaded it, False when an earlier load was reused
+    built: bool
+    #: seconds the load took (when it was built)
+    seconds: float
+
+    @property
+    def store_path(self) -> Path:
+        return self.folder / "store"
+
+
+def cache_root(data_dir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """The folder holding the cached stores of the release in ``data_dir``."""
+    data = Path(data_dir).resolve()
+    base = cache_dir or os.environ.get(CACHE_ENV) or data.parent / CACHE_FOLDER
+    return Path(base) / (data.name or "release")
+
+
+def cache_release(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> CachedStore:
+    """Load the release into its cached store unless a current one exists; return it."""
+    data = Path(data_dir)
+    nt = release_file(data)
+    key = release_key(data)
+    root = cache_root(data, cache_dir)
+    folder = root / key[:16]
+    size = nt.stat().st_size
+    found = _read_build_info(folder, key, size)
+    if found is not None:
+        _remove_stale(root, keep=folder.name)  # caches a finished serve was still holding
+        return found
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    except OSError as exc:
+        raise QueryError(
+            f"cannot create the query cache in {root} ({exc.strerror or exc}): "
+            f"set {CACHE_ENV} to a writable folder"
+        ) from None
+    try:
+        with _lock(tmp, exclusive=True):
+            built = _build_store(data, nt, tmp, key, size)
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                # Another builder won the race, or a damaged folder is in the way.
+                existing = _read_build_info(folder, key, size)
+                if existing is not None:
+                    return existing
+                shutil.rmtree(folder, ignore_errors=True)
+                os.rename(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _remove_stale(root, keep=folder.name)
+    return CachedStore(folder, key, built.triples, True, built.seconds)
+
+
+def _build_store(data: Path, nt: Path, tmp: Path, key: str, size: int) -> CachedStore:
+    listed = _listed_sha256(data, NT_GZ)
+    if listed is not None and _file_sha256(nt) != listed:
+        raise QueryError(
+            f"{nt} does not match {SUMS}: the release is damaged or half-copied; publish it again"
+        )
+    start = time.perf_counter()
+    store = ox.Store(str(tmp / "store"))
+    try:
+        with gzip.open(nt, "rb") as stream:
+            store.bulk_load(stream, format=ox.RdfFormat.N_TRIPLES)
+        triples = len(store)
+    except (SyntaxError, OSError, EOFError) as exc:
+        raise QueryError(f"{nt} is not valid gzipped N-Triples: {_one_line(str(exc))}") from None
+    finally:
+        del store  # closes RocksDB before the folder is renamed
+        gc.collect()
+    seconds = round(time.perf_counter() - start, 3)
+    info = {"key": key, "source": NT_GZ, "source_size": size, "triples": triples,
+            "seconds": seconds, "pyoxigraph": ox.__version__}
+    (tmp / "build.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+    return CachedStore(tmp, key, triples, True, seconds)
+
+
+def _read_build_info(folder: Path, key: str, size: int) -> CachedStore | None:
+    try:
+        info = json.loads((folder / "build.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if info.get("key") != key or info.get("source_size") != size:
+        return None
+    return CachedStore(folder, key, int(info["triples"]), False, float(info["seconds"]))
+
+
+def _remove_stale(root: Path, keep: str) -> None:
+    """Remove the cached stores of older releases that nobody is using."""
+    for old in root.iterdir():
+        if old.name == keep or not old.is_dir():
+            continue
+        if old.name.startswith(".build-") and time.time() - old.stat().st_mtime < 60:
+            continue  # a builder may not have taken its lock yet
+        try:
+            with _lock(old, exclusive=True, wait=False):
+                shutil.rmtree(old)
+        except BlockingIOError:
+            continue  # a query, a serve or a builder is using it
+        except OSError:
+            continue
+
+
+@contextlib.contextmanager
+def _lock(folder: Path, *, exclusive: bool, wait: bool = True) -> Iterator[None]:
+    """An flock on ``folder/lock``: shared by readers, exclusive for builders and removal."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        fcntl.flock(fd, mode if wait else mode | fcntl.LOCK_NB)
+        yield
+    finally:
+        os.close(fd)
+
+
+def open_release_store(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> ox.Store:
+    """The release as a read-only pyoxigraph store (loaded on first use, then cached).
+
+    Read-only, so that several queries and a ``serve`` can share it.
+    """
+    cached = cache_release(data_dir, cache_dir=cache_dir)
+    return ox.Store.read_only(str(cached.store_path))
+
+
+# --------------------------------------------------------------------------- query
+
+
+def run_query(data_dir: str | Path, sparql: str, fmt: str = "table", *,
+              cache_dir: str | Path | None = None) -> str:
+    """Answer a SELECT, ASK, CONSTRUCT or DESCRIBE query over the release, formatted."""
+    if fmt not in FORMATS:
+        raise QueryError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    cached = cache_release(data_dir, cache_dir=cache_dir)
+    with _lock(cached.folder, exclusive=False):
+        store = ox.Store.read_only(str(cached.store_path))
+        return query_store(store, sparql, fmt, prefixes=release_prefixes(data_dir))
+
+
+def query_store(store: ox.Store, sparql: str, fmt: str = "table", *,
+                prefixes: dict[str, str] | None = None) -> str:
+    """Run ``sparql`` on an open store and format the answer (see the module docstring)."""
+    known = {**PREFIXES, **(prefixes or {})}
+    try:
+        result = store.query(sparql, prefixes=known, use_default_graph_as_union=True)
+        known.update(_declared_prefixes(sparql))
+        if isinstance(result, ox.QueryBoolean):
+            return _format_boolean(result, fmt)
+        if isinstance(result, ox.QuerySolutions):
+            return _format_solutions(result, fmt, known)
+        return _format_triples(result, fmt, known)
+    except SyntaxError as exc:
+        raise QueryError(_syntax_message(sparql, str(exc))) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise QueryError(f"the query failed: {_one_line(str(exc))}") from None
+
+
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX\s+[^:\s]*:\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+    re.IGNORECASE,
+)
+_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.DOTALL)
+
+
+def _syntax_message(sparql: str, message: str) -> str:
+    """Oxigraph's ``error at L:C: ...`` as ``line L, column C: ...`` on one line."""
+    if _UPDATE.match(_strip_comments(sparql)):
+        return ("SPARQL Update is not allowed: the release is read-only "
+                "(ask with SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    match = _POSITION.match(message)
+    if not match:
+        return f"SPARQL syntax error: {_one_line(message)}"
+    line, column, detail = int(match[1]), int(match[2]), _one_line(match[3])
+    if "Prefix not found" in detail:
+        detail = "undeclared prefix (add a PREFIX line)"
+    else:
+        detail = _shorten_expected(detail)
+    lines = sparql.splitlines()
+    near = ""
+    if 0 < line <= len(lines):
+        text = lines[line - 1]
+        start = max(0, column - 1 - 20)
+        excerpt = text[start:column - 1 + 20].strip()
+        if excerpt:
+            near = f' near "{excerpt}"'
+    return f"line {line}, column {column}: syntax error{near}: {detail}"
+
+
+def _shorten_expected(detail: str) -> str:
+    """Keep the keywords of ``expected one of ...`` and drop the character classes."""
+    if not detail.startswith("expected one of "):
+        return detail if len(detail) <= 120 else detail[:119] + "…"
+    items, depth, current = [], 0, ""
+    for char in detail[len("expected one of "):] + ",":
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+            continue
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        current += char
+    sentences = [i for i in items if " " in i and i[:1].isupper()]
+    if sentences:  # a semantic error hidden among the expected tokens
+        return sentences[0][0].lower() + sentences[0][1:]
+    words = [i for i in items if i and not i.startswith(("[", "'", '"'))]
+    if not words:
+        return "unexpected text"
+    shown = ", ".join(words[:8]) + (", …" if len(words) > 8 else "")
+    return f"expected one of {shown}"
+
+
+def _strip_comments(sparql: str) -> str:
+    # Good enough to find the first keyword: '#' inside IRIs/strings is rare before it.
+    return "\n".join(re.sub(r"#[^\n<>\"']*$", "", line) for line in sparql.splitlines())
+
+
+def _declared_prefixes(sparql: str) -> dict[str, str]:
+    return dict(re.findall(r"PREFIX\s+([A-Za-z][\w.-]*|):\s*<([^>]*)>", sparql, re.IGNORECASE))
+
+
+def release_prefixes(data_dir: str | Path) -> dict[str, str]:
+    """The ``@prefix`` declarations at the top of the release's Turtle file, if any."""
+    found: dict[str, str] = {}
+    try:
+        with open(Path(data_dir) / TURTLE, encoding="utf-8") as f:
+            for number, line in enumerate(f):
+                text = line.strip()
+                match = re.match(r"(?:@prefix|PREFIX)\s+([\w.-]*):\s*<([^>]*)>", text, re.I)
+                if match:
+                    found[match[1]] = match[2]
+                elif text and not text.startswith(("#", "@base", "BASE")) or number > 500:
+                    break
+    except OSError:
+        pass
+    return found
+
+
+def _format_boolean(result: ox.QueryBoolean, fmt: str) -> str:
+    if fmt == "table":
+        return ("true" if bool(result) else "false") + "\n"
+    return result.serialize(format=_RESULT_FORMATS[fmt]).decode("utf-8")
+
+
+def _format_solutions(result: ox.QuerySolutions, fmt: str, prefixes: dict[str, str]) -> str:
+    if fmt != "table":
+        return result.serialize(format=_RESULT_FORMATS[fmt]).decode("utf-8")
+    names = [v.value for v in result.variables]
+    compact = _compactor(prefixes)
+    rows = [[_cell(solution[name], compact) for name in names] for solution in result]
+    return render_table(names, rows)
+
+
+def render_table(header: list[str], rows: list[list[str]]) -> str:
+    """Aligned plain text: a header, a rule, the rows, and ``(N rows)``."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    lines = []
+    if header:
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+        lines.append("  ".join("-" * w for w in widths))
+        lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(term, compact: Callable[[str], str]) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        text = compact(term.value)
+    elif isinstance(term, ox.BlankNode):
+        text = f"_:{term.value}"
+    elif isinstance(term, ox.Literal):
+        text = " ".join(term.value.split())  # newlines and tabs would break the columns
+    elif isinstance(term, ox.Triple):
+        parts = (_cell(term.subject, compact), _cell(term.predicate, compact),
+                 _cell(term.object, compact))
+        text = "<< " + " ".join(parts) + " >>"
+    else:  # pragma: no cover
+        text = str(term)
+    text = unicodedata.normalize("NFC", text)
+    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 1] + "…"
+
+
+_LOCAL = re.compile(r"^(?:[\w-]|%[0-9A-Fa-f]{2})(?:(?:[\w.:-]|%[0-9A-Fa-f]{2})*(?:[\w:-]|%[0-9A-Fa-f]{2}))?$")
+
+
+def _compactor(prefixes: dict[str, str]) -> Callable[[str], str]:
+    spaces = sorted(((ns, p) for p, ns in prefixes.items() if ns), key=lambda x: -len(x[0]))
+
+    def compact(iri: str) -> str:
+        for ns, prefix in spaces:
+            if iri.startswith(ns):
+                local = iri[len(ns):]
+                if local == "" or _LOCAL.match(local):
+                    return f"{prefix}:{local}"
+        return f"<{iri}>"
+
+    return compact
+
+
+def _format_triples(result: ox.QueryTriples, fmt: str, prefixes: dict[str, str]) -> str:
+    triples = sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    if fmt == "table":
+        used = _used_prefixes(triples, prefixes)
+        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=used).decode("utf-8")
+    if fmt == "json":
+        return ox.serialize(triples, format=ox.RdfFormat.JSON_LD).decode("utf-8") + "\n"
+    graph = ox.Store()
+    graph.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    table = graph.query("SELECT ?subject ?predicate ?object WHERE { ?subject ?predicate ?object } "
+                        "ORDER BY ?subject ?predicate ?object")
+    return table.serialize(format=_RESULT_FORMATS[fmt]).decode("utf-8")
+
+
+def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[str, str]:
+    iris = set()
+    for t in triples:
+        for term in (t.subject, t.predicate, t.object):
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal) and term.language is None:
+                iris.add(term.datatype.value)
+    iris.discard("http://www.w3.org/2001/XMLSchema#string")
+    return {p: ns for p, ns in sorted(prefixes.items())
+            if ns and any(i.startswith(ns) for i in iris)}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- worked queries
+
+
+@dataclass(frozen=True)
+class WorkedQuery:
+    """One of the research questions shipped in ``tierslieux/queries/``."""
+
+    name: str
+    question: str
+    question_fr: str
+    text: str
+
+
+def worked_queries() -> tuple[WorkedQuery, ...]:
+    """Every shipped worked query, sorted by name."""
+    folder = files("tierslieux") / "queries"
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".rq"):
+            text = entry.read_text(encoding="utf-8")
+            found.append(WorkedQuery(entry.name[:-3], _header(text, "Question"),
+                                     _header(text, "Question (fr)"), text))
+    return tuple(found)
+
+
+def worked_query(name: str) -> WorkedQuery:
+    """The worked query called ``name`` (file name without ``.rq``)."""
+    queries = {q.name: q for q in worked_queries()}
+    stem = name[:-3] if name.endswith(".rq") else name
+    if stem not in queries:
+        raise QueryError(f"no worked query {name!r}: choose one of {', '.join(sorted(queries))}")
+    return queries[stem]
+
+
+def _header(text: str, label: str) -> str:
+    match = re.search(rf"^#\s*{re.escape(label)}\s*:\s*(.+)$", text, re.MULTILINE)
+    return match[1].strip() if match else ""
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def oxigraph_binary() -> str:
+    """The ``oxigraph`` server command: $TIERSLIEUX_OXIGRAPH, beside Python, or on PATH."""
+    candidates = [os.environ.get(OXIGRAPH_ENV), str(Path(sys.executable).parent / "oxigraph"),
+                  shutil.which("oxigraph")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK) and Path(candidate).is_file():
+            return candidate
+    raise ServeError("the oxigraph server is not installed: pip install 'oxigraph>=0.5,<0.6'")
+
+
+@dataclass
+class Endpoint:
+    """A running read-only Oxigraph server over a cached release."""
+
+    url: str
+    process: subprocess.Popen
+    cached: CachedStore
+    _lock: contextlib.ExitStack = field(repr=False)
+    _log: IO[bytes] = field(repr=False)
+
+    @property
+    def base(self) -> str:
+        return self.url.rsplit("/", 1)[0]
+
+    def stop(self, timeout: float = 10) -> int:
+        """Terminate the server (only the process this object started) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._lock.close()
+        self._log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> Endpoint:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
+                   cache_dir: str | Path | None = None, timeout_s: int | None = None,
+                   wait: float = 30.0) -> Endpoint:
+    """Start ``oxigraph serve-read-only`` over the release and wait until it answers."""
+    binary = oxigraph_binary()
+    cached = cache_release(data_dir, cache_dir=cache_dir)
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    command = [binary, "serve-read-only", "--location", str(cached.store_path), "--bind", bind,
+               "--cors", "--union-default-graph"]
+    if timeout_s:
+        command += ["--timeout-s", str(timeout_s)]
+    holder = contextlib.ExitStack()
+    holder.enter_context(_lock(cached.folder, exclusive=False))
+    log = tempfile.TemporaryFile()
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    except OSError as exc:
+        holder.close()
+        log.close()
+        raise ServeError(f"cannot start {binary}: {exc.strerror or exc}") from None
+    url = f"http://{bind}/query"
+    endpoint = Endpoint(url, process, cached, holder, log)
+    probe_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    probe = f"http://{f'[{probe_host}]' if ':' in probe_host else probe_host}:{port}/query?query=ASK%7B%7D"
+    deadline = time.monotonic() + wait
+    while True:
+        if process.poll() is not None:
+            reason = _server_error(log)
+            endpoint.stop()
+            raise ServeError(f"oxigraph could not serve on {bind}: {reason}")
+        if _answers(probe):
+            return endpoint
+        if time.monotonic() > deadline:
+            endpoint.stop()
+            raise ServeError(f"oxigraph did not answer on {bind} within {wait:.0f} s")
+        time.sleep(0.05)
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _server_error(log: IO[bytes]) -> str:
+    log.seek(0)
+    lines = log.read().decode("utf-8", "replace").splitlines()
+    for line in lines:
+        if line.startswith("Error:"):
+            return line[len("Error:"):].strip()
+    return lines[0].strip() if lines else "it exited at once"
+
+
+def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
+          cache_dir: str | Path | None = None, timeout_s: int | None = None,
+          on_ready: Callable[[str], None] | None = None) -> str:
+    """Serve the release as a SPARQL 1.1 Protocol endpoint until Ctrl-C (or SIGTERM).
+
+    ``on_ready`` gets the query URL once the server answers. Returns that URL after a clean
+    stop; raises ServeError when the server cannot start or dies on its own.
+    """
+    endpoint = start_endpoint(data_dir, host, port, cache_dir=cache_dir, timeout_s=timeout_s)
+    restore = None
+    if threading.current_thread() is threading.main_thread():
+        # systemd and docker stop with SIGTERM: stop the child the same way as on Ctrl-C.
+        restore = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if on_ready:
+            on_ready(endpoint.url)
+        code = endpoint.process.wait()
+        if code not in (0, -signal.SIGINT, -signal.SIGTERM):
+            reason = _server_error(endpoint._log)
+            raise ServeError(f"oxigraph stopped on its own (exit {code}): {reason}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        endpoint.stop()
+        if restore is not None:
+            signal.signal(signal.SIGTERM, restore)
+    return endpoint.url
+
+
+# --------------------------------------------------------------------------- push
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What ``push`` sent."""
+
+    url: str  # the endpoint, without credentials
+    graph: str
+    triples: int
+    bytes: int
+    status: int
+    seconds: float
+
+
+class _NTriplesBody:
+    """The decompressed N-Triples, streamed block by block with a known length.
+
+    A known length lets requests send ``Content-Length`` instead of chunked encoding, which
+    every Graph Store implementation accepts; nothing is held in memory or copied to disk.
+    """
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[bytes]:
+        with gzip.open(self.path, "rb") as f:
+            while block := f.read(_BLOCK):
+                yield block
+
+
+def _measure(path: Path) -> tuple[int, int, str]:
+    """(decompressed bytes, triples, sha256 of the compressed file) in one pass."""
+    digest = hashlib.sha256()
+    size = triples = 0
+    with open(path, "rb") as raw:
+        class Hashing:
+            def read(self, n: int = -1) -> bytes:
+                block = raw.read(n)
+                digest.update(block)
+                return block
+
+        with gzip.GzipFile(fileobj=Hashing(), mode="rb") as f:  # type: ignore[arg-type]
+            pending = b""
+            while block := f.read(_BLOCK):
+                size += len(block)
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                triples += sum(1 for ln in lines if ln.strip() and not ln.lstrip().startswith(b"#"))
+            if pending.strip() and not pending.lstrip().startswith(b"#"):
+                triples += 1
+        digest.update(raw.read())  # gzip trailer bytes GzipFile may not have asked for
+    return size, triples, digest.hexdigest()
+
+
+def default_graph(data_dir: str | Path) -> str:
+    """The graph IRI push uses by default: the ``dcat:Dataset`` of the release's catalogue."""
+    catalog = Path(data_dir) / CATALOG
+    if catalog.is_file():
+        graph = ox.Store()
+        try:
+            graph.load(path=str(catalog), format=ox.RdfFormat.TURTLE)
+        except (SyntaxError, OSError):
+            raise PushError(f"{catalog} is not valid Turtle: give --graph IRI") from None
+        found = sorted(s["d"].value for s in graph.query(
+            "PREFIX dcat: <http://www.w3.org/ns/dcat#> "
+            "SELECT DISTINCT ?d WHERE { ?d a dcat:Dataset FILTER(isIRI(?d)) }"))
+        if len(found) == 1:
+            return found[0]
+    raise PushError(f"cannot tell which graph to replace ({CATALOG} names no single "
+                    "dcat:Dataset): give --graph IRI")
+
+
+def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
+         timeout: float = 3600.0) -> PushResult:
+    """Replace ``graph`` on a Graph Store Protocol endpoint with the release (HTTP PUT)."""
+    import requests
+
+    data = Path(data_dir)
+    try:
+        nt = release_file(data)
+    except QueryError as exc:
+        raise PushError(str(exc)) from None
+    parsed = urllib.parse.urlsplit(endpoint)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise PushError(f"the endpoint must be an http(s) address, got {_safe_url(endpoint)!r}")
+    graph = graph or default_graph(data)
+    if not urllib.parse.urlsplit(graph).scheme:
+        raise PushError(f"the graph must be an absolute IRI, got {graph!r}")
+    user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
+    secrets = [s for s in (user, password, parsed.password) if s]
+    auth = (user, password or "") if user else None
+    safe = _safe_url(endpoint)
+
+    size, triples, digest = _measure(nt)
+    listed = _listed_sha256(data, NT_GZ)
+    if listed is not None and digest != listed:
+        raise PushError(f"{nt} does not match {SUMS}: the release is damaged; publish it again")
+    start = time.perf_counter()
+    try:
+        response = requests.put(
+            endpoint, params={"graph": graph}, data=_NTriplesBody(nt, size), auth=auth,
+            headers={"Content-Type": "application/n-triples",
+                     "User-Agent": "tierslieux-push (+https://w3id.org/tierslieux)"},
+            timeout=(30, timeout),
+        )
+    except requests.RequestException as exc:
+        reason = _redact(_one_line(str(exc)), secrets)
+        raise PushError(f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}") from None
+    if response.status_code not in (200, 201, 204):
+        body = response.text.strip().splitlines()
+        first = _redact(body[0].strip(), secrets)[:200] if body else ""
+        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}"
+                        + (f": {first}" if first else ""))
+    return PushResult(safe, graph, triples, size, response.status_code,
+                      round(time.perf_counter() - start, 3))
+
+
+def _safe_url(url: str) -> str:
+    """The URL without ``user:password@``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
