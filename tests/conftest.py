@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.mediawiki import *  # noqa: F401,F403  (a real MediaWiki: tests/fixtures)
+from fixtures.oxigraph import *  # noqa: F401,F403  (a real Oxigraph server)
 from tierslieux.pipeline.build import sample_dump
 
 ROOT = Path(__file__).resolve().parent.parent

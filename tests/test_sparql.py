@@ -305,11 +305,13 @@ def test_worked_queries_ship_as_package_data():
     assert '"queries/*.rq"' in pyproject
 
 
-def test_table_cells_are_cut_at_80_characters():
+def test_table_literals_are_cut_at_80_characters_but_not_iris():
     out = sparql.render_table(["a"], [["x" * 10]])
     assert out == "a\n----------\nxxxxxxxxxx\n(1 row)\n"
     cell = sparql._cell(ox.Literal("y" * 100), lambda iri: iri)
     assert len(cell) == 80 and cell.endswith("…")
+    iri = "https://example.org/" + "z" * 100
+    assert sparql._cell(ox.NamedNode(iri), lambda iri: f"<{iri}>") == f"<{iri}>"
 
 
 def test_empty_select_table():
@@ -321,3 +323,54 @@ def test_nothing_is_printed_or_left_in_the_release(release, capsys):
     sparql.run_query(release, SELECT)
     assert capsys.readouterr() == ("", "")
     _sha256sum_check(release)
+
+
+# --------------------------------------------------------------------------- push: graph name
+
+
+def test_default_graph_is_the_dataset_of_the_catalogue(release):
+    assert sparql.default_graph(release) == "https://w3id.org/tierslieux/movilab/dataset"
+
+
+def test_default_graph_picks_the_dataset_distributed_as_ntriples(release):
+    (release / "catalog.ttl").write_text(
+        "@prefix dcat: <http://www.w3.org/ns/dcat#> .\n"
+        "<https://example.org/ontology-dataset> a dcat:Dataset ; dcat:distribution [\n"
+        "  dcat:downloadURL <https://example.org/files/ontology.ttl> ] .\n"
+        "<https://example.org/data> a dcat:Dataset ; dcat:distribution [\n"
+        "  dcat:downloadURL <https://example.org/files/tierslieux.nt.gz> ] .\n")
+    assert sparql.default_graph(release) == "https://example.org/data"
+
+
+def test_default_graph_falls_back_to_the_base_iri_of_the_report(tmp_path):
+    from tierslieux.errors import PushError
+
+    release = make_release(tmp_path / "exports", DATA, dataset=None)
+    with pytest.raises(PushError, match="give --graph IRI"):
+        sparql.default_graph(release)
+    (release / "report.json").write_text(json.dumps({"base_iri": D}))
+    assert sparql.default_graph(release) == D
+
+
+def test_credentials_are_cut_from_addresses():
+    assert sparql._safe_url("https://bob:pw@example.org:8443/store?x=1") == (
+        "https://example.org:8443/store?x=1")
+    assert sparql._safe_url("http://example.org/a@b") == "http://example.org/a@b"
+
+
+def test_missing_oxigraph_binary_says_how_to_install_it(monkeypatch, tmp_path):
+    from tierslieux.errors import ServeError
+
+    monkeypatch.setenv(sparql.OXIGRAPH_ENV, str(tmp_path / "nope"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ServeError, match=r"pip install 'oxigraph>=0.5,<0.6'"):
+        sparql.oxigraph_binary()
+
+
+def test_oxigraph_binary_from_the_environment(monkeypatch, tmp_path):
+    fake = tmp_path / "my-oxigraph"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(sparql.OXIGRAPH_ENV, str(fake))
+    assert sparql.oxigraph_binary() == str(fake)

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.oxigraph import (  # noqa: F401  (fixtures are used by name)
-    DATASET_IRI, count_release_triples, free_port, make_release, oxigraph, oxigraph_server,
-)
+from fixtures.oxigraph import DATASET_IRI, count_release_triples, free_port, make_release
 from tierslieux import sparql
 from tierslieux.errors import PushError, ServeError
 
@@ -109,8 +107,8 @@ def test_query_and_serve_share_the_cache(endpoint, release):
 
 def test_serve_reports_a_taken_port(release, endpoint):
     port = int(endpoint.url.rsplit(":", 1)[1].split("/")[0])
-    with pytest.raises(ServeError, match=r"could not serve on 127\.0\.0\.1:\d+: Address already in use"):
-        sparql.start_endpoint(release, port=port)
+    with pytest.raises(ServeError, match=r"could not serve on 127\.0\.0\.1:\d+: Address already in use \(choose another --port\)$"):
+        sparql.start_endpoint(release, port=port).stop()  # stop it if it ever starts
 
 
 def test_serve_stops_cleanly_on_ctrl_c(release):
@@ -169,8 +167,8 @@ def test_push_then_count_on_the_external_store(oxigraph, release):
     result = sparql.push(release, oxigraph.store)
     assert result.graph == DATASET_IRI
     assert result.status in (201, 204)
-    assert result.triples == count_release_triples(release) == 7
-    assert _graph_count(oxigraph, DATASET_IRI) == 7
+    assert result.triples == count_release_triples(release) == 9
+    assert _graph_count(oxigraph, DATASET_IRI) == 9
     local = sparql.run_query(release, COUNT, "csv")
     assert local == f"n\r\n{_graph_count(oxigraph, DATASET_IRI)}\r\n"
     names = oxigraph.select(f"PREFIX tl: <{sparql.ONTOLOGY_NS}> SELECT ?n WHERE "
@@ -184,7 +182,7 @@ def test_push_twice_replaces_the_graph(oxigraph, release, tmp_path):
     oxigraph.run_update(f"INSERT DATA {{ GRAPH <{other}> {{ <a:x> <a:y> <a:z> }} }}")
     sparql.push(release, oxigraph.store, graph)
     sparql.push(release, oxigraph.store, graph)
-    assert _graph_count(oxigraph, graph) == 7
+    assert _graph_count(oxigraph, graph) == 9
     smaller = make_release(tmp_path / "smaller", SMALLER)
     result = sparql.push(smaller, oxigraph.store, graph)
     assert result.triples == 2
@@ -194,7 +192,7 @@ def test_push_twice_replaces_the_graph(oxigraph, release, tmp_path):
 
 def test_push_accepts_an_endpoint_with_a_query_string(oxigraph, release):
     sparql.push(release, oxigraph.store + "?no_transaction", "https://example.org/g")
-    assert _graph_count(oxigraph, "https://example.org/g") == 7
+    assert _graph_count(oxigraph, "https://example.org/g") == 9
 
 
 def test_push_needs_a_graph_when_the_catalogue_has_none(oxigraph, tmp_path):
@@ -241,12 +239,34 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         length = int(self.headers["Content-Length"])
         body = self.rfile.read(length)
         self.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        if self.path.startswith("/moved"):
+            self.send_response(301)
+            self.send_header("Location", "https://store.example.org/ds/data")
+            self.end_headers()
+            return
         self.send_response(401)
         self.end_headers()
         self.wfile.write(f"Unauthorized for alice:{SECRET}\nsecond line".encode())
 
     def log_message(self, *args):
         pass
+
+
+@pytest.fixture
+def recorder():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_push_does_not_follow_redirects(recorder, release):
+    with pytest.raises(PushError, match=(
+            r"answered HTTP 301 Moved Permanently: it moved to https://store\.example\.org/ds/data; "
+            r"give that address as the endpoint$")):
+        sparql.push(release, recorder + "/moved", "https://example.org/g")
 
 
 def test_push_sends_basic_auth_and_a_sized_ntriples_body(release, monkeypatch):

@@ -1,50 +1,71 @@
 """The command line: a thin Click layer over the library.
 
-Each command parses its options, calls one library function, and turns the library's typed
-exceptions (``tierslieux.errors``) into a one-line message and an exit code.
+Each command reads the effective configuration (``tierslieux.toml`` < command line), calls the
+library, and turns the library's typed exceptions (``tierslieux.errors``) into a one-line
+message and a documented exit code (``tierslieux.runlog.ExitCode``).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from tierslieux import __version__
+from tierslieux.config import Config, load_config
 from tierslieux.errors import TierslieuxError
+from tierslieux.runlog import (
+    ExitCode,
+    Outcome,
+    RunRecord,
+    append_run,
+    exit_code_for,
+    history_path,
+    outcome_for,
+    setup_logging,
+    success_outcome,
+)
 
-DEFAULT_STORE = "tierslieux.sqlite"
-DEFAULT_OUT = "exports"
+log = logging.getLogger("tierslieux")
 
 
-class Output:
-    """Where progress and messages go: stderr, progress only on a terminal."""
+@dataclass
+class App:
+    """What every command gets: the configuration and the output settings."""
 
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+    config_file: Path | None
+    quiet: bool
+    full: bool = False
+    _config: Config | None = None
 
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            click.echo(message, err=True)
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_file)
+        return self._config
+
+    @property
+    def tty(self) -> bool:
+        return sys.stderr.isatty()
 
     def progress(self, label: str) -> Callable[[int, int | None], None] | None:
-        """A callback drawing ``label: done/total`` on a terminal; None elsewhere."""
+        """A callback drawing ``label: done/total`` on a terminal; None on a pipe or with -q."""
         if self.quiet or not self.tty:
             return None
 
         def draw(done: int, total: int | None) -> None:
             end = f"/{total}" if total else ""
-            click.echo(f"\r{label}: {done}{end}", err=True, nl=False)
-            if total and done >= total:
-                click.echo("", err=True)
+            click.echo(f"\r\033[K{label}: {done}{end}", err=True, nl=False)
 
         return draw
 
-    def done(self) -> None:
+    def end_progress(self) -> None:
         if self.tty and not self.quiet:
             click.echo("\r\033[K", err=True, nl=False)
 
@@ -58,116 +79,359 @@ def handle_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except TierslieuxError as exc:
             click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(int(exit_code_for(exc)))
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            click.echo("Interrupted; run the same command again to finish.", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
 
     return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tierslieux")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Configuration file [default: ./tierslieux.toml if present].")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log lines as text (default) or JSON lines, on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print debugging details.")
 @click.pass_context
-def cli(ctx: click.Context, quiet: bool) -> None:
+def cli(ctx: click.Context, config_file: Path | None, log_format: str | None, quiet: bool,
+        verbose: bool) -> None:
     """Harvest a Movilab-style MediaWiki and publish it as open data (RDF, CSV, DCAT)."""
-    ctx.obj = Output(quiet=quiet)
+    app = App(config_file=config_file, quiet=quiet)
+    ctx.obj = app
+    fmt = log_format
+    if fmt is None:
+        try:
+            fmt = app.config.log_format
+        except TierslieuxError:
+            fmt = "text"   # the command reports the configuration error itself
+    setup_logging(fmt, quiet=quiet, verbose=verbose)
 
 
 # ------------------------------------------------------------------------ options
 
+
+def _options(*decorators: Callable) -> Callable:
+    def apply(func: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
 store_option = click.option(
-    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STORE, show_default=True, help="SQLite store of harvested pages.",
+    "--store", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="SQLite store of harvested pages [default: tierslieux.sqlite].",
 )
-out_option = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_OUT, show_default=True, help="Folder of the published release.",
+source_options = _options(
+    click.option("--wiki", metavar="URL", default=None,
+                 help="A live MediaWiki: its address, a page address or its api.php."),
+    click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="A MediaWiki XML export (.xml, .xml.gz, .xml.bz2)."),
+    store_option,
+    click.option("--namespace", "namespaces", type=int, multiple=True,
+                 help="Namespace number to harvest (repeatable) [default: 0 for a wiki, "
+                      "all for a dump]."),
+    click.option("--category", "categories", multiple=True, metavar="NAME",
+                 help="Only pages of this category (repeatable)."),
+    click.option("--full", is_flag=True, help="Full harvest even when an incremental one is possible."),
+    click.option("--contact", default=None, metavar="EMAIL|URL",
+                 help="Contact put in the User-Agent (or $TIERSLIEUX_CONTACT)."),
+    click.option("--delay", type=float, default=None, metavar="SECONDS",
+                 help="Pause between two API requests [default: 1.0]."),
 )
-base_iri_option = click.option(
-    "--base-iri", default=None, metavar="IRI",
-    help="Root of the data IRIs [default: https://w3id.org/tierslieux/movilab/].",
-)
-dump_option = click.option(
-    "--dump", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="A MediaWiki XML export (.xml, .xml.gz, .xml.bz2).",
+build_options = _options(
+    click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="Folder of the published release [default: exports]."),
+    click.option("--base-iri", default=None, metavar="IRI",
+                 help="Root of the data IRIs [default: https://w3id.org/tierslieux/movilab/]."),
+    click.option("--publication-url", default=None, metavar="URL",
+                 help="Address where the release folder is served (for the catalogue)."),
+    click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Mapping file replacing the bundled one."),
+    click.option("--force", is_flag=True,
+                 help="Publish even when the release shrinks more than the diff threshold."),
 )
 
 
-def _harvest(output: Output, store_path: Path, dump: Path | None) -> dict:
-    from tierslieux.pipeline.harvest import harvest_dump
+# ------------------------------------------------------------------------ the work
+
+
+@contextmanager
+def recorded_run(cfg: Config, command: str, source: str) -> Iterator[dict]:
+    """Hold the store's lock and append one line to the runs history, whatever happens."""
+    from tierslieux.lock import acquire_lock
+    from tierslieux.pipeline.harvest import now_utc
+
+    start = now_utc()
+    facts: dict = {"outcome": None}
+    try:
+        lock = acquire_lock(cfg.store, command=command)
+    except TierslieuxError as exc:
+        append_run(history_path(cfg.store), RunRecord(
+            start=start, end=now_utc(), command=command, source=source,
+            outcome=outcome_for(exc), exit_code=int(exit_code_for(exc)), message=str(exc)))
+        raise
+    try:
+        if lock.took_over_stale:
+            log.warning("took over the lock left by a run that died (%s)", lock.stale.describe())
+        yield facts
+    except BaseException as exc:
+        outcome = outcome_for(exc) if not isinstance(exc, SystemExit) else Outcome.ERROR
+        append_run(history_path(cfg.store), RunRecord(
+            start=start, end=now_utc(), command=command, source=source, outcome=outcome,
+            exit_code=int(exit_code_for(outcome)), message=str(exc)[:500],
+            **facts.get("counts", {})))
+        raise
+    else:
+        outcome = facts["outcome"] or Outcome.OK
+        append_run(history_path(cfg.store), RunRecord(
+            start=start, end=now_utc(), command=command, source=source, outcome=outcome,
+            exit_code=int(exit_code_for(outcome)), **facts.get("counts", {})))
+    finally:
+        lock.release()
+
+
+def _source(cfg: Config) -> str:
+    if cfg.wiki:
+        return cfg.wiki
+    if cfg.dump:
+        return str(cfg.dump)
+    return "bundled sample"
+
+
+def _do_harvest(app: App, cfg: Config):
+    from tierslieux.pipeline.build import sample_dump
+    from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
     from tierslieux.pipeline.store import Store
 
-    with Store(store_path) as store:
-        report = harvest_dump(dump, store, progress=output.progress("pages read"))
-    output.done()
-    output.info(
-        f"Harvested {report.pages_fetched} pages from {dump.name} into {store_path}: "
-        f"{report.pages_new} new, {report.pages_changed} changed, "
-        f"{report.pages_deleted} deleted."
+    with Store(cfg.store) as store:
+        if cfg.wiki:
+            report = harvest_wiki(
+                cfg.wiki, store, namespaces=cfg.namespaces or (0,), categories=cfg.categories,
+                full=app.full, contact=cfg.contact or None, delay=cfg.delay,
+                progress=app.progress("pages fetched"),
+            )
+        else:
+            dump = cfg.dump or sample_dump()
+            report = harvest_dump(dump, store, namespaces=cfg.namespaces,
+                                  progress=app.progress("pages read"))
+    app.end_progress()
+    _info(app, f"Harvested {report.source} into {cfg.store} ({report.mode}): "
+               f"{report.pages_fetched} pages fetched, {report.pages_new} new, "
+               f"{report.pages_changed} changed, {report.pages_deleted} deleted"
+               + (f", {report.requests} requests" if report.requests else "") + ".")
+    for note in report.notes:
+        _info(app, f"Note: {note}")
+    return report
+
+
+def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
+    from tierslieux.pipeline.build import BuildOptions, build
+
+    options = BuildOptions(
+        base_iri=cfg.base_iri, namespaces=None, mapping_path=cfg.mapping,
+        publication_url=cfg.publication_url, force=force, diff_threshold=cfg.diff_threshold,
+        stats=stats, started=started, licence=cfg.licence, licence_name=cfg.licence_name,
+        attribution=cfg.attribution,
     )
-    return report.stats()
+    result = build(cfg.store, cfg.out, options, progress=app.progress("pages built"))
+    app.end_progress()
+    _info(app, f"Published {result.triples} triples from {result.pages} pages to "
+               f"{cfg.out}/ ({len(result.warnings)} warnings).")
+    for issue in result.warnings[:10]:
+        log.warning("%s: %s: %s", issue.page_title, issue.field, issue.message)
+    if len(result.warnings) > 10:
+        log.warning("... and %d more warnings (see %s/report.json)",
+                    len(result.warnings) - 10, cfg.out)
+    return result
 
 
-def _build(output: Output, store_path: Path, out_dir: Path, base_iri: str | None,
-           stats: dict | None = None, started: str = "") -> None:
-    from tierslieux.pipeline.build import DEFAULT_BASE_IRI, BuildOptions, build
+def _info(app: App, message: str) -> None:
+    if not app.quiet:
+        click.echo(message, err=True)
 
-    options = BuildOptions(base_iri=base_iri or DEFAULT_BASE_IRI, stats=stats or {},
-                           started=started)
-    result = build(store_path, out_dir, options, progress=output.progress("pages built"))
-    output.done()
-    output.info(
-        f"Published {result.triples} triples from {result.pages} pages to {out_dir}/ "
-        f"({len(result.warnings)} warnings)."
-    )
+
+def _counts(report=None, result=None) -> dict:
+    counts = {}
+    if report is not None:
+        counts.update(pages_fetched=report.pages_fetched, pages_new=report.pages_new,
+                      pages_changed=report.pages_changed, pages_deleted=report.pages_deleted,
+                      requests=report.requests)
+    if result is not None:
+        counts.update(triples=result.triples, warnings=len(result.warnings))
+    return counts
+
+
+def _exit_with(outcome: Outcome) -> None:
+    code = exit_code_for(outcome)
+    if code != ExitCode.OK:
+        sys.exit(int(code))
 
 
 # ------------------------------------------------------------------------ commands
 
 
 @cli.command()
-@dump_option
-@store_option
-@out_option
-@base_iri_option
+@source_options
+@build_options
 @click.pass_obj
 @handle_errors
-def run(output: Output, dump: Path | None, store_path: Path, out_dir: Path,
-        base_iri: str | None) -> None:
-    """Harvest, then build and publish. With no --dump: the bundled sample wiki."""
-    from tierslieux.pipeline.build import sample_dump
+def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, out, base_iri,
+        publication_url, mapping, force) -> None:
+    """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
+
+    When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
+    """
     from tierslieux.pipeline.harvest import now_utc
 
-    started = now_utc()
-    stats = _harvest(output, store_path, dump or sample_dump())
-    _build(output, store_path, out_dir, base_iri, stats, started)
+    cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
+                            categories=categories, contact=contact, delay=delay, out=out,
+                            base_iri=base_iri, publication_url=publication_url, mapping=mapping)
+    app.full = full
+    with recorded_run(cfg, "run", _source(cfg)) as facts:
+        started = now_utc()
+        report = _do_harvest(app, cfg)
+        facts["counts"] = _counts(report)
+        changed = bool(report.pages_new or report.pages_changed or report.pages_deleted)
+        if not changed and (cfg.out / "SHA256SUMS").exists() and not force:
+            _info(app, f"Nothing changed since the last run; {cfg.out}/ left as it was.")
+            facts["outcome"] = Outcome.UNCHANGED
+        else:
+            result = _do_build(app, cfg, stats=report.stats(), started=started, force=force)
+            facts["counts"] = _counts(report, result)
+            facts["outcome"] = success_outcome(changed=True, warnings=len(result.warnings))
+    _exit_with(facts["outcome"])
 
 
 @cli.command()
-@dump_option
-@store_option
+@source_options
 @click.pass_obj
 @handle_errors
-def harvest(output: Output, dump: Path | None, store_path: Path) -> None:
-    """Fill the store from a wiki: an XML export (--dump)."""
-    if dump is None:
-        raise click.UsageError("give --dump FILE")
-    _harvest(output, store_path, dump)
+def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, delay) -> None:
+    """Fill the store from a live wiki (--wiki) or an XML export (--dump).
+
+    A store that already holds a harvest of the wiki is updated incrementally (only what changed
+    since), unless --full.
+    """
+    cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
+                            categories=categories, contact=contact, delay=delay)
+    if not cfg.wiki and not cfg.dump:
+        raise click.UsageError("give --wiki URL or --dump FILE (or set one in tierslieux.toml)")
+    app.full = full
+    with recorded_run(cfg, "harvest", _source(cfg)) as facts:
+        report = _do_harvest(app, cfg)
+        facts["counts"] = _counts(report)
+        facts["outcome"] = success_outcome(
+            changed=bool(report.pages_new or report.pages_changed or report.pages_deleted),
+            warnings=0)
+    if facts["outcome"] is Outcome.UNCHANGED:
+        _info(app, "Nothing changed since the last harvest.")
 
 
 @cli.command()
 @store_option
-@out_option
-@base_iri_option
+@build_options
 @click.pass_obj
 @handle_errors
-def build(output: Output, store_path: Path, out_dir: Path, base_iri: str | None) -> None:
+def build(app: App, store, out, base_iri, publication_url, mapping, force) -> None:
     """Parse, map, validate and publish the harvested store (no network)."""
     from tierslieux.pipeline.harvest import now_utc
 
-    _build(output, store_path, out_dir, base_iri, started=now_utc())
+    cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
+                            publication_url=publication_url, mapping=mapping)
+    with recorded_run(cfg, "build", "") as facts:
+        result = _do_build(app, cfg, stats={}, started=now_utc(), force=force)
+        facts["counts"] = _counts(result=result)
+        facts["outcome"] = success_outcome(changed=True, warnings=len(result.warnings))
+    _exit_with(facts["outcome"])
+
+
+data_option = click.option(
+    "--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Release folder to query [default: the configured output folder, exports].",
+)
+
+
+@cli.command()
+@data_option
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "query_file", default=None, metavar="FILE.rq|NAME",
+              help="Read the query from a file, or name a worked query (see --list).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--list", "list_queries", is_flag=True, help="List the worked research queries.")
+@click.pass_obj
+@handle_errors
+def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
+    """Answer a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) over a release.
+
+    The release is loaded once into a cached Oxigraph store beside it; later queries reuse it
+    while the release's checksums are unchanged. A syntax error exits with code 2.
+    """
+    from tierslieux.sparql import run_query, worked_queries, worked_query
+
+    if list_queries:
+        for worked in worked_queries():
+            click.echo(f"{worked.name}: {worked.question}")
+        return
+    if (sparql is None) == (query_file is None):
+        raise click.UsageError("give a SPARQL query or -f FILE.rq (one of them)")
+    if query_file is not None:
+        path = Path(query_file)
+        if path.is_file():
+            sparql = path.read_text(encoding="utf-8")
+        else:
+            sparql = worked_query(query_file).text
+    data = data or app.config.out
+    click.echo(run_query(data, sparql, fmt), nl=False)
+
+
+@cli.command()
+@data_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback by default).")
+@click.option("--port", type=int, default=7878, show_default=True, help="Port to listen on.")
+@click.pass_obj
+@handle_errors
+def serve(app: App, data, host, port) -> None:
+    """Serve a release as a read-only SPARQL 1.1 Protocol endpoint (Oxigraph), until Ctrl-C."""
+    from tierslieux.sparql import serve as serve_release
+
+    data = data or app.config.out
+    serve_release(data, host, port, on_ready=lambda url: click.echo(url))
+
+
+@cli.command()
+@data_option
+@click.option("--endpoint", required=True, metavar="URL",
+              help="Graph Store Protocol address of the triple store (e.g. http://host/store).")
+@click.option("--graph", default=None, metavar="IRI",
+              help="Named graph to replace [default: the dataset IRI of the release].")
+@click.pass_obj
+@handle_errors
+def push(app: App, data, endpoint, graph) -> None:
+    """Replace one named graph of an external triple store with the release.
+
+    Credentials come from $TIERSLIEUX_SPARQL_USER and $TIERSLIEUX_SPARQL_PASSWORD.
+    """
+    from tierslieux.sparql import push as push_release
+
+    data = data or app.config.out
+    result = push_release(data, endpoint, graph)
+    _info(app, f"Pushed {result.triples} triples into <{result.graph}> at {result.url} "
+               f"(HTTP {result.status}, {result.seconds:.1f} s).")
+
+
+@cli.command("config")
+@click.pass_obj
+@handle_errors
+def show_config(app: App) -> None:
+    """Print the effective configuration (secrets masked) and where each value comes from."""
+    click.echo(app.config.to_display(), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -23,7 +23,8 @@ Results formats (``run_query``)
     ========  =====================================  ===========================================
     format    SELECT / ASK                           CONSTRUCT / DESCRIBE
     ========  =====================================  ===========================================
-    table     aligned text, IRIs compacted           Turtle with the known prefixes, sorted
+    table     aligned text, IRIs compacted, long     Turtle with the known prefixes, sorted
+              literals cut at 80 characters
     csv       W3C SPARQL 1.1 results CSV             W3C CSV of ``?subject ?predicate ?object``
     tsv       W3C SPARQL 1.1 results TSV             W3C TSV of ``?subject ?predicate ?object``
     json      W3C SPARQL 1.1 results JSON            JSON-LD (expanded form), sorted
@@ -43,7 +44,8 @@ Graph Store upload (``push``)
     - Virtuoso: ``http://HOST:8890/sparql-graph-crud`` (its ``-auth`` variant asks for HTTP
       Digest, which push does not speak: grant SPARQL_UPDATE or put a Basic-auth proxy in front)
 
-    The default graph IRI is the ``dcat:Dataset`` IRI of the release's ``catalog.ttl``.
+    The default graph IRI is the ``dcat:Dataset`` IRI of the release's ``catalog.ttl`` (else
+    the ``base_iri`` of its ``report.json``); ``--graph IRI`` overrides it.
     Credentials come from ``TIERSLIEUX_SPARQL_USER`` / ``TIERSLIEUX_SPARQL_PASSWORD`` (HTTP Basic)
     and never appear in messages.
 """
@@ -109,7 +111,7 @@ PREFIXES: dict[str, str] = {
     "foaf": "http://xmlns.com/foaf/0.1/",
     "prov": "http://www.w3.org/ns/prov#",
     "org": "http://www.w3.org/ns/org#",
-    "schema": "https://schema.org/",
+    "schema": "http://schema.org/",
     "void": "http://rdfs.org/ns/void#",
 }
 
@@ -462,7 +464,9 @@ def _cell(term, compact: Callable[[str], str]) -> str:
     else:  # pragma: no cover
         text = str(term)
     text = unicodedata.normalize("NFC", text)
-    return text if len(text) <= _CELL_WIDTH else text[:_CELL_WIDTH - 1] + "…"
+    if isinstance(term, ox.Literal) and len(text) > _CELL_WIDTH:
+        return text[:_CELL_WIDTH - 1] + "…"  # IRIs stay whole, to be copied into a query
+    return text
 
 
 _LOCAL = re.compile(r"^(?:[\w-]|%[0-9A-Fa-f]{2})(?:(?:[\w.:-]|%[0-9A-Fa-f]{2})*(?:[\w:-]|%[0-9A-Fa-f]{2}))?$")
@@ -606,6 +610,8 @@ def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 78
     binary = oxigraph_binary()
     cached = cache_release(data_dir, cache_dir=cache_dir)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # Checked first: otherwise the readiness probe could be answered by whoever holds the port.
+    _check_port(host, port, bind)
     command = [binary, "serve-read-only", "--location", str(cached.store_path), "--bind", bind,
                "--cors", "--union-default-graph"]
     if timeout_s:
@@ -635,6 +641,19 @@ def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 78
             endpoint.stop()
             raise ServeError(f"oxigraph did not answer on {bind} within {wait:.0f} s")
         time.sleep(0.05)
+
+
+def _check_port(host: str, port: int, bind: str) -> None:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"oxigraph could not serve on {bind}: {exc.strerror or exc}"
+                             " (choose another --port)") from None
 
 
 def _answers(url: str) -> bool:
@@ -745,19 +764,39 @@ def _measure(path: Path) -> tuple[int, int, str]:
 
 
 def default_graph(data_dir: str | Path) -> str:
-    """The graph IRI push uses by default: the ``dcat:Dataset`` of the release's catalogue."""
-    catalog = Path(data_dir) / CATALOG
+    """The graph IRI push uses by default.
+
+    The ``dcat:Dataset`` of the release's ``catalog.ttl`` (the one distributed as
+    ``tierslieux.nt.gz`` when the catalogue lists several), else the ``base_iri`` recorded in
+    ``report.json``.
+    """
+    data = Path(data_dir)
+    catalog = data / CATALOG
     if catalog.is_file():
         graph = ox.Store()
         try:
-            graph.load(path=str(catalog), format=ox.RdfFormat.TURTLE)
+            # The catalogue may name its files relatively (<tierslieux.nt.gz>).
+            graph.load(path=str(catalog), format=ox.RdfFormat.TURTLE,
+                       base_iri=catalog.resolve().as_uri())
         except (SyntaxError, OSError):
             raise PushError(f"{catalog} is not valid Turtle: give --graph IRI") from None
         found = sorted(s["d"].value for s in graph.query(
             "PREFIX dcat: <http://www.w3.org/ns/dcat#> "
             "SELECT DISTINCT ?d WHERE { ?d a dcat:Dataset FILTER(isIRI(?d)) }"))
+        if len(found) > 1:
+            found = sorted(s["d"].value for s in graph.query(
+                "PREFIX dcat: <http://www.w3.org/ns/dcat#> SELECT DISTINCT ?d WHERE { "
+                "?d a dcat:Dataset ; "
+                "(dcat:distribution/(dcat:downloadURL|dcat:accessURL))|<http://rdfs.org/ns/void#dataDump> ?u "
+                f'FILTER(isIRI(?d) && STRENDS(STR(?u), "{NT_GZ}")) }}'))
         if len(found) == 1:
             return found[0]
+    try:
+        base = json.loads((data / "report.json").read_text(encoding="utf-8")).get("base_iri")
+    except (OSError, ValueError, AttributeError):
+        base = None
+    if isinstance(base, str) and urllib.parse.urlsplit(base).scheme:
+        return base
     raise PushError(f"cannot tell which graph to replace ({CATALOG} names no single "
                     "dcat:Dataset): give --graph IRI")
 
@@ -793,11 +832,15 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
             endpoint, params={"graph": graph}, data=_NTriplesBody(nt, size), auth=auth,
             headers={"Content-Type": "application/n-triples",
                      "User-Agent": "tierslieux-push (+https://w3id.org/tierslieux)"},
-            timeout=(30, timeout),
+            timeout=(30, timeout), allow_redirects=False,  # a streamed body cannot be re-sent
         )
     except requests.RequestException as exc:
         reason = _redact(_one_line(str(exc)), secrets)
         raise PushError(f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}") from None
+    if 300 <= response.status_code < 400 and response.headers.get("Location"):
+        target = _redact(_safe_url(response.headers["Location"]), secrets)
+        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}: "
+                        f"it moved to {target}; give that address as the endpoint")
     if response.status_code not in (200, 201, 204):
         body = response.text.strip().splitlines()
         first = _redact(body[0].strip(), secrets)[:200] if body else ""
@@ -809,14 +852,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
 
 def _safe_url(url: str) -> str:
     """The URL without ``user:password@``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@", r"\1", url)
 
 
 def _redact(text: str, secrets: list[str]) -> str:

@@ -147,13 +147,13 @@ class Context:
 
     # -------------------------------------------------------------- writing with it
 
-    def compact_iri(self, iri: str, *, vocab: bool) -> str:
+    def compact_iri(self, iri: str, *, vocab: bool, terms: bool = True) -> str:
         """The shortest form of ``iri`` that expands back to it.
 
         ``vocab`` is True for keys, @type values and @vocab-typed values (where terms count),
-        False for @id values.
+        False for @id values. ``terms=False`` gives a compact IRI even where a term exists.
         """
-        if vocab:
+        if vocab and terms:
             # A term's type and language do not matter here: keys carry explicit value objects
             # when the term's coercion does not fit, and @type values are plain IRIs.
             terms = self._by_iri.get(iri)
@@ -182,12 +182,15 @@ class Context:
             value = self._as_term_value(term, term_value)
             if value is not None:
                 return term.name, value, term.container_set
-        key = self.compact_iri(predicate, vocab=True)
+        # No term fits: a compact IRI key (never a term, whose type or language would apply).
+        key = self.compact_iri(predicate, vocab=True, terms=False)
         if term_value.kind == "iri":
             return key, {"@id": self.compact_iri(term_value.value, vocab=False)}, False
         if term_value.language:
             return key, {"@value": term_value.value, "@language": term_value.language}, False
         if term_value.datatype == XSD_STRING:
+            if not self.language and self.plain_strings_ok:
+                return key, term_value.value, False
             return key, {"@value": term_value.value}, False
         datatype = self.compact_iri(term_value.datatype, vocab=True)
         return key, {"@value": term_value.value, "@type": datatype}, False

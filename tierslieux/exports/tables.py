@@ -291,7 +291,7 @@ def _cell(index: _Index, spec: TableSpec, column: Column, subject: str,
     else:
         values = []
         for path in column.paths:
-            values = sorted({_convert(token, column.value) for token in index.follow(subject, path)})
+            values = sorted({_convert(token, column.value) for token in index.follow(subject, path)} - {""})
             if values:
                 break
     if not values:

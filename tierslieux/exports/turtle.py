@@ -10,8 +10,8 @@ to ``prefix:name``. Layout, for a subject::
         tl:theme tl:theme-fablab ,
             tl:theme-tiers-lieu .
 
-Subjects come in IRI order, separated by one empty line; predicates in IRI order (rdf:type
-written ``a`` where it falls); objects in the order of their N-Triples form. The prefixes
+Subjects come in IRI order, separated by one empty line; ``a`` (rdf:type) first, then the
+other predicates in IRI order; objects in the order of their N-Triples form. The prefixes
 are declared at the top, sorted by name, whether they are used or not, so that the writer
 needs one pass only.
 """
@@ -102,12 +102,14 @@ def write_turtle(triples: Iterable[Triple], out: TextIO, prefixes: Mapping[str, 
     out.write(compactor.header())
     # Per-token caches of the Turtle forms of predicates and object IRIs: this loop is the
     # hot path of a release (about a microsecond per triple).
-    predicates: dict[str, str] = {RDF_TYPE: "a"}
+    predicates: dict[str, str] = {}
     objects: dict[str, str] = {}
     chunk: list[str] = []
-    append = chunk.append
     count = 0
     subject = predicate = None
+    types: list[str] = []
+    body: list[str] = []
+    append = body.append
     for s, p, o in triples:
         first = o[0]
         if first == "<":
@@ -121,23 +123,41 @@ def write_turtle(triples: Iterable[Triple], out: TextIO, prefixes: Mapping[str, 
         else:
             ot = o
         if s != subject:
-            pt = predicates.get(p) or predicates.setdefault(p, term(p))
             if subject is not None:
-                append(" .\n\n")
-                if len(chunk) > 50_000:
+                _subject_block(chunk, term(subject), types, body)
+                types.clear()
+                body.clear()
+                if len(chunk) > 20_000:
                     out.write("".join(chunk))
                     chunk.clear()
-            append(f"{term(s)}\n    {pt} {ot}")
             subject = s
-            predicate = p
-        elif p != predicate:
-            pt = predicates.get(p) or predicates.setdefault(p, term(p))
-            append(f" ;\n    {pt} {ot}")
-            predicate = p
-        else:
+            predicate = None
+        if p == RDF_TYPE:
+            types.append(ot)
+        elif p == predicate:
             append(f" ,\n        {ot}")
+        else:
+            pt = predicates.get(p) or predicates.setdefault(p, term(p))
+            append(f" ;\n    {pt} {ot}" if body else f"{pt} {ot}")
+            predicate = p
         count += 1
     if subject is not None:
-        append(" .\n")
+        _subject_block(chunk, term(subject), types, body)
     out.write("".join(chunk))
     return count
+
+
+def _subject_block(chunk: list[str], subject: str, types: list[str], body: list[str]) -> None:
+    """Append one subject: ``a`` and its types first, then the other predicates."""
+    if chunk:
+        chunk.append("\n")
+    chunk.append(subject)
+    if types:
+        chunk.append("\n    a ")
+        chunk.append(" ,\n        ".join(types))
+        if body:
+            chunk.append(" ;\n    ")
+    elif body:
+        chunk.append("\n    ")
+    chunk.extend(body)
+    chunk.append(" .\n")

@@ -94,3 +94,11 @@ def load_context() -> dict:
     import json
 
     return json.loads(read_text(CONTEXT_FILE))
+
+
+def load_mapping(path=None):  # noqa: ANN001, ANN201 - re-exported, see mapping.load_mapping
+    """The mapping in ``path``, or the bundled ``mapping.yaml`` (see
+    :func:`tierslieux.ontology.mapping.load_mapping`)."""
+    from tierslieux.ontology.mapping import load_mapping as _load_mapping
+
+    return _load_mapping(path)

@@ -506,7 +506,7 @@ def _headings(r: _Reader, node: Any, where: str) -> tuple[HeadingRule, ...]:
             raise r.fail(here, "a heading rule needs a meaning "
                                f"({', '.join(CONTEXT_KEYS)}) or subheadings")
         for key in rule.keys:
-            if key in seen:
+            if key in seen and seen[key] != here:
                 raise r.fail(here, f"{key!r} is already used by {seen[key]}")
             seen[key] = here
         rules.append(rule)

@@ -31,6 +31,9 @@ class BuildOptions:
     namespaces: tuple[int, ...] | None = None
     mapping_path: Path | None = None
     publication_url: str = ""
+    licence: str = "https://creativecommons.org/licenses/by-sa/4.0/"
+    licence_name: str = "CC BY-SA 4.0"
+    attribution: str = "Movilab contributors, https://movilab.org/wiki/Accueil"
     force: bool = False
     diff_threshold: float = 0.10
     #: harvest statistics of the run, copied into report.json
@@ -105,6 +108,9 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
     meta = ReleaseMeta(
         base_iri=options.base_iri,
         publication_url=options.publication_url,
+        licence_iri=options.licence,
+        licence_name=options.licence_name,
+        attribution=options.attribution,
         site=site,
         newest_revision=newest,
         started=options.started,

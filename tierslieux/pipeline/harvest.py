@@ -18,7 +18,7 @@ from tierslieux.errors import HarvestError, StoreError
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.records import PageRevision, SiteInfo
 from tierslieux.pipeline.store import Store, UpsertCounts
-from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, Wiki, connect, dumps
+from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, Wiki, connect
 
 T = TypeVar("T")
 
@@ -196,8 +196,11 @@ def harvest_wiki(
         raise HarvestError(f"batch size {batch_size}: must be between 1 and 50")
     wiki = connect(url, contact=contact, delay=delay, max_retries=max_retries,
                    backoff=backoff, credentials_from_env=credentials_from_env)
-    return _LiveHarvest(wiki, store, namespaces, categories, batch_size, overlap,
-                        progress).run(full)
+    try:
+        return _LiveHarvest(wiki, store, namespaces, categories, batch_size, overlap,
+                            progress).run(full)
+    finally:
+        wiki.session.close()
 
 
 def _base36_sha1(hexdigest: str | None) -> str | None:
@@ -232,8 +235,9 @@ class _LiveHarvest:
             raise HarvestError("no namespace to harvest")
         self.categories = sorted({self._category_title(c) for c in categories})
         self.selection = {"namespaces": self.namespaces, "categories": self.categories}
-        self.source = wiki.api_url
+        self.source = wiki.canonical_api
         self.state: dict = {}
+        self._abandoned: str | None = None
 
     # ------------------------------------------------------------------ plan
     def run(self, full: bool) -> HarvestReport:
@@ -269,6 +273,8 @@ class _LiveHarvest:
             self.store.finish_harvest(state["harvest_id"], finished=now_utc(),
                                       status="abandoned", checkpoint=None, stats={})
             self.store.set_meta(STATE_KEY, None)
+        self._abandoned = (f"abandoned the interrupted {state.get('mode')} harvest started "
+                           f"at {state.get('started')}")
         return False
 
     def _plan(self, full: bool) -> None:
@@ -281,6 +287,8 @@ class _LiveHarvest:
             "deleted": [], "moved": [], "notes": [], "deleted_at": {},
         }
         self.state = state
+        if self._abandoned:
+            self._note(self._abandoned)
         gone: list[int] = []
         if full or last is None or last.checkpoint is None:
             pass
@@ -389,12 +397,13 @@ class _LiveHarvest:
         while self.state["listing"] < len(listings):
             params = {**listings[self.state["listing"]], **self._content_params()}
             for pages, nxt in self.wiki.page_batches(params, self.state["cont"]):
-                pages = [p for p in pages if p.get("pageid") not in seen]
+                # a page listed twice (in two categories) is stored once
+                pages = [p for p in pages if self._selected(p) and p["pageid"] not in seen]
                 revs = self._revisions(pages)
                 self.state["cont"] = nxt
                 if nxt is None:
                     self.state["listing"] += 1
-                new_ids = [rev.page_id for rev in revs]
+                new_ids = sorted(p["pageid"] for p in pages)
                 seen.update(new_ids)
                 self.state["seen"].extend(new_ids)
                 self._commit(revs, [])
@@ -403,9 +412,10 @@ class _LiveHarvest:
         while self.state["todo"]:
             batch = self.state["todo"][: self.batch_size]
             params = {**self._content_params(), "pageids": "|".join(map(str, batch))}
-            pages = [page for group, _ in self.wiki.page_batches(params) for page in group]
+            pages = [page for group, _ in self.wiki.page_batches(params) for page in group
+                     if self._selected(page)]
             revs = self._revisions(pages)
-            kept = {rev.page_id for rev in revs}
+            kept = {page["pageid"] for page in pages}   # even when its content is hidden
             self.state["todo"] = self.state["todo"][len(batch):]
             self._commit(revs, [pid for pid in batch if pid not in kept])
 
@@ -415,8 +425,8 @@ class _LiveHarvest:
         return not self.categories or bool(page.get("categories"))
 
     def _revisions(self, pages: list[dict]) -> list[PageRevision]:
-        """The PageRevision of every page of the selection among ``pages``, by page id."""
-        pages = sorted((p for p in pages if self._selected(p)), key=lambda p: p["pageid"])
+        """The PageRevision of each of ``pages`` (all of the selection), by page id."""
+        pages = sorted(pages, key=lambda p: p["pageid"])
         redirects = [p["pageid"] for p in pages if p.get("redirect")]
         targets: dict[str, str] = {}
         if redirects:
@@ -472,8 +482,8 @@ class _LiveHarvest:
 
     # ------------------------------------------------------------------ store
     def _commit(self, revs: list[PageRevision], gone: list[int]) -> None:
-        """One transaction: moves, deletions, new revisions, and the progress made."""
-        in_batch = {rev.page_id for rev in revs}
+        """One transaction: deletions, moves, new revisions, and the progress made."""
+        in_batch = {rev.page_id for rev in revs} | set(gone)
         holders = {}
         for rev in revs:
             holder = self.store.page_id_of(rev.namespace, rev.title)
@@ -484,6 +494,7 @@ class _LiveHarvest:
             for page in answer.get("query", {}).get("pages", []):
                 holders[page["pageid"]] = page
         with self.store.transaction():
+            self._delete(gone)
             for holder, page in sorted(holders.items()):
                 if page is None or "missing" in page:
                     self._delete([holder])
@@ -499,7 +510,6 @@ class _LiveHarvest:
                     self._move(rev.page_id, rev.namespace, rev.title)
                     pending.remove(rev)
             counts = self.store.upsert(revs, self.state["harvest_id"])
-            self._delete(gone)
             total = [a + b for a, b in zip(self.state["counts"],
                                            (counts.new, counts.changed, counts.unchanged))]
             self.state["counts"] = total
@@ -528,7 +538,8 @@ class _LiveHarvest:
             self.state["notes"].append(note)
 
     def _save(self) -> None:
-        self.store.set_meta(STATE_KEY, dumps(self.state))
+        self.store.set_meta(STATE_KEY, json.dumps(self.state, ensure_ascii=False,
+                                                  sort_keys=True, separators=(",", ":")))
 
     def _finish(self) -> HarvestReport:
         state = self.state

@@ -21,7 +21,6 @@ printed or put in an exception message.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -34,6 +33,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import mwclient
 import requests
 from requests.adapters import HTTPAdapter
+from requests.exceptions import RetryError
 from urllib3.util.retry import Retry
 
 from tierslieux import __version__
@@ -75,7 +75,8 @@ def user_agent(contact: str | None) -> str:
 
 @dataclass
 class RequestStats:
-    """What the session did: requests sent, retries made and seconds spent waiting."""
+    """What the session did: HTTP requests sent (retries included), retries made (HTTP
+    retries and waits for maxlag) and seconds spent waiting before retries."""
 
     requests: int = 0
     retries: int = 0
@@ -83,7 +84,8 @@ class RequestStats:
 
 
 class _CountingRetry(Retry):
-    """urllib3's Retry, counting the retries and the time slept into a RequestStats."""
+    """urllib3's Retry, counting the retries (each one a request sent again) and the time
+    slept into a RequestStats."""
 
     stats: RequestStats | None = None
 
@@ -96,6 +98,7 @@ class _CountingRetry(Retry):
         start = time.monotonic()
         super().sleep(response)
         if self.stats is not None:
+            self.stats.requests += 1
             self.stats.retries += 1
             self.stats.waited += time.monotonic() - start
 
@@ -158,7 +161,7 @@ class PoliteSession(requests.Session):
         self.stats.requests += 1
         try:
             return super().request(method, url, *args, **kwargs)
-        except (requests.RetryError, requests.ConnectionError, requests.Timeout) as exc:
+        except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
             if self._probing:
                 raise
             # Retries with backoff are done: tell mwclient not to start its own round.
@@ -172,7 +175,7 @@ class PoliteSession(requests.Session):
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, requests.RetryError):
+    if isinstance(exc, RetryError):
         match = re.search(r"too many (\d+) error responses", str(exc))
         return f"HTTP {match.group(1)}" if match else "too many error responses"
     if isinstance(exc, requests.Timeout):
@@ -228,15 +231,25 @@ def api_candidates(url: str) -> list[str]:
 
 def _probe(session: PoliteSession, api: str) -> tuple[str, dict] | str:
     """(final api address, siteinfo answer) when ``api`` is a MediaWiki API, else why not."""
-    try:
-        resp = session.get(api, params={
-            "action": "query", "meta": "siteinfo", "siprop": "general|namespaces",
-            "format": "json", "formatversion": "2",
-        })
-    except (requests.RetryError, requests.ConnectionError, requests.Timeout) as exc:
-        return _reason(exc)
-    except requests.RequestException as exc:
-        return type(exc).__name__
+    for attempt in range(session.max_retries + 1):
+        try:
+            resp = session.get(api, params={
+                "action": "query", "meta": "siteinfo", "siprop": "general|namespaces",
+                "format": "json", "formatversion": "2",
+            })
+        except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
+            return _reason(exc)
+        except requests.RequestException as exc:
+            return type(exc).__name__
+        lag = resp.headers.get("X-Database-Lag")
+        if not lag or attempt == session.max_retries:
+            break
+        # Replicas lag (maxlag): wait as asked, as mwclient does for the later requests.
+        wait = resp.headers.get("Retry-After", "5")
+        pause = float(wait) if wait.isdigit() else 5.0
+        time.sleep(pause)
+        session.stats.retries += 1
+        session.stats.waited += pause
     if resp.status_code != 200:
         return f"HTTP {resp.status_code}"
     try:
@@ -259,16 +272,17 @@ def _edit_uri(session: PoliteSession, url: str) -> str | None | tuple[str]:
     """The api.php address announced by the HTML page at ``url``; a 1-tuple holds why not."""
     try:
         resp = session.get(url)
-    except (requests.RetryError, requests.ConnectionError, requests.Timeout) as exc:
+    except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
         return (_reason(exc),)
     except requests.RequestException as exc:
         return (type(exc).__name__,)
-    if resp.status_code != 200 or "html" not in resp.headers.get("Content-Type", ""):
+    # MediaWiki's "no such page" answers 404 and still carries the link.
+    if "html" not in resp.headers.get("Content-Type", ""):
         return (f"HTTP {resp.status_code}" if resp.status_code != 200 else "not HTML",)
     parser = _EditUriParser()
     parser.feed(resp.text[:200_000])
     if not parser.href:
-        return ("no EditURI link",)
+        return (f"HTTP {resp.status_code}" if resp.status_code != 200 else "no EditURI link",)
     return urlunsplit(urlsplit(urljoin(resp.url, parser.href))._replace(query="", fragment=""))
 
 
@@ -303,11 +317,17 @@ def discover_api(url: str, session: PoliteSession) -> tuple[str, dict]:
 # --------------------------------------------------------------------------- session
 
 
-def site_info(general: dict, namespaces: dict, api_url: str) -> SiteInfo:
-    """A SiteInfo record from siteinfo's ``general`` and ``namespaces`` (formatversion 2)."""
+def _server(general: dict, api_url: str) -> str:
+    """$wgServer, with the scheme of ``api_url`` when it is protocol-relative."""
     server = general.get("server", "")
     if server.startswith("//"):
         server = urlsplit(api_url).scheme + ":" + server
+    return server
+
+
+def site_info(general: dict, namespaces: dict, api_url: str) -> SiteInfo:
+    """A SiteInfo record from siteinfo's ``general`` and ``namespaces`` (formatversion 2)."""
+    server = _server(general, api_url)
     return SiteInfo(
         sitename=general.get("sitename", ""),
         article_path=server + general.get("articlepath", "/index.php?title=$1"),
@@ -336,6 +356,16 @@ class Wiki:
 
     def __repr__(self) -> str:
         return f"<Wiki {self.api_url}>"
+
+    @property
+    def canonical_api(self) -> str:
+        """The API address the wiki gives itself ($wgServer + $wgScriptPath): the same
+        whichever address (proxy, alias, http or https) it was reached through."""
+        server = _server(self.general, self.api_url)
+        if not server:
+            return self.api_url
+        script = urlsplit(self.api_url).path.rpartition("/")[2]
+        return f"{server}{self.general.get('scriptpath', '')}/{script}"
 
     @property
     def server_time(self) -> str | None:
@@ -398,6 +428,15 @@ def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
         )
     session = PoliteSession(contact=contact, delay=delay, max_retries=max_retries,
                             backoff=backoff, timeout=timeout)
+    try:
+        return _open(url, session, max_retries, backoff, timeout, credentials_from_env)
+    except BaseException:
+        session.close()
+        raise
+
+
+def _open(url: str, session: PoliteSession, max_retries: int, backoff: float, timeout: float,
+          credentials_from_env: bool) -> Wiki:
     api_url, answer = discover_api(url, session)
     parts = urlsplit(api_url)
     folder, _, script = parts.path.rpartition("/")
@@ -451,8 +490,3 @@ def _login_from_env(site: mwclient.Site, api_url: str) -> str | None:
             f"{PASSWORD_ENV} (a bot password: user 'Name@app', secret from Special:BotPasswords)"
         )
     return user
-
-
-def dumps(value: object) -> str:
-    """Compact, deterministic JSON for values kept in the store's meta table."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,139 @@
+"""Staging folders and the atomic swap of a release.
+
+Layout, for ``--out exports``::
+
+    exports/                     the current release: a plain folder, a stable path for web servers
+    exports.previous/            the release it replaced (one generation is kept)
+    .exports.staging-<pid>-<r>/  a build in progress; gone when the build ends, well or not
+
+A build writes and validates everything in its staging folder, beside ``exports/`` on the same
+file system. Publishing then swaps the two folders with one ``renameat2(RENAME_EXCHANGE)``
+call (Linux ≥ 3.15, glibc ≥ 2.28, on ext4, xfs, btrfs, tmpfs…): at every instant ``exports/``
+is either the whole old release or the whole new one. The old release, now at the staging path,
+becomes ``exports.previous/``. Where the exchange is not available, two ``rename`` calls are
+made instead (``exports`` → temporary name, staging → ``exports``), leaving ``exports/`` absent
+for the time between them, never half-written.
+
+A folder is only ever replaced or deleted if it is a release (it holds ``SHA256SUMS``) or is
+empty, so that ``--out`` pointed at a folder of other files fails instead of moving it away.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from tierslieux.errors import PublishError
+
+MARKER = "SHA256SUMS"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def previous_dir(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".previous")
+
+
+def is_release(folder: Path) -> bool:
+    """True for an existing release folder, or an empty one."""
+    return folder.is_dir() and ((folder / MARKER).is_file() or not any(folder.iterdir()))
+
+
+def check_target(out_dir: Path) -> None:
+    """Refuse before any work a target this module must not replace."""
+    for folder in (out_dir, previous_dir(out_dir)):
+        if folder.is_symlink() or (folder.exists() and not is_release(folder)):
+            raise PublishError(
+                f"{folder} exists and is not a tierslieux release (no {MARKER}); "
+                "choose a new or empty folder for --out"
+            )
+
+
+def make_staging(out_dir: Path) -> Path:
+    """A new, empty staging folder beside ``out_dir`` (created with the usual permissions)."""
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = parent / f".{out_dir.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir()
+    except OSError as exc:
+        raise PublishError(f"cannot create a staging folder in {parent}: {exc.strerror}") from exc
+    return staging
+
+
+def remove_tree(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file of a folder, then the folder, to disk."""
+    for path in sorted(folder.iterdir()):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_dir(folder)
+
+
+def publish(staging: Path, out_dir: Path) -> Path | None:
+    """Make ``staging`` the release at ``out_dir``; return where the old release went, if any."""
+    check_target(out_dir)
+    previous = previous_dir(out_dir)
+    try:
+        if not out_dir.exists():
+            os.rename(staging, out_dir)
+            _fsync_dir(out_dir.parent)
+            return None
+        if _exchange(staging, out_dir):
+            old = staging
+        else:
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
+            os.rename(out_dir, old)
+            os.rename(staging, out_dir)
+        _fsync_dir(out_dir.parent)
+        if not any(old.iterdir()):
+            old.rmdir()
+            return None
+        if previous.exists():
+            shutil.rmtree(previous)
+        os.rename(old, previous)
+        _fsync_dir(out_dir.parent)
+        return previous
+    except OSError as exc:
+        raise PublishError(f"cannot publish into {out_dir}: {exc.strerror or exc}") from exc
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with renameat2; False where the system cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,442 @@
+"""Write, validate and publish a release: the one entry point of the exports stage.
+
+``write_release(triples, out_dir, meta)`` takes the N-Triples lines of the map stage (the union
+of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and publishes, in
+``out_dir``:
+
+==========================  =======================================================
+``tierslieux.ttl``          Turtle, subjects / predicates / objects sorted
+``tierslieux.nt.gz``        N-Triples, lines sorted (``LC_ALL=C sort -u``), gzip
+``tierslieux.jsonld``       JSON-LD with the context embedded, ``@graph`` sorted by ``@id``
+``ontology.ttl``            copies of the package's ontology files
+``shapes.ttl``
+``context.jsonld``
+``*.csv``                   one table per kind of thing (``tables.yaml``)
+``datapackage.json``        Frictionless Data Package + Table Schema of the CSV files
+``catalog.ttl``             DCAT-AP + VoID (see catalog.py for what it covers)
+``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
+``diff-removed.nt.gz``      empty when there is no previous release)
+``report.json``             what the run did; the only file with the run's clock times
+``SHA256SUMS``              ``sha256sum -c`` format, sorted by name, every other file
+==========================  =======================================================
+
+Everything is written in a staging folder beside ``out_dir``, validated there, then swapped in
+atomically (publish.py); the replaced release is kept as ``<out_dir>.previous``. On any failure
+the current release stays byte-identical, the staging folder is removed, and ValidationError
+(the data or the files are wrong) or PublishError (anything else) is raised.
+
+Determinism: the same triples and the same meta give the same bytes in every file, except
+``report.json`` (clock times), the two diff files (they depend on the previous release) and
+the lines of ``SHA256SUMS`` for those three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from tierslieux import __version__
+from tierslieux.errors import PublishError, TierslieuxError, ValidationError
+from tierslieux.exports import publish as pub
+from tierslieux.exports.catalog import (
+    CatalogInfo, GraphStats, catalog_triples, graph_stats, write_catalog,
+)
+from tierslieux.exports.checks import StagedRelease, Validator, default_validators, validator_name
+from tierslieux.exports.jsonld import Context, write_jsonld
+from tierslieux.exports.ntriples import (
+    Triple, canonical_lines, read_ntriples_gz, triple_order, write_ntriples_gz,
+)
+from tierslieux.exports.tables import (
+    TableSpec, build_tables, datapackage, dump_json, load_tables, write_table,
+)
+from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
+from tierslieux.pipeline.records import Issue, SiteInfo
+
+DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
+CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
+#: Open Definition / SPDX identifiers of licences datapackage.json can name
+LICENCE_IDS = {
+    CC_BY_SA_4: "CC-BY-SA-4.0",
+    "https://creativecommons.org/licenses/by/4.0/": "CC-BY-4.0",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
+    "https://www.etalab.gouv.fr/licence-ouverte-open-licence/": "etalab-2.0",
+    "https://opendatacommons.org/licenses/odbl/1-0/": "ODbL-1.0",
+}
+RESOURCE_FILES = ("ontology.ttl", "shapes.ttl", "context.jsonld")
+DIFF_ADDED, DIFF_REMOVED = "diff-added.nt.gz", "diff-removed.nt.gz"
+#: entity lists in report.json are cut after this many IRIs (the diff files are complete)
+REPORT_LIST_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ReleaseMeta:
+    """Everything a release says besides its triples."""
+
+    #: root of the data IRIs (void:uriSpace); catalogue nodes are minted under it
+    base_iri: str = DEFAULT_BASE_IRI
+    #: where the files will be served from; "" gives relative download URLs in catalog.ttl
+    publication_url: str = ""
+    licence_iri: str = CC_BY_SA_4
+    licence_name: str = "CC BY-SA 4.0"
+    attribution: str = "Movilab contributors, https://movilab.org"
+    publisher_name: str = "Movilab"
+    site: SiteInfo | None = None
+    title_fr: str = "Tiers-lieux et collectivités : les données ouvertes de Movilab"
+    title_en: str = "Third places and local governments: Movilab open data"
+    description_fr: str = (
+        "Les pages du wiki Movilab (tiers-lieux, collectivités, réseaux, documentation) en "
+        "données liées : leurs sections, listes et fiches, avec la provenance de chaque "
+        "révision. Graphe RDF (Turtle, N-Triples, JSON-LD) et tables CSV."
+    )
+    description_en: str = (
+        "The pages of the Movilab wiki (third places, local governments, networks, "
+        "documentation) as linked data: their sections, lists and records, with the provenance "
+        "of every revision. RDF graph (Turtle, N-Triples, JSON-LD) and CSV tables."
+    )
+    keywords: tuple[str, ...] = ("tiers-lieux", "collectivités", "Movilab", "wiki", "données liées")
+    #: newest revision timestamp (xsd:dateTime) -> dcterms:issued / modified;
+    #: "" takes the newest dcterms:modified of the data
+    newest_revision: str = ""
+    #: the run's start and end (ISO 8601), for report.json only
+    started: str = ""
+    finished: str = ""
+    #: harvest / build counts (pages_seen, pages_changed, pages_deleted…), for report.json;
+    #: pages_deleted also excuses a drop of the triple count (see write_release)
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    issues: tuple[Issue, ...] = ()
+    #: largest share of triples a release may lose unexplained (0.10 = 10 %)
+    diff_threshold: float = 0.10
+    force: bool = False
+
+    @property
+    def sitename(self) -> str:
+        return self.site.sitename if self.site else "Movilab"
+
+    @property
+    def source_url(self) -> str:
+        """The wiki's address (the article path without its ``$1``)."""
+        if self.site and self.site.article_path:
+            return self.site.article_path.replace("$1", "")
+        return ""
+
+    @property
+    def download_base(self) -> str:
+        url = self.publication_url
+        return url if not url or url.endswith("/") else url + "/"
+
+
+@dataclass(frozen=True)
+class ReleaseDiff:
+    """What changed against the previous release (by subject IRI for entities)."""
+
+    previous_triples: int | None
+    triples_added: int = 0
+    triples_removed: int = 0
+    entities_added: tuple[str, ...] = ()
+    entities_removed: tuple[str, ...] = ()
+    entities_modified: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """A published release."""
+
+    out_dir: Path
+    #: where the replaced release was kept, None for a first release
+    previous_dir: Path | None
+    files: tuple[str, ...]
+    triples: int
+    entities: int
+    diff: ReleaseDiff
+    #: table name -> rows
+    tables: tuple[tuple[str, int], ...]
+    warnings: tuple[str, ...]
+    validators: tuple[str, ...]
+
+
+def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta = ReleaseMeta(),
+                  *, validators: Sequence[Validator] | None = None,
+                  resources_dir: Path | Traversable | None = None,
+                  tables_file: Path | None = None) -> ReleaseResult:
+    """Write every published file in a staging folder, validate, and publish atomically.
+
+    ``validators`` default to ``checks.default_validators()``; ``resources_dir`` is the folder
+    of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
+    ``tables_file`` replaces the package's tables.yaml.
+
+    Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
+    A release that loses more than ``meta.diff_threshold`` of the previous release's triples
+    is refused unless ``meta.force``; deletions on the wiki excuse a proportional loss:
+    ``pages_deleted / pages of the previous release`` is added to the threshold.
+    """
+    out_dir = Path(out_dir)
+    pub.check_target(out_dir)
+    staging = pub.make_staging(out_dir)
+    try:
+        result = _build(triples, out_dir, staging, meta,
+                        default_validators() if validators is None else validators,
+                        resources_dir, tables_file)
+        pub.fsync_tree(staging)
+        previous = pub.publish(staging, out_dir)
+    except TierslieuxError:
+        raise
+    except Exception as exc:  # anything unexpected still leaves the release untouched
+        raise PublishError(f"release not published: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if staging.exists():
+            pub.remove_tree(staging)
+    return ReleaseResult(out_dir=out_dir, previous_dir=previous, **result)
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
+           validators: Sequence[Validator], resources_dir: Path | Traversable | None,
+           tables_file: Path | None) -> dict[str, Any]:
+    errors = [i for i in meta.issues if i.severity == "error"]
+    if errors and not meta.force:
+        first = errors[0]
+        raise ValidationError(
+            f"{len(errors)} mapping errors, the first on page {first.page_title!r} "
+            f"({first.field}): {first.message}"
+        )
+    lines = canonical_lines(triples)
+    ordered = triple_order(lines)
+    stats = graph_stats(ordered, meta.base_iri)
+    diff, diff_added, diff_removed = _diff(lines, out_dir)
+    _check_drop(diff, stats, meta, out_dir)
+
+    resources_dir = resources_dir or resources.files("tierslieux.ontology")
+    copies = {}
+    for name in RESOURCE_FILES:
+        try:
+            copies[name] = resources_dir.joinpath(name).read_bytes()
+        except OSError as exc:
+            raise PublishError(f"{name} is missing from {resources_dir}: reinstall tierslieux") from exc
+    try:
+        context = Context.from_document(json.loads(copies["context.jsonld"]))
+    except ValueError as exc:
+        raise PublishError(f"context.jsonld is not JSON: {exc}") from exc
+    prefixes = {**CORE_PREFIXES, **context.prefixes}
+
+    # The gzip of the dump runs (mostly outside the GIL) while Turtle and JSON-LD are written.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        nt_job = pool.submit(write_ntriples_gz, lines, staging / "tierslieux.nt.gz")
+        with open(staging / "tierslieux.ttl", "w", encoding="utf-8", newline="\n") as out:
+            write_turtle(ordered, out, prefixes)
+        with open(staging / "tierslieux.jsonld", "w", encoding="utf-8", newline="\n") as out:
+            write_jsonld(ordered, out, context)
+        nt_job.result()
+    for name, data in copies.items():
+        (staging / name).write_bytes(data)
+    write_ntriples_gz(diff_added, staging / DIFF_ADDED)
+    write_ntriples_gz(diff_removed, staging / DIFF_REMOVED)
+
+    specs = load_tables(tables_file)
+    tables = build_tables(ordered, specs, sitename=meta.sitename)
+    for table in tables:
+        write_table(table, staging)
+    digests: dict[str, tuple[int, str]] = {}
+    csv_files = {t.spec.file: _digest(staging / t.spec.file, digests) for t in tables}
+    (staging / "datapackage.json").write_text(
+        dump_json(_datapackage(specs, csv_files, meta)), encoding="utf-8", newline="\n"
+    )
+
+    described = [
+        "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", *RESOURCE_FILES,
+        *csv_files, "datapackage.json",
+    ]
+    files = {name: _digest(staging / name, digests) for name in described}
+    info = CatalogInfo(
+        base_iri=meta.base_iri, publication_url=meta.download_base,
+        title={"fr": meta.title_fr, "en": meta.title_en},
+        description={"fr": meta.description_fr, "en": meta.description_en},
+        keywords=meta.keywords, publisher_name=meta.publisher_name,
+        licence_iri=meta.licence_iri, licence_name=meta.licence_name,
+        attribution=meta.attribution, source_url=meta.source_url,
+        modified=meta.newest_revision or stats.newest_modified,
+    )
+    titles = {t.spec.file: (t.spec.title_fr, t.spec.title_en) for t in tables}
+    with open(staging / "catalog.ttl", "w", encoding="utf-8", newline="\n") as out:
+        write_catalog(catalog_triples(info, files, stats, prefixes, titles), out)
+
+    all_files = tuple(sorted(p.name for p in staging.iterdir()))
+    staged = StagedRelease(folder=staging, triples=len(lines), files=all_files)
+    ran = []
+    for validator in validators:
+        name = validator_name(validator)
+        problems = list(validator(staged))
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ValidationError(f"{name}: {problems[0]}{more}")
+        ran.append(name)
+
+    warnings = [w for t in tables for w in t.warnings]
+    report = _report(meta, stats, diff, tables, warnings, ran, staging, all_files)
+    (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
+    _write_sums(staging)
+    return {
+        "files": tuple(sorted(all_files + ("report.json", "SHA256SUMS"))),
+        "triples": stats.triples,
+        "entities": stats.entities,
+        "diff": diff,
+        "tables": tuple((t.spec.name, len(t.rows)) for t in tables),
+        "warnings": tuple(warnings),
+        "validators": tuple(ran),
+    }
+
+
+def _digest(path: Path, cache: dict[str, tuple[int, str]]) -> tuple[int, str]:
+    if path.name not in cache:
+        cache[path.name] = (path.stat().st_size, sha256_file(path))
+    return cache[path.name]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_sums(folder: Path) -> None:
+    names = sorted(p.name for p in folder.iterdir() if p.name != "SHA256SUMS")
+    text = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
+    (folder / "SHA256SUMS").write_text(text, encoding="utf-8", newline="\n")
+
+
+def _datapackage(specs: Sequence[TableSpec], csv_files: Mapping[str, tuple[int, str]],
+                 meta: ReleaseMeta) -> dict[str, Any]:
+    licence = {"path": meta.licence_iri, "title": meta.licence_name}
+    if meta.licence_iri in LICENCE_IDS:
+        licence = {"name": LICENCE_IDS[meta.licence_iri], **licence}
+    sources = [{"title": meta.sitename, "path": meta.source_url}] if meta.source_url else []
+    return datapackage(
+        specs, csv_files, title=meta.title_fr, description=meta.description_fr,
+        keywords=meta.keywords, licence=licence, sources=sources,
+        homepage=meta.download_base,
+    )
+
+
+# --------------------------------------------------------------------------- the diff
+
+
+def _subject(line: str) -> str:
+    return line[1 : line.index("> ")]
+
+
+def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list[str]]:
+    """Compare with the release in ``out_dir`` (its N-Triples dump), if there is one."""
+    old_path = out_dir / "tierslieux.nt.gz"
+    if not old_path.is_file():
+        return ReleaseDiff(previous_triples=None), [], []
+    try:
+        old = sorted(set(read_ntriples_gz(old_path)))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise PublishError(f"cannot read the previous release {old_path}: {exc}") from exc
+    old_set = set(old)
+    new_set = set(lines)
+    added = [line for line in lines if line not in old_set]
+    removed = [line for line in old if line not in new_set]
+    old_subjects = {_subject(line) for line in old}
+    new_subjects = {_subject(line) for line in lines}
+    touched = {_subject(line) for line in added} | {_subject(line) for line in removed}
+    diff = ReleaseDiff(
+        previous_triples=len(old),
+        triples_added=len(added),
+        triples_removed=len(removed),
+        entities_added=tuple(sorted(new_subjects - old_subjects)),
+        entities_removed=tuple(sorted(old_subjects - new_subjects)),
+        entities_modified=tuple(sorted(touched & old_subjects & new_subjects)),
+    )
+    return diff, added, removed
+
+
+def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, out_dir: Path) -> None:
+    """Refuse a release much smaller than the previous one, unless explained or forced."""
+    previous = diff.previous_triples
+    if not previous or meta.force:
+        return
+    drop = (previous - stats.triples) / previous
+    deleted = int(meta.stats.get("pages_deleted", 0) or 0)
+    excused = 0.0
+    if deleted:
+        pages = _previous_pages(out_dir)
+        excused = min(1.0, deleted / pages) if pages else 1.0
+    if drop > meta.diff_threshold + excused:
+        raise ValidationError(
+            f"the release has {stats.triples} triples, {drop:.1%} fewer than the previous one "
+            f"({previous}), more than the {meta.diff_threshold:.0%} allowed"
+            + (f" plus {excused:.1%} for {deleted} deleted pages" if deleted else "")
+            + "; check the harvest and the mapping, or force the release"
+        )
+
+
+def _previous_pages(out_dir: Path) -> int:
+    """Number of wiki pages in the previous release (subjects typed tl:WikiPage)."""
+    marker = "> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/tierslieux/ontology#WikiPage> ."
+    return sum(1 for line in read_ntriples_gz(out_dir / "tierslieux.nt.gz") if line.endswith(marker))
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, warnings,
+            validators: Sequence[str], staging: Path, files: Sequence[str]) -> dict[str, Any]:
+    def cut(items: Sequence[str]) -> dict[str, Any]:
+        entry: dict[str, Any] = {"count": len(items), "iris": list(items[:REPORT_LIST_LIMIT])}
+        if len(items) > REPORT_LIST_LIMIT:
+            entry["truncated"] = True
+        return entry
+
+    if diff.previous_triples is None:
+        diff_entry: dict[str, Any] = {"previous_release": False}
+    else:
+        diff_entry = {
+            "previous_release": True,
+            "previous_triples": diff.previous_triples,
+            "triples_added": diff.triples_added,
+            "triples_removed": diff.triples_removed,
+            "entities_added": cut(diff.entities_added),
+            "entities_removed": cut(diff.entities_removed),
+            "entities_modified": cut(diff.entities_modified),
+        }
+    diff_entry["files"] = [DIFF_ADDED, DIFF_REMOVED]
+    issues = sorted(meta.issues, key=lambda i: (i.page_title, i.field, i.severity, i.message, i.original))
+    return {
+        "tool": {"name": "tierslieux", "version": __version__},
+        "run": {
+            "started": meta.started,
+            "finished": meta.finished or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "wiki": {"sitename": meta.sitename, "address": meta.source_url},
+        "newest_revision": meta.newest_revision or stats.newest_modified,
+        "pages": dict(sorted(meta.stats.items())),
+        "graph": {
+            "triples": stats.triples,
+            "entities": stats.entities,
+            "distinct_subjects": stats.distinct_subjects,
+            "classes": dict(stats.classes),
+        },
+        "tables": {
+            t.spec.file: {"rows": len(t.rows), "neutralised_cells": t.neutralised} for t in tables
+        },
+        "files": {name: (staging / name).stat().st_size for name in files},
+        "validation": list(validators),
+        "diff": diff_entry,
+        "warnings": list(warnings),
+        "issues": {
+            "count": {s: sum(1 for i in issues if i.severity == s) for s in ("error", "warning", "info")},
+            "list": [asdict(i) for i in issues if i.severity != "info"],
+        },
+    }

@@ -1,0 +1,675 @@
+"""The map stage: one parsed page -> its RDF statements, as sorted N-Triples lines.
+
+``Mapper.map_page`` is a pure function of the ParsedPage (given the mapping, the wiki's
+SiteInfo and the base IRI): the same page always gives the same ``MappedPage``. What the
+page says is carried over by the rules of ``ontology/mapping.yaml``; everything else stays
+as generic page structure (sections, list items, kept template calls) and is reported as
+``info`` issues, so nothing is dropped silently.
+
+IRIs (``{base}`` is the data base IRI, ``{key}`` the stored page key, stable across moves):
+
+    {base}page/{key}                               the page (tl:WikiPage)
+    {base}page/{key}/section/{slug}                a section ("lead" before the first heading)
+    {base}page/{key}/section/{slug}/item/{n}       a list item (n from 1)
+    {base}page/{key}/template/{n}                  a kept template call (n from 1)
+    {base}page/{key}/template/{n}/param/{slug}     one of its parameters
+    {base}place/{rootkey} …                        records and values (see mapping.yaml)
+    {script_url}?oldid={rev}                       the revision (provenance of everything)
+
+Licence and attribution are not per triple: the exports stage states them for the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from rdflib import RDF, RDFS, SKOS, XSD, Literal, URIRef
+from rdflib.namespace import DCTERMS, FOAF, PROV
+
+from tierslieux.errors import MappingError
+from tierslieux.ontology.mapping import IgnoredTemplate, Mapping, Meaning, ParamRule
+from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.clean import (
+    CLEANERS,
+    Closure,
+    DateValue,
+    find_closure,
+    fold,
+    plain_text,
+    split_values,
+)
+from tierslieux.pipeline.records import (
+    Issue,
+    MappedPage,
+    ParsedPage,
+    Section,
+    SiteInfo,
+    Template,
+)
+
+DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
+LABEL_LENGTH = 100
+
+Term = URIRef | Literal
+Triple = tuple[URIRef, URIRef, Term]
+
+
+# --------------------------------------------------------------------------- IRIs and slugs
+
+#: ASCII characters that may stay as they are in an IRI path (RFC 3987 ipchar + "/")
+_IRI_SAFE_ASCII = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+)
+#: non-ASCII code points allowed in an IRI (RFC 3987 ucschar)
+_UCSCHAR = (
+    (0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), (0x10000, 0x1FFFD), (0x20000, 0x2FFFD),
+    (0x30000, 0x3FFFD), (0x40000, 0x4FFFD), (0x50000, 0x5FFFD), (0x60000, 0x6FFFD),
+    (0x70000, 0x7FFFD), (0x80000, 0x8FFFD), (0x90000, 0x9FFFD), (0xA0000, 0xAFFFD),
+    (0xB0000, 0xBFFFD), (0xC0000, 0xCFFFD), (0xD0000, 0xDFFFD), (0xE1000, 0xEFFFD),
+)
+
+
+def _iri_char_ok(ch: str) -> bool:
+    if ch in _IRI_SAFE_ASCII:
+        return True
+    code = ord(ch)
+    if code < 0x80 or unicodedata.category(ch)[0] == "Z":
+        return False
+    return any(low <= code <= high for low, high in _UCSCHAR)
+
+
+def iri_path(text: str) -> str:
+    """``text`` as an IRI path: characters an IRI does not allow (and ``%``, ``?``, ``#``)
+    are percent-encoded as UTF-8; accented letters stay as they are."""
+    return "".join(
+        ch if _iri_char_ok(ch) else "".join(f"%{b:02X}" for b in ch.encode("utf-8", "replace"))
+        for ch in text
+    )
+
+
+def slugify(text: str) -> str:
+    """A readable ASCII slug: ``"Agglomération & EPCI"`` -> ``"agglomeration-epci"``.
+    Text with no letter or digit gets a short hash, so that the slug is never empty."""
+    slug = fold(text).replace(" ", "-")
+    slug = re.sub(r"[^a-z0-9-]", "", slug).strip("-")
+    if slug:
+        return slug
+    return "x" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\x7f]')
+
+
+def is_iri(text: str) -> bool:
+    """True for an absolute IRI that N-Triples accepts as written."""
+    return bool(_ABSOLUTE.match(text)) and not _IRI_FORBIDDEN.search(text)
+
+
+def page_address(site: SiteInfo, title: str) -> str:
+    """The wiki address of a page, as MediaWiki writes it (``$1`` of the article path)."""
+    key = title.strip().replace(" ", "_")
+    path = site.article_path or (site.script_url + "?title=$1")
+    return path.replace("$1", quote(key, safe=";:@$!*(),/~"))
+
+
+# --------------------------------------------------------------------------- N-Triples
+
+
+def _escape_literal(text: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif code < 0x20 or code == 0x7F or 0xFFFE <= code <= 0xFFFF:
+            out.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+            out.append("\\uFFFD")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def nt_term(term: Term) -> str:
+    if isinstance(term, URIRef):
+        if not is_iri(str(term)):
+            raise ValueError(f"not an IRI: {str(term)!r}")
+        return f"<{term}>"
+    text = f'"{_escape_literal(str(term))}"'
+    if term.language:
+        return f"{text}@{term.language}"
+    if term.datatype is not None and term.datatype != XSD.string:
+        return f"{text}^^<{term.datatype}>"
+    return text
+
+
+def nt_line(triple: Triple) -> str:
+    """One N-Triples statement, without the final newline."""
+    s, p, o = triple
+    return f"{nt_term(s)} {nt_term(p)} {nt_term(o)} ."
+
+
+# --------------------------------------------------------------------------- the mapper
+
+
+@dataclass
+class _Record:
+    """An entity the page describes (a place, a collectivity…) and what was set on it."""
+
+    iri: URIRef
+    kind: str
+    set_by_param: set[URIRef] = field(default_factory=set)
+    set_any: set[URIRef] = field(default_factory=set)
+
+
+class Mapper:
+    """Maps parsed pages of one wiki onto the ontology."""
+
+    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI) -> None:
+        if not is_iri(base_iri) or not base_iri.endswith(("/", "#")):
+            raise MappingError(f"base IRI {base_iri!r} must be an absolute IRI ending with / or #")
+        self.mapping = mapping
+        self.site = site
+        self.base = base_iri
+        self.lang = (site.lang or "fr").split("-")[0] or "fr"
+
+    # ------------------------------------------------------------------ IRIs
+    def page_iri(self, key: str) -> URIRef:
+        return URIRef(f"{self.base}page/{iri_path(key)}")
+
+    def revision_iri(self, rev_id: int) -> URIRef:
+        if self.site.script_url:
+            return URIRef(f"{self.site.script_url}?oldid={rev_id}")
+        return URIRef(f"{self.base}revision/{rev_id}")
+
+    def entity_iri(self, kind: str, *, key: str = "", rootkey: str = "", name: str = ""
+                   ) -> URIRef:
+        rule = self.mapping.entity(kind)
+        path = rule.iri.format(key=iri_path(key), rootkey=iri_path(rootkey or key),
+                               slug=slugify(name))
+        return URIRef(self.base + path)
+
+    # ------------------------------------------------------------------ mapping
+    def map_page(self, parsed: ParsedPage) -> MappedPage:
+        job = _PageJob(self, parsed)
+        job.run()
+        rev = parsed.page.revision
+        return MappedPage(
+            page_id=rev.page_id,
+            rev_id=rev.rev_id,
+            title=rev.title,
+            triples=tuple(sorted({nt_line(t) for t in job.triples})),
+            issues=tuple(sorted(set(job.issues), key=lambda i: (
+                i.severity, i.field, i.original, i.message, i.kept))),
+        )
+
+
+class _PageJob:
+    """The state of mapping one page (kept off the Mapper so that map_page stays pure)."""
+
+    def __init__(self, mapper: Mapper, parsed: ParsedPage) -> None:
+        self.m = mapper
+        self.mapping = mapper.mapping
+        self.parsed = parsed
+        self.page = parsed.page
+        self.rev = parsed.page.revision
+        self.title = self.rev.title
+        self.key = parsed.page.key
+        self.page_iri = mapper.page_iri(self.key)
+        self.rev_iri = mapper.revision_iri(self.rev.rev_id)
+        self.address = URIRef(page_address(mapper.site, self.title))
+        self.triples: set[Triple] = set()
+        self.issues: list[Issue] = []
+        self.records: dict[str, _Record] = {}
+        #: entity kind -> (property, value) set when nothing else set the property
+        self.defaults: dict[str, list[tuple[URIRef, Term]]] = {}
+        # sub-pages: "La_Myne/2" belongs to "La_Myne"
+        self.rootkey = self.key
+        self.root_title = self.title
+        rule = self.mapping.subpages
+        if rule is not None:
+            root = rule.root(self.rev.namespace, self.key.replace("_", " "))
+            if root:
+                self.rootkey = root.replace(" ", "_")
+                root_title = rule.root(self.rev.namespace, self.title)
+                self.root_title = root_title or root
+
+    # ------------------------------------------------------------------ helpers
+    def add(self, s: URIRef, p: URIRef, o: Term) -> None:
+        self.triples.add((s, p, o))
+
+    def text(self, value: str) -> Literal:
+        return Literal(value, lang=self.m.lang)
+
+    def entity(self, iri: URIRef, cls: URIRef, label: str | Literal) -> URIRef:
+        """Type, label and provenance: what every entity the page mints gets."""
+        self.add(iri, RDF.type, cls)
+        self.add(iri, RDFS.label, label if isinstance(label, Literal) else Literal(label))
+        self.add(iri, PROV.wasDerivedFrom, self.rev_iri)
+        return iri
+
+    def issue(self, severity: str, field_: str, original: str, kept: str, message: str) -> None:
+        self.issues.append(Issue(self.title, severity, field_, original, kept, message))
+
+    def record(self, kind: str) -> _Record:
+        """The entity of ``kind`` this page describes (created on first use)."""
+        if kind not in self.records:
+            iri = self.m.entity_iri(kind, key=self.key, rootkey=self.rootkey,
+                                    name=self.root_title)
+            self.records[kind] = _Record(iri, kind)
+        return self.records[kind]
+
+    # ------------------------------------------------------------------ the walk
+    def run(self) -> None:
+        self.map_revision()
+        self.map_page()
+        for name in dict.fromkeys(self.parsed.categories):
+            self.map_category(name)
+        for template in sorted(self.parsed.templates, key=lambda t: t.order):
+            self.map_template(template)
+        self.map_sections()
+        self.apply_text_rules()
+        self.finish_records()
+
+    def map_revision(self) -> None:
+        rev, iri = self.rev, self.rev_iri
+        self.add(iri, RDF.type, TL.Revision)
+        self.add(iri, RDFS.label, self.text(f"{self.title}, révision {rev.rev_id}"))
+        self.add(iri, TL.revisionId, Literal(rev.rev_id))
+        self.add(iri, TL.pageId, Literal(rev.page_id))
+        self.add(iri, TL.ofPage, self.page_iri)
+        if rev.timestamp:
+            self.add(iri, DCTERMS.created, Literal(rev.timestamp, datatype=XSD.dateTime))
+        if rev.parent_id:
+            self.add(iri, PROV.wasRevisionOf, self.m.revision_iri(rev.parent_id))
+        if rev.contributor:
+            self.add(iri, TL.contributorName, Literal(rev.contributor))
+            person = self.person(rev.contributor)
+            if person is not None:
+                self.add(iri, PROV.wasAttributedTo, person)
+
+    def person(self, name: str) -> URIRef | None:
+        """The tl:Person of a user name; IP addresses of anonymous edits are not people."""
+        name = name.strip()
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            pass
+        else:
+            return None
+        if not fold(name):
+            return None
+        iri = self.m.entity_iri("person", name=name)
+        return self.entity(iri, self.mapping.entity("person").cls, name)
+
+    def map_page(self) -> None:
+        rev, iri = self.rev, self.page_iri
+        self.entity(iri, TL.WikiPage, self.text(self.title))
+        self.add(iri, TL.title, Literal(self.title))
+        self.add(iri, TL.pageId, Literal(rev.page_id))
+        self.add(iri, TL.namespace, Literal(rev.namespace))
+        self.add(iri, TL.revisionId, Literal(rev.rev_id))
+        if rev.timestamp:
+            self.add(iri, DCTERMS.modified, Literal(rev.timestamp, datatype=XSD.dateTime))
+        self.add(iri, TL.pageAddress, self.address)
+        self.add(iri, FOAF.page, self.address)
+        for alt in self.page.alt_titles:
+            self.add(iri, TL.alternativeTitle, Literal(alt))
+        for name in rev.contributors:
+            person = self.person(name)
+            if person is not None:
+                self.add(iri, DCTERMS.contributor, person)
+        if self.rootkey != self.key:
+            self.add(iri, TL.subPageOf, self.m.page_iri(self.rootkey))
+        ns_rule = self.mapping.namespace(rev.namespace)
+        if ns_rule is not None:
+            self.add(iri, TL.pageType, ns_rule.page_type)
+        redirect = self.parsed.redirect or rev.redirect
+        if redirect:
+            self.add(iri, TL.redirectsTo, self.m.page_iri(redirect.strip().replace(" ", "_")))
+            if self.mapping.redirect_page_type is not None:
+                self.add(iri, TL.pageType, self.mapping.redirect_page_type)
+        for link in self.parsed.links:
+            if link.target.strip():
+                self.add(iri, TL.linksTo, self.m.page_iri(link.target.strip().replace(" ", "_")))
+        for link in self.parsed.external_links:
+            url = link.url.strip()
+            if url.startswith("//"):
+                url = "https:" + url
+            if is_iri(url):
+                self.add(iri, TL.externalLink, URIRef(url))
+            else:
+                self.issue("info", "external-link", link.url, "",
+                           "not a valid address: kept only in the section text")
+
+    def apply(self, page_type: URIRef | None, page_status: URIRef | None,
+              describes: str | None) -> _Record | None:
+        if page_type is not None:
+            self.add(self.page_iri, TL.pageType, page_type)
+        if page_status is not None:
+            self.add(self.page_iri, TL.pageStatus, page_status)
+        return self.record(describes) if describes else None
+
+    def map_category(self, name: str) -> None:
+        self.add(self.page_iri, TL.category, Literal(name))
+        rule = self.mapping.category(name)
+        if rule is None:
+            self.issue("info", f"category:{name}", name, "category",
+                       "no category rule: kept as tl:category only")
+            return
+        record = self.apply(rule.page_type, rule.page_status, rule.describes)
+        if record is not None:
+            for prop, value in rule.set:
+                self.add(record.iri, prop, value)
+                record.set_any.add(prop)
+
+    # ------------------------------------------------------------------ templates
+    def map_template(self, template: Template) -> None:
+        rule = self.mapping.template(template.name)
+        if isinstance(rule, IgnoredTemplate):
+            self.apply(rule.page_type, rule.page_status, rule.describes)
+            return
+        if rule is None:
+            self.issue("info", f"template:{template.name}", template.name, "template call",
+                       "no template rule: kept as a tl:TemplateCall")
+            self.keep_call(template, template.params)
+            return
+        record = self.apply(rule.page_type, rule.page_status, rule.describes)
+        assert record is not None or not rule.params  # checked when the mapping is loaded
+        kept: list[tuple[str, str]] = []
+        filled: set[str] = set()
+        for name, value in template.params:
+            param = rule.param(name)
+            field_ = f"param:{template.name}/{name}"
+            if param is None:
+                self.issue("info", field_, value, "template parameter",
+                           "no parameter rule: kept as a tl:TemplateParameter")
+                kept.append((name, value))
+                continue
+            if param.name in filled:
+                self.issue("warning", field_, value, "template parameter",
+                           f"'{param.name}' given twice: the first value is used")
+                kept.append((name, value))
+                continue
+            if not value.strip():
+                continue
+            filled.add(param.name)
+            if not self.map_param(record, param, value, field_):
+                kept.append((name, value))
+        for param in rule.params:
+            if param.required and param.name not in filled:
+                self.issue("error", f"param:{template.name}/{param.name}", "", "",
+                           "required parameter missing or empty")
+        if record is not None:
+            self.defaults.setdefault(record.kind, []).extend(rule.defaults)
+        if kept:
+            self.keep_call(template, tuple(kept))
+
+    def keep_call(self, template: Template, params: Iterable[tuple[str, str]]) -> None:
+        """A template call (or its unmapped parameters) as generic structure."""
+        call = URIRef(f"{self.page_iri}/template/{template.order + 1}")
+        self.entity(call, TL.TemplateCall, Literal(f"{{{{{template.name}}}}}"))
+        self.add(call, TL.templateName, Literal(template.name))
+        self.add(call, TL.order, Literal(template.order + 1))
+        self.add(call, TL.inPage, self.page_iri)
+        slugs: dict[str, int] = {}
+        for name, value in params:
+            slug = slugify(name)
+            slugs[slug] = slugs.get(slug, 0) + 1
+            if slugs[slug] > 1:
+                slug = f"{slug}-{slugs[slug]}"
+            param = URIRef(f"{call}/param/{slug}")
+            self.entity(param, TL.TemplateParameter, Literal(name))
+            self.add(param, TL.paramName, Literal(name))
+            self.add(param, TL.paramValue, Literal(value))
+            self.add(call, TL.hasParameter, param)
+
+    def map_param(self, record: _Record, param: ParamRule, raw: str, field_: str) -> bool:
+        """Fill ``record`` from one parameter; False when some value was rejected."""
+        if param.separator:
+            parts = split_values(plain_text(raw, urls=True), param.separator)
+        else:
+            parts = (raw,)
+        all_ok = True
+        for part in parts:
+            cleaned = CLEANERS[param.cleaner](part)
+            if cleaned.issue is not None:
+                severity = cleaned.issue.severity
+                if cleaned.rejected and not param.required:
+                    severity = "warning"
+                self.issues.append(Issue(self.title, severity, field_, cleaned.issue.original,
+                                         cleaned.issue.kept, cleaned.issue.message))
+            if cleaned.rejected:
+                all_ok = False
+                continue
+            if not self.set_value(record, param, cleaned.value, field_):
+                all_ok = False
+        return all_ok
+
+    def set_value(self, record: _Record, param: ParamRule, value: object, field_: str) -> bool:
+        subject = record.iri
+        if param.kind == "closure":
+            assert isinstance(value, Closure)
+            return self.set_closure(record, value, dict(param.properties), by_param=True)
+        prop = param.property
+        assert prop is not None
+        record.set_by_param.add(prop)
+        record.set_any.add(prop)
+        if param.kind == "iri":
+            if not is_iri(str(value)):
+                self.issue("warning", field_, str(value), "", "not a valid IRI")
+                return False
+            self.add(subject, prop, URIRef(str(value)))
+        elif param.kind == "entity":
+            assert param.entity is not None
+            name = str(value)
+            if param.entity == "person":
+                target = self.person(name)
+                if target is None:
+                    self.issue("warning", field_, name, "", "not a person's name")
+                    return False
+            else:
+                rule = self.mapping.entity(param.entity)
+                target = self.m.entity_iri(param.entity, name=name)
+                self.entity(target, rule.cls, name)
+                self.add(target, TL.name, Literal(name))
+            self.add(subject, prop, target)
+        elif param.kind == "concept":
+            assert param.scheme is not None
+            concept = self.mapping.concept(param.scheme, str(value), param.values)
+            if concept is None:
+                if param.unknown != "mint":
+                    self.issue("warning", field_, str(value), "",
+                               f"not a concept of tl:{param.scheme.rsplit('#', 1)[-1]}")
+                    return False
+                concept = self.mint_concept(param.scheme, str(value))
+                self.issue("info", field_, str(value), str(concept),
+                           "value not in the ontology: a new concept was minted")
+            self.add(subject, prop, concept)
+        else:
+            self.add(subject, prop, self.literal(prop, value))
+        return True
+
+    def literal(self, prop: URIRef, value: object) -> Literal:
+        if isinstance(value, DateValue):
+            return Literal(value.lexical, datatype=XSD[value.datatype])
+        datatype = self.mapping.property_info(prop).datatype
+        if datatype == RDF.langString:
+            return self.text(str(value))
+        if datatype is None or datatype == XSD.string:
+            return Literal(str(value))
+        return Literal(str(value), datatype=datatype)
+
+    def mint_concept(self, scheme: URIRef, value: str) -> URIRef:
+        scheme_name = scheme.rsplit("#", 1)[-1]
+        iri = URIRef(f"{self.m.base}concept/{slugify(scheme_name)}/{slugify(value)}")
+        cls = self.mapping.scheme_classes.get(scheme, SKOS.Concept)
+        self.entity(iri, SKOS.Concept, self.text(value))
+        self.add(iri, RDF.type, cls)
+        self.add(iri, SKOS.inScheme, scheme)
+        self.add(iri, SKOS.prefLabel, self.text(value))
+        return iri
+
+    def set_closure(self, record: _Record, closure: Closure, roles: dict[str, URIRef], *,
+                    by_param: bool) -> bool:
+        status_prop = roles.get("status")
+        if status_prop is not None:
+            status = TL["status-closed"] if closure.closed else TL["status-open"]
+            self.add(record.iri, status_prop, status)
+            record.set_any.add(status_prop)
+            if by_param:
+                record.set_by_param.add(status_prop)
+        if closure.since is not None and roles.get("since") is not None:
+            self.add(record.iri, roles["since"], self.literal(roles["since"], closure.since))
+        if closure.note and roles.get("note") is not None:
+            self.add(record.iri, roles["note"], self.text(closure.note))
+        return True
+
+    # ------------------------------------------------------------------ sections and lists
+    def map_sections(self) -> None:
+        sections = sorted(self.parsed.sections, key=lambda s: s.index)
+        by_index = {s.index: s for s in sections}
+        slugs: dict[int, str] = {}
+        used: dict[str, int] = {}
+        meanings: dict[int, Meaning] = {}
+        page_meanings: set[tuple[URIRef, URIRef]] = set()
+        for section in sections:
+            base = "lead" if section.index == 0 else slugify(section.heading or "section")
+            used[base] = used.get(base, 0) + 1
+            slugs[section.index] = base if used[base] == 1 else f"{base}-{used[base]}"
+        for section in sections:
+            iri = URIRef(f"{self.page_iri}/section/{slugs[section.index]}")
+            ancestors = self.ancestors(section, by_index)
+            parent = by_index.get(section.parent) if section.parent else None
+            outer = meanings.get(parent.index, Meaning()) if parent is not None else Meaning()
+            meaning = outer
+            if section.index != 0:
+                rule = self.mapping.heading(section.heading, [a.heading for a in ancestors])
+                if rule is not None:
+                    meaning = rule.meaning.over(outer)
+                elif section.heading.strip():
+                    self.issue("info", f"heading:{section.heading}", section.heading, "section",
+                               "no heading rule: kept as a plain section")
+            meanings[section.index] = meaning
+            self.map_section(section, iri, meaning, parent, slugs, page_meanings)
+        for prop, value in page_meanings:
+            self.add(self.page_iri, prop, value)
+
+    @staticmethod
+    def ancestors(section: Section, by_index: dict[int, Section]) -> list[Section]:
+        chain: list[Section] = []
+        seen = {section.index}
+        parent = section.parent
+        while parent and parent in by_index and parent not in seen:
+            seen.add(parent)
+            chain.append(by_index[parent])
+            parent = by_index[parent].parent
+        return list(reversed(chain))
+
+    def map_section(self, section: Section, iri: URIRef, meaning: Meaning,
+                    parent: Section | None, slugs: dict[int, str],
+                    page_meanings: set[tuple[URIRef, URIRef]]) -> None:
+        heading = section.heading.strip()
+        label = heading if heading and section.index else f"{self.title} (introduction)"
+        self.entity(iri, TL.Section, self.text(label))
+        self.add(iri, TL.inPage, self.page_iri)
+        self.add(self.page_iri, TL.hasSection, iri)
+        self.add(iri, TL.order, Literal(section.index))
+        self.add(iri, TL.level, Literal(section.level))
+        if heading and section.index:
+            self.add(iri, TL.heading, self.text(heading))
+        if parent is not None and parent.index != 0:
+            self.add(iri, TL.parentSection,
+                     URIRef(f"{self.page_iri}/section/{slugs[parent.index]}"))
+        if section.text.strip():
+            self.add(iri, TL.text, self.text(section.text.strip()))
+        for prop, value in self.meaning_triples(meaning, statements=False):
+            self.add(iri, prop, value)
+            page_meanings.add((prop, value))
+        item_meanings: dict[int, Meaning] = {}
+        for item in sorted(section.items, key=lambda i: i.index):
+            item_iri = URIRef(f"{iri}/item/{item.index + 1}")
+            text = item.text.strip()
+            outer = item_meanings.get(item.parent, meaning) if item.parent is not None else meaning
+            prefix = self.mapping.prefix(text)
+            own = prefix.meaning.over(outer) if prefix is not None else outer
+            item_meanings[item.index] = own
+            short = text if len(text) <= LABEL_LENGTH else text[:LABEL_LENGTH - 1] + "…"
+            self.entity(item_iri, TL.ListItem,
+                        self.text(short or f"{label}, élément {item.index + 1}"))
+            self.add(item_iri, TL.inSection, iri)
+            self.add(iri, TL.hasItem, item_iri)
+            self.add(item_iri, TL.order, Literal(item.index + 1))
+            self.add(item_iri, TL.depth, Literal(item.depth))
+            self.add(item_iri, TL.ordered, Literal(item.ordered))
+            if text:
+                self.add(item_iri, TL.text, self.text(text))
+            if item.parent is not None:
+                self.add(item_iri, TL.parentItem, URIRef(f"{iri}/item/{item.parent + 1}"))
+            for target in item.links:
+                if target.strip():
+                    self.add(item_iri, TL.linksTo,
+                             self.m.page_iri(target.strip().replace(" ", "_")))
+            for prop, value in self.meaning_triples(own, statements=bool(text)):
+                self.add(item_iri, prop, value)
+                if prop != TL.statementKind and prop != RDF.type:
+                    page_meanings.add((prop, value))
+
+    @staticmethod
+    def meaning_triples(meaning: Meaning, *, statements: bool) -> list[tuple[URIRef, URIRef]]:
+        out: list[tuple[URIRef, URIRef]] = []
+        if statements and meaning.statement_kind is not None:
+            out.append((RDF.type, TL.Statement))
+            out.append((TL.statementKind, meaning.statement_kind))
+        if meaning.level is not None:
+            out.append((TL.concernsLevel, meaning.level))
+        if meaning.partnership is not None:
+            out.append((TL.partnershipType, meaning.partnership))
+        if meaning.audience is not None:
+            out.append((TL.audience, meaning.audience))
+        return out
+
+    # ------------------------------------------------------------------ records
+    def apply_text_rules(self) -> None:
+        for rule in self.mapping.text_rules:
+            record = self.records.get(rule.describes)
+            if record is None:
+                continue
+            status = rule.role("status")
+            if status is not None and status in record.set_by_param:
+                continue
+            for section in sorted(self.parsed.sections, key=lambda s: s.index):
+                name = "lead" if section.index == 0 else fold(section.heading)
+                if name not in rule.sections:
+                    continue
+                closure = find_closure(section.text)
+                if closure is not None:
+                    self.set_closure(record, closure, dict(rule.properties), by_param=False)
+                    break
+
+    def finish_records(self) -> None:
+        for kind, record in sorted(self.records.items()):
+            rule = self.mapping.entity(kind)
+            self.entity(record.iri, rule.cls, self.root_title)
+            if rule.name_from == "title":
+                self.add(record.iri, TL.name, Literal(self.root_title))
+            self.add(record.iri, FOAF.page, self.address)
+            self.add(self.page_iri, TL.describes, record.iri)
+            for prop, value in self.defaults.get(kind, ()):
+                if prop not in record.set_any:
+                    self.add(record.iri, prop, value)

@@ -1,0 +1,117 @@
+"""SHACL validation of a built graph (pyshacl, with the ontology mixed into the data).
+
+``sh:Violation`` results block publishing; ``sh:Warning`` and ``sh:Info`` are reported only.
+Each result names, when the graph says so, the wiki page and its address: the focus node's
+``prov:wasDerivedFrom`` revision and that revision's ``tl:ofPage`` (or the focus itself when
+it is a page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import RDF, Graph, Node, URIRef
+from rdflib.namespace import PROV, SH
+
+from tierslieux.ontology import load_ontology, load_shapes
+from tierslieux.ontology.namespace import TL
+
+SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL result."""
+
+    severity: str
+    focus: str
+    path: str
+    message: str
+    value: str = ""
+    #: titles and addresses of the wiki pages the focus node comes from
+    pages: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for a terminal or a log."""
+        where = ", ".join(self.pages) or self.focus
+        field = self.path.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if self.path else "-"
+        value = f" (value: {self.value})" if self.value else ""
+        return f"{self.severity}: {where}: {field}: {self.message}{value}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    conforms: bool
+    violations: tuple[Violation, ...]
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity == "violation")
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity != "violation")
+
+    def text(self) -> str:
+        return "\n".join(v.describe() for v in self.violations)
+
+
+def _str(node: Node | None) -> str:
+    return "" if node is None else str(node)
+
+
+def _pages_of(graph: Graph, focus: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    pages: set[Node] = set()
+    if (focus, RDF.type, TL.WikiPage) in graph:
+        pages.add(focus)
+    for revision in graph.objects(focus, PROV.wasDerivedFrom):
+        pages.update(graph.objects(revision, TL.ofPage))
+    if (focus, RDF.type, TL.Revision) in graph:
+        pages.update(graph.objects(focus, TL.ofPage))
+    titles = sorted({_str(graph.value(p, TL.title)) or str(p) for p in pages})
+    addresses = sorted({_str(graph.value(p, TL.pageAddress)) for p in pages} - {""})
+    return tuple(titles), tuple(addresses)
+
+
+def validate_graph(graph: Graph) -> ValidationReport:
+    """Run the bundled SHACL shapes on ``graph``."""
+    from pyshacl import validate
+
+    # pyshacl's ont_graph copies only class and property axioms into the data, not the SKOS
+    # concepts that sh:class checks need (tl:level-region a tl:CollectivityLevel): mix the
+    # whole ontology into a copy instead.
+    data = load_ontology()
+    for triple in graph:
+        data.add(triple)
+    _, results, _ = validate(
+        data,
+        shacl_graph=load_shapes(),
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        advanced=False,
+    )
+    violations = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        severity = SEVERITIES.get(results.value(result, SH.resultSeverity), "violation")
+        path = results.value(result, SH.resultPath)
+        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+        titles, addresses = _pages_of(graph, focus)
+        violations.append(Violation(
+            severity=severity,
+            focus=_str(focus),
+            path=_str(path) if isinstance(path, URIRef) else "",
+            message=messages[0] if messages else "constraint not met",
+            value=_str(results.value(result, SH.value)),
+            pages=titles,
+            addresses=addresses,
+        ))
+    order = {"violation": 0, "warning": 1, "info": 2}
+    violations.sort(key=lambda v: (order[v.severity], v.pages, v.focus, v.path, v.message,
+                                   v.value))
+    return ValidationReport(
+        conforms=not any(v.severity == "violation" for v in violations),
+        violations=tuple(violations),
+    )
