@@ -150,7 +150,8 @@ def test_not_a_closure_statement() -> None:
 
 def test_find_closure_in_prose() -> None:
     text = ("Le Comptoir Numérique n'est pas un lieu. Espace physique fermé depuis 2016, mais "
-            "la communauté se retrouve toujours via Coworking Sainté. Il permet de développer…")
+            "la communauté se retrouve toujours via Coworking Sainté. "
+            "Il permet de développer…")
     closure = find_closure(text)
     assert closure == Closure(True, DateValue("2016", "gYear"),
                               "Espace physique fermé depuis 2016, mais la communauté se "

@@ -201,7 +201,8 @@ def test_every_heading_and_item_of_the_seed_page_is_kept_in_order(
     parsed = parse_page(sample[SEED])
     sections = ask(sample_graph, f"""
         SELECT ?o ?h ?l WHERE {{ ?page tl:title "{SEED}" ; tl:hasSection ?s .
-                                 ?s tl:order ?o ; tl:level ?l . OPTIONAL {{ ?s tl:heading ?h }} }}""")
+                                 ?s tl:order ?o ; tl:level ?l .
+                                 OPTIONAL {{ ?s tl:heading ?h }} }}""")
     assert sorted((o.toPython(), str(h or ""), lv.toPython()) for o, h, lv in sections) == [
         (s.index, s.heading, s.level) for s in parsed.sections]
     items = ask(sample_graph, f"""
@@ -265,7 +266,8 @@ def test_la_myne_and_its_sub_page_are_one_place(sample_graph: Graph) -> None:
     assert places == {URIRef(DEFAULT_BASE_IRI + "place/La_Myne")}
     place = next(iter(places))
     assert set(sample_graph.objects(place, TL.name)) == {Literal("La Myne")}
-    assert len(set(sample_graph.objects(place, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")))) == 2
+    derived = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
+    assert len(set(sample_graph.objects(place, derived))) == 2
     assert (URIRef(DEFAULT_BASE_IRI + "page/La_Myne/2"), TL.subPageOf,
             URIRef(DEFAULT_BASE_IRI + "page/La_Myne")) in sample_graph
 
@@ -320,9 +322,11 @@ def test_every_entity_is_derived_from_a_revision_of_its_page(sample_graph: Graph
                           FILTER NOT EXISTS { ?s prov:wasDerivedFrom ?r . ?r a tl:Revision ;
                                               tl:ofPage ?page . ?page a tl:WikiPage } }""")
     assert orphans == []
-    untyped = ask(sample_graph, "SELECT ?s WHERE { ?s rdfs:label ?l FILTER NOT EXISTS { ?s a ?t } }")
+    untyped = ask(sample_graph,
+                  "SELECT ?s WHERE { ?s rdfs:label ?l FILTER NOT EXISTS { ?s a ?t } }")
     assert untyped == []
-    unlabelled = ask(sample_graph, "SELECT ?s WHERE { ?s a ?t FILTER NOT EXISTS { ?s rdfs:label ?l } }")
+    unlabelled = ask(sample_graph,
+                     "SELECT ?s WHERE { ?s a ?t FILTER NOT EXISTS { ?s rdfs:label ?l } }")
     assert unlabelled == []
 
 

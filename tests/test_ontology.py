@@ -162,7 +162,8 @@ def test_aligned_with(onto: Graph, namespace: str) -> None:
 
 def test_key_alignments(onto: Graph) -> None:
     assert (TL.ThirdPlace, RDFS.subClassOf, URIRef(SCHEMA + "Place")) in onto
-    assert (TL.Organisation, RDFS.subClassOf, URIRef("http://www.w3.org/ns/org#Organization")) in onto
+    org = URIRef("http://www.w3.org/ns/org#Organization")
+    assert (TL.Organisation, RDFS.subClassOf, org) in onto
     assert (TL.postalCode, OWL.equivalentProperty, URIRef(SCHEMA + "postalCode")) in onto
     pair = "http://virtual-assembly.org/ontologies/pair#"
     assert (TL.Person, SKOS.closeMatch, URIRef(pair + "Person")) in onto

@@ -144,26 +144,6 @@ NAMES = sorted(EXPECTED)
 
 
 @pytest.fixture(scope="session")
-def sample_release(tmp_path_factory) -> Path:
-    """The release ``tierslieux run`` builds from the bundled sample wiki."""
-    from click.testing import CliRunner
-
-    from tierslieux.cli import cli
-
-    folder = tmp_path_factory.mktemp("sample")
-    result = CliRunner().invoke(cli, ["--quiet", "run", "--store", str(folder / "store.sqlite"),
-                                      "--out", str(folder / "exports")])
-    release = folder / "exports"
-    if result.exit_code != 0 or not (release / sparql.NT_GZ).is_file():
-        reason = result.exception if result.exception else result.output.strip()
-        message = f"the sample release cannot be built: {reason!r}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return release
-
-
-@pytest.fixture(scope="session")
 def sample_endpoint(sample_release):
     try:
         endpoint = sparql.start_endpoint(sample_release, port=free_port())

@@ -153,7 +153,8 @@ build_options = _options(
     click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Mapping file replacing the bundled one."),
     click.option("--force", is_flag=True,
-                 help="Publish even when the release shrinks more than the diff threshold."),
+                 help="Build and publish even when nothing changed or the release shrinks "
+                      "more than the diff threshold."),
 )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rdflib import OWL, RDF, RDFS, SKOS, XSD, Graph, URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 
 from tierslieux.errors import MappingError
 from tierslieux.ontology import MAPPING_FILE, ONTOLOGY_NS, load_ontology, read_text

@@ -164,6 +164,11 @@ def nt_line(triple: Triple) -> str:
     return f"{nt_term(s)} {nt_term(p)} {nt_term(o)} ."
 
 
+def _timestamp(text: str) -> Literal:
+    """An xsd:dateTime kept as MediaWiki writes it (``2023-07-20T17:31:00Z``)."""
+    return Literal(text, datatype=XSD.dateTime, normalize=False)
+
+
 # --------------------------------------------------------------------------- the mapper
 
 
@@ -294,7 +299,7 @@ class _PageJob:
         self.add(iri, TL.pageId, Literal(rev.page_id))
         self.add(iri, TL.ofPage, self.page_iri)
         if rev.timestamp:
-            self.add(iri, DCTERMS.created, Literal(rev.timestamp, datatype=XSD.dateTime))
+            self.add(iri, DCTERMS.created, _timestamp(rev.timestamp))
         if rev.parent_id:
             self.add(iri, PROV.wasRevisionOf, self.m.revision_iri(rev.parent_id))
         if rev.contributor:
@@ -325,7 +330,7 @@ class _PageJob:
         self.add(iri, TL.namespace, Literal(rev.namespace))
         self.add(iri, TL.revisionId, Literal(rev.rev_id))
         if rev.timestamp:
-            self.add(iri, DCTERMS.modified, Literal(rev.timestamp, datatype=XSD.dateTime))
+            self.add(iri, DCTERMS.modified, _timestamp(rev.timestamp))
         self.add(iri, TL.pageAddress, self.address)
         self.add(iri, FOAF.page, self.address)
         for alt in self.page.alt_titles:
@@ -507,13 +512,13 @@ class _PageJob:
 
     def literal(self, prop: URIRef, value: object) -> Literal:
         if isinstance(value, DateValue):
-            return Literal(value.lexical, datatype=XSD[value.datatype])
+            return Literal(value.lexical, datatype=XSD[value.datatype], normalize=False)
         datatype = self.mapping.property_info(prop).datatype
         if datatype == RDF.langString:
             return self.text(str(value))
         if datatype is None or datatype == XSD.string:
             return Literal(str(value))
-        return Literal(str(value), datatype=datatype)
+        return Literal(str(value), datatype=datatype, normalize=False)
 
     def mint_concept(self, scheme: URIRef, value: str) -> URIRef:
         scheme_name = scheme.rsplit("#", 1)[-1]

@@ -260,6 +260,8 @@ def _probe(session: PoliteSession, api: str) -> tuple[str, dict] | str:
     if not isinstance(data, dict):
         return "not a MediaWiki API"
     final = urlunsplit(urlsplit(resp.url)._replace(query="", fragment=""))
+    if data.get("error", {}).get("code") == "maxlag":
+        return "database lag (maxlag)"
     general = data.get("query", {}).get("general", {})
     if str(general.get("generator", "")).startswith("MediaWiki"):
         return final, data
@@ -377,7 +379,22 @@ class Wiki:
 
     def call(self, **params: object) -> dict:
         """One ``action=query`` request (formatversion 2), through mwclient."""
-        return self.site.get("query", formatversion=2, **params)
+        try:
+            return self.site.get("query", formatversion=2, **params)
+        except mwclient.errors.MaximumRetriesExceeded:
+            raise HarvestError(
+                f"{self.api_url} still asks to wait (database lag, maxlag={MAXLAG}) after "
+                f"{self.session.max_retries} retries: try again later"
+            ) from None
+        except mwclient.errors.APIError as exc:
+            raise HarvestError(f"{self.api_url} refused a query ({exc.code}: {exc.info})") \
+                from None
+        except mwclient.errors.MwClientError as exc:
+            raise HarvestError(f"{self.api_url} gave an unexpected answer "
+                               f"({type(exc).__name__})") from None
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else "?"
+            raise HarvestError(f"{self.api_url} answered HTTP {status}") from None
 
     def query(self, params: dict, start: dict | None = None) -> Iterator[tuple[dict, dict | None]]:
         """Answers to ``params``, following API continuation from ``start``.

@@ -1,0 +1,121 @@
+"""The real command line: exit codes, one-line errors, determinism, round trips."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rdflib
+from click.testing import CliRunner
+from rdflib.compare import isomorphic
+
+from exportxml import Page, Rev, export
+from tierslieux.cli import cli
+
+COMMANDS = ["run", "harvest", "build", "validate", "survey", "query", "serve", "push", "config"]
+
+
+def tierslieux(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed console script, as a user would."""
+    exe = Path(sys.executable).with_name("tierslieux")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def digest(folder: Path, skip: set[str] = frozenset()) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name not in skip}
+
+
+def test_run_without_arguments_publishes_the_sample(tmp_path):
+    first = tierslieux("run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""           # data goes to files, messages to stderr
+    out = tmp_path / "exports"
+    for name in ["tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", "tiers_lieux.csv",
+                 "pages.csv", "sections.csv", "elements_liste.csv", "SHA256SUMS",
+                 "catalog.ttl", "datapackage.json", "report.json"]:
+        assert (out / name).is_file(), name
+    assert "Published" in first.stderr
+    again = tierslieux("run", cwd=tmp_path)
+    assert again.returncode == 8, again.stderr          # nothing changed
+    assert "Nothing changed" in again.stderr
+
+
+def test_two_builds_are_byte_identical_and_round_trip(tmp_path, sample_run):
+    store = sample_run / "store.sqlite"
+    for name in ("a", "b"):
+        result = CliRunner().invoke(cli, ["-q", "build", "--store", str(store),
+                                          "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    a, b = digest(tmp_path / "a", {"report.json"}), digest(tmp_path / "b", {"report.json"})
+    assert a == b and len(a) > 10
+    turtle = rdflib.Graph().parse(tmp_path / "a" / "tierslieux.ttl", format="turtle")
+    jsonld = rdflib.Graph().parse(tmp_path / "a" / "tierslieux.jsonld", format="json-ld")
+    assert len(turtle) > 1000
+    assert isomorphic(turtle, jsonld)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("<mediawiki><page><title>X</title>", "not a well-formed XML export"),
+    ('<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "b">]><mediawiki>&a;</mediawiki>',
+     "refused a hostile XML construct"),
+    ("PK\x03\x04 this is a zip file", "not a well-formed XML export"),
+], ids=["truncated", "hostile", "garbage"])
+def test_bad_dump_is_one_line_error(tmp_path, content, message):
+    dump = tmp_path / "bad.xml"
+    dump.write_text(content)
+    result = tierslieux("run", "--dump", str(dump), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], lines
+    assert not (tmp_path / "exports").exists()
+
+
+def test_failed_run_leaves_last_release_untouched(tmp_path):
+    good = tmp_path / "good.xml"
+    good.write_text(export([Page(1, "Le Lieu", [Rev(5, "== Titre ==\n* un\n* deux\n")])]))
+    assert tierslieux("run", "--dump", str(good), cwd=tmp_path).returncode == 0
+    before = digest(tmp_path / "exports")
+    bad = tmp_path / "bad.xml"
+    bad.write_text(good.read_text()[:-40])
+    result = tierslieux("run", "--dump", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    assert digest(tmp_path / "exports") == before
+
+
+def test_harvest_needs_a_source(tmp_path):
+    result = CliRunner().invoke(cli, ["harvest", "--store", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 2
+    assert "give --wiki URL or --dump FILE" in result.output
+
+
+def test_build_without_store_says_what_to_do(tmp_path):
+    result = tierslieux("build", "--store", "absent.sqlite", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("Error: no store at absent.sqlite: run 'tierslieux harvest' "
+                                     "first")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Usage: cli {command}") or "Usage:" in result.output
+
+
+def test_readme_documents_every_command_and_option():
+    """The README's command reference cannot drift from --help."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for command in COMMANDS:
+        assert f"tierslieux {command}" in readme, command
+        params = cli.commands[command].params
+        for param in params:
+            for opt in param.opts:
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in readme, f"{command} {opt} missing from README"
