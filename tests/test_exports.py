@@ -24,6 +24,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import time
 import warnings
@@ -35,7 +36,7 @@ from rdflib.compare import isomorphic
 
 from tierslieux.errors import PublishError, ValidationError
 from tierslieux.exports import ReleaseMeta, write_release
-from tierslieux.exports.checks import check_rdf_files, check_tables
+from tierslieux.exports.checks import check_tables
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import canonical_lines, triple_order, write_ntriples_gz
 from tierslieux.exports.publish import _exchange
@@ -65,7 +66,7 @@ DESCRIBED = {
 
 def release(lines, out: Path, meta: ReleaseMeta = META, **kwargs):
     kwargs.setdefault("resources_dir", RESOURCES)
-    kwargs.setdefault("validators", [check_rdf_files, check_tables])
+    kwargs.setdefault("validators", [check_tables])
     return write_release(lines, out, meta, **kwargs)
 
 
@@ -157,12 +158,7 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
     a, b = snapshot(tmp_path / "a" / "exports"), snapshot(tmp_path / "b" / "exports")
     assert a.keys() == b.keys()
     differing = {name for name in a if a[name] != b[name]}
-    assert differing == {"report.json", "SHA256SUMS"}
-    # SHA256SUMS differs only on the report's line
-    sums_a = a["SHA256SUMS"].decode().splitlines()
-    sums_b = b["SHA256SUMS"].decode().splitlines()
-    assert [x for x, y in zip(sums_a, sums_b) if x != y][0].endswith("  report.json")
-    assert sum(x != y for x, y in zip(sums_a, sums_b)) == 1
+    assert differing == {"report.json"}
 
 
 def test_shuffled_duplicated_respaced_input_gives_same_bytes(tmp_path: Path) -> None:
@@ -173,7 +169,7 @@ def test_shuffled_duplicated_respaced_input_gives_same_bytes(tmp_path: Path) -> 
     release(lines, tmp_path / "a" / "exports")
     release(messy, tmp_path / "b" / "exports")
     a, b = snapshot(tmp_path / "a" / "exports"), snapshot(tmp_path / "b" / "exports")
-    assert {n for n in a if a[n] != b[n]} <= {"report.json", "SHA256SUMS"}
+    assert {n for n in a if a[n] != b[n]} <= {"report.json"}
 
 
 def test_nt_dump_is_sorted_gzip_without_name_or_time(tmp_path: Path) -> None:
@@ -197,6 +193,15 @@ def test_blank_nodes_and_garbage_are_refused(tmp_path: Path) -> None:
         release([f"<{BASE}a> <{TL}p> oops"], out)
     assert not out.exists()
     assert not list(tmp_path.iterdir()), "staging folder left behind"
+
+
+def test_parse_back_always_runs(tmp_path: Path) -> None:
+    """A line in the one-space form but with a bad term passes the quick check on input; the
+    parse-back of the written files catches it, even with no validator asked for."""
+    lines = case_lines("third_place") + [f"<{BASE}a> <{TL}p> <{BASE}b> <{BASE}c> ."]
+    with pytest.raises(ValidationError, match="check_rdf_files: tierslieux.nt.gz does not parse"):
+        release(lines, tmp_path / "exports", validators=[])
+    assert not (tmp_path / "exports").exists()
 
 
 def test_one_triple_spelt_two_ways_is_caught_by_the_parse_back(tmp_path: Path) -> None:
@@ -268,6 +273,35 @@ def test_frictionless_catches_a_broken_table(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="check_tables: table schema \\(foreign-key\\)"):
         release(lines, out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("prefixes: {tl: 'https://w3id.org/tierslieux/ontology#'}\ntables:\n"
+         "  - {name: t, classes: [tl:X], columns: [{name: nom, path: tl:name}]}\n",
+         "the first column must be 'id'"),
+        ("tables:\n  - {name: t, classes: [zz:X], columns: [{name: id, path: '@id'}]}\n",
+         "unknown prefix in 'zz:X'"),
+        ("prefixes: {tl: 'https://w3id.org/tierslieux/ontology#'}\ntables:\n"
+         "  - {name: t, classes: [tl:X], columns: [{name: id, path: '@id'},"
+         " {name: a, path: tl:a, type: text}]}\n",
+         "type must be one of"),
+        ("prefixes: {tl: 'https://w3id.org/tierslieux/ontology#'}\ntables:\n"
+         "  - {name: t, classes: [tl:X], columns: [{name: id, path: '@id'},"
+         " {name: a, path: tl:a, references: nowhere}]}\n",
+         "references unknown nowhere.id"),
+        ("tables: [oops\n", "not valid YAML"),
+    ],
+)
+def test_bad_tables_file_is_a_mapping_error(tmp_path: Path, spec: str, message: str) -> None:
+    from tierslieux.errors import MappingError
+    from tierslieux.exports.tables import load_tables
+
+    path = tmp_path / "tables.yaml"
+    path.write_text(spec, encoding="utf-8")
+    with pytest.raises(MappingError, match=re.escape(message)):
+        load_tables(path)
 
 
 def test_single_value_column_with_two_values_warns(tmp_path: Path) -> None:
@@ -351,12 +385,13 @@ def test_catalogue_void_counts(tmp_path: Path) -> None:
     assert rdflib.URIRef(TL) in set(graph.objects(dataset, void.vocabulary))
 
 
-def test_sha256sums_cover_every_other_file(tmp_path: Path) -> None:
+def test_sha256sums_cover_every_file_but_the_report(tmp_path: Path) -> None:
     out = tmp_path / "exports"
     release(case_lines("third_place"), out)
     lines = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     names = [line.split("  ", 1)[1] for line in lines]
-    assert names == sorted(p.name for p in out.iterdir() if p.name != "SHA256SUMS")
+    assert names == sorted(p.name for p in out.iterdir() if p.name not in ("SHA256SUMS", "report.json"))
+    assert "diff-added.nt.gz" in names and "catalog.ttl" in names
     for line in lines:
         digest, name = line.split("  ", 1)
         assert digest == hashlib.sha256((out / name).read_bytes()).hexdigest(), name
@@ -377,7 +412,7 @@ def test_failing_validator_leaves_release_untouched(tmp_path: Path) -> None:
 
     with pytest.raises(ValidationError, match="always_fails: Le WIP has no address"):
         release(case_lines("third_place") + case_lines("tricky_literals"), out,
-                validators=[check_rdf_files, always_fails])
+                validators=[always_fails])
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exports"]
 
@@ -576,19 +611,42 @@ def test_jsonld_uses_terms_only_where_they_fit() -> None:
 # --------------------------------------------------------------------------- real resources
 
 
-def test_release_with_package_resources(tmp_path: Path) -> None:
-    """A release as the build makes it: the package's ontology files and default validators."""
-    out = tmp_path / "exports"
-    lines = case_lines("third_place")
-    result = write_release(lines, out, META)
+def test_sample_release(sample_release: Path, tmp_path: Path) -> None:
+    """The release ``tierslieux run`` makes of the bundled sample (package ontology files,
+    default validators, SHACL included) parses back, validates, and is rebuilt byte for byte."""
     from importlib import resources
 
+    import frictionless
+
+    report = json.loads((sample_release / "report.json").read_text(encoding="utf-8"))
+    assert report["validation"] == ["check_rdf_files", "check_tables", "check_shacl"]
     ontology = resources.files("tierslieux.ontology")
     for name in ("ontology.ttl", "shapes.ttl", "context.jsonld"):
-        assert (out / name).read_bytes() == ontology.joinpath(name).read_bytes()
-    assert "check_rdf_files" in result.validators and "check_tables" in result.validators
-    graph = parse_jsonld(source=out / "tierslieux.jsonld")
-    assert isomorphic(graph, reference_graph(lines))
+        assert (sample_release / name).read_bytes() == ontology.joinpath(name).read_bytes()
+    with gzip.open(sample_release / "tierslieux.nt.gz", "rt", encoding="utf-8") as stream:
+        lines = stream.read().splitlines()
+    assert len(lines) == report["graph"]["triples"] > 1000
+    expected = reference_graph(lines)
+    assert isomorphic(rdflib.Graph().parse(sample_release / "tierslieux.ttl", format="turtle"), expected)
+    assert isomorphic(parse_jsonld(source=sample_release / "tierslieux.jsonld"), expected)
+    assert frictionless.validate(str(sample_release / "datapackage.json")).valid
+    entries = _catalogue(sample_release, "")
+    assert {url.rsplit("/", 1)[-1] for url in entries} == DESCRIBED
+    for url, entry in entries.items():
+        data = (sample_release / url.rsplit("/", 1)[-1]).read_bytes()
+        assert (entry["size"], entry["sum"]) == (len(data), hashlib.sha256(data).hexdigest())
+
+    # the same triples and meta, shuffled, through write_release with the package resources
+    catalog = rdflib.Graph().parse(sample_release / "catalog.ttl", format="turtle")
+    attribution = catalog.value(rdflib.URIRef(BASE + "dataset"),
+                                rdflib.URIRef("http://creativecommons.org/ns#attributionName"))
+    random.Random(3).shuffle(lines)
+    meta = ReleaseMeta(site=SITE, newest_revision=report["newest_revision"], attribution=str(attribution))
+    out = tmp_path / "exports"
+    rebuilt = write_release(lines, out, meta)
+    assert rebuilt.validators == ("check_rdf_files", "check_tables", "check_shacl")
+    a, b = snapshot(sample_release), snapshot(out)
+    assert {n for n in a if a[n] != b[n]} <= RUN_FILES
 
 
 def test_shacl_violation_blocks_the_release(tmp_path: Path) -> None:

@@ -362,7 +362,7 @@ def test_incremental_harvest_picks_up_exactly_the_changes(fresh_mediawiki, tmp_p
 def _generated_pages(count: int) -> str:
     pages = [Page(id=100000 + i, title=f"Lieu généré {i:03d}", revs=[Rev(
         id=900000 + i, timestamp="2025-03-01T10:00:00Z", user="Admin",
-        text=f"Le '''lieu généré {i:03d}''' est une page de test.\n\n== Activités ==\n* atelier",
+        text=f"Le '''lieu généré {i:03d}''' est une page de test.\n\n== Activités ==\n* café",
     )]) for i in range(count)]
     return export(pages)
 
@@ -383,33 +383,36 @@ def test_incremental_requests_grow_with_changes_not_with_wiki_size(make_mediawik
         time.sleep(1.1)   # strictly after the checkpoint of the next run (overlap=0)
 
     measured = {}
+
+    def timed(label: str, wiki: MediaWikiServer, path: Path, **options):
+        t0 = time.monotonic()
+        report, stored = harvest(wiki.api, path, **options)
+        measured[label] = (report.requests, len(stored), time.monotonic() - t0)
+        return report, stored
+
     for name, wiki in (("small", small), ("big", big)):
         path = tmp_path / f"{name}.sqlite"
-        t0 = time.monotonic()
-        full, stored = harvest(wiki.api, path)
-        measured[name, "full"] = (full.requests, len(stored), time.monotonic() - t0)
+        _, stored = timed(f"{name} wiki, full", wiki, path)
         titles = sorted(t for t, _, text in stored.values() if not text.startswith("#"))
         edit(wiki, titles[:1])
-        t0 = time.monotonic()
-        one, _ = harvest(wiki.api, path, batch_size=5, overlap=0)
-        measured[name, "1 edit"] = (one.requests, len(stored), time.monotonic() - t0)
+        one, _ = timed(f"{name} wiki, 1 edit, batch 5", wiki, path, batch_size=5, overlap=0)
         assert (one.mode, one.pages_changed, one.pages_unchanged) == ("incremental", 1, 0)
         if name == "big":
             edit(wiki, titles[1:21])
-            many, _ = harvest(wiki.api, path, batch_size=5, overlap=0)
-            measured[name, "20 edits"] = (many.requests, len(stored), 0)
+            many, _ = timed("big wiki, 20 edits, batch 5", wiki, path, batch_size=5, overlap=0)
             assert many.pages_changed == 20
             # 20 changed pages in batches of 5: 3 more content requests than for 1 page
             assert many.requests - one.requests == 3
             edit(wiki, titles[21:22])
-            default, _ = harvest(wiki.api, path)   # default batch and safety overlap
-            measured[name, "1 edit, defaults"] = (default.requests, len(stored), 0)
+            # default batch size and safety overlap (re-reads the 20 edits above)
+            default, _ = timed("big wiki, 1 edit, defaults", wiki, path)
             assert default.requests <= 6
-    assert measured["big", "full"][1] >= 200
-    assert measured["big", "full"][0] > measured["small", "full"][0]
+    assert measured["big wiki, full"][1] >= 200
+    assert measured["big wiki, full"][0] > measured["small wiki, full"][0]
     # the size of the wiki does not change the cost of an incremental run
-    assert measured["big", "1 edit"][0] == measured["small", "1 edit"][0] <= 5
-    print("\n" + "\n".join(f"{k[0]} wiki, {k[1]}: {v[0]} requests, {v[1]} pages, {v[2]:.2f} s"
+    assert measured["big wiki, 1 edit, batch 5"][0] == measured["small wiki, 1 edit, batch 5"][0]
+    assert measured["big wiki, 1 edit, batch 5"][0] <= 5
+    print("\n" + "\n".join(f"{k}: {v[0]} requests, {v[1]} pages, {v[2]:.2f} s"
                            for k, v in measured.items()))
 
 

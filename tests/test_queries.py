@@ -25,9 +25,6 @@ TL = sparql.ONTOLOGY_NS
 OLDID = "https://movilab.org/index.php?oldid="
 SEED = "Développer des Tiers Lieux dans les collectivités"
 SEED_KEY = SEED.replace(" ", "_")
-TEMPLATES = ["Modèle:Navigation tiers-lieu", "Modèle:Forum", "Modèle:Pied de page Movilab",
-             "Modèle:Ébauche", "Modèle:Soutenir Movilab", "Modèle:Tiers-lieu",
-             "Modèle:Documentation explicative"]
 FREINS = [
     "Un Tiers-Lieu = 1 bâtiment et du design... > ça ne marche pas.",
     "Les freins juridiques, comptables et administratifs : les appels d'offre, les marchés "
@@ -41,7 +38,6 @@ CHANGED_SINCE_2024 = [
     ("Construire et équilibrer son budget", "2026-02-10T12:30:00Z", 51936),
     ("Préfiguration", "2025-06-18T07:45:00Z", 48215),
     (SEED, "2024-04-03T13:15:00Z", 43905),
-    ("Discussion:Le manifeste des Tiers Lieux", "2024-02-02T18:05:00Z", 42650),
     ("Le manifeste des Tiers Lieux", "2024-01-30T10:20:00Z", 42601),
     ("Historique de Movilab", "2024-01-22T09:58:00Z", 42540),
 ]
@@ -99,24 +95,21 @@ EXPECTED: dict[str, list[dict]] = {
                         ("frein", 3), ("moyen-action", 2), ("avantage", 1)]
     ],
     "contributors": [
-        {"who": "Camille Vidal", "role": "last edit", "count": "6", "contributions": {
-            "Catégorie:Tiers-lieux", "Le manifeste des Tiers Lieux", "Au Comptoir Numérique",
-            "Le Comptoir Numérique", "Modèle:Navigation tiers-lieu", "Modèle:Tiers-lieu"}},
-        {"who": "Dominique Perrin", "role": "last edit", "count": "7", "contributions": {
-            SEED, "Historique de Movilab", "Modèle:Pied de page Movilab", "Modèle:Forum",
-            "Modèle:Ébauche", "Modèle:Soutenir Movilab", "Modèle:Documentation explicative"}},
+        {"who": "Camille Vidal", "role": "last edit", "count": "3", "contributions": {
+            "Le manifeste des Tiers Lieux", "Au Comptoir Numérique", "Le Comptoir Numérique"}},
+        {"who": "Dominique Perrin", "role": "last edit", "count": "2", "contributions": {
+            SEED, "Historique de Movilab"}},
         {"who": "Lou Garnier", "role": "last edit", "count": "2", "contributions": {
             "Construire et équilibrer son budget", "Les réseaux de tiers-lieux"}},
         {"who": "Noé Fabre", "role": "last edit", "count": "3", "contributions": {
             "Convention immobilière et de partenariat", "Préfiguration", "Le WIP"}},
-        {"who": "Sacha Morel", "role": "last edit", "count": "3", "contributions": {
-            "Discussion:Le manifeste des Tiers Lieux", "La Myne", "La Myne/2"}},
+        {"who": "Sacha Morel", "role": "last edit", "count": "2", "contributions": {
+            "La Myne", "La Myne/2"}},
         {"who": "ophélie Deyrolle", "role": "contributor", "count": "1",
          "contributions": {"Le WIP"}},
         {"who": "ophélie Deyrolle", "role": "referent", "count": "1", "contributions": {"Le WIP"}},
     ],
     "pages-per-category": [
-        {"category": "Modèles", "pages": "7", "titles": set(TEMPLATES)},
         {"category": "Documentation", "pages": "5", "titles": {
             SEED, "Historique de Movilab", "Le manifeste des Tiers Lieux", "Préfiguration",
             "Construire et équilibrer son budget"}},

@@ -19,7 +19,7 @@ import click
 
 from tierslieux import __version__
 from tierslieux.config import Config, load_config
-from tierslieux.errors import TierslieuxError
+from tierslieux.errors import TierslieuxError, ValidationError
 from tierslieux.runlog import (
     ExitCode,
     Outcome,
@@ -133,8 +133,7 @@ source_options = _options(
                  help="A MediaWiki XML export (.xml, .xml.gz, .xml.bz2)."),
     store_option,
     click.option("--namespace", "namespaces", type=int, multiple=True,
-                 help="Namespace number to harvest (repeatable) [default: 0 for a wiki, "
-                      "all for a dump]."),
+                 help="Namespace number to harvest (repeatable) [default: 0, the articles]."),
     click.option("--category", "categories", multiple=True, metavar="NAME",
                  help="Only pages of this category (repeatable)."),
     click.option("--full", is_flag=True, help="Full harvest even when an incremental one is possible."),
@@ -218,7 +217,7 @@ def _do_harvest(app: App, cfg: Config):
             )
         else:
             dump = cfg.dump or sample_dump()
-            report = harvest_dump(dump, store, namespaces=cfg.namespaces,
+            report = harvest_dump(dump, store, namespaces=cfg.namespaces or (0,),
                                   progress=app.progress("pages read"))
     app.end_progress()
     _info(app, f"Harvested {report.source} into {cfg.store} ({report.mode}): "
@@ -349,6 +348,62 @@ def build(app: App, store, out, base_iri, publication_url, mapping, force) -> No
         facts["counts"] = _counts(result=result)
         facts["outcome"] = success_outcome(changed=True, warnings=len(result.warnings))
     _exit_with(facts["outcome"])
+
+
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def validate(app: App, folder: Path | None) -> None:
+    """Check a published release (default: the output folder, exports).
+
+    Checksums, parse-back of every RDF file, Table Schema of the CSV files, and the SHACL shapes;
+    violations are listed with the page they come from. Exit code 5 when the release is invalid.
+    """
+    from tierslieux.exports.checks import validate_release
+
+    folder = folder or app.config.out
+    problems = validate_release(folder)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise ValidationError(f"{folder}: {len(problems)} problem(s), listed above")
+    _info(app, f"{folder}: valid release.")
+
+
+@cli.command()
+@store_option
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Mapping file to survey against [default: the bundled one].")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.pass_obj
+@handle_errors
+def survey(app: App, store, mapping, fmt) -> None:
+    """List the templates, parameters, headings and categories of a harvested wiki.
+
+    For each: how often it occurs, on how many pages, and whether the mapping maps, ignores or
+    misses it. This is how to write the mapping for a wiki seen for the first time.
+    """
+    from tierslieux.ontology import load_mapping
+    from tierslieux.pipeline.store import Store
+    from tierslieux.pipeline.survey import survey_store
+    from tierslieux.sparql import render_table
+
+    cfg = app.config.merged(store=store, mapping=mapping)
+    with Store(cfg.store, create=False) as opened:
+        report = survey_store(opened, load_mapping(cfg.mapping))
+    if fmt == "json":
+        click.echo(report.to_json(), nl=False)
+        return
+    header, *rows = report.table_rows()
+    click.echo(render_table(list(header), [list(r) for r in rows]).rstrip("\n"))
+    summary = ", ".join(
+        f"{kind}: " + " / ".join(f"{n} {status}" for status, n in counts.items())
+        for kind, counts in report.summary().items())
+    _info(app, f"{report.pages} pages surveyed. {summary}.")
+    for title, reason in report.failures:
+        log.warning("%s: not parsed: %s", title, reason)
 
 
 data_option = click.option(

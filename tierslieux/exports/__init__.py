@@ -3,6 +3,11 @@
 Entry point: :func:`tierslieux.exports.release.write_release`.
 """
 
-from tierslieux.exports.release import ReleaseDiff, ReleaseMeta, ReleaseResult, write_release
+from tierslieux.exports.release import (
+    ReleaseDiff,
+    ReleaseMeta,
+    ReleaseResult,
+    write_release,
+)
 
 __all__ = ["ReleaseDiff", "ReleaseMeta", "ReleaseResult", "write_release"]

@@ -9,7 +9,7 @@ The catalogue describes the files whose bytes depend on the data alone. It does 
 itself, ``SHA256SUMS``, nor the files that describe one run rather than the data —
 ``report.json`` (it holds the run's clock times) and ``diff-added.nt.gz`` /
 ``diff-removed.nt.gz`` (they depend on the previous release) — so that the same data always
-gives the same catalogue, byte for byte. ``SHA256SUMS`` covers every file.
+gives the same catalogue, byte for byte. ``SHA256SUMS`` covers the diff files as well.
 
 ``dcterms:issued`` and ``dcterms:modified`` are the newest revision timestamp found in the data,
 never the clock. Every node has an IRI under the data's base IRI (no blank nodes).
@@ -225,7 +225,7 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
         if name in files:
             add(dataset, VOID + "dataDump", _iri(url(name)))
             add(dataset, VOID + "feature", _iri(feature))
-    vocabularies = {_namespace(c) for c, _ in stats.classes} | {_namespace(p) for p, _ in stats.properties}
+    vocabularies = {_namespace(iri) for iri, _ in stats.classes + stats.properties}
     for vocabulary in sorted(v for v in vocabularies if v):
         add(dataset, VOID + "vocabulary", _iri(vocabulary))
     compactor = IriCompactor(prefixes)

@@ -2,7 +2,7 @@
 
 A validator is any callable ``(StagedRelease) -> Iterable[str]`` that returns one message per
 problem (nothing when the release is fine). The build may pass its own list; the default is
-``default_validators()``:
+``default_validators()``. ``write_release`` runs ``check_rdf_files`` first whatever the list.
 
 - ``check_rdf_files``: every RDF file parses back (with pyoxigraph, for speed); the Turtle and
   JSON-LD dumps hold exactly the triples of the N-Triples dump (no blank nodes, so isomorphic
@@ -71,7 +71,8 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
                 data = (folder / name).read_bytes()
             return set(ox.parse(data, format=fmt, base_iri=base))
         except (SyntaxError, ValueError, OSError) as exc:
-            messages.append(f"{name} does not parse: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            messages.append(f"{name} does not parse: {reason}")
             return None
 
     messages: list[str] = []
@@ -81,7 +82,8 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
             f"tierslieux.nt.gz holds {len(nt)} distinct triples, {release.triples} were written "
             "(some triple is spelt in two ways, or a line is not N-Triples)"
         )
-    for name, fmt in (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD)):
+    dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
+    for name, fmt in dumps:
         other = parse(name, fmt)
         if nt is not None and other is not None and other != nt:
             missing, extra = len(nt - other), len(other - nt)
@@ -139,7 +141,8 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
     if report.conforms:
         return
     violations = [
-        v for v in getattr(report, "violations", ()) if getattr(v, "severity", "violation") == "violation"
+        v for v in getattr(report, "violations", ())
+        if getattr(v, "severity", "violation") == "violation"
     ]
     if not violations:
         yield "SHACL: the graph does not conform to the shapes"

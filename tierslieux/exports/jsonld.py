@@ -21,8 +21,17 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from tierslieux.errors import MappingError
-from tierslieux.exports.ntriples import RDF_TYPE, XSD_STRING, Triple, parse_object, unescape
+from tierslieux.exports.ntriples import (
+    RDF_TYPE,
+    XSD_STRING,
+    Term,
+    Triple,
+    parse_object,
+    unescape,
+)
 
+#: json.dumps of one string with ensure_ascii=False (the C encoder)
+_string = json.encoder.encode_basestring
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 
 
@@ -48,7 +57,9 @@ class Context:
 
     def __init__(self, context: Mapping[str, Any]) -> None:
         if not isinstance(context, Mapping):
-            raise MappingError("context.jsonld: @context must be one JSON object (not a list or a URL)")
+            raise MappingError(
+                "context.jsonld: @context must be one JSON object (not a list or a URL)"
+            )
         self.raw = context
         self.vocab = context.get("@vocab") or ""
         language = context.get("@language")
@@ -68,8 +79,12 @@ class Context:
                 self._by_iri.setdefault(term.iri, []).append(term)
         # Several prefixes for one namespace: the shortest name wins, then the first in order.
         self._prefix_by_ns: dict[str, str] = {}
-        for name, iri in sorted(self.prefixes.items(), key=lambda kv: (len(kv[0]), kv[0]), reverse=True):
+        by_length = sorted(self.prefixes.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        for name, iri in reversed(by_length):
             self._prefix_by_ns[iri] = name
+        self._namespaces = tuple(sorted(self._prefix_by_ns))
+        self._iri_cache: dict[tuple[str, bool], str] = {}
+        self._shapes: dict[tuple[str, str], tuple[str, str, str, bool]] = {}
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Context:
@@ -97,7 +112,10 @@ class Context:
             return None
         iri_value = value.get("@id")
         if iri_value is None:
-            iri = self._expand(name, seen | {name}) if ":" in name else (self.vocab + name if self.vocab else "")
+            if ":" in name:
+                iri = self._expand(name, seen | {name})
+            else:
+                iri = self.vocab + name if self.vocab else ""
         else:
             iri = self._expand(iri_value, seen | {name})
         type_value = value.get("@type", "")
@@ -156,64 +174,96 @@ class Context:
         if vocab and terms:
             # A term's type and language do not matter here: keys carry explicit value objects
             # when the term's coercion does not fit, and @type values are plain IRIs.
-            terms = self._by_iri.get(iri)
-            if terms:
-                return terms[0].name
-        cut = max(iri.rfind("#"), iri.rfind("/"), iri.rfind(":"))
-        while cut > 0:
-            name = self._prefix_by_ns.get(iri[: cut + 1])
-            if name is not None:
-                candidate = f"{name}:{iri[cut + 1:]}"
-                suffix = iri[cut + 1 :]
-                if not suffix.startswith("//") and (not vocab or candidate not in self.terms):
-                    return candidate
-                break
-            cut = max(iri.rfind("#", 0, cut), iri.rfind("/", 0, cut), iri.rfind(":", 0, cut))
+            found = self._by_iri.get(iri)
+            if found:
+                return found[0].name
+        if iri.startswith(self._namespaces):
+            cut = max(iri.rfind("#"), iri.rfind("/"), iri.rfind(":"))
+            while cut > 0:
+                name = self._prefix_by_ns.get(iri[: cut + 1])
+                if name is not None:
+                    suffix = iri[cut + 1 :]
+                    candidate = f"{name}:{suffix}"
+                    if not suffix.startswith("//") and (not vocab or candidate not in self.terms):
+                        return candidate
+                    break
+                cut = max(iri.rfind("#", 0, cut), iri.rfind("/", 0, cut), iri.rfind(":", 0, cut))
         # A full IRI is read as such unless its scheme is also a term of the context.
-        scheme = iri.split(":", 1)[0]
-        if scheme in self.terms or (vocab and iri in self.terms):
-            raise MappingError(f"context.jsonld: the term {scheme!r} hides the IRI {iri}")
+        if iri[: iri.find(":")] in self.terms or (vocab and iri in self.terms):
+            raise MappingError(f"context.jsonld: a term hides the IRI {iri}")
         return iri
 
-    def key_and_value(self, predicate: str, token: str) -> tuple[str, Any, bool]:
-        """The key, the JSON value and whether the key's values are always arrays."""
+    def _cached_iri(self, iri: str, vocab: bool) -> str:
+        cache = self._iri_cache
+        key = (iri, vocab)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) > 100_000:
+                cache.clear()
+            found = cache[key] = self.compact_iri(iri, vocab=vocab)
+        return found
+
+    def _shape(self, predicate: str, token: str) -> tuple[str, str, str, bool]:
+        """How to write objects of one predicate and one kind: (key, mode, extra, always array).
+
+        The kind is the object's form without its value: an IRI, or a literal's language tag or
+        datatype. Modes: "text" (the lexical form as a string), "iri" / "vocab" (the compacted
+        IRI as a string), "id" ({"@id": …}), "lang", "plain", "typed" (value objects).
+        """
         term_value = parse_object(token)
         for term in self._by_iri.get(predicate, ()):
-            value = self._as_term_value(term, term_value)
-            if value is not None:
-                return term.name, value, term.container_set
+            mode = self._term_mode(term, term_value)
+            if mode:
+                return term.name, mode, "", term.container_set
         # No term fits: a compact IRI key (never a term, whose type or language would apply).
         key = self.compact_iri(predicate, vocab=True, terms=False)
         if term_value.kind == "iri":
-            return key, {"@id": self.compact_iri(term_value.value, vocab=False)}, False
+            return key, "id", "", False
         if term_value.language:
-            return key, {"@value": term_value.value, "@language": term_value.language}, False
+            return key, "lang", term_value.language, False
         if term_value.datatype == XSD_STRING:
             if not self.language and self.plain_strings_ok:
-                return key, term_value.value, False
-            return key, {"@value": term_value.value}, False
-        datatype = self.compact_iri(term_value.datatype, vocab=True)
-        return key, {"@value": term_value.value, "@type": datatype}, False
+                return key, "text", "", False
+            return key, "plain", "", False
+        return key, "typed", self.compact_iri(term_value.datatype, vocab=True), False
 
-    def _as_term_value(self, term: TermDefinition, value) -> Any:
+    def _term_mode(self, term: TermDefinition, value: Term) -> str:
         if value.kind == "iri":
-            if term.type == "@id":
-                return self.compact_iri(value.value, vocab=False)
-            if term.type == "@vocab":
-                return self.compact_iri(value.value, vocab=True)
-            return None
+            return {"@id": "iri", "@vocab": "vocab"}.get(term.type, "")
         if term.type in ("@id", "@vocab"):
-            return None
+            return ""
         if term.type:
-            return value.value if value.datatype == term.type and not value.language else None
+            return "text" if value.datatype == term.type and not value.language else ""
         if not self.plain_strings_ok:
-            return None
+            return ""
         if value.language:
             # Exact case: rdflib keeps the case of tags, so "FR" and "fr" would not round-trip.
-            return value.value if value.language == term.language else None
+            return "text" if value.language == term.language else ""
         if value.datatype == XSD_STRING and not term.language:
-            return value.value
-        return None
+            return "text"
+        return ""
+
+    def key_and_value(self, predicate: str, token: str) -> tuple[str, Any, bool]:
+        """The key, the JSON value and whether the key's values are always arrays."""
+        if token[0] == "<":
+            shape_key = (predicate, "<")
+        else:
+            shape_key = (predicate, token[token.rindex('"') + 1 :])
+        shape = self._shapes.get(shape_key)
+        if shape is None:
+            shape = self._shapes[shape_key] = self._shape(predicate, token)
+        key, mode, extra, always = shape
+        if mode == "iri" or mode == "vocab" or mode == "id":
+            iri = self._cached_iri(unescape(token[1:-1]), mode == "vocab")
+            return key, ({"@id": iri} if mode == "id" else iri), always
+        value = unescape(token[1 : token.rindex('"')])
+        if mode == "text":
+            return key, value, always
+        if mode == "lang":
+            return key, {"@value": value, "@language": extra}, always
+        if mode == "plain":
+            return key, {"@value": value}, always
+        return key, {"@value": value, "@type": extra}, always
 
 
 def write_jsonld(triples: Iterable[Triple], out: TextIO, context: Context) -> int:
@@ -222,46 +272,82 @@ def write_jsonld(triples: Iterable[Triple], out: TextIO, context: Context) -> in
     out.write(_indent(json.dumps(context.raw, ensure_ascii=False, indent=2), "  "))
     out.write(',\n  "@graph": [')
     count = 0
-    first = True
+    chunk: list[str] = []
+    separator = "\n"
     subject = None
     node: list[tuple[str, str]] = []
     for s, p, o in triples:
         if s != subject:
             if node:
-                out.write(("\n" if first else ",\n") + _node(subject, node, context))
-                first = False
+                chunk.append(separator)
+                separator = ",\n"
+                _node(chunk, subject, node, context)
                 node.clear()
+                if len(chunk) > 20_000:
+                    out.write("".join(chunk))
+                    chunk.clear()
             subject = s
         node.append((p, o))
         count += 1
     if node:
-        out.write(("\n" if first else ",\n") + _node(subject, node, context))
+        chunk.append(separator)
+        _node(chunk, subject, node, context)
+    out.write("".join(chunk))
     out.write("\n  ]\n}\n" if count else "]\n}\n")
     return count
 
 
-def _node(subject: str, pairs: list[tuple[str, str]], context: Context) -> str:
-    obj: dict[str, Any] = {"@id": context.compact_iri(unescape(subject), vocab=False)}
+def _node(chunk: list[str], subject: str, pairs: list[tuple[str, str]], context: Context) -> None:
+    """Append one node object, laid out as ``json.dumps(indent=2)`` would, indented by 4."""
     types = []
     values: dict[str, list[Any]] = {}
     always_array: set[str] = set()
     for p, o in pairs:
         if p == RDF_TYPE and o[0] == "<":
-            types.append(context.compact_iri(unescape(o[1:-1]), vocab=True))
+            types.append(context._cached_iri(unescape(o[1:-1]), True))
             continue
         key, value, container_set = context.key_and_value(unescape(p), o)
         values.setdefault(key, []).append(value)
         if container_set:
             always_array.add(key)
+    members: list[tuple[str, Any]] = [("@id", context.compact_iri(unescape(subject), vocab=False))]
     if types:
-        obj["@type"] = types[0] if len(types) == 1 else types
+        members.append(("@type", types[0] if len(types) == 1 else types))
     for key in sorted(values):
         items = values[key]
-        obj[key] = items[0] if len(items) == 1 and key not in always_array else items
-    return _indent(json.dumps(obj, ensure_ascii=False, indent=2), "    ", first=True)
+        members.append((key, items[0] if len(items) == 1 and key not in always_array else items))
+    chunk.append("    {")
+    last = len(members) - 1
+    for index, (key, value) in enumerate(members):
+        chunk.append(f"\n      {_string(key)}: ")
+        if isinstance(value, list):
+            chunk.append("[")
+            end = len(value) - 1
+            for position, item in enumerate(value):
+                chunk.append("\n        ")
+                _value(chunk, item, "        ")
+                if position != end:
+                    chunk.append(",")
+            chunk.append("\n      ]")
+        else:
+            _value(chunk, value, "      ")
+        if index != last:
+            chunk.append(",")
+    chunk.append("\n    }")
 
 
-def _indent(text: str, pad: str, first: bool = False) -> str:
-    lines = text.split("\n")
-    head = pad + lines[0] if first else lines[0]
-    return "\n".join([head] + [pad + line for line in lines[1:]])
+def _value(chunk: list[str], value: Any, pad: str) -> None:
+    if isinstance(value, str):
+        chunk.append(_string(value))
+        return
+    chunk.append("{")
+    last = len(value) - 1
+    for index, (key, item) in enumerate(value.items()):
+        chunk.append(f"\n{pad}  {_string(key)}: {_string(item)}")
+        if index != last:
+            chunk.append(",")
+    chunk.append(f"\n{pad}}}")
+
+
+def _indent(text: str, pad: str) -> str:
+    return text.replace("\n", "\n" + pad)

@@ -97,6 +97,10 @@ def publish(staging: Path, out_dir: Path) -> Path | None:
             os.rename(out_dir, old)
             os.rename(staging, out_dir)
         _fsync_dir(out_dir.parent)
+    except OSError as exc:
+        raise PublishError(f"cannot publish into {out_dir}: {exc.strerror or exc}") from exc
+    # The new release is in place; what follows only keeps the old one.
+    try:
         if not any(old.iterdir()):
             old.rmdir()
             return None
@@ -106,7 +110,11 @@ def publish(staging: Path, out_dir: Path) -> Path | None:
         _fsync_dir(out_dir.parent)
         return previous
     except OSError as exc:
-        raise PublishError(f"cannot publish into {out_dir}: {exc.strerror or exc}") from exc
+        shutil.rmtree(old, ignore_errors=True)
+        raise PublishError(
+            f"published {out_dir}, but the previous release could not be kept as {previous}: "
+            f"{exc.strerror or exc}"
+        ) from exc
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -116,7 +124,9 @@ def _exchange(a: Path, b: Path) -> bool:
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint,
+    ]
     renameat2.restype = ctypes.c_int
     if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True

@@ -17,7 +17,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 ``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
 ``diff-removed.nt.gz``      empty when there is no previous release)
 ``report.json``             what the run did; the only file with the run's clock times
-``SHA256SUMS``              ``sha256sum -c`` format, sorted by name, every other file
+``SHA256SUMS``              ``sha256sum -c`` format, sorted by name: every file but
+                            itself and report.json
 ==========================  =======================================================
 
 Everything is written in a staging folder beside ``out_dir``, validated there, then swapped in
@@ -26,8 +27,10 @@ the current release stays byte-identical, the staging folder is removed, and Val
 (the data or the files are wrong) or PublishError (anything else) is raised.
 
 Determinism: the same triples and the same meta give the same bytes in every file, except
-``report.json`` (clock times), the two diff files (they depend on the previous release) and
-the lines of ``SHA256SUMS`` for those three.
+``report.json`` (clock times) and the two diff files (they depend on the previous release; two
+first releases, or two releases over the same previous one, have equal diffs). ``SHA256SUMS``
+leaves report.json out so that it, too, is the same for the same data: a mirror or a portal
+sees an unchanged release as unchanged.
 """
 
 from __future__ import annotations
@@ -39,26 +42,47 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
-from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
 from tierslieux.errors import PublishError, TierslieuxError, ValidationError
 from tierslieux.exports import publish as pub
 from tierslieux.exports.catalog import (
-    CatalogInfo, GraphStats, catalog_triples, graph_stats, write_catalog,
+    CatalogInfo,
+    GraphStats,
+    catalog_triples,
+    graph_stats,
+    write_catalog,
 )
-from tierslieux.exports.checks import StagedRelease, Validator, default_validators, validator_name
+from tierslieux.exports.checks import (
+    StagedRelease,
+    Validator,
+    check_rdf_files,
+    default_validators,
+    validator_name,
+)
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import (
-    Triple, canonical_lines, read_ntriples_gz, triple_order, write_ntriples_gz,
+    RDF_TYPE,
+    canonical_lines,
+    read_ntriples_gz,
+    triple_order,
+    write_ntriples_gz,
 )
 from tierslieux.exports.tables import (
-    TableSpec, build_tables, datapackage, dump_json, load_tables, write_table,
+    TableSpec,
+    build_tables,
+    datapackage,
+    dump_json,
+    load_tables,
+    write_table,
 )
 from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
 from tierslieux.pipeline.records import Issue, SiteInfo
+
+if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
+    from importlib.abc import Traversable
 
 DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
@@ -70,6 +94,7 @@ LICENCE_IDS = {
     "https://www.etalab.gouv.fr/licence-ouverte-open-licence/": "etalab-2.0",
     "https://opendatacommons.org/licenses/odbl/1-0/": "ODbL-1.0",
 }
+WIKI_PAGE = "https://w3id.org/tierslieux/ontology#WikiPage"
 RESOURCE_FILES = ("ontology.ttl", "shapes.ttl", "context.jsonld")
 DIFF_ADDED, DIFF_REMOVED = "diff-added.nt.gz", "diff-removed.nt.gz"
 #: entity lists in report.json are cut after this many IRIs (the diff files are complete)
@@ -162,13 +187,15 @@ class ReleaseResult:
     validators: tuple[str, ...]
 
 
-def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta = ReleaseMeta(),
+def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
                   *, validators: Sequence[Validator] | None = None,
                   resources_dir: Path | Traversable | None = None,
                   tables_file: Path | None = None) -> ReleaseResult:
     """Write every published file in a staging folder, validate, and publish atomically.
 
-    ``validators`` default to ``checks.default_validators()``; ``resources_dir`` is the folder
+    ``validators`` default to ``checks.default_validators()``; ``checks.check_rdf_files``
+    (parse-back of every RDF file) runs first in any case, since it is the only check of the
+    terms of the input lines and of the writers themselves. ``resources_dir`` is the folder
     of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
     ``tables_file`` replaces the package's tables.yaml.
 
@@ -178,6 +205,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     ``pages_deleted / pages of the previous release`` is added to the threshold.
     """
     out_dir = Path(out_dir)
+    meta = meta or ReleaseMeta()
     pub.check_target(out_dir)
     staging = pub.make_staging(out_dir)
     try:
@@ -212,8 +240,8 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     lines = canonical_lines(triples)
     ordered = triple_order(lines)
     stats = graph_stats(ordered, meta.base_iri)
-    diff, diff_added, diff_removed = _diff(lines, out_dir)
-    _check_drop(diff, stats, meta, out_dir)
+    diff, diff_added, diff_removed, previous_pages = _diff(lines, out_dir)
+    _check_drop(diff, stats, meta, previous_pages)
 
     resources_dir = resources_dir or resources.files("tierslieux.ontology")
     copies = {}
@@ -221,7 +249,9 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         try:
             copies[name] = resources_dir.joinpath(name).read_bytes()
         except OSError as exc:
-            raise PublishError(f"{name} is missing from {resources_dir}: reinstall tierslieux") from exc
+            raise PublishError(
+                f"{name} is missing from {resources_dir}: reinstall tierslieux"
+            ) from exc
     try:
         context = Context.from_document(json.loads(copies["context.jsonld"]))
     except ValueError as exc:
@@ -272,12 +302,14 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     all_files = tuple(sorted(p.name for p in staging.iterdir()))
     staged = StagedRelease(folder=staging, triples=len(lines), files=all_files)
     ran = []
-    for validator in validators:
+    checks = [check_rdf_files] + [v for v in validators if v is not check_rdf_files]
+    for validator in checks:
         name = validator_name(validator)
         problems = list(validator(staged))
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise ValidationError(f"{name}: {problems[0]}{more}")
+            first = " ".join(str(problems[0]).split())  # one line, whatever the validator said
+            raise ValidationError(f"{name}: {first}{more}")
         ran.append(name)
 
     warnings = [w for t in tables for w in t.warnings]
@@ -310,7 +342,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _write_sums(folder: Path) -> None:
-    names = sorted(p.name for p in folder.iterdir() if p.name != "SHA256SUMS")
+    names = sorted(p.name for p in folder.iterdir() if p.name not in ("SHA256SUMS", "report.json"))
     text = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
     (folder / "SHA256SUMS").write_text(text, encoding="utf-8", newline="\n")
 
@@ -335,11 +367,15 @@ def _subject(line: str) -> str:
     return line[1 : line.index("> ")]
 
 
-def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list[str]]:
-    """Compare with the release in ``out_dir`` (its N-Triples dump), if there is one."""
+def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list[str], int]:
+    """Compare with the release in ``out_dir`` (its N-Triples dump), if there is one.
+
+    Returns the diff, the added and the removed lines, and the number of wiki pages
+    (subjects typed tl:WikiPage) of the previous release.
+    """
     old_path = out_dir / "tierslieux.nt.gz"
     if not old_path.is_file():
-        return ReleaseDiff(previous_triples=None), [], []
+        return ReleaseDiff(previous_triples=None), [], [], 0
     try:
         old = sorted(set(read_ntriples_gz(old_path)))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -359,10 +395,12 @@ def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list
         entities_removed=tuple(sorted(old_subjects - new_subjects)),
         entities_modified=tuple(sorted(touched & old_subjects & new_subjects)),
     )
-    return diff, added, removed
+    page_marker = f"> <{RDF_TYPE}> <{WIKI_PAGE}> ."
+    previous_pages = sum(1 for line in old if line.endswith(page_marker))
+    return diff, added, removed, previous_pages
 
 
-def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, out_dir: Path) -> None:
+def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, pages: int) -> None:
     """Refuse a release much smaller than the previous one, unless explained or forced."""
     previous = diff.previous_triples
     if not previous or meta.force:
@@ -371,7 +409,6 @@ def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, out_dir
     deleted = int(meta.stats.get("pages_deleted", 0) or 0)
     excused = 0.0
     if deleted:
-        pages = _previous_pages(out_dir)
         excused = min(1.0, deleted / pages) if pages else 1.0
     if drop > meta.diff_threshold + excused:
         raise ValidationError(
@@ -380,12 +417,6 @@ def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, out_dir
             + (f" plus {excused:.1%} for {deleted} deleted pages" if deleted else "")
             + "; check the harvest and the mapping, or force the release"
         )
-
-
-def _previous_pages(out_dir: Path) -> int:
-    """Number of wiki pages in the previous release (subjects typed tl:WikiPage)."""
-    marker = "> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/tierslieux/ontology#WikiPage> ."
-    return sum(1 for line in read_ntriples_gz(out_dir / "tierslieux.nt.gz") if line.endswith(marker))
 
 
 # --------------------------------------------------------------------------- the report
@@ -412,7 +443,10 @@ def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, war
             "entities_modified": cut(diff.entities_modified),
         }
     diff_entry["files"] = [DIFF_ADDED, DIFF_REMOVED]
-    issues = sorted(meta.issues, key=lambda i: (i.page_title, i.field, i.severity, i.message, i.original))
+    issues = sorted(
+        meta.issues, key=lambda i: (i.page_title, i.field, i.severity, i.message, i.original)
+    )
+    severities = ("error", "warning", "info")
     return {
         "tool": {"name": "tierslieux", "version": __version__},
         "run": {
@@ -436,7 +470,7 @@ def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, war
         "diff": diff_entry,
         "warnings": list(warnings),
         "issues": {
-            "count": {s: sum(1 for i in issues if i.severity == s) for s in ("error", "warning", "info")},
+            "count": {s: sum(1 for i in issues if i.severity == s) for s in severities},
             "list": [asdict(i) for i in issues if i.severity != "info"],
         },
     }

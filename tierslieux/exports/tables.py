@@ -112,7 +112,9 @@ def load_tables(path: Path | None = None) -> tuple[TableSpec, ...]:
                 table, col = column.references
                 target = next((s for s in specs if s.name == table), None)
                 if target is None or col not in [c.name for c in target.columns]:
-                    raise MappingError(f"{where}: {spec.name}.{column.name} references unknown {table}.{col}")
+                    raise MappingError(
+                        f"{where}: {spec.name}.{column.name} references unknown {table}.{col}"
+                    )
     return specs
 
 
@@ -232,7 +234,8 @@ class _Index:
 
     def subjects_of(self, classes: Sequence[str]) -> list[str]:
         wanted = {f"<{c}>" for c in classes}
-        return sorted(s for s, objects in self.forward[RDF_TYPE].items() if wanted.intersection(objects))
+        typed = self.forward[RDF_TYPE].items()
+        return sorted(s for s, objects in typed if wanted.intersection(objects))
 
     def follow(self, subject: str, path: tuple[Step, ...]) -> list[str]:
         """The N-Triples terms reached from ``subject`` along ``path``."""
@@ -287,11 +290,13 @@ def _cell(index: _Index, spec: TableSpec, column: Column, subject: str,
     if column.paths == ((),):
         return subject
     if column.value == "class":
-        values = sorted({re.split(r"[#/]", t)[-1] for t in index.types(subject) if t in spec.classes})
+        types = [t for t in index.types(subject) if t in spec.classes]
+        values = sorted({re.split(r"[#/]", t)[-1] for t in types})
     else:
         values = []
         for path in column.paths:
-            values = sorted({_convert(token, column.value) for token in index.follow(subject, path)} - {""})
+            reached = index.follow(subject, path)
+            values = sorted({_convert(token, column.value) for token in reached} - {""})
             if values:
                 break
     if not values:

@@ -340,7 +340,8 @@ class _LiveHarvest:
                     continue
                 if row.get("logtype") not in _LOG_TYPES:
                     continue
-                if row.get("pageid"):
+                # pages the store does not hold are found through their titles below
+                if row.get("pageid") and self.store.title_of(row["pageid"]) is not None:
                     ids.add(row["pageid"])
                 named.add((row["ns"], row["title"]))
                 params_ = row.get("logparams") or {}

@@ -50,7 +50,8 @@ MAXLAG = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 #: retries of one request before giving up
 MAX_RETRIES = 8
-#: first backoff in seconds; doubled at each consecutive failure ...
+#: backoff in seconds before the 2nd retry of a request (the 1st is immediate, as urllib3
+#: does), doubled at each further failure ...
 BACKOFF = 1.0
 #: ... up to this many seconds
 BACKOFF_CAP = 120.0
