@@ -119,3 +119,18 @@ def test_readme_documents_every_command_and_option():
             for opt in param.opts:
                 if opt.startswith("--") and opt != "--help":
                     assert opt in readme, f"{command} {opt} missing from README"
+
+
+def test_validate_a_release_and_a_tampered_copy(tmp_path, sample_release):
+    import shutil
+
+    ok = CliRunner().invoke(cli, ["validate", str(sample_release)])
+    assert ok.exit_code == 0, ok.output
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_release, copy)
+    with open(copy / "pages.csv", "a", encoding="utf-8") as fh:
+        fh.write("x\n")
+    bad = CliRunner().invoke(cli, ["validate", str(copy)])
+    assert bad.exit_code == 5
+    assert "pages.csv does not match its SHA-256 in SHA256SUMS" in bad.output
+    assert "problem(s), listed above" in bad.output

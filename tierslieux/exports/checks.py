@@ -161,3 +161,55 @@ def default_validators() -> Sequence[Validator]:
 
 def validator_name(validator: Validator) -> str:
     return getattr(validator, "__name__", type(validator).__name__)
+
+
+def check_checksums(folder: Path) -> Iterator[str]:
+    """Every file listed in SHA256SUMS is there with that checksum, and no file is unlisted."""
+    import hashlib
+
+    sums = folder / "SHA256SUMS"
+    listed: dict[str, str] = {}
+    for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        if not name or len(digest) != 64:
+            yield f"SHA256SUMS line {number} is not '<sha256>  <file>'"
+            continue
+        listed[name] = digest
+    for name, digest in sorted(listed.items()):
+        path = folder / name
+        if not path.is_file():
+            yield f"{name} is listed in SHA256SUMS but missing"
+            continue
+        sha = hashlib.sha256()
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                sha.update(block)
+        if sha.hexdigest() != digest:
+            yield f"{name} does not match its SHA-256 in SHA256SUMS"
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name not in listed and path.name not in ("SHA256SUMS",
+                                                                            "report.json"):
+            yield f"{path.name} is not listed in SHA256SUMS"
+
+
+def validate_release(folder: str | Path,
+                     validators: Sequence[Validator] | None = None) -> list[str]:
+    """Check a published release folder: checksums, then the validators a build runs.
+
+    Returns one message per problem; an empty list means the release is valid.
+    """
+    folder = Path(folder)
+    if not (folder / "SHA256SUMS").is_file() or not (folder / "tierslieux.nt.gz").is_file():
+        return [f"{folder} is not a tierslieux release (no SHA256SUMS or tierslieux.nt.gz)"]
+    problems = list(check_checksums(folder))
+    try:
+        with gzip.open(folder / "tierslieux.nt.gz", "rt", encoding="utf-8") as stream:
+            triples = sum(1 for line in stream if line.strip() and not line.startswith("#"))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        return [*problems, f"tierslieux.nt.gz cannot be read: {exc}"]
+    files = tuple(sorted(p.name for p in folder.iterdir()
+                         if p.is_file() and p.name != "SHA256SUMS"))
+    release = StagedRelease(folder=folder, triples=triples, files=files)
+    for validator in validators if validators is not None else default_validators():
+        problems.extend(validator(release))
+    return problems
