@@ -226,16 +226,18 @@ class _Writer:
     def paragraph(self) -> str:
         return " ".join(self.sentence() for _ in range(self.r.randint(2, 5)))
 
-    def items(self, depth: int = 1, prefix: str | None = None, marker: str = "*") -> list[str]:
+    def items(self, depth: int = 1, prefix: str | None = None, marker: str = "*",
+              count: tuple[int, int] = (2, 6), words: tuple[int, int] = (5, 16)) -> list[str]:
         r = self.r
         lines = []
-        for _ in range(r.randint(2, 6)):
-            text = self.phrase(r.randint(5, 16))
+        for _ in range(r.randint(*count)):
+            text = self.phrase(r.randint(*words))
             if prefix:
                 text = f"{prefix} : {text}"
             lines.append(f"{marker * depth} {text[0].upper()}{text[1:]}")
             if depth < 3 and r.random() < 0.25:
-                lines.extend(self.items(depth + 1, marker=r.choice("*#")))
+                lines.extend(self.items(depth + 1, marker=r.choice("*#"), count=count,
+                                        words=words))
         return lines
 
     def definition_list(self) -> list[str]:
@@ -312,7 +314,7 @@ class Wiki:
                 name = f"{rnd.choice(['La', 'Le', 'Les'])} {rnd.choice(PLACE_WORDS)} {rnd.choice(PLACE_ADJ)}"
                 self.plan.append(("place", unique(f"{name} ({town})" if rnd.random() < 0.5 else name),
                                   {"town": town, "postcode": postcode}))
-            elif roll < 0.55:
+            elif roll < 0.52:
                 root = unique(f"{rnd.choice(PLACE_WORDS)} de {town}")
                 closed = rnd.random() < 0.3
                 self.plan.append(("oldplace", root, {"town": town, "part": 1, "closed": closed}))
@@ -343,7 +345,7 @@ class Wiki:
         kind, title, extra = self.plan[index]
         rnd = random.Random(f"{self.seed}/{index}")
         w = _Writer(rnd, self.titles)
-        size = rnd.randint(10_000, 18_000)
+        size = rnd.randint(9_000, 15_000)
         text = getattr(self, f"_{kind}")(rnd, w, title, extra, size)
         day = 1 + index % 28
         month = 1 + (index // 28) % 12
@@ -444,20 +446,21 @@ class Wiki:
         parts.append(w.paragraph())
         parts.append("== Les Tiers-Lieux et les territoires ==\n" + w.paragraph())
         for sub in ("Pour l'environnement", "Pour la société", "Pour les entreprises et l'économie"):
-            parts.append(w.section(sub, level=3, blocks=r.randint(1, 3)))
+            parts.append(w.section(sub, level=3, blocks=1))
         parts.append("== La vision des Tiers-Lieux propre aux collectivités ==")
+        short = {"count": (1, 4), "words": (4, 10)}
         for heading in STATEMENT_HEADINGS:
-            items = w.items()
+            items = w.items(**short)
             if heading == "Moyens d'actions" and r.random() < 0.5:
                 items = [w.paragraph()] + items
             parts.append(f"=== {heading} ===\n" + "\n".join(items) + "\n")
         parts.append("== Fonctionnement des collectivités par type ==")
         for heading in LEVEL_HEADINGS:
-            body = "\n".join(w.items()) if r.random() < 0.7 else ""
+            body = "\n".join(w.items(**short)) if r.random() < 0.6 else ""
             parts.append(f"=== {heading} ===\n{body}\n")
         parts.append("== Partenariats possibles ==\n" + w.paragraph())
         for heading in PARTNER_HEADINGS:
-            parts.append(f"=== {heading} ===\n" + "\n".join(w.items()) + "\n")
+            parts.append(f"=== {heading} ===\n" + "\n".join(w.items(**short)) + "\n")
         w.fill(parts, size, ["Ressources", "Exemples", "Témoignages", "Pour aller plus loin"])
         parts.append("[[Catégorie:Collectivités]]")
         return "\n\n".join(parts)
@@ -508,6 +511,10 @@ def changed_revision(page: GenPage, step: int = 1) -> GenPage:
 # --------------------------------------------------------------------------- XML
 
 
+def _user_id(name: str) -> int:
+    return 100 + int(hashlib.sha1(name.encode("utf-8")).hexdigest()[:6], 16) % 100_000
+
+
 def page_xml(page: GenPage) -> str:
     text = page.text
     redirect = f"    <redirect title={quoteattr(page.redirect)} />\n" if page.redirect else ""
@@ -525,7 +532,7 @@ def page_xml(page: GenPage) -> str:
         f"      <timestamp>{page.timestamp}</timestamp>\n"
         "      <contributor>\n"
         f"        <username>{escape(page.contributor)}</username>\n"
-        f"        <id>{100 + abs(hash(page.contributor)) % 1000 if False else 1}</id>\n"
+        f"        <id>{_user_id(page.contributor)}</id>\n"
         "      </contributor>\n"
         f"      <comment>{escape(page.comment)}</comment>\n"
         "      <model>wikitext</model>\n"

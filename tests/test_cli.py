@@ -134,3 +134,23 @@ def test_validate_a_release_and_a_tampered_copy(tmp_path, sample_release):
     assert bad.exit_code == 5
     assert "pages.csv does not match its SHA-256 in SHA256SUMS" in bad.output
     assert "problem(s), listed above" in bad.output
+
+
+def test_rebuilding_an_unchanged_store_republishes_the_same_bytes(tmp_path):
+    """Even the diff files: a rebuild with no change keeps the diff that led to this data."""
+    store, out = str(tmp_path / "s.sqlite"), str(tmp_path / "exports")
+    one = tmp_path / "one.xml"
+    one.write_text(export([Page(1, "Le Lieu", [Rev(5, "== A ==\n* un\n* deux\n")])]))
+    two = tmp_path / "two.xml"
+    two.write_text(export([Page(1, "Le Lieu", [Rev(6, "== A ==\n* un\n* trois\n")])]))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-q", "run", "--dump", str(one), "--store", store,
+                               "--out", out]).exit_code == 0
+    assert runner.invoke(cli, ["-q", "run", "--dump", str(two), "--store", store,
+                               "--out", out]).exit_code == 0
+    first = digest(tmp_path / "exports", {"report.json"})
+    assert runner.invoke(cli, ["-q", "build", "--store", store, "--out", out]).exit_code == 0
+    assert digest(tmp_path / "exports", {"report.json"}) == first
+    import gzip
+    added = gzip.decompress((tmp_path / "exports" / "diff-added.nt.gz").read_bytes()).decode()
+    assert '"trois"' in added and '"deux"' not in added

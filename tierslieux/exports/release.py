@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -268,8 +269,16 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         nt_job.result()
     for name, data in copies.items():
         (staging / name).write_bytes(data)
-    write_ntriples_gz(diff_added, staging / DIFF_ADDED)
-    write_ntriples_gz(diff_removed, staging / DIFF_REMOVED)
+    unchanged = (diff.previous_triples is not None and not diff_added and not diff_removed
+                 and all((out_dir / name).is_file() for name in (DIFF_ADDED, DIFF_REMOVED)))
+    if unchanged:
+        # Same data as the release in place: keep its diff (the change that led to this data),
+        # so that rebuilding an unchanged store republishes byte-identical files.
+        for name in (DIFF_ADDED, DIFF_REMOVED):
+            shutil.copyfile(out_dir / name, staging / name)
+    else:
+        write_ntriples_gz(diff_added, staging / DIFF_ADDED)
+        write_ntriples_gz(diff_removed, staging / DIFF_REMOVED)
 
     specs = load_tables(tables_file)
     tables = build_tables(ordered, specs, sitename=meta.sitename)
