@@ -154,3 +154,37 @@ def test_rebuilding_an_unchanged_store_republishes_the_same_bytes(tmp_path):
     import gzip
     added = gzip.decompress((tmp_path / "exports" / "diff-added.nt.gz").read_bytes()).decode()
     assert '"trois"' in added and '"deux"' not in added
+
+
+def test_json_log_lines_for_log_shippers(tmp_path):
+    import json
+
+    ok = tierslieux("--log-format", "json", "run", cwd=tmp_path)
+    assert ok.returncode == 0
+    events = [json.loads(line) for line in ok.stderr.splitlines()]
+    assert [e["level"] for e in events] == ["info", "info"]
+    assert events[-1]["message"].startswith("Published ")
+    bad = tierslieux("--log-format", "json", "run", "--dump", "absent.xml", cwd=tmp_path)
+    assert bad.returncode == 1
+    (event,) = [json.loads(line) for line in bad.stderr.splitlines()]
+    assert event["level"] == "error" and event["exit_code"] == 1
+    assert event["message"] == "absent.xml: no such file"
+
+
+def test_progress_is_silent_on_a_pipe_unless_asked(tmp_path):
+    quiet = tierslieux("run", cwd=tmp_path)
+    assert "pages built" not in quiet.stderr
+    asked = tierslieux("--progress", "build", "--out", "again", cwd=tmp_path)
+    assert asked.returncode == 0
+    assert "pages built: 12/12" in asked.stderr
+
+
+def test_query_a_worked_question_from_the_command_line(sample_release):
+    result = CliRunner().invoke(cli, ["query", "--data", str(sample_release), "-f",
+                                      "closed-places", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("place,name,closedSince")
+    assert [line.split(",")[1] for line in lines[1:]] == ["Au Comptoir Numérique", "Le WIP"]
+    listed = CliRunner().invoke(cli, ["query", "--list"])
+    assert "closed-places:" in listed.output and len(listed.output.splitlines()) >= 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class App:
     config_file: Path | None
     quiet: bool
     full: bool = False
+    log_format: str = "text"
+    #: draw progress even when stderr is not a terminal
+    force_progress: bool = False
     _config: Config | None = None
 
     @property
@@ -52,12 +56,23 @@ class App:
 
     @property
     def tty(self) -> bool:
-        return sys.stderr.isatty()
+        return self.force_progress or sys.stderr.isatty()
 
     def progress(self, label: str) -> Callable[[int, int | None], None] | None:
         """A callback drawing ``label: done/total`` on a terminal; None on a pipe or with -q."""
         if self.quiet or not self.tty:
             return None
+
+        if not sys.stderr.isatty():   # forced onto a pipe: a plain line every 2 s at most
+            last = [0.0]
+
+            def line(done: int, total: int | None) -> None:
+                now = time.monotonic()
+                if now - last[0] >= 2 or (total and done >= total):
+                    last[0] = now
+                    click.echo(f"{label}: {done}" + (f"/{total}" if total else ""), err=True)
+
+            return line
 
         def draw(done: int, total: int | None) -> None:
             end = f"/{total}" if total else ""
@@ -66,7 +81,7 @@ class App:
         return draw
 
     def end_progress(self) -> None:
-        if self.tty and not self.quiet:
+        if sys.stderr.isatty() and not self.quiet:
             click.echo("\r\033[K", err=True, nl=False)
 
 
@@ -78,8 +93,13 @@ def handle_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except TierslieuxError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(int(exit_code_for(exc)))
+            code = int(exit_code_for(exc))
+            app = click.get_current_context().find_object(App)
+            if app is not None and app.log_format == "json":
+                log.error(str(exc), extra={"exit_code": code})
+            else:
+                click.echo(f"Error: {exc}", err=True)
+            sys.exit(code)
         except KeyboardInterrupt:
             click.echo("Interrupted; run the same command again to finish.", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
@@ -95,11 +115,13 @@ def handle_errors(func: Callable) -> Callable:
               help="Log lines as text (default) or JSON lines, on stderr.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but warnings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print debugging details.")
+@click.option("--progress", is_flag=True,
+              help="Report progress even when stderr is not a terminal.")
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None, log_format: str | None, quiet: bool,
-        verbose: bool) -> None:
+        verbose: bool, progress: bool) -> None:
     """Harvest a Movilab-style MediaWiki and publish it as open data (RDF, CSV, DCAT)."""
-    app = App(config_file=config_file, quiet=quiet)
+    app = App(config_file=config_file, quiet=quiet, force_progress=progress)
     ctx.obj = app
     fmt = log_format
     if fmt is None:
@@ -107,6 +129,7 @@ def cli(ctx: click.Context, config_file: Path | None, log_format: str | None, qu
             fmt = app.config.log_format
         except TierslieuxError:
             fmt = "text"   # the command reports the configuration error itself
+    app.log_format = fmt
     setup_logging(fmt, quiet=quiet, verbose=verbose)
 
 
@@ -251,8 +274,8 @@ def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
 
 
 def _info(app: App, message: str) -> None:
-    if not app.quiet:
-        click.echo(message, err=True)
+    """A message for the person or the log shipper (stderr; silenced by --quiet)."""
+    log.info(message)
 
 
 def _counts(report=None, result=None) -> dict:

@@ -77,6 +77,8 @@ from typing import IO
 import pyoxigraph as ox
 
 from tierslieux.errors import PushError, QueryError, ServeError
+from tierslieux.ontology import ONTOLOGY_NS
+from tierslieux.ontology import PREFIXES as ONTOLOGY_PREFIXES
 
 try:  # POSIX only; elsewhere old caches are removed without checking who uses them
     import fcntl
@@ -96,22 +98,11 @@ OXIGRAPH_ENV = "TIERSLIEUX_OXIGRAPH"
 
 FORMATS = ("table", "csv", "tsv", "json")
 
-ONTOLOGY_NS = "https://w3id.org/tierslieux/ontology#"
-
-#: Prefixes a query may use without declaring them, and that compact IRIs in tables.
+#: Prefixes a query may use without declaring them, and that compact IRIs in tables: the
+#: ontology's own, plus the catalogue's.
 PREFIXES: dict[str, str] = {
-    "tl": ONTOLOGY_NS,
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
+    **ONTOLOGY_PREFIXES,
     "dcat": "http://www.w3.org/ns/dcat#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "org": "http://www.w3.org/ns/org#",
-    "schema": "http://schema.org/",
     "void": "http://rdfs.org/ns/void#",
 }
 
