@@ -199,16 +199,16 @@ class _Writer:
         out = []
         for i in range(words):
             roll = r.random()
-            if roll < 0.03:
+            if roll < 0.012:
                 out.append(self.link())
-            elif roll < 0.05:
+            elif roll < 0.06:
                 out.append(f"'''{r.choice(NOUNS)}'''")
-            elif roll < 0.07:
+            elif roll < 0.10:
                 out.append(f"''{r.choice(ADJS)} {r.choice(NOUNS)}''")
-            elif roll < 0.075:
+            elif roll < 0.102:
                 out.append(f"[https://www.{r.choice(NOUNS).replace('-', '')}.fr/{r.randint(1, 999)} "
                            f"{r.choice(NOUNS)}]")
-            elif roll < 0.08:
+            elif roll < 0.1035:
                 out.append(f"<ref>{r.choice(CONNECT)}, {r.choice(NOUNS)} {r.randint(2010, 2024)}</ref>")
             elif i % 3 == 0:
                 out.append(r.choice(NOUNS))
@@ -235,7 +235,7 @@ class _Writer:
             if prefix:
                 text = f"{prefix} : {text}"
             lines.append(f"{marker * depth} {text[0].upper()}{text[1:]}")
-            if depth < 3 and r.random() < 0.25:
+            if depth < 3 and r.random() < 0.15:
                 lines.extend(self.items(depth + 1, marker=r.choice("*#"), count=count,
                                         words=words))
         return lines
@@ -256,10 +256,10 @@ class _Writer:
     def block(self) -> str:
         r = self.r
         roll = r.random()
-        if roll < 0.55:
+        if roll < 0.62:
             return self.paragraph()
-        if roll < 0.8:
-            return "\n".join(self.items())
+        if roll < 0.72:
+            return "\n".join(self.items(count=(2, 5)))
         if roll < 0.86:
             return "\n".join(self.definition_list())
         if roll < 0.9:
@@ -448,7 +448,7 @@ class Wiki:
         for sub in ("Pour l'environnement", "Pour la société", "Pour les entreprises et l'économie"):
             parts.append(w.section(sub, level=3, blocks=1))
         parts.append("== La vision des Tiers-Lieux propre aux collectivités ==")
-        short = {"count": (1, 4), "words": (4, 10)}
+        short = {"count": (1, 3), "words": (4, 10)}
         for heading in STATEMENT_HEADINGS:
             items = w.items(**short)
             if heading == "Moyens d'actions" and r.random() < 0.5:
@@ -456,7 +456,7 @@ class Wiki:
             parts.append(f"=== {heading} ===\n" + "\n".join(items) + "\n")
         parts.append("== Fonctionnement des collectivités par type ==")
         for heading in LEVEL_HEADINGS:
-            body = "\n".join(w.items(**short)) if r.random() < 0.6 else ""
+            body = "\n".join(w.items(**short)) if r.random() < 0.5 else ""
             parts.append(f"=== {heading} ===\n{body}\n")
         parts.append("== Partenariats possibles ==\n" + w.paragraph())
         for heading in PARTNER_HEADINGS:

@@ -15,6 +15,7 @@ from tierslieux.pipeline.clean import (
     clean_phone,
     clean_postcode,
     clean_siren,
+    clean_siret,
     clean_text,
     clean_url,
     find_closure,
@@ -50,6 +51,9 @@ GOOD = [
     (clean_siren, "213000045", "213000045", None),
     (clean_siren, "213 000 045", "213000045", "warning"),
     (clean_siren, "213 000 045 00017", "213000045", "warning"),
+    (clean_siret, "84931356400015", "84931356400015", None),
+    (clean_siret, "849 313 564 00015", "84931356400015", "warning"),
+    (clean_siret, "35600000000001", "35600000000001", None),  # La Poste: digit sum % 5
     (clean_text, "'''Le''' [[Le WIP|Wip]]", "Le Wip", None),
     (clean_text, "  deux   espaces\net une ligne ", "deux espaces et une ligne", None),
     (clean_date, "2016", DateValue("2016", "gYear"), None),
@@ -84,6 +88,10 @@ BAD = [
     (clean_insee, "2C004"),
     (clean_siren, "123456789"),
     (clean_siren, "12345678"),
+    (clean_siret, "84931356400016"),      # wrong check digit
+    (clean_siret, "849313564"),           # a SIREN is not a SIRET
+    (clean_siret, "12345678900015"),      # the SIREN part is not valid
+    (clean_siret, "35600000000002"),      # La Poste, wrong digit sum
     (clean_text, "{{Modèle seul}}"),
     (clean_date, "bientôt"),
     (clean_date, "31 février 2020"),
@@ -177,6 +185,6 @@ def test_plain_text_and_fold() -> None:
 
 def test_every_cleaner_is_registered_and_pure() -> None:
     assert set(CLEANERS) == {"text", "postcode", "phone", "email", "url", "insee", "siren",
-                             "date", "closure"}
+                             "siret", "date", "closure"}
     for cleaner in CLEANERS.values():
         assert cleaner("14 460") == cleaner("14 460")

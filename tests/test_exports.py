@@ -56,11 +56,11 @@ SITE = SiteInfo(
 )
 META = ReleaseMeta(site=SITE, started="2024-06-01T00:00:00Z", finished="2024-06-01T00:01:00Z")
 RUN_FILES = {"report.json", "diff-added.nt.gz", "diff-removed.nt.gz"}
-#: what the catalogue must describe (for the tables of tables.yaml)
+#: what the catalogue must describe (for the tables of tables.yaml, and the quality report)
 DESCRIBED = {
     "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", "ontology.ttl", "shapes.ttl",
     "context.jsonld", "datapackage.json", "tiers_lieux.csv", "collectivites.csv",
-    "reseaux.csv", "pages.csv", "sections.csv", "elements_liste.csv",
+    "reseaux.csv", "pages.csv", "sections.csv", "elements_liste.csv", "quality.csv",
 }
 
 
@@ -245,7 +245,7 @@ def test_tables_pass_frictionless_and_hold_the_rows(tmp_path: Path) -> None:
     package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     assert [r["path"] for r in package["resources"]] == [
         "tiers_lieux.csv", "collectivites.csv", "reseaux.csv", "pages.csv", "sections.csv",
-        "elements_liste.csv",
+        "elements_liste.csv", "quality.csv",
     ]
     sections = next(r for r in package["resources"] if r["name"] == "sections")
     assert sections["schema"]["primaryKey"] == ["id"]

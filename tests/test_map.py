@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from tierslieux.errors import MappingError
 from tierslieux.ontology import read_text
@@ -628,6 +628,12 @@ def test_hand_built_seed_like_page(mapper: Mapper) -> None:
      "tl:website links to resources"),
     ("pattern: '^(?P<root>.+)/\\d+$'", "pattern: '^(.+)/\\d+$'", "subpages.pattern: needs"),
     ("version: 1", "version: [1", "not valid YAML"),
+    ("    describes: collectivity\n    named_by: nom\n",
+     "    describes: collectivity\n    named_by: nom officiel\n",
+     "templates[1].named_by: 'nom officiel' is not the name of one of the template's params"),
+    ('    class: Collectivity\n    iri: "collectivity/{slug}"',
+     '    class: Collectivity\n    iri: "collectivity/{key}"',
+     "templates[1].named_by: the IRIs of entity 'collectivity' must use {slug}"),
 ])
 def test_mapping_errors_name_the_file_and_the_key(tmp_path: Path, old: str, new: str,
                                                    message: str) -> None:
@@ -661,6 +667,37 @@ def test_collectivity_record(mapper: Mapper) -> None:
     unknown = mapper.map_page(parse_page(stored("{{Collectivité|niveau=Canton}}", title="C")))
     assert any(i.severity == "warning" and "not a concept of tl:CollectivityLevels" in i.message
                for i in unknown.issues)
+
+
+def test_records_named_by_a_parameter(mapper: Mapper) -> None:
+    """``named_by``: several collectivity / organisation records on one page, each named by
+    its ``nom``; without one, the record is named after the page, as before."""
+    mapped = mapper.map_page(parse_page(stored(
+        "{{Tiers-lieu|ville=Arles}}\n"
+        "{{Collectivité|nom=Ville d'Arles|niveau=Commune}}\n"
+        "{{Collectivité|nom=[[Région Sud]]|niveau=Région}}\n"
+        "{{Collectivité|niveau=Département}}\n"
+        "{{Organisation|nom=Vers un lieu|siret=849 313 564 00015|partenaires=Autre asso"
+        "|collectivité partenaire=Région Sud}}", title="Lieu d'Arles")))
+    graph = graph_of(mapped)
+    d = DEFAULT_BASE_IRI
+    page, place = URIRef(d + "page/Lieu_d'Arles"), URIRef(d + "place/Lieu_d'Arles")
+    town, region = URIRef(d + "collectivity/ville-d-arles"), URIRef(d + "collectivity/region-sud")
+    unnamed = URIRef(d + "collectivity/lieu-d-arles")
+    asso, other = URIRef(d + "organisation/vers-un-lieu"), URIRef(d + "organisation/autre-asso")
+    assert set(graph.objects(page, TL.describes)) == {place, town, region, unnamed, asso}
+    expected = {place: "Lieu d'Arles", town: "Ville d'Arles", region: "Région Sud",
+                unnamed: "Lieu d'Arles", asso: "Vers un lieu", other: "Autre asso"}
+    for entity, name in expected.items():
+        assert set(graph.objects(entity, TL.name)) == {Literal(name)}, entity
+        assert set(graph.objects(entity, RDFS.label)) == {Literal(name)}, entity
+    assert [graph.value(c, TL.level) for c in (town, region, unnamed)] == [
+        TL["level-commune"], TL["level-region"], TL["level-departement"]]
+    assert (asso, RDF.type, TL.Organisation) in graph and (other, RDF.type, TL.Organisation) in graph
+    assert graph.value(asso, TL.siret) == Literal("84931356400015")
+    assert set(graph.objects(asso, TL.partner)) == {region, other}
+    assert [(i.severity, i.field, i.kept) for i in mapped.issues if i.severity != "info"] == [
+        ("warning", "param:Organisation/siret", "84931356400015")]
 
 
 @pytest.mark.parametrize("name", ["frwiki_Berlin.wiki", "enwiki_Germany.wiki"])

@@ -18,8 +18,10 @@ Columns (quoted by the README)
     ``champ``             where the value was, as the map stage names it:
                           ``param:<template>/<parameter>`` for a template parameter, ``page``
                           for the whole page
-    ``modele``            the template of a template parameter (else empty)
-    ``parametre``         the parameter's name as the mapping knows it (else empty)
+    ``modele``            the template of a template parameter, its name normalised by the
+                          parser (first letter upper-case, ``_`` as space); else empty
+    ``parametre``         the parameter's name as written in the call (the mapping's name for
+                          a required parameter that is missing); else empty
     ``valeur_originale``  the value as written on the wiki (empty for a missing parameter)
     ``valeur_retenue``    what was published instead: the corrected value, or empty when the
                           value was rejected (then it is kept only as a tl:TemplateParameter)
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,8 @@ class QualityRow:
     message: str
 
 
-#: (column name, attribute, title, description) in file order
+#: (column name, attribute, title, description) in file order, which is the attribute order
+#: of QualityRow (rows are written with dataclasses.astuple)
 COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("titre", "title", "Page", "Titre de la page du wiki."),
     ("adresse_page", "address", "Adresse de la page",
@@ -80,7 +83,7 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("champ", "field", "Champ",
      "param:<modèle>/<paramètre> pour un paramètre de modèle, page pour la page entière."),
     ("modele", "template", "Modèle", "Modèle du paramètre."),
-    ("parametre", "parameter", "Paramètre", "Nom du paramètre."),
+    ("parametre", "parameter", "Paramètre", "Nom du paramètre, tel qu'écrit dans l'appel."),
     ("valeur_originale", "original", "Valeur d'origine", "La valeur telle qu'écrite sur le wiki."),
     ("valeur_retenue", "kept", "Valeur retenue",
      "La valeur corrigée publiée, ou vide si la valeur a été rejetée."),
@@ -88,7 +91,6 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
      "warning : valeur corrigée ou écartée ; error : valeur obligatoire, bloque la publication."),
     ("message", "message", "Message", "Le problème, en une ligne (en anglais)."),
 )
-assert [c[1] for c in COLUMNS] == [f.name for f in fields(QualityRow)]
 REQUIRED = ("titre", "champ", "gravite", "message")
 
 

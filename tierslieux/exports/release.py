@@ -12,6 +12,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 ``shapes.ttl``
 ``context.jsonld``
 ``*.csv``                   one table per kind of thing (``tables.yaml``)
+``quality.csv``             the editors' quality report: the values of the wiki a cleaner
+                            rejected or corrected, page by page (see quality.py)
 ``datapackage.json``        Frictionless Data Package + Table Schema of the CSV files
 ``catalog.ttl``             DCAT-AP + VoID (see catalog.py for what it covers)
 ``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
@@ -70,6 +72,15 @@ from tierslieux.exports.ntriples import (
     read_ntriples_gz,
     triple_order,
     write_ntriples_gz,
+)
+from tierslieux.exports.quality import (
+    QUALITY_FILE,
+    TITLE_EN as QUALITY_TITLE_EN,
+    TITLE_FR as QUALITY_TITLE_FR,
+    quality_report,
+    quality_resource,
+    quality_rows,
+    write_quality,
 )
 from tierslieux.exports.tables import (
     TableSpec,
@@ -186,6 +197,8 @@ class ReleaseResult:
     tables: tuple[tuple[str, int], ...]
     warnings: tuple[str, ...]
     validators: tuple[str, ...]
+    #: rows of quality.csv (values of the wiki rejected or corrected)
+    quality_rows: int = 0
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -284,15 +297,19 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     tables = build_tables(ordered, specs, sitename=meta.sitename)
     for table in tables:
         write_table(table, staging)
+    quality = quality_rows(meta.issues, meta.site)
+    quality_neutralised = write_quality(quality, staging)
     digests: dict[str, tuple[int, str]] = {}
     csv_files = {t.spec.file: _digest(staging / t.spec.file, digests) for t in tables}
+    package = _datapackage(specs, csv_files, meta)
+    package["resources"].append(quality_resource(*_digest(staging / QUALITY_FILE, digests)))
     (staging / "datapackage.json").write_text(
-        dump_json(_datapackage(specs, csv_files, meta)), encoding="utf-8", newline="\n"
+        dump_json(package), encoding="utf-8", newline="\n"
     )
 
     described = [
         "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", *RESOURCE_FILES,
-        *csv_files, "datapackage.json",
+        *csv_files, QUALITY_FILE, "datapackage.json",
     ]
     files = {name: _digest(staging / name, digests) for name in described}
     info = CatalogInfo(
@@ -305,6 +322,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         modified=meta.newest_revision or stats.newest_modified,
     )
     titles = {t.spec.file: (t.spec.title_fr, t.spec.title_en) for t in tables}
+    titles[QUALITY_FILE] = (QUALITY_TITLE_FR, QUALITY_TITLE_EN)
     with open(staging / "catalog.ttl", "w", encoding="utf-8", newline="\n") as out:
         write_catalog(catalog_triples(info, files, stats, prefixes, titles), out)
 
@@ -323,6 +341,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
 
     warnings = [w for t in tables for w in t.warnings]
     report = _report(meta, stats, diff, tables, warnings, ran, staging, all_files)
+    report["quality"] = quality_report(quality, quality_neutralised, REPORT_LIST_LIMIT)
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     _write_sums(staging)
     return {
@@ -333,6 +352,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         "tables": tuple((t.spec.name, len(t.rows)) for t in tables),
         "warnings": tuple(warnings),
         "validators": tuple(ran),
+        "quality_rows": len(quality),
     }
 
 

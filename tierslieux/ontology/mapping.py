@@ -77,6 +77,10 @@ class TemplateRule:
     params: tuple[ParamRule, ...] = ()
     #: (property, value IRI) set on the entity when no parameter set the property
     defaults: tuple[tuple[URIRef, URIRef], ...] = ()
+    #: the parameter (its rule's name) that names the entity: its value gives the entity's
+    #: tl:name, label and {slug}, so that one page can hold the records of several entities;
+    #: None (or the parameter left empty): the entity is named after the page
+    named_by: str | None = None
     _index: dict[str, ParamRule] = field(default_factory=dict, repr=False, compare=False)
 
     def param(self, name: str) -> ParamRule | None:
@@ -555,18 +559,31 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
     for i, spec in enumerate(r.items(tree.get("templates"), "templates")):
         where = f"templates[{i}]"
         spec = r.mapping(spec, where, required=("name",), allowed=(
-            "name", "aliases", "describes", "page_type", "page_status", "params", "defaults"))
+            "name", "aliases", "describes", "page_type", "page_status", "params", "defaults",
+            "named_by"))
         params = tuple(_param(r, p, f"{where}.params[{j}]", kinds)
                        for j, p in enumerate(r.items(spec.get("params"), f"{where}.params")))
+        named_by = None
+        if spec.get("named_by") is not None:
+            named_by = r.text(spec["named_by"], f"{where}.named_by")
         rule = TemplateRule(
             name=r.text(spec["name"], f"{where}.name"),
             aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
             params=params, defaults=_pairs(r, spec.get("defaults"), f"{where}.defaults"),
-            **_effects(r, spec, where, kinds),
+            named_by=named_by, **_effects(r, spec, where, kinds),
         )
         if params and rule.describes is None:
             raise r.fail(f"{where}.describes", "a template with params must say which entity "
                                                "it describes")
+        if named_by is not None:
+            if rule.describes is None:
+                raise r.fail(f"{where}.named_by", "needs 'describes' (which entity it names)")
+            if named_by not in [p.name for p in params]:
+                raise r.fail(f"{where}.named_by", f"{named_by!r} is not the name of one of "
+                                                  "the template's params")
+            if "{slug}" not in next(e.iri for e in entities if e.kind == rule.describes):
+                raise r.fail(f"{where}.named_by", f"the IRIs of entity {rule.describes!r} "
+                                                  "must use {slug} to be named by a parameter")
         object.__setattr__(rule, "_index", _index(r, params, f"{where}.params"))
         templates.append(rule)
 

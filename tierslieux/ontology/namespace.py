@@ -74,6 +74,7 @@ class TL(DefinedNamespace):
     paramValue: URIRef  # parameter value
     parentItem: URIRef  # parent item
     parentSection: URIRef  # parent section
+    partner: URIRef  # partner
     partnershipType: URIRef  # partnership type
     phone: URIRef  # phone
     postalCode: URIRef  # postal code
@@ -82,6 +83,7 @@ class TL(DefinedNamespace):
     revisionId: URIRef  # revision id
     shortName: URIRef  # short name
     siren: URIRef  # SIREN number
+    siret: URIRef  # SIRET number
     statementKind: URIRef  # statement kind
     status: URIRef  # status
     streetAddress: URIRef  # street address

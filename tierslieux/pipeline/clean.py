@@ -234,6 +234,29 @@ def clean_siren(raw: str) -> Cleaned:
     return _ok(digits)
 
 
+#: La Poste's SIREN: its SIRET numbers follow another check (digit sum a multiple of 5)
+_LA_POSTE = "356000000"
+
+
+def clean_siret(raw: str) -> Cleaned:
+    """A SIRET number: fourteen digits, the SIREN (Luhn-valid) then the establishment number,
+    the whole passing the Luhn check (for La Poste, whose SIRETs do not, a digit sum that is a
+    multiple of 5). Spaces or dots between the digits are a correction, as for a SIREN."""
+    text = plain_text(raw)
+    digits = re.sub(r"[\s.]", "", text)
+    if not re.fullmatch(r"\d{14}", digits) or not _luhn(digits[:9]):
+        return _rejected(raw, "not a SIRET number (fourteen digits, a valid SIREN first)")
+    if digits[:9] == _LA_POSTE:
+        valid = sum(map(int, digits)) % 5 == 0
+    else:
+        valid = _luhn(digits)
+    if not valid:
+        return _rejected(raw, "not a SIRET number (wrong check digit)")
+    if digits != text:
+        return _corrected(digits, raw, "SIRET number written with separators")
+    return _ok(digits)
+
+
 # --------------------------------------------------------------------------- dates
 
 MONTHS = {
@@ -379,6 +402,7 @@ CLEANERS: dict[str, Callable[[str], Cleaned]] = {
     "url": clean_url,
     "insee": clean_insee,
     "siren": clean_siren,
+    "siret": clean_siret,
     "date": clean_date,
     "closure": clean_closure,
 }

@@ -33,7 +33,13 @@ from rdflib import RDF, RDFS, SKOS, XSD, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV
 
 from tierslieux.errors import MappingError
-from tierslieux.ontology.mapping import IgnoredTemplate, Mapping, Meaning, ParamRule
+from tierslieux.ontology.mapping import (
+    IgnoredTemplate,
+    Mapping,
+    Meaning,
+    ParamRule,
+    TemplateRule,
+)
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.clean import (
     CLEANERS,
@@ -178,8 +184,13 @@ class _Record:
 
     iri: URIRef
     kind: str
+    #: the name a template parameter gave it (``named_by``); "" for the page's own record,
+    #: named after the (root) page title
+    name: str = ""
     set_by_param: set[URIRef] = field(default_factory=set)
     set_any: set[URIRef] = field(default_factory=set)
+    #: (property, value) set when nothing else set the property
+    defaults: list[tuple[URIRef, Term]] = field(default_factory=list)
 
 
 class Mapper:
@@ -240,9 +251,8 @@ class _PageJob:
         self.address = URIRef(page_address(mapper.site, self.title))
         self.triples: set[Triple] = set()
         self.issues: list[Issue] = []
-        self.records: dict[str, _Record] = {}
-        #: entity kind -> (property, value) set when nothing else set the property
-        self.defaults: dict[str, list[tuple[URIRef, Term]]] = {}
+        #: (entity kind, name from a parameter or "") -> the record
+        self.records: dict[tuple[str, str], _Record] = {}
         # sub-pages: "La_Myne/2" belongs to "La_Myne"
         self.rootkey = self.key
         self.root_title = self.title
@@ -271,13 +281,14 @@ class _PageJob:
     def issue(self, severity: str, field_: str, original: str, kept: str, message: str) -> None:
         self.issues.append(Issue(self.title, severity, field_, original, kept, message))
 
-    def record(self, kind: str) -> _Record:
-        """The entity of ``kind`` this page describes (created on first use)."""
-        if kind not in self.records:
+    def record(self, kind: str, name: str = "") -> _Record:
+        """The entity of ``kind`` this page describes (created on first use): the page's own
+        record, or with ``name`` the one a record template names by a parameter."""
+        if (kind, name) not in self.records:
             iri = self.m.entity_iri(kind, key=self.key, rootkey=self.rootkey,
-                                    name=self.root_title)
-            self.records[kind] = _Record(iri, kind)
-        return self.records[kind]
+                                    name=name or self.root_title)
+            self.records[kind, name] = _Record(iri, kind, name)
+        return self.records[kind, name]
 
     # ------------------------------------------------------------------ the walk
     def run(self) -> None:
@@ -363,12 +374,12 @@ class _PageJob:
                            "not a valid address: kept only in the section text")
 
     def apply(self, page_type: URIRef | None, page_status: URIRef | None,
-              describes: str | None) -> _Record | None:
+              describes: str | None, name: str = "") -> _Record | None:
         if page_type is not None:
             self.add(self.page_iri, TL.pageType, page_type)
         if page_status is not None:
             self.add(self.page_iri, TL.pageStatus, page_status)
-        return self.record(describes) if describes else None
+        return self.record(describes, name) if describes else None
 
     def map_category(self, name: str) -> None:
         self.add(self.page_iri, TL.category, Literal(name))
@@ -394,7 +405,8 @@ class _PageJob:
                        "no template rule: kept as a tl:TemplateCall")
             self.keep_call(template, template.params)
             return
-        record = self.apply(rule.page_type, rule.page_status, rule.describes)
+        record = self.apply(rule.page_type, rule.page_status, rule.describes,
+                            self.record_name(rule, template))
         assert record is not None or not rule.params  # checked when the mapping is loaded
         kept: list[tuple[str, str]] = []
         filled: set[str] = set()
@@ -421,9 +433,21 @@ class _PageJob:
                 self.issue("error", f"param:{template.name}/{param.name}", "", "",
                            "required parameter missing or empty")
         if record is not None:
-            self.defaults.setdefault(record.kind, []).extend(rule.defaults)
+            record.defaults.extend(rule.defaults)
         if kept:
             self.keep_call(template, tuple(kept))
+
+    @staticmethod
+    def record_name(rule: TemplateRule, template: Template) -> str:
+        """The name the ``named_by`` parameter gives the record ("" if none: the page's own
+        record). The first non-empty value counts, as for any parameter given twice."""
+        if rule.named_by is None:
+            return ""
+        for name, value in template.params:
+            param = rule.param(name)
+            if param is not None and param.name == rule.named_by and value.strip():
+                return plain_text(value)
+        return ""
 
     def keep_call(self, template: Template, params: Iterable[tuple[str, str]]) -> None:
         """A template call (or its unmapped parameters) as generic structure."""
@@ -652,7 +676,7 @@ class _PageJob:
     # ------------------------------------------------------------------ records
     def apply_text_rules(self) -> None:
         for rule in self.mapping.text_rules:
-            record = self.records.get(rule.describes)
+            record = self.records.get((rule.describes, ""))
             if record is None:
                 continue
             status = rule.role("status")
@@ -668,13 +692,15 @@ class _PageJob:
                     break
 
     def finish_records(self) -> None:
-        for kind, record in sorted(self.records.items()):
+        for (kind, _), record in sorted(self.records.items()):
             rule = self.mapping.entity(kind)
-            self.entity(record.iri, rule.cls, self.root_title)
-            if rule.name_from == "title":
+            self.entity(record.iri, rule.cls, record.name or self.root_title)
+            if record.name:
+                self.add(record.iri, TL.name, Literal(record.name))
+            elif rule.name_from == "title":
                 self.add(record.iri, TL.name, Literal(self.root_title))
             self.add(record.iri, FOAF.page, self.address)
             self.add(self.page_iri, TL.describes, record.iri)
-            for prop, value in self.defaults.get(kind, ()):
+            for prop, value in record.defaults:
                 if prop not in record.set_any:
                     self.add(record.iri, prop, value)
