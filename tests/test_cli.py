@@ -188,3 +188,20 @@ def test_query_a_worked_question_from_the_command_line(sample_release):
     assert [line.split(",")[1] for line in lines[1:]] == ["Au Comptoir Numérique", "Le WIP"]
     listed = CliRunner().invoke(cli, ["query", "--list"])
     assert "closed-places:" in listed.output and len(listed.output.splitlines()) >= 10
+
+
+@pytest.mark.integration
+def test_push_the_sample_into_a_real_triple_store(oxigraph, sample_release):
+    import gzip
+
+    graph = "https://example.org/graphs/tierslieux"
+    result = tierslieux("push", "--data", str(sample_release), "--endpoint", oxigraph.store,
+                        "--graph", graph, cwd=sample_release.parent,
+                        env={"TIERSLIEUX_SPARQL_USER": "u", "TIERSLIEUX_SPARQL_PASSWORD": "pw-9f3a"})
+    assert result.returncode == 0, result.stderr
+    assert "pw-9f3a" not in result.stderr + result.stdout
+    with gzip.open(sample_release / "tierslieux.nt.gz", "rt", encoding="utf-8") as fh:
+        local = sum(1 for line in fh if line.strip())
+    (row,) = oxigraph.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert int(row["n"]) == local
+    assert f"Pushed {local} triples into <{graph}>" in result.stderr
