@@ -132,3 +132,30 @@ except LockedError:
     assert outputs.count("won") == 1, outputs
     assert outputs.count("locked") == 7, outputs
     assert not lock_path(store).exists()
+
+
+def test_a_forked_child_does_not_keep_the_lock(tmp_path):
+    """Build workers are forked: when the run is killed, they must not keep the store locked."""
+    import signal as _signal
+
+    code = (
+        "import os, sys, time\n"
+        "from tierslieux.lock import acquire_lock\n"
+        f"lock = acquire_lock({str(tmp_path / 'store.sqlite')!r})\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    time.sleep(60); os._exit(0)\n"
+        "print(child, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    try:
+        parent.send_signal(_signal.SIGKILL)
+        parent.wait()
+        os.kill(child, 0)                      # the forked child is still alive...
+        with acquire_lock(tmp_path / "store.sqlite") as lock:   # ...and holds no lock
+            assert lock.took_over_stale
+    finally:
+        os.kill(child, _signal.SIGKILL)
+        parent.stdout.close()

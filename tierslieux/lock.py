@@ -55,6 +55,27 @@ class LockHolder:
         return f"pid {self.pid} on {self.host}, started {self.started} ({self.command})"
 
 
+#: descriptors of the locks this process holds; a forked child closes its copies at once
+_HELD_FDS: set[int] = set()
+
+
+def _close_held_in_child() -> None:
+    """In a forked child (e.g. a build worker): drop the inherited lock descriptors.
+
+    A flock belongs to the open file, which a fork shares: a child that kept its copy would
+    keep the store locked after its parent was killed, and the next run would be refused.
+    """
+    for fd in list(_HELD_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_in_child)
+
+
 class Lock:
     """A held lock; release it with :meth:`release` or by leaving the ``with`` block."""
 
@@ -65,6 +86,7 @@ class Lock:
         #: the holder recorded by a killed run whose lock was taken over, if any
         self.stale = stale
         self._fd: int | None = fd
+        _HELD_FDS.add(fd)
 
     @property
     def took_over_stale(self) -> bool:
@@ -77,9 +99,10 @@ class Lock:
 
     def release(self) -> None:
         """Delete the lock file and drop the flock. Calling it twice is harmless."""
-        if self._fd is None:
-            return
+        if self._fd is None or os.getpid() != self.holder.pid:
+            return   # released already, or a forked child: the lock is its parent's
         fd, self._fd = self._fd, None
+        _HELD_FDS.discard(fd)
         try:
             # unlink while still holding the flock, so nobody can lock this path's file
             # between the two steps; openers of the old file notice it is gone (see acquire)
