@@ -11,7 +11,7 @@ package's own files, as a build does.
 
 To regenerate the expected files after a deliberate change of behaviour::
 
-    UPDATE_GOLDEN=1 /work/venv/bin/pytest tests/test_exports.py
+    UPDATE_GOLDEN=1 pytest tests/test_exports.py
 
 then read the diff of every rewritten file before keeping it.
 """
