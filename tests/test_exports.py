@@ -26,7 +26,6 @@ import os
 import random
 import re
 import shutil
-import time
 import warnings
 from pathlib import Path
 
@@ -38,10 +37,9 @@ from tierslieux.errors import PublishError, ValidationError
 from tierslieux.exports import ReleaseMeta, write_release
 from tierslieux.exports.checks import check_tables
 from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import canonical_lines, triple_order, write_ntriples_gz
+from tierslieux.exports.ntriples import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
 from tierslieux.exports.tables import neutralise
-from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
 from tierslieux.pipeline.records import Issue, SiteInfo
 
 CASES = Path(__file__).parent / "cases" / "exports"
@@ -660,31 +658,3 @@ def test_shacl_violation_blocks_the_release(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="check_shacl: SHACL violation: .*Sans_nom"):
         write_release(lines, out, META, validators=[check_shacl])
     assert not out.exists()
-
-
-# --------------------------------------------------------------------------- speed
-
-
-def test_writing_speed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Measured on 200k synthetic triples; the figure is printed (pytest -s) and must stay
-    far above a floor that only a gross regression would cross."""
-    lines = synthetic(200_000)
-    random.Random(1).shuffle(lines)
-    t0 = time.perf_counter()
-    unique = canonical_lines(lines)
-    ordered = triple_order(unique)
-    t1 = time.perf_counter()
-    with open(tmp_path / "x.ttl", "w", encoding="utf-8") as out:
-        write_turtle(ordered, out, CORE_PREFIXES)
-    t2 = time.perf_counter()
-    write_ntriples_gz(unique, tmp_path / "x.nt.gz")
-    t3 = time.perf_counter()
-    n = len(unique)
-    with capsys.disabled():
-        print(
-            f"\n{n} triples: sort {n / (t1 - t0):,.0f}/s, Turtle {n / (t2 - t1):,.0f}/s, "
-            f"N-Triples gzip {n / (t3 - t2):,.0f}/s"
-        )
-    assert n == 200_000
-    assert n / (t2 - t1) > 100_000
-    assert n / (t3 - t2) > 100_000

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import os
-from pathlib import Path
 
 import pytest
 import requests

@@ -8,9 +8,11 @@ problem (nothing when the release is fine). The build may pass its own list; the
   JSON-LD dumps hold exactly the triples of the N-Triples dump (no blank nodes, so isomorphic
   means equal sets); the N-Triples dump holds as many triples as were written (two input lines
   spelling one triple differently would make it fewer); ``catalog.ttl``, ``ontology.ttl`` and
-  ``shapes.ttl`` parse; the JSON files are JSON.
+  ``shapes.ttl`` parse; the JSON files are JSON. Above ``SET_COMPARE_LIMIT`` triples the dumps
+  are compared by counts and order-independent hash sums, in parallel, without holding them.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
-  required values, unique ids, foreign keys, sizes and hashes).
+  required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
+  bytes of CSV, with the same checks made streaming by ``tablecheck.py``.
 - ``check_shacl``: the graph against the SHACL shapes, with ``validate_graph`` of
   ``tierslieux.pipeline.validate`` (or ``tierslieux.ontology.validate``), when installed;
   only results of severity violation block.
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 #: at most this many messages of one validator are kept
 MAX_MESSAGES = 20
+#: above this many bytes of CSV, tables are checked by tablecheck.py instead of frictionless
+#: (same checks, streaming: frictionless takes minutes and gigabytes on big tables)
+FRICTIONLESS_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -76,13 +81,17 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
             return None
 
     messages: list[str] = []
-    nt = parse("tierslieux.nt.gz", ox.RdfFormat.N_TRIPLES)
+    dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
+    if release.triples > SET_COMPARE_LIMIT and _same_streaming(release, messages):
+        dumps = ()  # the three dumps hold the same triples: no need for the sets below
+        nt = None
+    else:
+        nt = parse("tierslieux.nt.gz", ox.RdfFormat.N_TRIPLES)
     if nt is not None and len(nt) != release.triples:
         messages.append(
             f"tierslieux.nt.gz holds {len(nt)} distinct triples, {release.triples} were written "
             "(some triple is spelt in two ways, or a line is not N-Triples)"
         )
-    dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
     for name, fmt in dumps:
         other = parse(name, fmt)
         if nt is not None and other is not None and other != nt:
@@ -105,13 +114,141 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
     yield from messages
 
 
-def check_tables(release: StagedRelease) -> Iterator[str]:
-    import frictionless
+#: above this many triples, the dumps are compared streaming (see _same_streaming)
+SET_COMPARE_LIMIT = 200_000
 
+
+def _dump_digest(path: str, fmt_name: str) -> tuple[int, int] | str:
+    """(triples, sum of their hashes mod 2**64) of one dump, or why it does not parse."""
+    import pyoxigraph as ox
+
+    fmt = getattr(ox.RdfFormat, fmt_name)
+    count = total = 0
+    try:
+        if fmt_name == "JSON_LD":
+            batched = _jsonld_digest(path)
+            if batched is not None:
+                return batched
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as stream:
+                triples = ox.parse(stream, format=fmt)
+                for triple in triples:
+                    count += 1
+                    total += hash(triple)
+        else:
+            for triple in ox.parse(path=path, format=fmt):
+                count += 1
+                total += hash(triple)
+    except (SyntaxError, ValueError, OSError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else repr(exc)
+    return count, total % (1 << 64)
+
+
+#: JSON-LD text parsed back at a time (pyoxigraph holds a whole JSON-LD document in memory,
+#: about eight times its size)
+_JSONLD_BATCH = 4 << 20
+
+
+def _jsonld_digest(path: str) -> tuple[int, int] | None:
+    """``_dump_digest`` of a JSON-LD dump laid out by ``jsonld.write_jsonld`` — the context,
+    then one node object per subject, each opening on a line ``    {`` and closing on a line
+    ``    }`` — parsed back a few megabytes of nodes at a time, each batch as a document with
+    the same context (the nodes are independent: no blank nodes, no embedding). None when the
+    file is not laid out so (the caller then parses it whole)."""
+    import pyoxigraph as ox
+
+    count = total = 0
+    with open(path, encoding="utf-8", newline="\n") as stream:
+        head = []
+        for line in stream:
+            head.append(line)
+            if line.startswith('  "@graph": ['):
+                break
+        else:
+            return None
+        if head[0] != "{\n" or head[-1] != '  "@graph": [\n':
+            return None
+        header = "".join(head)
+        batch: list[str] = []
+        size = 0
+        node: list[str] = []
+        closed = False
+
+        def parse() -> None:
+            nonlocal count, total
+            document = header + ",\n".join(batch) + "\n]}"
+            for triple in ox.parse(document.encode("utf-8"), format=ox.RdfFormat.JSON_LD):
+                count += 1
+                total += hash(triple)
+            batch.clear()
+
+        for line in stream:
+            if closed:
+                if line != "}\n":
+                    return None
+                closed = False
+                continue
+            if not node:
+                if line == "  ]\n":
+                    closed = True
+                    continue
+                if line != "    {\n":
+                    return None
+            node.append(line)
+            if line in ("    }\n", "    },\n"):
+                text = "".join(node).rstrip(",\n")
+                node = []
+                batch.append(text)
+                size += len(text)
+                if size >= _JSONLD_BATCH:
+                    parse()
+                    size = 0
+        if node:
+            return None
+        if batch:
+            parse()
+    return count, total % (1 << 64)
+
+
+def _same_streaming(release: StagedRelease, messages: list[str]) -> bool:
+    """Parse the three dumps in parallel without keeping their triples: each gives its count
+    and an order-independent sum of the triples' hashes (pyoxigraph hashes terms the same way
+    in every process). True when they agree with one another and with the number of lines
+    written; on any disagreement, False, and the caller compares sets to say what differs.
+    (Unlike the sets, this does not notice one triple spelt two ways in the N-Triples dump:
+    the map stage writes every term one way.)"""
+    import multiprocessing
+
+    from tierslieux.workers import process_pool
+
+    folder = release.folder
+    jobs = (("tierslieux.nt.gz", "N_TRIPLES"), ("tierslieux.jsonld", "JSON_LD"),
+            ("tierslieux.ttl", "TURTLE"))
+    with process_pool(min(3, max(1, (multiprocessing.cpu_count() or 1)))) as pool:
+        futures = {name: pool.submit(_dump_digest, str(folder / name), fmt)
+                   for name, fmt in jobs}
+        digests = {name: future.result() for name, future in futures.items()}
+    failed = [f"{name} does not parse: {d}" for name, d in digests.items() if isinstance(d, str)]
+    if failed:
+        messages.extend(failed)
+        return True  # nothing more to compare: the parse errors say it
+    values = set(digests.values())
+    return len(values) == 1 and digests["tierslieux.nt.gz"][0] == release.triples  # type: ignore
+
+
+def check_tables(release: StagedRelease) -> Iterator[str]:
     package = release.folder / "datapackage.json"
     if not package.is_file():
         yield "datapackage.json is missing"
         return
+    csv_bytes = sum(p.stat().st_size for p in release.folder.glob("*.csv"))
+    if csv_bytes > FRICTIONLESS_LIMIT:
+        from tierslieux.exports.tablecheck import check_package
+
+        yield from check_package(package, MAX_MESSAGES)
+        return
+    import frictionless
+
     report = frictionless.validate(str(package))
     if not report.valid:
         for kind, message in report.flatten(["type", "message"])[:MAX_MESSAGES]:
@@ -138,6 +275,11 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
         yield "SHACL: no validate_graph module is installed"
         return
     report = importlib.import_module(name).validate_graph(release.graph)
+    yield from shacl_messages(report)
+
+
+def shacl_messages(report: Any) -> Iterator[str]:
+    """The messages of check_shacl for a validation report (nothing when it conforms)."""
     if report.conforms:
         return
     violations = [

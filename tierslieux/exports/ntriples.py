@@ -54,14 +54,34 @@ _ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": 
 Triple = tuple[str, str, str]
 
 
-def canonical_lines(lines: Iterable[str]) -> list[str]:
+class SortedLines:
+    """Lines already in canonical form, distinct and in line order, that can be read more
+    than once and in triple order too, without being held in memory (the build merges them
+    from sorted run files). ``canonical_lines`` and ``triple_order`` pass them through, so that
+    a release of any size is written in a few streaming passes."""
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def in_triple_order(self) -> Iterable[Triple]:
+        """The same triples as ``triple_order`` gives them, re-iterable."""
+        raise NotImplementedError
+
+
+def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     """The distinct statements of ``lines``, each as ``<s> <p> o .``, in line order.
 
     Lines already in that form (what the map stage writes) are kept as they are; others are
     re-spaced. Empty lines are skipped. A line that is not an N-Triples statement, or that has a
     blank node, raises ValidationError naming it. Terms of lines in the one-space form are not
-    checked here: the parse-back of the written files does that.
+    checked here: the parse-back of the written files does that. SortedLines are returned as
+    they are: whoever made them vouches for their form.
     """
+    if isinstance(lines, SortedLines):
+        return lines
     unique = set(lines)
     ordered = sorted(unique)
     # One regex pass over a block of lines runs in C; only a block that fails it is looked at
@@ -96,8 +116,11 @@ def split_line(line: str) -> Triple:
     return subject[1:-1], predicate[1:-1], rest[:-2]
 
 
-def triple_order(lines: Iterable[str]) -> list[Triple]:
-    """Split canonical lines into triples and sort them in triple order."""
+def triple_order(lines: Iterable[str]) -> list[Triple] | Iterable[Triple]:
+    """Split canonical lines into triples and sort them in triple order (SortedLines give
+    their own re-iterable ``in_triple_order``)."""
+    if isinstance(lines, SortedLines):
+        return lines.in_triple_order()
     triples = [(s[1:-1], p[1:-1], o[:-2]) for s, p, o in (line.split(" ", 2) for line in lines)]
     # The input is nearly in this order already, which timsort turns into a near-linear pass.
     triples.sort()

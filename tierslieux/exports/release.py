@@ -40,8 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -68,6 +67,7 @@ from tierslieux.exports.checks import (
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import (
     RDF_TYPE,
+    SortedLines,
     canonical_lines,
     read_ntriples_gz,
     triple_order,
@@ -149,6 +149,9 @@ class ReleaseMeta:
     #: pages_deleted also excuses a drop of the triple count (see write_release)
     stats: Mapping[str, Any] = field(default_factory=dict)
     issues: tuple[Issue, ...] = ()
+    #: issues of severity "info" left out of ``issues`` (counted in report.json only: a big
+    #: wiki has hundreds of thousands of them)
+    info_issues: int = 0
     #: largest share of triples a release may lose unexplained (0.10 = 10 %)
     diff_threshold: float = 0.10
     force: bool = False
@@ -199,6 +202,24 @@ class ReleaseResult:
     validators: tuple[str, ...]
     #: rows of quality.csv (values of the wiki rejected or corrected)
     quality_rows: int = 0
+    #: (step, seconds) of the release: "write", "validate: <validator>", "publish"...
+    timings: tuple[tuple[str, float], ...] = ()
+
+
+class _Clock:
+    """The seconds each step of a release took."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.perf_counter
+        self._last = self._now()
+        self.laps: list[tuple[str, float]] = []
+
+    def lap(self, step: str) -> None:
+        now = self._now()
+        self.laps.append((step, round(now - self._last, 3)))
+        self._last = now
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -223,11 +244,13 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     pub.check_target(out_dir)
     staging = pub.make_staging(out_dir)
     try:
-        result = _build(triples, out_dir, staging, meta,
+        clock = _Clock()
+        result = _build(triples, out_dir, staging, meta, clock,
                         default_validators() if validators is None else validators,
                         resources_dir, tables_file)
         pub.fsync_tree(staging)
         previous = pub.publish(staging, out_dir)
+        clock.lap("publish")
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -235,15 +258,16 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     finally:
         if staging.exists():
             pub.remove_tree(staging)
-    return ReleaseResult(out_dir=out_dir, previous_dir=previous, **result)
+    return ReleaseResult(out_dir=out_dir, previous_dir=previous, timings=tuple(clock.laps),
+                         **result)
 
 
 # --------------------------------------------------------------------------- the build
 
 
 def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
-           validators: Sequence[Validator], resources_dir: Path | Traversable | None,
-           tables_file: Path | None) -> dict[str, Any]:
+           clock: _Clock, validators: Sequence[Validator],
+           resources_dir: Path | Traversable | None, tables_file: Path | None) -> dict[str, Any]:
     errors = [i for i in meta.issues if i.severity == "error"]
     if errors and not meta.force:
         first = errors[0]
@@ -253,9 +277,6 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         )
     lines = canonical_lines(triples)
     ordered = triple_order(lines)
-    stats = graph_stats(ordered, meta.base_iri)
-    diff, diff_added, diff_removed, previous_pages = _diff(lines, out_dir)
-    _check_drop(diff, stats, meta, previous_pages)
 
     resources_dir = resources_dir or resources.files("tierslieux.ontology")
     copies = {}
@@ -271,15 +292,30 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     except ValueError as exc:
         raise PublishError(f"context.jsonld is not JSON: {exc}") from exc
     prefixes = {**CORE_PREFIXES, **context.prefixes}
+    specs = load_tables(tables_file)
 
-    # The gzip of the dump runs (mostly outside the GIL) while Turtle and JSON-LD are written.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        nt_job = pool.submit(write_ntriples_gz, lines, staging / "tierslieux.nt.gz")
-        with open(staging / "tierslieux.ttl", "w", encoding="utf-8", newline="\n") as out:
-            write_turtle(ordered, out, prefixes)
-        with open(staging / "tierslieux.jsonld", "w", encoding="utf-8", newline="\n") as out:
-            write_jsonld(ordered, out, context)
-        nt_job.result()
+    # Every writer is a streaming pass of its own over the sorted lines: they run side by
+    # side in forked processes (one per core), the longest first. A small release stays in
+    # this process: forking would cost more than it saves.
+    global _WRITING
+    _WRITING = _Writing(lines, ordered, staging, out_dir, meta.base_iri, prefixes, context,
+                        specs, meta.sitename)
+    try:
+        with _writers(len(lines)) as pool:
+            tables_job = pool.submit(_run, "_write_tables")
+            jsonld_job = pool.submit(_run, "_write_jsonld")
+            turtle_job = pool.submit(_run, "_write_turtle")
+            nt_job = pool.submit(_run, "_write_ntriples")
+            diff_job = pool.submit(_run, "_diff_job")
+            stats = pool.submit(_run, "_stats_job").result()
+            diff, diff_added, diff_removed, previous_pages = diff_job.result()
+            _check_drop(diff, stats, meta, previous_pages)
+            tables = tables_job.result()
+            for job in (jsonld_job, turtle_job, nt_job):
+                job.result()
+    finally:
+        _WRITING = None
+    clock.lap("write")
     for name, data in copies.items():
         (staging / name).write_bytes(data)
     unchanged = (diff.previous_triples is not None and not diff_added and not diff_removed
@@ -293,10 +329,6 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         write_ntriples_gz(diff_added, staging / DIFF_ADDED)
         write_ntriples_gz(diff_removed, staging / DIFF_REMOVED)
 
-    specs = load_tables(tables_file)
-    tables = build_tables(ordered, specs, sitename=meta.sitename)
-    for table in tables:
-        write_table(table, staging)
     quality = quality_rows(meta.issues, meta.site)
     quality_neutralised = write_quality(quality, staging)
     digests: dict[str, tuple[int, str]] = {}
@@ -328,6 +360,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
 
     all_files = tuple(sorted(p.name for p in staging.iterdir()))
     staged = StagedRelease(folder=staging, triples=len(lines), files=all_files)
+    clock.lap("tables and catalogue")
     ran = []
     checks = [check_rdf_files] + [v for v in validators if v is not check_rdf_files]
     for validator in checks:
@@ -338,18 +371,20 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
             first = " ".join(str(problems[0]).split())  # one line, whatever the validator said
             raise ValidationError(f"{name}: {first}{more}")
         ran.append(name)
+        clock.lap(f"validate: {name}")
 
     warnings = [w for t in tables for w in t.warnings]
     report = _report(meta, stats, diff, tables, warnings, ran, staging, all_files)
     report["quality"] = quality_report(quality, quality_neutralised, REPORT_LIST_LIMIT)
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     _write_sums(staging)
+    clock.lap("report and checksums")
     return {
         "files": tuple(sorted(all_files + ("report.json", "SHA256SUMS"))),
         "triples": stats.triples,
         "entities": stats.entities,
         "diff": diff,
-        "tables": tuple((t.spec.name, len(t.rows)) for t in tables),
+        "tables": tuple((t.spec.name, t.rows) for t in tables),
         "warnings": tuple(warnings),
         "validators": tuple(ran),
         "quality_rows": len(quality),
@@ -389,6 +424,99 @@ def _datapackage(specs: Sequence[TableSpec], csv_files: Mapping[str, tuple[int, 
     )
 
 
+# --------------------------------------------------------------------------- the writers
+
+#: below this many triples a release is written in one process
+PARALLEL_TRIPLES = 100_000
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A table written by ``_write_tables``: what the report and the catalogue say of it."""
+
+    spec: TableSpec
+    rows: int
+    neutralised: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Writing:
+    """What the writers of one release read (set before the writer processes are forked,
+    which inherit it)."""
+
+    lines: Any
+    ordered: Any
+    staging: Path
+    out_dir: Path
+    base_iri: str
+    prefixes: Mapping[str, str]
+    context: Context
+    specs: Sequence[TableSpec]
+    sitename: str
+
+
+_WRITING: _Writing | None = None
+
+
+def _writers(triples: int) -> Any:
+    """The pool the writers run in: worker processes for a big release, else this process."""
+    import os
+
+    from tierslieux.workers import InlineExecutor, process_pool
+
+    if triples < PARALLEL_TRIPLES or (os.cpu_count() or 1) < 2:
+        return InlineExecutor()
+    return process_pool(os.cpu_count() or 1)
+
+
+def _run(writer: str) -> Any:
+    """Run the writer of that name (by name: what a worker process is sent)."""
+    return globals()[writer]()
+
+
+def _job() -> _Writing:
+    assert _WRITING is not None, "a release writer ran outside write_release"
+    return _WRITING
+
+
+def _write_tables() -> list[TableSummary]:
+    job = _job()
+    summaries = []
+    for table in build_tables(job.ordered, job.specs, sitename=job.sitename):
+        write_table(table, job.staging)
+        summaries.append(TableSummary(table.spec, len(table.rows), table.neutralised,
+                                      tuple(table.warnings)))
+    return summaries
+
+
+def _write_jsonld() -> None:
+    job = _job()
+    with open(job.staging / "tierslieux.jsonld", "w", encoding="utf-8", newline="\n") as out:
+        write_jsonld(job.ordered, out, job.context)
+
+
+def _write_turtle() -> None:
+    job = _job()
+    with open(job.staging / "tierslieux.ttl", "w", encoding="utf-8", newline="\n") as out:
+        write_turtle(job.ordered, out, job.prefixes)
+
+
+def _write_ntriples() -> None:
+    job = _job()
+    write_ntriples_gz(job.lines, job.staging / "tierslieux.nt.gz")
+
+
+def _stats_job() -> GraphStats:
+    job = _job()
+    return graph_stats(job.ordered, job.base_iri)
+
+
+def _diff_job() -> tuple[ReleaseDiff, list[str], list[str], int]:
+    job = _job()
+    return _diff(job.lines, job.out_dir)
+
+
 # --------------------------------------------------------------------------- the diff
 
 
@@ -405,6 +533,13 @@ def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list
     old_path = out_dir / "tierslieux.nt.gz"
     if not old_path.is_file():
         return ReleaseDiff(previous_triples=None), [], [], 0
+    if isinstance(lines, SortedLines):
+        try:
+            return _diff_sorted(lines, old_path)
+        except _Unsorted:
+            pass  # an old dump not written by write_release: compare as sets below
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise PublishError(f"cannot read the previous release {old_path}: {exc}") from exc
     try:
         old = sorted(set(read_ntriples_gz(old_path)))
     except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -427,6 +562,89 @@ def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list
     page_marker = f"> <{RDF_TYPE}> <{WIKI_PAGE}> ."
     previous_pages = sum(1 for line in old if line.endswith(page_marker))
     return diff, added, removed, previous_pages
+
+
+class _Unsorted(Exception):
+    """The previous dump is not in line order without duplicates."""
+
+
+def _diff_sorted(lines: SortedLines, old_path: Path
+                 ) -> tuple[ReleaseDiff, list[str], list[str], int]:
+    """``_diff`` in one merge pass over two sorted streams, holding neither: the lines of a
+    subject are contiguous in line order, so entities are compared group by group."""
+    page_marker = f"> <{RDF_TYPE}> <{WIKI_PAGE}> ."
+    added: list[str] = []
+    removed: list[str] = []
+    entities_added: list[str] = []
+    entities_removed: list[str] = []
+    entities_modified: list[str] = []
+    counts = {"old": 0, "pages": 0}
+
+    def old_lines() -> Iterator[str]:
+        previous = None
+        for line in read_ntriples_gz(old_path):
+            if previous is not None and line <= previous:
+                raise _Unsorted
+            previous = line
+            counts["old"] += 1
+            if line.endswith(page_marker):
+                counts["pages"] += 1
+            yield line
+
+    # (line, side): 0 in both releases, 1 only in the new one, 2 only in the old one
+    def events() -> Iterator[tuple[str, int]]:
+        new_it, old_it = iter(lines), old_lines()
+        new, old = next(new_it, None), next(old_it, None)
+        while new is not None or old is not None:
+            if old is None or (new is not None and new < old):
+                yield new, 1  # type: ignore[misc]
+                new = next(new_it, None)
+            elif new is None or old < new:
+                yield old, 2
+                old = next(old_it, None)
+            else:
+                yield new, 0
+                new, old = next(new_it, None), next(old_it, None)
+
+    subject = None
+    sides = 0  # bit 1: the subject is in the new release, bit 2: in the old one
+    touched = False
+
+    def close() -> None:
+        if subject is None:
+            return
+        if sides == 1:
+            entities_added.append(subject)
+        elif sides == 2:
+            entities_removed.append(subject)
+        elif touched:
+            entities_modified.append(subject)
+
+    for line, side in events():
+        current = _subject(line)
+        if current != subject:
+            close()
+            subject, sides, touched = current, 0, False
+        if side == 0:
+            sides |= 3
+        elif side == 1:
+            sides |= 1
+            touched = True
+            added.append(line)
+        else:
+            sides |= 2
+            touched = True
+            removed.append(line)
+    close()
+    diff = ReleaseDiff(
+        previous_triples=counts["old"],
+        triples_added=len(added),
+        triples_removed=len(removed),
+        entities_added=tuple(sorted(entities_added)),
+        entities_removed=tuple(sorted(entities_removed)),
+        entities_modified=tuple(sorted(entities_modified)),
+    )
+    return diff, added, removed, counts["pages"]
 
 
 def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, pages: int) -> None:
@@ -492,14 +710,15 @@ def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, war
             "classes": dict(stats.classes),
         },
         "tables": {
-            t.spec.file: {"rows": len(t.rows), "neutralised_cells": t.neutralised} for t in tables
+            t.spec.file: {"rows": t.rows, "neutralised_cells": t.neutralised} for t in tables
         },
         "files": {name: (staging / name).stat().st_size for name in files},
         "validation": list(validators),
         "diff": diff_entry,
         "warnings": list(warnings),
         "issues": {
-            "count": {s: sum(1 for i in issues if i.severity == s) for s in severities},
+            "count": {s: sum(1 for i in issues if i.severity == s)
+                      + (meta.info_issues if s == "info" else 0) for s in severities},
             "list": [asdict(i) for i in issues if i.severity != "info"],
         },
     }

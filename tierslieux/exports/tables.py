@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import csv
 import json
+import marshal
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -198,29 +201,83 @@ def _iri(curie: Any, prefixes: Mapping[str, str], where: str) -> str:
 # --------------------------------------------------------------------------- the rows
 
 
+class RowSpool:
+    """The rows of a table, in order: kept in memory up to ``limit`` rows, then spilled to a
+    temporary file in blocks, so that a table of millions of rows costs no memory."""
+
+    def __init__(self, rows: Iterable[list[str]] = (), limit: int = 50_000) -> None:
+        self._rows: list[list[str]] = []
+        self._file: Any = None
+        self._spilled = 0
+        self._limit = limit
+        for row in rows:
+            self.append(row)
+
+    def append(self, row: list[str]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= self._limit:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()
+            marshal.dump(self._rows, self._file)
+            self._spilled += len(self._rows)
+            self._rows = []
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._rows)
+
+    def blocks(self) -> Iterator[list[list[str]]]:
+        """The rows in blocks of at most ``limit`` rows."""
+        if self._file is not None:
+            self._file.seek(0)
+            for _ in range(self._spilled // self._limit):
+                yield marshal.load(self._file)
+            self._file.seek(0, 2)
+        if self._rows:
+            yield self._rows
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for block in self.blocks():
+            yield from block
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (RowSpool, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"RowSpool({len(self)} rows)"
+
+
 @dataclass
 class TableResult:
     """A table built from the graph (rows already as the CSV cells)."""
 
     spec: TableSpec
-    rows: list[list[str]]
+    rows: RowSpool = field(default_factory=RowSpool)
     neutralised: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
 class _Index:
-    """Forward and backward adjacency for the properties the tables use, and types."""
+    """What the columns need beyond a row's own triples: backward adjacency for the inverse
+    steps and forward adjacency for the steps after the first. Both are small (pages that
+    describe a record, members of a network…); the row's own triples are read as they come."""
 
     def __init__(self, triples: Iterable[Triple], specs: Sequence[TableSpec]) -> None:
-        forward = {RDF_TYPE}
+        forward: set[str] = set()
         backward: set[str] = set()
         for spec in specs:
             for column in spec.columns:
                 for path in column.paths:
-                    for step in path:
-                        (backward if step.inverse else forward).add(step.predicate)
+                    for position, step in enumerate(path):
+                        if step.inverse:
+                            backward.add(step.predicate)
+                        elif position:
+                            forward.add(step.predicate)
         self.forward: dict[str, dict[str, list[str]]] = {p: {} for p in forward}
         self.backward: dict[str, dict[str, list[str]]] = {p: {} for p in backward}
+        if not forward and not backward:
+            return
         for s, p, o in triples:
             table = self.forward.get(p)
             if table is not None:
@@ -229,19 +286,25 @@ class _Index:
             if table is not None and o[0] == "<":
                 table.setdefault(o[1:-1], []).append(f"<{s}>")
 
-    def types(self, subject: str) -> list[str]:
-        return [o[1:-1] for o in self.forward[RDF_TYPE].get(subject, ()) if o[0] == "<"]
 
-    def subjects_of(self, classes: Sequence[str]) -> list[str]:
-        wanted = {f"<{c}>" for c in classes}
-        typed = self.forward[RDF_TYPE].items()
-        return sorted(s for s, objects in typed if wanted.intersection(objects))
+class _Subject:
+    """One subject's own triples, with the index: what ``_cell`` reads to make its row."""
+
+    def __init__(self, own: dict[str, list[str]], index: _Index) -> None:
+        self.own = own
+        self.index = index
+
+    def types(self, subject: str) -> list[str]:
+        return [o[1:-1] for o in self.own.get(RDF_TYPE, ()) if o[0] == "<"]
 
     def follow(self, subject: str, path: tuple[Step, ...]) -> list[str]:
         """The N-Triples terms reached from ``subject`` along ``path``."""
         current = [f"<{subject}>"]
-        for step in path:
-            table = (self.backward if step.inverse else self.forward)[step.predicate]
+        for position, step in enumerate(path):
+            if not position and not step.inverse:
+                current = list(self.own.get(step.predicate, ()))
+                continue
+            table = (self.index.backward if step.inverse else self.index.forward)[step.predicate]
             reached: list[str] = []
             for term in current:
                 if term[0] == "<":
@@ -250,6 +313,7 @@ class _Index:
         return current
 
 
+@lru_cache(maxsize=65536)  # IRIs, numbers and concepts repeat from row to row
 def _convert(token: str, how: str) -> str:
     term = parse_object(token)
     value = term.value
@@ -263,15 +327,36 @@ def _convert(token: str, how: str) -> str:
 
 def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
                  sitename: str = "") -> list[TableResult]:
-    """The rows of every table (cells neutralised, see ``neutralise``)."""
+    """The rows of every table (cells neutralised, see ``neutralise``).
+
+    ``triples`` come in triple order, so a subject's triples are contiguous and subjects come
+    sorted: each row is made when its subject's triples have been read. They are read twice
+    when a column follows an inverse or a longer path (a list is made of a one-shot iterator).
+    """
+    if iter(triples) is triples:
+        triples = list(triples)
     index = _Index(triples, specs)
-    results = []
-    for spec in specs:
-        result = TableResult(spec, [])
-        for subject in index.subjects_of(spec.classes):
+    results = [TableResult(spec) for spec in specs]
+    tables_of: dict[str, list[int]] = {}
+    for number, spec in enumerate(specs):
+        for cls in spec.classes:
+            tables_of.setdefault(f"<{cls}>", []).append(number)
+    for subject, pairs in _subjects(triples):
+        numbers: set[int] = set()
+        for p, o in pairs:
+            if p == RDF_TYPE:
+                numbers.update(tables_of.get(o, ()))
+        if not numbers:
+            continue
+        own: dict[str, list[str]] = {}
+        for p, o in pairs:
+            own.setdefault(p, []).append(o)
+        view = _Subject(own, index)
+        for number in sorted(numbers):
+            result = results[number]
             row = []
-            for column in spec.columns:
-                cell = _cell(index, spec, column, subject, result, sitename)
+            for column in result.spec.columns:
+                cell = _cell(view, result.spec, column, subject, result, sitename)
                 if column.type == "string" and cell:
                     safe = neutralise(cell)
                     if safe != cell:
@@ -279,11 +364,23 @@ def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
                     cell = safe
                 row.append(cell)
             result.rows.append(row)
-        results.append(result)
     return results
 
 
-def _cell(index: _Index, spec: TableSpec, column: Column, subject: str,
+def _subjects(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    subject = None
+    pairs: list[tuple[str, str]] = []
+    for s, p, o in triples:
+        if s != subject:
+            if pairs:
+                yield subject, pairs  # type: ignore[misc]
+            subject, pairs = s, []
+        pairs.append((p, o))
+    if pairs:
+        yield subject, pairs  # type: ignore[misc]
+
+
+def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
           result: TableResult, sitename: str) -> str:
     if column.constant is not None:
         return column.constant.replace("{sitename}", sitename)
@@ -313,14 +410,22 @@ def _cell(index: _Index, spec: TableSpec, column: Column, subject: str,
 
 
 def write_table(result: TableResult, folder: Path) -> Path:
-    """Write one table as CSV with pandas (the one place pandas is used)."""
+    """Write one table as CSV with pandas (the one place pandas is used), block by block."""
     import pandas as pd
 
     names = [c.name for c in result.spec.columns]
-    frame = pd.DataFrame(result.rows, columns=names, dtype=object)
     path = folder / result.spec.file
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
-                 quoting=csv.QUOTE_MINIMAL)
+    rows = result.rows if isinstance(result.rows, RowSpool) else RowSpool(result.rows)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        header = True
+        for block in rows.blocks():
+            frame = pd.DataFrame(block, columns=names, dtype=object)
+            frame.to_csv(out, index=False, header=header, lineterminator="\n",
+                         quoting=csv.QUOTE_MINIMAL)
+            header = False
+        if header:
+            pd.DataFrame([], columns=names, dtype=object).to_csv(
+                out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return path
 
 

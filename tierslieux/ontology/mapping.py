@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ class HeadingRule:
     meaning: Meaning = Meaning()
     subheadings: tuple[HeadingRule, ...] = ()
 
-    @property
+    @cached_property  # every section of every page looks the rules up by these keys
     def keys(self) -> tuple[str, ...]:
         return tuple(fold(n) for n in (self.heading, *self.aliases))
 

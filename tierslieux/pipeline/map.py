@@ -128,34 +128,44 @@ def page_address(site: SiteInfo, title: str) -> str:
 # --------------------------------------------------------------------------- N-Triples
 
 
+#: the characters _escape_literal rewrites; most texts have none and are kept as they are
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
+#: N-Triples form of the IRIs already checked (the map stage writes the same few thousand
+#: IRIs over and over: predicates, classes, the page's own IRIs)
+_IRI_TERMS: dict[URIRef, str] = {}
+_IRI_TERMS_LIMIT = 100_000
+
+
 def _escape_literal(text: str) -> str:
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F or 0xFFFE <= code <= 0xFFFF:
-            out.append(f"\\u{code:04X}")
-        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
-            out.append("\\uFFFD")
-        else:
-            out.append(ch)
-    return "".join(out)
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+_ECHARS = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    escaped = _ECHARS.get(ch)
+    if escaped is not None:
+        return escaped
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+        return "\\uFFFD"
+    return f"\\u{code:04X}"  # other control characters, U+FFFE, U+FFFF
 
 
 def nt_term(term: Term) -> str:
     if isinstance(term, URIRef):
-        if not is_iri(str(term)):
-            raise ValueError(f"not an IRI: {str(term)!r}")
-        return f"<{term}>"
+        written = _IRI_TERMS.get(term)
+        if written is None:
+            if not is_iri(str(term)):
+                raise ValueError(f"not an IRI: {str(term)!r}")
+            if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
+                _IRI_TERMS.clear()
+            written = _IRI_TERMS[term] = f"<{term}>"
+        return written
     text = f'"{_escape_literal(str(term))}"'
     if term.language:
         return f"{text}@{term.language}"

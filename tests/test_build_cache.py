@@ -1,0 +1,324 @@
+"""The scalable build (issue 8): cache, parallel workers, sorted runs, streaming checks.
+
+Every test compares with something that could differ: a build from an empty cache, a build in
+one process, the set-based comparisons the streaming code replaces, frictionless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import filecmp
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tierslieux.errors import ValidationError
+from tierslieux.exports import checks
+from tierslieux.exports.ntriples import triple_order
+from tierslieux.exports.release import _diff
+from tierslieux.pipeline import parse as parse_module
+from tierslieux.pipeline import runs as runs_module
+from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.pipeline.harvest import harvest_dump
+from tierslieux.pipeline.records import PageRevision
+from tierslieux.pipeline.runs import RunSet, group_runs, triple_key, write_run
+from tierslieux.pipeline.store import Store
+from test_exports import case_lines, release  # noqa: E402 - helpers of the exports tests
+
+#: files that hold the run's clock times
+CLOCK = {"report.json"}
+BASE = "https://w3id.org/tierslieux/movilab/"
+TL = "https://w3id.org/tierslieux/ontology#"
+EXTRA_PAGES = 30
+
+
+def different_files(one: Path, two: Path) -> list[str]:
+    names = sorted({p.name for p in one.iterdir()} | {p.name for p in two.iterdir()})
+    return [n for n in names if n not in CLOCK and not (
+        (one / n).is_file() and (two / n).is_file()
+        and filecmp.cmp(one / n, two / n, shallow=False))]
+
+
+def extra_page(number: int, rev_id: int = 0, note: str = "") -> PageRevision:
+    text = (f"Le lieu numéro {number}, '''ouvert''' à tous.{note}\n"
+            f"== Enjeux ==\n* Un enjeu [[Page {number + 1}]]\n** Un détail\n"
+            f"== Le lieu ==\nDu texte.\n[[Catégorie:Documentation]]\n")
+    return PageRevision(
+        page_id=9000 + number, namespace=0, title=f"Page {number}", rev_id=rev_id or 90000 + number,
+        parent_id=None, timestamp=f"2024-01-{1 + number % 28:02d}T00:00:00Z", sha1=None,
+        contributor=f"Contributeur {number % 4}", text=text,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path, sample_xml: Path) -> Path:
+    """The sample wiki plus some pages, harvested into a store of its own."""
+    path = tmp_path / "store.sqlite"
+    with Store(path) as opened:
+        harvest_dump(sample_xml, opened)
+        opened.upsert([extra_page(n) for n in range(EXTRA_PAGES)])
+    return path
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Titles of the pages parsed by one-process builds."""
+    seen: list[str] = []
+    original = parse_module.parse_page
+
+    def counting(page):
+        seen.append(page.revision.title)
+        return original(page)
+
+    monkeypatch.setattr(parse_module, "parse_page", counting)
+    return seen
+
+
+def edit(store: Path, title: str, note: str = " Modifié.") -> None:
+    with Store(store, create=False) as opened:
+        page = opened.get(opened.page_id_of(0, title))
+        revision = dataclasses.replace(page.revision, rev_id=page.revision.rev_id + 1000,
+                                       text=page.revision.text + note)
+        assert opened.upsert([revision]).changed == 1
+
+
+ONE = BuildOptions(workers=1)
+
+
+def test_a_rebuild_parses_only_the_changed_pages(store: Path, tmp_path: Path,
+                                                 parses: list[str]) -> None:
+    first = build(store, tmp_path / "out", ONE)
+    assert first.pages_parsed == first.pages == len(parses) > EXTRA_PAGES + 12
+    assert Path(str(store) + ".buildcache.sqlite").is_file()
+    parses.clear()
+    again = build(store, tmp_path / "out", ONE)
+    assert again.pages_parsed == 0 and parses == []
+    edit(store, "Le WIP")
+    edit(store, "Page 3")
+    third = build(store, tmp_path / "out", ONE)
+    assert third.pages_parsed == 2
+    assert sorted(parses) == ["Le WIP", "Page 3"]
+
+
+def test_a_cached_rebuild_equals_a_build_from_an_empty_cache(store: Path, tmp_path: Path) -> None:
+    build(store, tmp_path / "cached", ONE)
+    shutil.copytree(tmp_path / "cached", tmp_path / "fresh")  # the same previous release
+    edit(store, "La Myne/2")  # a sub-page: its place is shared with another page
+    with Store(store, create=False) as opened:
+        opened.delete(opened.page_id_of(0, "Page 7"))
+    cached = build(store, tmp_path / "cached", ONE)
+    fresh = build(store, tmp_path / "fresh", dataclasses.replace(ONE, cache=False))
+    assert cached.pages_parsed == 1 and fresh.pages_parsed == fresh.pages
+    assert different_files(tmp_path / "cached", tmp_path / "fresh") == []
+    added = gzip.decompress((tmp_path / "cached" / "diff-added.nt.gz").read_bytes()).decode()
+    assert "La_Myne/2" in added  # the diff sees the edit: the comparison means something
+
+
+def test_changing_the_mapping_or_the_base_iri_empties_the_cache(store: Path, tmp_path: Path,
+                                                               parses: list[str]) -> None:
+    from tierslieux.ontology import read_text
+
+    pages = build(store, tmp_path / "out", ONE).pages
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(read_text("mapping.yaml").replace(
+        "aliases: [Freins, Frein, Les freins]", "aliases: [Freins, Frein, Les freins, Blocages]"),
+        encoding="utf-8")
+    assert build(store, tmp_path / "out", dataclasses.replace(
+        ONE, mapping_path=mapping)).pages_parsed == pages
+    assert build(store, tmp_path / "out", dataclasses.replace(
+        ONE, mapping_path=mapping)).pages_parsed == 0
+    assert build(store, tmp_path / "other", dataclasses.replace(
+        ONE, base_iri="https://example.org/data/")).pages_parsed == pages
+
+
+def test_parallel_build_equals_one_process(store: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runs_module, "RUN_PAGES", 4)  # several runs to merge
+    one = build(store, tmp_path / "one", dataclasses.replace(ONE, cache=False))
+    two = build(store, tmp_path / "two", BuildOptions(workers=2, cache=False))
+    assert one.triples == two.triples > 0
+    assert different_files(tmp_path / "one", tmp_path / "two") == []
+    assert one.warnings == two.warnings
+
+
+def test_class_checks_a_page_cannot_decide_are_decided_at_the_end(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages leave every tl:inSection value undecided: the end of the stream types them."""
+    from tierslieux.pipeline import shacl
+
+    original = shacl.ShapeChecker.local_class_failures
+    undecided: list[str] = []
+
+    def unsure(self, lines):
+        failures = original(self, lines)
+        for line in lines:
+            if "#inSection> " in line:
+                failures.add((line.split(" ")[2][1:-1], f"{TL}Section"))
+                undecided.append(line)
+        return failures
+
+    monkeypatch.setattr(shacl.ShapeChecker, "local_class_failures", unsure)
+    assert build(store, tmp_path / "out", ONE).triples > 0
+    assert undecided
+
+
+def test_a_violation_found_streaming_blocks_the_release(store: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tierslieux.pipeline.map import Mapper
+
+    original = Mapper.map_page
+
+    def broken(self, parsed):
+        mapped = original(self, parsed)
+        if parsed.page.revision.title == "Le WIP":
+            bad = f'<{BASE}place/Le_WIP> <{TL}postalCode> "1446O" .'
+            mapped = dataclasses.replace(mapped, triples=tuple(sorted(mapped.triples + (bad,))))
+        return mapped
+
+    monkeypatch.setattr(Mapper, "map_page", broken)
+    with pytest.raises(ValidationError, match="check_shacl: SHACL violation: Le WIP: "
+                                              "postalCode: .*five digits.*1446O"):
+        build(store, tmp_path / "out", ONE)
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_runs_merge_to_the_sorted_union_in_both_orders(tmp_path: Path) -> None:
+    lines = case_lines("third_place")
+    pages = [lines[i::3] for i in range(3)] + [lines[:5]]  # overlapping pages
+    write_run(tmp_path, "a", pages[:2])
+    write_run(tmp_path, "b", pages[2:])
+    merged = RunSet(tmp_path, ["a", "b"])
+    assert list(merged) == sorted(set(lines))
+    assert len(merged) == len(set(lines))
+    expected = triple_order(sorted(set(lines)))
+    assert list(merged.in_triple_order()) == expected
+    assert merged.merged_paths()[1].is_file()  # the second pass reads the merged file
+    assert list(merged.in_triple_order()) == expected
+    merged.forget_merged()
+    assert not merged.merged_paths()[0].exists()
+
+
+def test_triple_key_orders_like_tuples() -> None:
+    lines = ['<a/b> <p> "x" .', "<a> <p> <o> .", "<a> <p/q> <o> .", "<a> <p> <o/x> .",
+             '<a> <p> "o"@fr .', '<a> <p> "o" .', "<a-b> <p> <o> ."]
+    assert sorted(lines, key=triple_key) == [
+        f"<{s}> <{p}> {o} ." for s, p, o in triple_order(lines)]
+    assert sorted(lines) != sorted(lines, key=triple_key)  # the two orders do differ
+
+
+def test_a_new_page_changes_only_its_run() -> None:
+    keys = [f"Page_{n:05d}" for n in range(2000)]
+    before = group_runs(keys, 16)
+    after = group_runs(sorted(keys + ["Page_01000x"]), 16)
+    runs_before = {tuple(keys[a:b]) for a, b in before}
+    new_keys = sorted(keys + ["Page_01000x"])
+    runs_after = {tuple(new_keys[a:b]) for a, b in after}
+    assert len(runs_before - runs_after) <= 2
+    assert 2000 / 16 / 2 < len(before) < 2000 / 16 * 2
+
+
+# --------------------------------------------------------------------------- streaming exports
+
+
+def test_streaming_diff_equals_the_set_diff(tmp_path: Path) -> None:
+    old = case_lines("third_place")
+    release(old, tmp_path / "out")
+    new = [line for line in old if "collectivity/arles" not in line and '"14120"' not in line]
+    new.append(f'<{BASE}place/Le_WIP> <{TL}postalCode> "14460" .')
+    new.append(f'<{BASE}collectivity/caen> <{TL}name> "Caen" .')
+    write_run(tmp_path, "run", [new])
+    streamed = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")
+    assert streamed == _diff(sorted(set(new)), tmp_path / "out")
+    assert streamed[0].entities_removed == (f"{BASE}collectivity/arles",)
+    assert streamed[0].entities_modified == (f"{BASE}place/Le_WIP",)
+    assert streamed[0].entities_added == (f"{BASE}collectivity/caen",)
+
+
+def test_streaming_rdf_check_passes_a_good_release_and_explains_a_bad_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "SET_COMPARE_LIMIT", 0)
+    lines = case_lines("third_place")
+    release(lines, tmp_path / "good", validators=[checks.check_rdf_files])
+    folder = tmp_path / "good"
+    staged = checks.StagedRelease(folder=folder, triples=len(set(lines)),
+                                  files=tuple(sorted(p.name for p in folder.iterdir())))
+    assert list(checks.check_rdf_files(staged)) == []
+    path = folder / "tierslieux.ttl"  # a Turtle writer that lost a triple
+    path.write_text(path.read_text(encoding="utf-8").replace(' tl:postalCode "14120" ;', "", 1),
+                    encoding="utf-8")
+    problems = list(checks.check_rdf_files(staged))
+    assert len(problems) == 1
+    assert problems[0].startswith("tierslieux.ttl differs from tierslieux.nt.gz: 1 triples "
+                                  "missing, 0 extra")
+
+
+@pytest.mark.parametrize("limit", [0, 10**12])  # tablecheck.py / frictionless
+def test_both_table_checks_catch_a_broken_foreign_key(tmp_path: Path, limit: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "FRICTIONLESS_LIMIT", limit)
+    base = "https://w3id.org/tierslieux/movilab/"
+    lines = [line for line in case_lines("third_place")
+             if not line.startswith(f"<{base}page/Le_WIP> ")]
+    with pytest.raises(ValidationError, match="check_tables: table schema \\(foreign-key\\)"):
+        release(lines, tmp_path / "out")
+    release(case_lines("third_place"), tmp_path / "ok")  # and pass a good release
+
+
+@pytest.mark.parametrize(("edit_csv", "kind"), [
+    (lambda t: t.replace("\n", "\n,", 2), "extra-cell"),
+    (lambda t: t.replace(",0,", ",x,", 1), "type-error"),
+    (lambda t: t.splitlines()[0] + "\n" + "\n".join(t.splitlines()[1:] * 2) + "\n",
+     "unique-error"),
+])
+def test_tablecheck_finds_broken_rows(tmp_path: Path, sample_release: Path, edit_csv,
+                                      kind: str) -> None:
+    import hashlib
+    import json
+
+    from tierslieux.exports.tablecheck import check_package
+
+    folder = tmp_path / "release"
+    shutil.copytree(sample_release, folder)
+    assert list(check_package(folder / "datapackage.json")) == []
+    path = folder / "sections.csv"
+    path.write_text(edit_csv(path.read_text(encoding="utf-8")), encoding="utf-8")
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in package["resources"]:  # keep sizes and hashes right: test the rows only
+        data = (folder / resource["path"]).read_bytes()
+        resource["bytes"] = len(data)
+        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
+    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    problems = list(check_package(folder / "datapackage.json"))
+    assert any(f"table schema ({kind})" in p for p in problems), problems
+
+
+def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The release's writers run side by side in forked processes above PARALLEL_TRIPLES:
+    the files are the bytes the one-process writers give."""
+    import os
+
+    from tierslieux.exports import release as release_module
+
+    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 10**12)
+    build(store, tmp_path / "inline", ONE)
+    pids = tmp_path / "pids"
+    original = release_module._write_turtle
+
+    def recording() -> None:
+        with open(pids, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        original()
+
+    monkeypatch.setattr(release_module, "_write_turtle", recording)
+    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    build(store, tmp_path / "forked", dataclasses.replace(ONE, cache=False))
+    assert [int(p) for p in pids.read_text().split()] != [os.getpid()]
+    assert len(pids.read_text().split()) == 1
+    assert different_files(tmp_path / "inline", tmp_path / "forked") == []

@@ -1,0 +1,210 @@
+"""The build cache: what parse, map and the per-page checks made of each page revision.
+
+Parsing and mapping a page is a pure function of its stored revision (and of the mapping, the
+ontology, the base IRI, the wiki's SiteInfo and the code), so a rebuild only has to redo the
+pages whose revision changed. The cache lives beside the store:
+
+``<store>.buildcache.sqlite``  one row per page: a digest of what the build reads of the page,
+                               its sorted N-Triples lines (zlib), its issues, and the
+                               ``sh:class`` checks it could not decide (see shacl.py)
+``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py)
+
+The cache carries a *version*: a digest of the mapping file, the ontology and shapes files,
+the base IRI, the SiteInfo, the tierslieux version and the source of the modules that turn a
+revision into triples. Opening the cache with another version empties it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+from tierslieux.errors import StoreError
+from tierslieux.pipeline.records import Issue, SiteInfo
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS page (
+    page_id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,
+    triples INTEGER NOT NULL,
+    lines BLOB NOT NULL,
+    issues BLOB NOT NULL,
+    unresolved TEXT NOT NULL,
+    flags INTEGER NOT NULL
+);
+"""
+#: a page whose triples define classes (rdfs:subClassOf): the compiled shapes do not see them
+FLAG_CLASS_AXIOMS = 1
+#: modules whose code decides what a revision becomes (their source is part of the version)
+CODE_MODULES = (
+    "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.pipeline.clean",
+    "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
+    "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
+)
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What the build keeps of one page revision."""
+
+    page_id: int
+    #: digest of the stored page (page_digest)
+    digest: str
+    #: number of distinct lines
+    triples: int
+    #: zlib of the sorted, distinct N-Triples lines joined by newlines
+    lines: bytes
+    #: zlib of the issues as JSON
+    issues: bytes
+    #: JSON list of [value IRI, class IRI] sh:class checks the page could not decide
+    unresolved: str
+    flags: int = 0
+
+
+def pack_lines(lines: list[str]) -> bytes:
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+
+
+def unpack_lines(blob: bytes) -> list[str]:
+    text = zlib.decompress(blob).decode("utf-8")
+    return text.split("\n") if text else []
+
+
+def pack_issues(issues: Iterable[Issue]) -> bytes:
+    return zlib.compress(json.dumps([list(asdict(i).values()) for i in issues],
+                                    ensure_ascii=False).encode("utf-8"), 1)
+
+
+def unpack_issues(blob: bytes) -> list[Issue]:
+    return [Issue(*fields) for fields in json.loads(zlib.decompress(blob))]
+
+
+def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str:
+    """The digest that names everything a page's cached result depends on besides the page."""
+    import importlib
+    import sys
+
+    import mwparserfromhell
+    import rdflib
+
+    from tierslieux import __version__
+
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes | str) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        digest.update(f"{label}:{len(raw)}:".encode())
+        digest.update(raw)
+
+    add("tierslieux", __version__)
+    add("python", sys.version)
+    add("mwparserfromhell", mwparserfromhell.__version__)
+    add("rdflib", rdflib.__version__)
+    add("mapping", mapping_bytes)
+    ontology = resources.files("tierslieux.ontology")
+    for name in ("ontology.ttl", "shapes.ttl"):
+        add(name, ontology.joinpath(name).read_bytes())
+    add("base", base_iri)
+    add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
+    for name in CODE_MODULES:
+        module = importlib.import_module(name)
+        add(name, Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
+def page_digest(row: tuple) -> str:
+    """Digest of a stored page's fields the build reads, its text excepted: the revision id
+    (and the wiki's sha1 of the text) stand for the text."""
+    return hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+class BuildCache:
+    """The cache of one store; use as a context manager."""
+
+    def __init__(self, store_path: str | Path, version: str) -> None:
+        base = Path(store_path)
+        self.path = base.with_name(base.name + ".buildcache.sqlite")
+        self.run_dir = base.with_name(base.name + ".buildcache.d")
+        self.version = version
+        try:
+            self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if row is None or row[0] != version:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.execute("DELETE FROM page")
+                self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)",
+                                (version,))
+                self.db.execute("COMMIT")
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a tierslieux build cache ({exc}); "
+                             "delete it and build again") from None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> BuildCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ pages
+    def digests(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT page_id, digest FROM page"))
+
+    def put(self, results: Iterable[PageResult]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO page (page_id, digest, triples, lines, issues, "
+                "unresolved, flags) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.page_id, r.digest, r.triples, r.lines, r.issues, r.unresolved, r.flags)
+                 for r in results],
+            )
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def forget(self, keep: set[int]) -> int:
+        """Drop the pages not in ``keep`` (deleted from the store); returns how many."""
+        gone = [pid for (pid,) in self.db.execute("SELECT page_id FROM page")
+                if pid not in keep]
+        if gone:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany("DELETE FROM page WHERE page_id = ?", [(p,) for p in gone])
+            self.db.execute("COMMIT")
+        return len(gone)
+
+    def lines(self, page_ids: Iterable[int]) -> Iterator[list[str]]:
+        for page_id in page_ids:
+            row = self.db.execute("SELECT lines FROM page WHERE page_id = ?",
+                                  (page_id,)).fetchone()
+            yield unpack_lines(row[0])
+
+    def summary(self, page_ids: Iterable[int]) -> Iterator[tuple[int, bytes, str, int]]:
+        """(triples, issues blob, unresolved JSON, flags) of each page, in the given order."""
+        for page_id in page_ids:
+            yield self.db.execute(
+                "SELECT triples, issues, unresolved, flags FROM page WHERE page_id = ?",
+                (page_id,)).fetchone()
+
+    # ------------------------------------------------------------------ runs
+    def forget_runs(self, keep: set[str]) -> None:
+        """Remove the run files of the runs not in ``keep``."""
+        for path in self.run_dir.iterdir():
+            if path.name.split(".")[0] not in keep:
+                path.unlink(missing_ok=True)

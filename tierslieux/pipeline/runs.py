@@ -1,0 +1,243 @@
+"""Sorted run files: the union of the pages' N-Triples lines, merged without holding it.
+
+A release is the sorted, de-duplicated union of the lines of every page. Holding it as Python
+strings (plus a set, plus a sorted list, plus the tuples of the triple order) costs about a
+kilobyte a triple; a wiki of 50,000 pages has tens of millions of triples. So the build writes
+the union of each group of consecutive pages (a *run*, about ``RUN_PAGES`` pages) to two
+files, and the exports read the release as a k-way merge of the runs (``heapq.merge``), which
+holds one line per run:
+
+``<id>.lines.gz``    the run's distinct lines, in line order (``tierslieux.nt.gz``, the diff)
+``<id>.triples.gz``  the same lines as their triple-order keys (``triple_key``), sorted:
+                     Turtle, JSON-LD, the tables and the statistics read the triple order
+
+Runs are grouped by a hash of the page key, so that a changed or new page changes only its own
+run, and are named by a digest of their pages' cached results: an incremental build rewrites
+the runs of the changed pages and reuses the others.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import heapq
+import io
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from tierslieux.exports.ntriples import SortedLines, Triple
+
+#: pages in a run, on average (a run is cut where a page key's hash says so, see group_runs)
+RUN_PAGES = 128
+_BUFFER = 1 << 16
+_READ = 1 << 22
+
+
+def triple_key(line: str) -> str:
+    """A string whose code-point order is the triple order of ``line`` (see ntriples.py).
+
+    ``<s> <p> o .`` becomes ``<s\\x01<p\\x01o .``: the subject and the predicate IRIs hold no
+    ``>``, and ``\\x01`` is below every character a canonical line holds, so an IRI sorts
+    before the IRIs it is a prefix of, as in a tuple comparison.
+    """
+    return line.replace("> ", "\x01", 2)
+
+
+def key_triple(key: str) -> Triple:
+    """(subject, predicate, object) of a triple key, as ``triple_order`` gives them."""
+    subject, predicate, rest = key.split("\x01")
+    return subject[1:], predicate[1:], rest[:-2]
+
+
+def group_runs(keys: Sequence[str], size: int = RUN_PAGES) -> list[tuple[int, int]]:
+    """``(start, end)`` slices of ``keys`` (page keys in sorted order) that make the runs.
+
+    A run ends before a key whose hash is a multiple of ``size`` (so a new page only splits
+    the run it falls in), or after ``4 * size`` pages.
+    """
+    runs = []
+    start = 0
+    for index in range(1, len(keys) + 1):
+        if index == len(keys):
+            runs.append((start, index))
+            break
+        digest = int.from_bytes(hashlib.blake2b(keys[index].encode("utf-8"),
+                                                digest_size=8).digest(), "big")
+        if digest % size == 0 or index - start >= 4 * size:
+            runs.append((start, index))
+            start = index
+    return runs
+
+
+def run_id(version: str, members: Iterable[str]) -> str:
+    """The name of a run made of pages whose cached results are named ``members``."""
+    digest = hashlib.sha256(version.encode("utf-8"))
+    for member in members:
+        digest.update(b"\n" + member.encode("utf-8"))
+    return digest.hexdigest()[:40]
+
+
+def run_paths(folder: Path, name: str) -> tuple[Path, Path]:
+    """The two files of a run (gzip level 1: the lines share long prefixes, so a run takes
+    about a tenth of its size, and reading it back costs little more)."""
+    return folder / f"{name}.lines.gz", folder / f"{name}.triples.gz"
+
+
+def write_run(folder: Path, name: str, pages: Iterable[Iterable[str]]) -> None:
+    """Write the union of ``pages`` (each page's lines) as run ``name``, atomically."""
+    unique: set[str] = set()
+    for lines in pages:
+        unique.update(lines)
+    line_path, triple_path = run_paths(folder, name)
+    in_line_order = sorted(unique)
+    # the two orders differ only here and there: timsort makes the second sort almost linear
+    for path, items in ((line_path, in_line_order),
+                        (triple_path, sorted(map(triple_key, in_line_order)))):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                  mtime=0, compresslevel=1) as out:
+            if items:
+                out.write(("\n".join(items) + "\n").encode("utf-8"))
+        os.replace(tmp, path)
+
+
+def _open(path: Path) -> TextIO:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(io.BufferedReader(gzip.GzipFile(path, "rb"), _BUFFER),
+                                encoding="utf-8", newline="\n")
+    return open(path, encoding="utf-8", newline="\n", buffering=_BUFFER)
+
+
+def _blocks(path: Path) -> Iterator[list[str]]:
+    """The lines of a plain file (without their newlines), a few megabytes at a time."""
+    with open(path, encoding="utf-8", newline="\n") as stream:
+        rest = ""
+        while True:
+            block = stream.read(_READ)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind("\n") + 1
+            rest = block[cut:]
+            if cut:
+                yield block[:cut - 1].split("\n")
+        if rest:
+            yield [rest]
+
+
+def _merge(paths: Sequence[Path], keep: Path | None = None) -> Iterator[str]:
+    """The distinct lines (with their final newline) of sorted files, in order.
+
+    With ``keep``, a complete pass also writes them to that file (see ``materialize``).
+    """
+    files = [_open(p) for p in paths]
+    out = None
+    if keep is not None:
+        tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
+        out = open(tmp, "w", encoding="utf-8", newline="\n", buffering=_BUFFER)
+    try:
+        merged = files[0] if len(files) == 1 else heapq.merge(*files)
+        previous = None
+        write = out.write if out is not None else None
+        for line in merged:
+            if line != previous:
+                previous = line
+                if write is not None:
+                    write(line)
+                yield line
+        if out is not None:
+            out.close()
+            os.replace(tmp, keep)  # type: ignore[arg-type]
+            out = None
+    finally:
+        for stream in files:
+            stream.close()
+        if out is not None:  # an interrupted pass leaves no half file behind
+            out.close()
+            tmp.unlink(missing_ok=True)
+
+
+class RunSet(SortedLines):
+    """The union of some runs, as the SortedLines a release is written from.
+
+    The first complete pass in each order keeps the merged lines in ``merged_paths()``; the
+    next passes read them from there.
+    """
+
+    def __init__(self, folder: Path, names: Sequence[str]) -> None:
+        self.folder = folder
+        self.names = tuple(names)
+        #: number of distinct lines, once a pass has counted them
+        self.count: int | None = None
+        self.merged_name = "merged-" + run_id("", self.names)[:32]
+
+    def merged_paths(self) -> tuple[Path, Path]:
+        """Where the merged lines are kept during a build (plain text: read several times)."""
+        return (self.folder / f"{self.merged_name}.lines",
+                self.folder / f"{self.merged_name}.triples")
+
+    def forget_merged(self) -> None:
+        for path in self.merged_paths():
+            path.unlink(missing_ok=True)
+
+    def line_paths(self) -> list[Path]:
+        return [run_paths(self.folder, n)[0] for n in self.names]
+
+    def triple_paths(self) -> list[Path]:
+        return [run_paths(self.folder, n)[1] for n in self.names]
+
+    def __iter__(self) -> Iterator[str]:
+        if not self.names:
+            self.count = 0
+            return
+        kept = self.merged_paths()[0]
+        count = 0
+        if kept.is_file():
+            for lines in _blocks(kept):
+                count += len(lines)
+                yield from lines
+        else:
+            for line in _merge(self.line_paths(), kept):
+                count += 1
+                yield line[:-1]
+        self.count = count
+
+    def __len__(self) -> int:
+        if self.count is None:
+            self.count = sum(1 for _ in self) if self.names else 0
+        return self.count
+
+    def in_triple_order(self) -> TripleOrder:
+        return TripleOrder(self.triple_paths(), self.merged_paths()[1])
+
+
+class TripleOrder:
+    """The triples of some runs in triple order (merged once, then read from ``keep``)."""
+
+    def __init__(self, paths: Sequence[Path], keep: Path | None = None) -> None:
+        self.paths = list(paths)
+        self.keep = keep
+
+    def __iter__(self) -> Iterator[Triple]:
+        if not self.paths:
+            return
+        if self.keep is not None and self.keep.is_file():
+            for keys in _blocks(self.keep):
+                yield from [(s[1:], p[1:], o[:-2])
+                            for s, p, o in (key.split("\x01") for key in keys)]
+            return
+        for key in _merge(self.paths, self.keep):
+            subject, predicate, rest = key.split("\x01")
+            yield subject[1:], predicate[1:], rest[:-3]
+
+
+def materialize(folder: str, names: Sequence[str], order: str) -> int:
+    """Merge the runs ``names`` once into the kept file of ``order`` ("lines" or "triples")
+    and return how many distinct lines it holds; the build runs both orders in parallel
+    workers before the exports read them."""
+    runs = RunSet(Path(folder), names)
+    if order == "lines":
+        return sum(1 for _ in runs)
+    return sum(1 for _ in runs.in_triple_order())

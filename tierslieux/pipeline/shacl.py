@@ -1,0 +1,705 @@
+"""The bundled SHACL shapes, compiled to plain checks that validate one subject at a time.
+
+``validate.validate_graph`` runs pyshacl on one rdflib graph holding the ontology and the whole
+release: about a kilobyte of memory and a few hundred microseconds per triple, which a wiki of
+tens of thousands of pages cannot afford. The shapes of ``shapes.ttl`` only ever look at a focus
+node's own triples, at the types of the values of ``sh:class`` constraints, and at the class
+hierarchy of the ontology. So the build validates a release as a stream: the triples of one
+subject are contiguous in a sorted dump, the ``sh:class`` checks are resolved page by page where
+the values are minted (see ``local_class_failures`` and ``tierslieux.pipeline.build``), and the
+few values no page could type are looked up at the end of the stream.
+
+``compile_shapes`` accepts the subset of SHACL Core the shapes use and raises ``Unsupported``
+for anything else, so that a shapes file this module does not understand is validated with
+pyshacl instead, never half-checked:
+
+- node shapes with ``sh:targetClass`` (instances of subclasses included, the hierarchy taken
+  from the ontology) and ``sh:targetSubjectsOf``, made of ``sh:property`` shapes;
+- property shapes whose ``sh:path`` is one IRI, with ``sh:minCount``, ``sh:maxCount``,
+  ``sh:hasValue``, ``sh:datatype``, ``sh:class``, ``sh:nodeKind``, ``sh:pattern`` (no
+  ``sh:flags``), ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``, ``sh:maxInclusive``,
+  ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:or`` of shapes made of value constraints,
+  ``sh:severity`` and ``sh:message``.
+
+Each constraint is decided the way pyshacl 0.40 decides it (the literal checks use rdflib
+literals, as pyshacl does), and the results are ``validate.Violation`` records: the tests
+compare this module with ``validate_graph`` on the sample and on broken variants of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import SH
+
+from tierslieux.exports.ntriples import RDF_TYPE, parse_object, unescape
+from tierslieux.pipeline.validate import SEVERITIES, ValidationReport, Violation
+
+#: (subject IRI, predicate IRI, object as an N-Triples term): the triple order of ntriples.py
+Triple = tuple[str, str, str]
+
+RDFS_SUBCLASS = str(RDFS.subClassOf)
+_SH = str(SH)
+_IRI_KINDS = {_SH + "IRI", _SH + "IRIOrLiteral", _SH + "BlankNodeOrIRI"}
+_LITERAL_KINDS = {_SH + "Literal", _SH + "BlankNodeOrLiteral", _SH + "IRIOrLiteral"}
+_BNODE_KINDS = {_SH + "BlankNode", _SH + "BlankNodeOrLiteral", _SH + "BlankNodeOrIRI"}
+_XSD_STRING = str(XSD.string)
+_LANG_STRING = str(RDF.langString)
+_RDFS_LITERAL = str(RDFS.Literal)
+_RDFS_DATATYPE = str(RDFS.Datatype)
+_ORDER = {"violation": 0, "warning": 1, "info": 2}
+
+#: value constraints (on each value node) and count constraints (on the set of values)
+_VALUE_PARAMS = {
+    SH.datatype, SH["class"], SH.nodeKind, SH.pattern, SH.minLength, SH.maxLength,
+    SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH["or"],
+}
+_COUNT_PARAMS = {SH.minCount, SH.maxCount, SH.hasValue}
+_PROPERTY_KEYS = _VALUE_PARAMS | _COUNT_PARAMS | {
+    SH.path, SH.severity, SH.message, SH.name, SH.description, SH.order, SH.group, RDF.type,
+    RDFS.label, RDFS.comment,
+}
+_NODE_KEYS = {
+    SH.targetClass, SH.targetSubjectsOf, SH.property, SH.severity, SH.message, RDF.type,
+    RDFS.label, RDFS.comment, SH.name, SH.description,
+}
+_NESTED_KEYS = (_VALUE_PARAMS - {SH["class"], SH["or"]}) | {RDF.type, SH.message}
+
+
+class Unsupported(Exception):
+    """The shapes use a part of SHACL this module does not compile."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One value constraint: ``kind`` is the SHACL parameter's local name."""
+
+    kind: str
+    arg: Any
+
+
+@dataclass(frozen=True, eq=False)
+class PropertyShape:
+    key: str
+    path: str
+    severity: str
+    message: str
+    min_count: int | None
+    max_count: int | None
+    has_value: tuple[str, ...]
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class NodeShape:
+    key: str
+    target_classes: tuple[str, ...]
+    target_subjects_of: tuple[str, ...]
+    properties: tuple[PropertyShape, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One validation result before the pages of its focus node are known."""
+
+    severity: str
+    focus: str
+    path: str
+    message: str
+    value: str
+
+
+# --------------------------------------------------------------------------- terms
+
+
+@lru_cache(maxsize=200_000)
+def _typed(token: str) -> Literal:
+    """The rdflib literal of a typed literal token (what rdflib's N-Triples parser makes)."""
+    term = parse_object(token)
+    return Literal(term.value, datatype=term.datatype)
+
+
+def _rdflib_term(token: str) -> URIRef | Literal | BNode:
+    if token[0] == "<":
+        return URIRef(unescape(token[1:-1]))
+    if token.startswith("_:"):
+        return BNode(token[2:])
+    if token[-1] == ">":
+        return _typed(token)
+    term = parse_object(token)
+    return Literal(term.value, lang=term.language or None)
+
+
+def _identity(token: str) -> Any:
+    """Equal for two tokens rdflib reads as one node."""
+    first = token[0]
+    if first == "<":
+        return token if "\\" not in token else "<" + unescape(token[1:-1]) + ">"
+    last = token[-1]
+    if last == '"':
+        return ("p", unescape(token[1:-1]))
+    if last == ">":
+        literal = _typed(token)
+        return ("t", str(literal), str(literal.datatype))
+    end = token.rindex('"')
+    return ("l", unescape(token[1:end]), token[end + 2:].lower())
+
+
+def value_string(token: str) -> str:
+    """``str()`` of the rdflib term: what validate_graph reports as a result's value."""
+    if token[0] == "<":
+        return unescape(token[1:-1])
+    if token[-1] == ">":
+        return str(_typed(token))
+    return parse_object(token).value
+
+
+def _datatype_ok(token: str, rule: str) -> bool:
+    """pyshacl's DatatypeConstraintComponent on one value."""
+    if token[0] == "<" or token.startswith("_:"):
+        return False
+    last = token[-1]
+    if last == '"':  # plain literal: no datatype, no language
+        return rule in (_RDFS_LITERAL, _XSD_STRING)
+    if last != ">":  # language-tagged: rdflib gives it no datatype
+        return rule in (_RDFS_LITERAL, _LANG_STRING)
+    return _typed_datatype_ok(token, rule)
+
+
+@lru_cache(maxsize=100_000)
+def _typed_datatype_ok(token: str, rule: str) -> bool:
+    literal = _typed(token)
+    if str(literal.datatype) == rule:
+        if getattr(literal, "ill_typed", None) is True:
+            return False
+        expected = _PYTHON_TYPES.get(rule)
+        return True if expected is None else isinstance(literal.value, expected)
+    return rule in (_RDFS_LITERAL, _RDFS_DATATYPE)
+
+
+#: what pyshacl's _assert_actual_datatype expects of the Python value of a literal
+_PYTHON_TYPES: dict[str, Any] = {
+    _XSD_STRING: (str, bytes), _LANG_STRING: (str, bytes), str(XSD.integer): int,
+    str(XSD.float): float, str(XSD.decimal): Decimal, str(XSD.boolean): bool,
+    str(XSD.date): datetime.date, str(XSD.time): datetime.time,
+    str(XSD.dateTime): datetime.datetime,
+}
+
+
+def _string_of(token: str) -> str:
+    """pyshacl's value_node_to_string (sh:pattern, sh:minLength)."""
+    if token[0] == "<":
+        return unescape(token[1:-1])
+    if token[-1] != ">":
+        return parse_object(token).value
+    literal = _typed(token)
+    if literal.value is not None and str(literal.datatype) in (_XSD_STRING, _LANG_STRING):
+        return str(literal.value)
+    return str(literal)
+
+
+@lru_cache(maxsize=100_000)
+def _compare_ok(token: str, kind: str, bound: Literal) -> bool:
+    """pyshacl's value range constraints on one value."""
+    from pyshacl.rdfutil.compare import compare_literal
+
+    if token[0] == "<" or token.startswith("_:"):
+        return False
+    value = _rdflib_term(token)
+    value_is_string = isinstance(value.value, str)
+    bound_is_string = isinstance(bound.value, str)
+    if value_is_string != bound_is_string:
+        return False
+    try:
+        cmp = compare_literal(value, bound)
+    except (TypeError, NotImplementedError):
+        return False
+    return {
+        "minInclusive": cmp >= 0, "maxInclusive": cmp <= 0,
+        "minExclusive": cmp > 0, "maxExclusive": cmp < 0,
+    }[kind]
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def _one(graph: Graph, node: Any, param: URIRef) -> Any:
+    values = list(graph.objects(node, param))
+    if len(values) > 1:
+        raise Unsupported(f"{node} has several {param}")
+    return values[0] if values else None
+
+
+def _value_checks(graph: Graph, node: Any, allowed: set) -> list[Check]:
+    checks: list[Check] = []
+    for param, kind in (
+        (SH.datatype, "datatype"), (SH["class"], "class"), (SH.nodeKind, "nodeKind"),
+        (SH.pattern, "pattern"), (SH.minLength, "minLength"), (SH.maxLength, "maxLength"),
+        (SH.minInclusive, "minInclusive"), (SH.maxInclusive, "maxInclusive"),
+        (SH.minExclusive, "minExclusive"), (SH.maxExclusive, "maxExclusive"),
+    ):
+        for value in graph.objects(node, param):
+            if param not in allowed:
+                raise Unsupported(f"{param} inside sh:or")
+            if kind == "pattern":
+                if (node, SH.flags, None) in graph:
+                    raise Unsupported("sh:flags")
+                text = str(value.value) if value.value is not None and len(value.value) > 1 \
+                    else str(value)
+                checks.append(Check(kind, re.compile(text)))
+            elif kind in ("minLength", "maxLength"):
+                checks.append(Check(kind, int(value.value)))
+            elif kind.endswith(("Inclusive", "Exclusive")):
+                if not isinstance(value, Literal):
+                    raise Unsupported(f"{param} with a non-literal bound")
+                checks.append(Check(kind, value))
+            else:
+                if not isinstance(value, URIRef):
+                    raise Unsupported(f"{param} {value}")
+                checks.append(Check(kind, str(value)))
+    return checks
+
+
+def _or_check(graph: Graph, node: Any) -> list[Check]:
+    checks = []
+    for head in graph.objects(node, SH["or"]):
+        alternatives = []
+        for member in Collection(graph, head):
+            extra = {p for p in graph.predicates(member)} - _NESTED_KEYS
+            if extra:
+                raise Unsupported(f"sh:or member with {sorted(map(str, extra))}")
+            alternatives.append(tuple(_value_checks(graph, member, _NESTED_KEYS)))
+        checks.append(Check("or", tuple(alternatives)))
+    return checks
+
+
+def _severity(graph: Graph, node: Any) -> str:
+    value = _one(graph, node, SH.severity)
+    if value is None:
+        return "violation"
+    if value not in SEVERITIES:
+        raise Unsupported(f"severity {value}")
+    return SEVERITIES[value]
+
+
+def _property(graph: Graph, node: Any) -> PropertyShape:
+    extra = set(graph.predicates(node)) - _PROPERTY_KEYS
+    if extra:
+        raise Unsupported(f"property shape with {sorted(map(str, extra))}")
+    path = _one(graph, node, SH.path)
+    if not isinstance(path, URIRef):
+        raise Unsupported("a path that is not one IRI")
+    messages = sorted(str(m) for m in graph.objects(node, SH.message))
+    if not messages:
+        raise Unsupported(f"property shape on {path} without sh:message")
+    min_count = _one(graph, node, SH.minCount)
+    max_count = _one(graph, node, SH.maxCount)
+    has_value = tuple(
+        _identity(_token(v)) for v in graph.objects(node, SH.hasValue)
+    )
+    checks = _value_checks(graph, node, _VALUE_PARAMS) + _or_check(graph, node)
+    return PropertyShape(
+        key=_token(node), path=str(path), severity=_severity(graph, node), message=messages[0],
+        min_count=None if min_count is None else int(min_count.value),
+        max_count=None if max_count is None else int(max_count.value),
+        has_value=has_value, checks=tuple(checks),
+    )
+
+
+def _token(node: Any) -> str:
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if isinstance(node, BNode):
+        return f"_:{node}"
+    from tierslieux.pipeline.map import nt_term
+
+    return nt_term(node)
+
+
+def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
+    """The node shapes of ``shapes``; raises Unsupported when this module cannot run them."""
+    for construct in (SH.targetNode, SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
+                      SH.sparql, SH.closed, SH["not"], SH["and"], SH.xone, SH.deactivated,
+                      SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang,
+                      SH.languageIn, SH["in"], SH.flags):
+        if (None, construct, None) in shapes:
+            raise Unsupported(f"{construct}")
+    node_shapes = []
+    candidates = set(shapes.subjects(RDF.type, SH.NodeShape))
+    candidates |= set(shapes.subjects(SH.targetClass, None))
+    candidates |= set(shapes.subjects(SH.targetSubjectsOf, None))
+    for node in candidates:
+        if (node, RDF.type, RDFS.Class) in shapes or (node, RDF.type, URIRef(
+                "http://www.w3.org/2002/07/owl#Class")) in shapes:
+            raise Unsupported("implicit class targets")
+        extra = set(shapes.predicates(node)) - _NODE_KEYS
+        if extra:
+            raise Unsupported(f"node shape with {sorted(map(str, extra))}")
+        properties = tuple(sorted(
+            (_property(shapes, p) for p in shapes.objects(node, SH.property)),
+            key=lambda p: (p.path, p.key)))
+        node_shapes.append(NodeShape(
+            key=_token(node),
+            target_classes=tuple(sorted(str(c) for c in shapes.objects(node, SH.targetClass))),
+            target_subjects_of=tuple(sorted(
+                str(p) for p in shapes.objects(node, SH.targetSubjectsOf))),
+            properties=properties,
+        ))
+    return tuple(sorted(node_shapes, key=lambda s: s.key))
+
+
+# --------------------------------------------------------------------------- checking
+
+
+class ShapeChecker:
+    """Compiled shapes plus the class hierarchy of the ontology."""
+
+    def __init__(self, shapes: Graph, ontology: Graph) -> None:
+        self.node_shapes = compile_shapes(shapes)
+        for s, o in ontology.subject_objects(RDFS.subClassOf):
+            if not isinstance(s, URIRef) or not isinstance(o, URIRef):
+                raise Unsupported("a class hierarchy with blank nodes")
+        parents: dict[str, set[str]] = {}
+        for s, o in ontology.subject_objects(RDFS.subClassOf):
+            parents.setdefault(str(s), set()).add(str(o))
+        self._parents = parents
+        self._supers: dict[str, frozenset[str]] = {}
+        self._by_type: dict[str, tuple[NodeShape, ...]] = {}
+        self._by_predicate: dict[str, list[NodeShape]] = {}
+        for shape in self.node_shapes:
+            for predicate in shape.target_subjects_of:
+                self._by_predicate.setdefault(predicate, []).append(shape)
+        #: predicate -> classes its values must have (sh:class of any property shape)
+        self.class_predicates: dict[str, tuple[str, ...]] = {}
+        for shape in self.node_shapes:
+            for prop in shape.properties:
+                classes = [c.arg for c in prop.checks if c.kind == "class"]
+                if classes:
+                    known = self.class_predicates.get(prop.path, ())
+                    self.class_predicates[prop.path] = tuple(sorted(set(known) | set(classes)))
+        #: IRI -> its rdf:type values in the ontology
+        self.ontology_types: dict[str, frozenset[str]] = {}
+        types: dict[str, set[str]] = {}
+        for s, o in ontology.subject_objects(RDF.type):
+            if isinstance(s, URIRef) and isinstance(o, URIRef):
+                types.setdefault(str(s), set()).add(str(o))
+        self.ontology_types = {k: frozenset(v) for k, v in types.items()}
+
+    # ------------------------------------------------------------------ classes
+    def supers(self, cls: str) -> frozenset[str]:
+        """``cls`` and every class it is an rdfs:subClassOf, transitively."""
+        found = self._supers.get(cls)
+        if found is None:
+            seen = {cls}
+            todo = [cls]
+            while todo:
+                for parent in self._parents.get(todo.pop(), ()):
+                    if parent not in seen:
+                        seen.add(parent)
+                        todo.append(parent)
+            found = self._supers[cls] = frozenset(seen)
+        return found
+
+    def is_instance(self, types: Iterable[str], cls: str) -> bool:
+        return any(cls in self.supers(t) for t in types)
+
+    def shapes_for_type(self, cls: str) -> tuple[NodeShape, ...]:
+        found = self._by_type.get(cls)
+        if found is None:
+            supers = self.supers(cls)
+            found = self._by_type[cls] = tuple(
+                s for s in self.node_shapes if supers.intersection(s.target_classes))
+        return found
+
+    # ------------------------------------------------------------------ pages
+    def local_class_failures(self, lines: Iterable[str]) -> set[tuple[str, str]]:
+        """(value IRI, class) pairs of ``sh:class`` checks that the triples of one page (with
+        the ontology) do not satisfy: the value is typed elsewhere, or nowhere.
+
+        A value a page types with the class satisfies the check in the whole release too
+        (more triples can only add types), so only these pairs are looked up again later.
+        """
+        types: dict[str, list[str]] = {}
+        wanted: list[tuple[str, str]] = []
+        class_predicates = self.class_predicates
+        for line in lines:
+            subject, predicate, rest = line.split(" ", 2)
+            predicate = predicate[1:-1]
+            if predicate == RDF_TYPE and rest[0] == "<":
+                types.setdefault(subject[1:-1], []).append(rest[1:rest.index(">")])
+            classes = class_predicates.get(predicate)
+            if classes and rest[0] == "<":
+                value = rest[1:rest.index(">")]
+                for cls in classes:
+                    wanted.append((value, cls))
+        failures = set()
+        for value, cls in wanted:
+            known = types.get(value, ())
+            if not self.is_instance(known, cls) and not self.is_instance(
+                    self.ontology_types.get(value, ()), cls):
+                failures.add((value, cls))
+        return failures
+
+    # ------------------------------------------------------------------ subjects
+    def check_subject(self, subject: str, pairs: list[tuple[str, str]],
+                      class_ok: Callable[[str, str], bool | None],
+                      severities: frozenset[str] | None = None,
+                      ) -> tuple[list[Result], list[tuple[Result, str, str]]]:
+        """Results for one focus node from all its triples ``(predicate, object)``.
+
+        ``class_ok(value, cls)`` says whether an IRI value is an instance of ``cls``, or None
+        when that is not known yet; such checks come back as pending ``(result, value, cls)``.
+        """
+        shapes: set[NodeShape] = set()
+        values: dict[str, list[str]] = {}
+        for predicate, token in pairs:
+            if predicate == RDF_TYPE and token[0] == "<":
+                shapes.update(self.shapes_for_type(unescape(token[1:-1])))
+            found = values.get(predicate)
+            if found is None:
+                values[predicate] = [token]
+                targeted = self._by_predicate.get(predicate)
+                if targeted:
+                    shapes.update(targeted)
+            else:
+                found.append(token)
+        results: list[Result] = []
+        pending: list[tuple[Result, str, str]] = []
+        if not shapes:
+            return results, pending
+        if "\\" in subject:
+            subject = unescape(subject)
+        for shape in shapes:
+            for prop in shape.properties:
+                if severities is not None and prop.severity not in severities:
+                    continue
+                self._check_property(subject, prop, values.get(prop.path, ()), class_ok,
+                                     results, pending)
+        return results, pending
+
+    def _check_property(self, focus: str, prop: PropertyShape, tokens: list[str] | tuple,
+                        class_ok: Callable[[str, str], bool | None], results: list[Result],
+                        pending: list[tuple[Result, str, str]]) -> None:
+        if len(tokens) > 1:
+            distinct: dict[Any, str] = {}
+            for token in tokens:
+                distinct.setdefault(_identity(token), token)
+            tokens = list(distinct.values())
+        count = len(tokens)
+        if prop.min_count is not None and count < prop.min_count:
+            results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
+        if prop.max_count is not None and count > prop.max_count:
+            results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
+        if prop.has_value:
+            identities = {_identity(t) for t in tokens}
+            for wanted in prop.has_value:
+                if wanted not in identities:
+                    results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
+        for check in prop.checks:
+            is_class = check.kind == "class"
+            for token in tokens:
+                if is_class:
+                    if token[0] != "<":
+                        ok: bool | None = False
+                    else:
+                        value = unescape(token[1:-1])
+                        ok = class_ok(value, check.arg)
+                        if ok is None:
+                            pending.append((Result(prop.severity, focus, prop.path,
+                                                   prop.message, value_string(token)),
+                                            value, check.arg))
+                            continue
+                elif check.kind == "datatype":
+                    ok = _datatype_ok(token, check.arg)
+                else:
+                    ok = _value_ok(token, check)
+                if not ok:
+                    results.append(Result(prop.severity, focus, prop.path, prop.message,
+                                          value_string(token)))
+
+
+def _value_ok(token: str, check: Check) -> bool:
+    kind = check.kind
+    if kind == "datatype":
+        return _datatype_ok(token, check.arg)
+    if kind == "nodeKind":
+        if token[0] == "<":
+            return check.arg in _IRI_KINDS
+        if token.startswith("_:"):
+            return check.arg in _BNODE_KINDS
+        return check.arg in _LITERAL_KINDS
+    if kind == "pattern":
+        if token.startswith("_:"):
+            return False
+        text = _string_of(token)
+        return bool(check.arg.match(text) or check.arg.search(text))
+    if kind == "minLength":
+        return check.arg == 0 or (not token.startswith("_:")
+                                  and len(_string_of(token)) >= check.arg)
+    if kind == "maxLength":
+        return not token.startswith("_:") and len(_string_of(token)) <= check.arg
+    if kind in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive"):
+        return _compare_ok(token, kind, check.arg)
+    if kind == "or":
+        return any(all(_value_ok(token, c) for c in alternative) for alternative in check.arg)
+    if kind == "class":  # inside sh:or: not compiled (see _or_check)
+        raise Unsupported("sh:class inside sh:or")
+    raise Unsupported(kind)
+
+
+# --------------------------------------------------------------------------- a whole release
+
+
+def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """``(subject, [(predicate, object), ...])`` from triples in triple order."""
+    subject = None
+    pairs: list[tuple[str, str]] = []
+    for s, p, o in triples:
+        if s != subject:
+            if pairs:
+                yield subject, pairs  # type: ignore[misc]
+            subject = s
+            pairs = []
+        pairs.append((p, o))
+    if pairs:
+        yield subject, pairs  # type: ignore[misc]
+
+
+def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Triple]],
+                     unresolved: set[tuple[str, str]] | frozenset = frozenset(),
+                     severities: frozenset[str] | None = None) -> ValidationReport:
+    """Validate a release given as triples in triple order (the data and the ontology).
+
+    ``triples`` is called once, and a second time only when some results need the titles of
+    their pages. ``unresolved`` are the ``(value, class)`` pairs some page could not decide
+    (``local_class_failures``); every other ``sh:class`` check is satisfied.
+    """
+    wanted_values = {value for value, _ in unresolved}
+    global_types: dict[str, set[str]] = {}
+
+    def class_ok(value: str, cls: str) -> bool | None:
+        return None if (value, cls) in unresolved else True
+
+    results: list[Result] = []
+    pending: list[tuple[Result, str, str]] = []
+    for subject, pairs in subject_groups(triples()):
+        if subject in wanted_values:
+            global_types[subject] = {
+                unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<"}
+        found, waiting = checker.check_subject(subject, pairs, class_ok, severities)
+        results.extend(found)
+        pending.extend(waiting)
+    for result, value, cls in pending:
+        if not checker.is_instance(global_types.get(value, ()), cls):
+            results.append(result)
+    pages = _pages(results, triples) if results else {}
+    violations = [
+        Violation(severity=r.severity, focus=r.focus, path=r.path, message=r.message,
+                  value=r.value, pages=pages[r.focus][0], addresses=pages[r.focus][1])
+        for r in results
+    ]
+    violations.sort(key=lambda v: (_ORDER[v.severity], v.pages, v.focus, v.path, v.message,
+                                   v.value))
+    return ValidationReport(
+        conforms=not any(v.severity == "violation" for v in violations),
+        violations=tuple(violations),
+    )
+
+
+_WAS_DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
+_TL = "https://w3id.org/tierslieux/ontology#"
+
+
+def _pages(results: list[Result], triples: Callable[[], Iterable[Triple]]
+           ) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The titles and addresses of the pages each focus node comes from, as validate.py's
+    ``_pages_of`` finds them: two more passes over the triples, for the few focus nodes."""
+    foci = {r.focus for r in results}
+    revisions: dict[str, set[str]] = {f: set() for f in foci}
+    pages_of: dict[str, set[str]] = {f: set() for f in foci}
+    wiki_page, revision_class = f"<{_TL}WikiPage>", f"<{_TL}Revision>"
+    for subject, pairs in subject_groups(triples()):
+        if subject not in foci:
+            continue
+        kinds = {o for p, o in pairs if p == RDF_TYPE}
+        if wiki_page in kinds:
+            pages_of[subject].add(subject)
+        for p, o in pairs:
+            if p == _WAS_DERIVED_FROM and o[0] == "<":
+                revisions[subject].add(unescape(o[1:-1]))
+        if revision_class in kinds:
+            revisions[subject].add(subject)
+    wanted_revisions = set().union(*revisions.values())
+    of_page: dict[str, set[str]] = {}
+    info: dict[str, tuple[str, str]] = {}
+    for subject, pairs in subject_groups(triples()):
+        if subject in wanted_revisions:
+            of_page[subject] = {unescape(o[1:-1]) for p, o in pairs
+                                if p == _TL + "ofPage" and o[0] == "<"}
+    wanted_pages = set().union(*pages_of.values(), *of_page.values())
+    for subject, pairs in subject_groups(triples()):
+        if subject in wanted_pages:
+            title = next((parse_object(o).value for p, o in sorted(pairs)
+                          if p == _TL + "title"), "")
+            address = next((value_string(o) for p, o in sorted(pairs)
+                            if p == _TL + "pageAddress"), "")
+            info[subject] = (title, address)
+    out = {}
+    for focus in foci:
+        pages = set(pages_of[focus])
+        for revision in revisions[focus]:
+            pages |= of_page.get(revision, set())
+        titles = sorted({info.get(p, ("", ""))[0] or p for p in pages})
+        addresses = sorted({info.get(p, ("", ""))[1] for p in pages} - {""})
+        out[focus] = (tuple(titles), tuple(addresses))
+    return out
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+@lru_cache(maxsize=1)
+def default_checker() -> ShapeChecker:
+    """The bundled shapes and ontology, compiled (raises Unsupported if they cannot be)."""
+    from tierslieux.ontology import load_ontology, load_shapes
+
+    return ShapeChecker(load_shapes(), load_ontology())
+
+
+@lru_cache(maxsize=1)
+def ontology_lines() -> tuple[str, ...]:
+    """The ontology as sorted N-Triples lines: the data graph pyshacl validates holds it."""
+    from tierslieux.ontology import load_ontology
+    from tierslieux.pipeline.map import nt_line
+
+    graph = load_ontology()
+    for triple in graph:
+        if any(isinstance(term, BNode) for term in triple):
+            raise Unsupported("an ontology with blank nodes")
+    return tuple(sorted({nt_line(triple) for triple in graph}))  # type: ignore[arg-type]
+
+
+def validate_pages(pages: Iterable[Iterable[str]],
+                   severities: frozenset[str] | None = None) -> ValidationReport:
+    """Validate the N-Triples lines of some pages (with the ontology) the way the build does,
+    in memory: each page resolves its ``sh:class`` checks, then the union is checked subject
+    by subject. Gives the report ``validate.validate_graph`` gives for the union."""
+    from tierslieux.exports.ntriples import triple_order
+
+    checker = default_checker()
+    everything: set[str] = set(ontology_lines())
+    unresolved = set(checker.local_class_failures(ontology_lines()))
+    for lines in pages:
+        lines = list(lines)
+        unresolved |= checker.local_class_failures(lines)
+        everything.update(lines)
+    ordered = triple_order(sorted(everything))
+    return validate_triples(checker, lambda: ordered, unresolved, severities)
