@@ -237,6 +237,15 @@ def test_streaming_diff_equals_the_set_diff(tmp_path: Path) -> None:
     assert streamed[0].entities_removed == (f"{BASE}collectivity/arles",)
     assert streamed[0].entities_modified == (f"{BASE}place/Le_WIP",)
     assert streamed[0].entities_added == (f"{BASE}collectivity/caen",)
+    # what a release does: the lines go straight to the two diff files
+    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+
+    with NTriplesGzWriter(tmp_path / "added.gz") as added, \
+            NTriplesGzWriter(tmp_path / "removed.gz") as removed:
+        sunk = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out", (added, removed))
+    assert sunk == (streamed[0], [], [], streamed[3])
+    assert list(read_ntriples_gz(tmp_path / "added.gz")) == streamed[1] != []
+    assert list(read_ntriples_gz(tmp_path / "removed.gz")) == streamed[2] != []
 
 
 def test_streaming_rdf_check_passes_a_good_release_and_explains_a_bad_one(
@@ -299,8 +308,8 @@ def test_tablecheck_finds_broken_rows(tmp_path: Path, sample_release: Path, edit
 
 def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The release's writers run side by side in forked processes above PARALLEL_TRIPLES:
-    the files are the bytes the one-process writers give."""
+    """The release's writers run side by side in forked processes above PARALLEL_TRIPLES
+    (unless --workers 1): the files are the bytes the one-process writers give."""
     import os
 
     from tierslieux.exports import release as release_module
@@ -317,8 +326,67 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
 
     monkeypatch.setattr(release_module, "_write_turtle", recording)
     monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    build(store, tmp_path / "forked", dataclasses.replace(ONE, cache=False))
+    build(store, tmp_path / "forked", BuildOptions(workers=2, cache=False))
     assert [int(p) for p in pids.read_text().split()] != [os.getpid()]
     assert len(pids.read_text().split()) == 1
     assert different_files(tmp_path / "inline", tmp_path / "forked") == []
+
+
+def test_a_big_build_says_what_it_does_after_the_pages(store: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    from tierslieux.pipeline import build as build_module
+
+    monkeypatch.setattr(build_module, "TELL_FROM", 10**12)
+    with caplog.at_level("INFO", logger="tierslieux"):
+        build(store, tmp_path / "small", ONE)
+    assert not caplog.records
+    monkeypatch.setattr(build_module, "TELL_FROM", 1)
+    with caplog.at_level("INFO", logger="tierslieux"):
+        result = build(store, tmp_path / "big", ONE)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"Writing and validating the release: {result.triples} triples from {result.pages} pages "
+        f"(0 parsed, {result.pages} from the cache)...")
+
+
+def test_a_page_the_mapper_fails_on_is_reported_and_the_rest_goes_on(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tierslieux.pipeline.map import Mapper
+
+    original = Mapper.map_page
+
+    def failing(self, parsed):
+        if parsed.page.revision.title == "Page 3":
+            raise ValueError("not an IRI: 'x y'")
+        return original(self, parsed)
+
+    monkeypatch.setattr(Mapper, "map_page", failing)
+    result = build(store, tmp_path / "out", dataclasses.replace(ONE, cache=False))
+    (issue,) = [i for i in result.warnings if i.page_title == "Page 3"]
+    assert issue.message == "not mapped: ValueError: not an IRI: 'x y'"
+    with gzip.open(tmp_path / "out" / "tierslieux.nt.gz", "rt", encoding="utf-8") as dump:
+        text = dump.read()
+    subjects = {line.split(" ", 1)[0] for line in text.splitlines()}
+    assert f"<{BASE}page/Page_3>" not in subjects
+    assert f"<{BASE}page/Page_4>" in subjects
+
+
+def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
+    """A previous dump not written by tierslieux (lines out of order): the streaming diff
+    notices half-way, starts its files again and compares sets."""
+    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+
+    old = sorted(set(case_lines("third_place")))
+    (tmp_path / "out").mkdir()
+    with gzip.open(tmp_path / "out" / "tierslieux.nt.gz", "wt", encoding="utf-8") as dump:
+        dump.write("\n".join(reversed(old)) + "\n")
+    new = old[: len(old) // 2] + [f'<{BASE}collectivity/caen> <{TL}name> "Caen" .']
+    write_run(tmp_path, "run", [new])
+    expected = _diff(sorted(set(new)), tmp_path / "out")
+    with NTriplesGzWriter(tmp_path / "added.gz") as added, \
+            NTriplesGzWriter(tmp_path / "removed.gz") as removed:
+        sunk = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out", (added, removed))
+    assert sunk[0] == expected[0] and sunk[3] == expected[3]
+    assert list(read_ntriples_gz(tmp_path / "added.gz")) == expected[1] != []
+    assert list(read_ntriples_gz(tmp_path / "removed.gz")) == expected[2] != []

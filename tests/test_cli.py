@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,11 +48,15 @@ def test_run_without_arguments_publishes_the_sample(tmp_path):
 
 
 def test_two_builds_are_byte_identical_and_round_trip(tmp_path, sample_run):
+    # b: a copy of the store (so no build cache beside it) parsed by two worker processes
     store = sample_run / "store.sqlite"
-    for name in ("a", "b"):
-        result = CliRunner().invoke(cli, ["-q", "build", "--store", str(store),
-                                          "--out", str(tmp_path / name)])
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(store, copy)
+    for name, args in (("a", ["--store", str(store)]),
+                       ("b", ["--store", str(copy), "--workers", "2"])):
+        result = CliRunner().invoke(cli, ["-q", "build", *args, "--out", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
+    assert (tmp_path / "copy.sqlite.buildcache.sqlite").is_file()
     a, b = digest(tmp_path / "a", {"report.json"}), digest(tmp_path / "b", {"report.json"})
     assert a == b and len(a) > 10
     turtle = rdflib.Graph().parse(tmp_path / "a" / "tierslieux.ttl", format="turtle")

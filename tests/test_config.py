@@ -70,6 +70,7 @@ licence = "https://creativecommons.org/licenses/by-sa/3.0/"
 licence-name = "CC BY-SA 3.0"
 attribution = "Contributeurs de Movilab"
 diff-threshold = 0.25
+workers = 3
 log-format = "json"
 """)
     config = load_config(cwd=tmp_path)
@@ -85,6 +86,7 @@ log-format = "json"
         "https://creativecommons.org/licenses/by-sa/3.0/", "CC BY-SA 3.0")
     assert config.attribution == "Contributeurs de Movilab"
     assert config.diff_threshold == 0.25
+    assert config.workers == 3
     assert config.log_format == "json"
     assert config.origin("delay") == str(tmp_path / CONFIG_NAME)
     assert config.origin("store") == "default"
@@ -189,6 +191,10 @@ def test_command_line_values_are_checked() -> None:
      "got \"https://x.example/data\""),
     ('diff-threshold = 10\n',
      "tierslieux.toml: 'diff-threshold' must be a number from 0 to 1, got 10"),
+    ('workers = -1\n',
+     "tierslieux.toml: 'workers' must be a whole number >= 0, got -1"),
+    ('workers = 1.5\n',
+     "tierslieux.toml: 'workers' must be a whole number >= 0, got 1.5"),
     ('log-format = "xml"\n',
      "tierslieux.toml: 'log-format' must be \"text\" or \"json\", got \"xml\""),
     ('[wiki]\nurl = "https://movilab.org/"\n',

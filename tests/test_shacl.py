@@ -26,6 +26,7 @@ from tierslieux.pipeline.shacl import (
     ShapeChecker,
     Unsupported,
     compile_shapes,
+    validate_lines,
     validate_pages,
 )
 from tierslieux.pipeline.validate import validate_graph
@@ -112,6 +113,8 @@ def test_the_sample_gives_the_same_report(sample_mapped: dict[str, MappedPage]) 
     expected = validate_graph(graph_of_pages(pages))
     assert expected.warnings  # the sample has soft problems: the comparison means something
     assert validate_pages(pages) == expected
+    assert validate_lines(lambda: iter(sorted({line for page in pages for line in page}))
+                          ) == expected
 
 
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
@@ -123,6 +126,12 @@ def test_broken_variants_give_the_same_report(sample_mapped: dict[str, MappedPag
     got = validate_pages(pages)
     assert got.violations == expected.violations
     assert got.conforms == expected.conforms
+    # a published release is checked from its sorted dump, every sh:class decided from the
+    # subjects' types (tierslieux validate)
+    lines = sorted({line for page in pages for line in page})
+    from_dump = validate_lines(lambda: iter(lines))
+    assert from_dump.violations == expected.violations
+    assert from_dump.conforms == expected.conforms
 
 
 def test_only_violations_when_asked(sample_mapped: dict[str, MappedPage]) -> None:
@@ -160,3 +169,14 @@ def test_local_class_failures_name_only_what_the_page_cannot_type() -> None:
         (WIP, TL.theme, TL["theme-autre"]),  # typed by the ontology
     ])
     assert checker.local_class_failures(lines) == {(BASE + "network/b", str(TL.Network))}
+
+
+@pytest.mark.parametrize("lines", [
+    ["<https://x.example/b> <https://x.example/p> \"1\" .",
+     "<https://x.example/a> <https://x.example/p> \"1\" ."],
+    ["<https://x.example/A> <http://www.w3.org/2000/01/rdf-schema#subClassOf> "
+     "<https://w3id.org/tierslieux/ontology#ThirdPlace> ."],
+])
+def test_dumps_the_compiled_shapes_cannot_decide_go_to_pyshacl(lines: list[str]) -> None:
+    with pytest.raises(Unsupported):
+        validate_lines(lambda: iter(lines))

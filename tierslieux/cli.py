@@ -76,7 +76,9 @@ class App:
 
         def draw(done: int, total: int | None) -> None:
             end = f"/{total}" if total else ""
-            click.echo(f"\r\033[K{label}: {done}{end}", err=True, nl=False)
+            # the last count stays on its line: what follows (a long release phase) logs below
+            click.echo(f"\r\033[K{label}: {done}{end}", err=True,
+                       nl=bool(total) and done >= total)  # type: ignore[operator]
 
         return draw
 
@@ -177,6 +179,8 @@ build_options = _options(
     click.option("--force", is_flag=True,
                  help="Build and publish even when nothing changed or the release shrinks "
                       "more than the diff threshold."),
+    click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+                 help="Processes that parse, map and write [default: 0, one per core]."),
 )
 
 
@@ -259,10 +263,13 @@ def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
         base_iri=cfg.base_iri, namespaces=None, mapping_path=cfg.mapping,
         publication_url=cfg.publication_url, force=force, diff_threshold=cfg.diff_threshold,
         stats=stats, started=started, licence=cfg.licence, licence_name=cfg.licence_name,
-        attribution=cfg.attribution,
+        attribution=cfg.attribution, workers=cfg.workers or None,
     )
     result = build(cfg.store, cfg.out, options, progress=app.progress("pages built"))
     app.end_progress()
+    log.debug("Build phases (s): %s; %d of %d pages parsed, the others from the cache.",
+              ", ".join(f"{name} {seconds}" for name, seconds in result.timings),
+              result.pages_parsed, result.pages)
     _info(app, f"Published {result.triples} triples from {result.pages} pages to "
                f"{cfg.out}/ ({len(result.warnings)} warnings).")
     for issue in result.warnings[:10]:
@@ -304,7 +311,7 @@ def _exit_with(outcome: Outcome) -> None:
 @click.pass_obj
 @handle_errors
 def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, out, base_iri,
-        publication_url, mapping, force) -> None:
+        publication_url, mapping, force, workers) -> None:
     """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
 
     When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
@@ -313,7 +320,8 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
 
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
                             categories=categories, contact=contact, delay=delay, out=out,
-                            base_iri=base_iri, publication_url=publication_url, mapping=mapping)
+                            base_iri=base_iri, publication_url=publication_url, mapping=mapping,
+                            workers=workers)
     app.full = full
     with recorded_run(cfg, "run", _source(cfg)) as facts:
         started = now_utc()
@@ -360,12 +368,12 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
 @build_options
 @click.pass_obj
 @handle_errors
-def build(app: App, store, out, base_iri, publication_url, mapping, force) -> None:
+def build(app: App, store, out, base_iri, publication_url, mapping, force, workers) -> None:
     """Parse, map, validate and publish the harvested store (no network)."""
     from tierslieux.pipeline.harvest import now_utc
 
     cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
-                            publication_url=publication_url, mapping=mapping)
+                            publication_url=publication_url, mapping=mapping, workers=workers)
     with recorded_run(cfg, "build", "") as facts:
         result = _do_build(app, cfg, stats={}, started=now_utc(), force=force)
         facts["counts"] = _counts(result=result)

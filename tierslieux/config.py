@@ -84,6 +84,8 @@ class Config:
     mapping: Path | None = None
     #: largest share (0..1) of the previous release that a build may drop without --force
     diff_threshold: float = 0.10
+    #: processes that parse, map and write a build; 0 = one per core
+    workers: int = 0
     log_format: str = "text"
     #: the file this configuration was read from, if any
     config_path: Path | None = field(default=None, compare=False)
@@ -297,6 +299,12 @@ def _base_iri(value: Any, key: str, base: Path | None) -> str:
     return value
 
 
+def _count(value: Any, key: str, base: Path | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Bad("a whole number >= 0")
+    return value
+
+
 def _number(low: float, high: float | None) -> Callable[[Any, str, Path | None], float]:
     expected = f"a number from {low} to {high}" if high is not None else f"a number >= {low}"
 
@@ -354,5 +362,6 @@ _FIELDS: dict[str, _Field] = {
     "attribution": _Field(_string),
     "mapping": _Field(_path),
     "diff_threshold": _Field(_number(0, 1)),
+    "workers": _Field(_count),
     "log_format": _Field(_log_format),
 }

@@ -173,17 +173,50 @@ def write_ntriples_gz(lines: Iterable[str], path: Path) -> int:
 
     The gzip header carries mtime 0 and no file name, so equal lines give equal bytes.
     """
-    count = 0
-    with open(path, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                           compresslevel=GZIP_LEVEL) as stream:
-            batch: list[str] = []
-            for line in lines:
-                batch.append(line)
-                if len(batch) >= 65536:
-                    count += _flush(stream, batch)
-            count += _flush(stream, batch)
-    return count
+    with NTriplesGzWriter(path) as out:
+        for line in lines:
+            out.write(line)
+    return out.count
+
+
+class NTriplesGzWriter:
+    """``write_ntriples_gz`` one line at a time (a context manager); ``reset()`` starts the
+    file again, empty."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._batch: list[str] = []
+        self._open()
+
+    def _open(self) -> None:
+        self._raw = open(self.path, "wb")
+        self._stream = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
+                                     compresslevel=GZIP_LEVEL)
+
+    def write(self, line: str) -> None:
+        self._batch.append(line)
+        if len(self._batch) >= 65536:
+            self.count += _flush(self._stream, self._batch)
+
+    def reset(self) -> None:
+        self._close()
+        self.count = 0
+        self._batch.clear()
+        self._open()
+
+    def _close(self) -> None:
+        try:
+            self.count += _flush(self._stream, self._batch)
+            self._stream.close()
+        finally:
+            self._raw.close()
+
+    def __enter__(self) -> NTriplesGzWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
 
 
 def _flush(stream: BinaryIO, batch: list[str]) -> int:

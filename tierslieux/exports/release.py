@@ -67,6 +67,7 @@ from tierslieux.exports.checks import (
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import (
     RDF_TYPE,
+    NTriplesGzWriter,
     SortedLines,
     canonical_lines,
     read_ntriples_gz,
@@ -225,14 +226,15 @@ class _Clock:
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
                   *, validators: Sequence[Validator] | None = None,
                   resources_dir: Path | Traversable | None = None,
-                  tables_file: Path | None = None) -> ReleaseResult:
+                  tables_file: Path | None = None, workers: int | None = None) -> ReleaseResult:
     """Write every published file in a staging folder, validate, and publish atomically.
 
     ``validators`` default to ``checks.default_validators()``; ``checks.check_rdf_files``
     (parse-back of every RDF file) runs first in any case, since it is the only check of the
     terms of the input lines and of the writers themselves. ``resources_dir`` is the folder
     of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
-    ``tables_file`` replaces the package's tables.yaml.
+    ``tables_file`` replaces the package's tables.yaml. ``workers`` caps the processes that
+    write and check a big release (default: one per core).
 
     Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
     A release that loses more than ``meta.diff_threshold`` of the previous release's triples
@@ -247,7 +249,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         clock = _Clock()
         result = _build(triples, out_dir, staging, meta, clock,
                         default_validators() if validators is None else validators,
-                        resources_dir, tables_file)
+                        resources_dir, tables_file, workers)
         pub.fsync_tree(staging)
         previous = pub.publish(staging, out_dir)
         clock.lap("publish")
@@ -267,7 +269,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
 
 def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
            clock: _Clock, validators: Sequence[Validator],
-           resources_dir: Path | Traversable | None, tables_file: Path | None) -> dict[str, Any]:
+           resources_dir: Path | Traversable | None, tables_file: Path | None,
+           workers: int | None = None) -> dict[str, Any]:
     errors = [i for i in meta.issues if i.severity == "error"]
     if errors and not meta.force:
         first = errors[0]
@@ -301,14 +304,14 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     _WRITING = _Writing(lines, ordered, staging, out_dir, meta.base_iri, prefixes, context,
                         specs, meta.sitename)
     try:
-        with _writers(len(lines)) as pool:
+        with _writers(len(lines), workers) as pool:
             tables_job = pool.submit(_run, "_write_tables")
             jsonld_job = pool.submit(_run, "_write_jsonld")
             turtle_job = pool.submit(_run, "_write_turtle")
             nt_job = pool.submit(_run, "_write_ntriples")
             diff_job = pool.submit(_run, "_diff_job")
             stats = pool.submit(_run, "_stats_job").result()
-            diff, diff_added, diff_removed, previous_pages = diff_job.result()
+            diff, previous_pages = diff_job.result()
             _check_drop(diff, stats, meta, previous_pages)
             tables = tables_job.result()
             for job in (jsonld_job, turtle_job, nt_job):
@@ -318,16 +321,14 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     clock.lap("write")
     for name, data in copies.items():
         (staging / name).write_bytes(data)
-    unchanged = (diff.previous_triples is not None and not diff_added and not diff_removed
+    unchanged = (diff.previous_triples is not None and not diff.triples_added
+                 and not diff.triples_removed
                  and all((out_dir / name).is_file() for name in (DIFF_ADDED, DIFF_REMOVED)))
     if unchanged:
         # Same data as the release in place: keep its diff (the change that led to this data),
         # so that rebuilding an unchanged store republishes byte-identical files.
         for name in (DIFF_ADDED, DIFF_REMOVED):
             shutil.copyfile(out_dir / name, staging / name)
-    else:
-        write_ntriples_gz(diff_added, staging / DIFF_ADDED)
-        write_ntriples_gz(diff_removed, staging / DIFF_REMOVED)
 
     quality = quality_rows(meta.issues, meta.site)
     quality_neutralised = write_quality(quality, staging)
@@ -359,7 +360,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         write_catalog(catalog_triples(info, files, stats, prefixes, titles), out)
 
     all_files = tuple(sorted(p.name for p in staging.iterdir()))
-    staged = StagedRelease(folder=staging, triples=len(lines), files=all_files)
+    staged = StagedRelease(folder=staging, triples=len(lines), files=all_files, workers=workers)
     clock.lap("tables and catalogue")
     ran = []
     checks = [check_rdf_files] + [v for v in validators if v is not check_rdf_files]
@@ -459,15 +460,16 @@ class _Writing:
 _WRITING: _Writing | None = None
 
 
-def _writers(triples: int) -> Any:
+def _writers(triples: int, workers: int | None = None) -> Any:
     """The pool the writers run in: worker processes for a big release, else this process."""
     import os
 
     from tierslieux.workers import InlineExecutor, process_pool
 
-    if triples < PARALLEL_TRIPLES or (os.cpu_count() or 1) < 2:
+    workers = workers or os.cpu_count() or 1
+    if triples < PARALLEL_TRIPLES or workers < 2:
         return InlineExecutor()
-    return process_pool(os.cpu_count() or 1)
+    return process_pool(workers)
 
 
 def _run(writer: str) -> Any:
@@ -512,9 +514,13 @@ def _stats_job() -> GraphStats:
     return graph_stats(job.ordered, job.base_iri)
 
 
-def _diff_job() -> tuple[ReleaseDiff, list[str], list[str], int]:
+def _diff_job() -> tuple[ReleaseDiff, int]:
+    """The diff against the release in place, its two files written in the staging folder."""
     job = _job()
-    return _diff(job.lines, job.out_dir)
+    with NTriplesGzWriter(job.staging / DIFF_ADDED) as added, \
+            NTriplesGzWriter(job.staging / DIFF_REMOVED) as removed:
+        diff, _, _, previous_pages = _diff(job.lines, job.out_dir, (added, removed))
+    return diff, previous_pages
 
 
 # --------------------------------------------------------------------------- the diff
@@ -524,20 +530,27 @@ def _subject(line: str) -> str:
     return line[1 : line.index("> ")]
 
 
-def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list[str], int]:
+def _diff(lines: list[str], out_dir: Path, sinks: tuple[Any, Any] | None = None
+          ) -> tuple[ReleaseDiff, list[str], list[str], int]:
     """Compare with the release in ``out_dir`` (its N-Triples dump), if there is one.
 
     Returns the diff, the added and the removed lines, and the number of wiki pages
-    (subjects typed tl:WikiPage) of the previous release.
+    (subjects typed tl:WikiPage) of the previous release. With ``sinks`` (two
+    ``NTriplesGzWriter``), the added and removed lines are written to them as they are found
+    instead of being returned: a release whose every triple changed (a new base IRI) costs no
+    memory.
     """
     old_path = out_dir / "tierslieux.nt.gz"
     if not old_path.is_file():
         return ReleaseDiff(previous_triples=None), [], [], 0
     if isinstance(lines, SortedLines):
         try:
-            return _diff_sorted(lines, old_path)
+            return _diff_sorted(lines, old_path, sinks)
         except _Unsorted:
-            pass  # an old dump not written by write_release: compare as sets below
+            if sinks is not None:
+                for sink in sinks:
+                    sink.reset()
+            # an old dump not written by write_release: compare as sets below
         except (OSError, EOFError, UnicodeDecodeError) as exc:
             raise PublishError(f"cannot read the previous release {old_path}: {exc}") from exc
     try:
@@ -561,6 +574,11 @@ def _diff(lines: list[str], out_dir: Path) -> tuple[ReleaseDiff, list[str], list
     )
     page_marker = f"> <{RDF_TYPE}> <{WIKI_PAGE}> ."
     previous_pages = sum(1 for line in old if line.endswith(page_marker))
+    if sinks is not None:
+        for sink, found in zip(sinks, (added, removed)):
+            for line in found:
+                sink.write(line)
+        return diff, [], [], previous_pages
     return diff, added, removed, previous_pages
 
 
@@ -568,13 +586,16 @@ class _Unsorted(Exception):
     """The previous dump is not in line order without duplicates."""
 
 
-def _diff_sorted(lines: SortedLines, old_path: Path
+def _diff_sorted(lines: SortedLines, old_path: Path, sinks: tuple[Any, Any] | None = None
                  ) -> tuple[ReleaseDiff, list[str], list[str], int]:
     """``_diff`` in one merge pass over two sorted streams, holding neither: the lines of a
     subject are contiguous in line order, so entities are compared group by group."""
     page_marker = f"> <{RDF_TYPE}> <{WIKI_PAGE}> ."
     added: list[str] = []
     removed: list[str] = []
+    add, remove = (added.append, removed.append) if sinks is None else (
+        sinks[0].write, sinks[1].write)
+    totals = [0, 0]
     entities_added: list[str] = []
     entities_removed: list[str] = []
     entities_modified: list[str] = []
@@ -630,16 +651,18 @@ def _diff_sorted(lines: SortedLines, old_path: Path
         elif side == 1:
             sides |= 1
             touched = True
-            added.append(line)
+            totals[0] += 1
+            add(line)
         else:
             sides |= 2
             touched = True
-            removed.append(line)
+            totals[1] += 1
+            remove(line)
     close()
     diff = ReleaseDiff(
         previous_triples=counts["old"],
-        triples_added=len(added),
-        triples_removed=len(removed),
+        triples_added=totals[0],
+        triples_removed=totals[1],
         entities_added=tuple(sorted(entities_added)),
         entities_removed=tuple(sorted(entities_removed)),
         entities_modified=tuple(sorted(entities_modified)),

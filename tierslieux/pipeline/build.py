@@ -3,7 +3,7 @@
 A build never touches the network. Parsing and mapping a page is a pure function of its stored
 revision; a page that cannot be parsed or mapped is reported and the rest goes on.
 
-How a build scales (see bench/README.md for the figures):
+How a build scales (README, "Big wikis", gives the benchmark and its figures):
 
 1. **Only what changed.** Each page's result (its sorted N-Triples lines, its issues, the
    ``sh:class`` checks it could not decide) is kept in a cache beside the store
@@ -21,11 +21,18 @@ How a build scales (see bench/README.md for the figures):
    by subject over the merged runs plus the ontology, in a worker process while the exports
    write the files; each page resolved its ``sh:class`` checks where it mints the values.
    Shapes the compiler does not understand fall back to pyshacl on the whole graph.
+5. **Writers side by side.** Turtle, JSON-LD, the CSV tables, the N-Triples dump, the diff and
+   the statistics are each one streaming pass over the merged files, run in forked processes
+   (``exports/release.py``); the parse-back of the three dumps runs in parallel too.
+
+Worker processes come from ``tierslieux.workers.process_pool``: they ignore Ctrl-C (the main
+process stops them), and die with the main process even when it is killed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import deque
@@ -65,6 +72,11 @@ from tierslieux.workers import InlineExecutor, process_pool
 
 #: Default root of the data IRIs; a deployment sets its own (``--base-iri``).
 DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
+
+log = logging.getLogger("tierslieux.build")
+#: from this many triples on, the build says what it is doing after the pages (the release
+#: phase of a big wiki takes minutes)
+TELL_FROM = 100_000
 
 #: called with (pages done, total) while building
 Progress = Callable[[int, int], None]
@@ -144,14 +156,22 @@ def map_pages(
 def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
     from tierslieux.pipeline.parse import parse_page
 
-    rev = page.revision
     try:
-        return mapper.map_page(parse_page(page))
-    except ParseError as exc:
-        return MappedPage(
-            page_id=rev.page_id, rev_id=rev.rev_id, title=rev.title, triples=(),
-            issues=(Issue(rev.title, "warning", "page", "", "", f"not parsed: {exc}"),),
-        )
+        parsed = parse_page(page)
+    except (ParseError, RecursionError) as exc:
+        return _failed(page, f"not parsed: {exc}")
+    try:
+        return mapper.map_page(parsed)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # a bug of the mapping or of a cleaner on one page: reported, the other pages go on
+        return _failed(page, f"not mapped: {type(exc).__name__}: {exc}")
+
+
+def _failed(page: StoredPage, message: str) -> MappedPage:
+    """What a page that could not be parsed or mapped gives: no triple, one warning."""
+    rev = page.revision
+    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=rev.title, triples=(),
+                      issues=(Issue(rev.title, "warning", "page", "", "", message),))
 
 
 # --------------------------------------------------------------------------- worker side
@@ -358,6 +378,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             flags |= page_flags
 
         names = [name for name, _ in runs]
+        _enough_open_files(len(names) + 64)  # a merge opens every run at once
         keep = set(names)
         release = RunSet(cache.run_dir, names)
         stack.callback(release.forget_merged)
@@ -369,7 +390,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         merges[1].result()
         clock.append(("merge", time.perf_counter()))
         validators = None
-        if checker is not None and not flags & FLAG_CLASS_AXIOMS:
+        if checker is not None and names and not flags & FLAG_CLASS_AXIOMS:
             ontology_run = _ontology_run(cache, version)
             keep.add(ontology_run)
             unresolved |= checker.local_class_failures(_ontology_lines())
@@ -396,7 +417,12 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             diff_threshold=options.diff_threshold,
             force=options.force,
         )
-        result = write_release(release, out_dir, meta, validators=validators)
+        if len(release) >= TELL_FROM:
+            log.info("Writing and validating the release: %d triples from %d pages "
+                     "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
+                     len(listing) - len(todo))
+        result = write_release(release, out_dir, meta, validators=validators,
+                               workers=options.workers)
         clock.append(("release", time.perf_counter()))
         return BuildResult(
             out_dir=out_dir, pages=len(listing), triples=len(release), issues=tuple(issues),
@@ -407,6 +433,20 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             + tuple((f"release: {step}", seconds)
                     for step, seconds in getattr(result, "timings", ())),
         )
+
+
+def _enough_open_files(needed: int) -> None:
+    """Raise this process's soft limit of open files towards ``needed`` (a wiki of 130,000
+    pages has over a thousand runs, the usual soft limit), as far as the hard limit allows."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _forget_state() -> None:

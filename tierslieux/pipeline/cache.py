@@ -48,6 +48,7 @@ CODE_MODULES = (
     "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.pipeline.clean",
     "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
     "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
+    "tierslieux.ontology", "tierslieux.pipeline.build", "tierslieux.pipeline.cache",
 )
 
 

@@ -575,17 +575,22 @@ def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[
 
 def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Triple]],
                      unresolved: set[tuple[str, str]] | frozenset = frozenset(),
-                     severities: frozenset[str] | None = None) -> ValidationReport:
+                     severities: frozenset[str] | None = None,
+                     types: dict[str, frozenset[str]] | None = None) -> ValidationReport:
     """Validate a release given as triples in triple order (the data and the ontology).
 
     ``triples`` is called once, and a second time only when some results need the titles of
     their pages. ``unresolved`` are the ``(value, class)`` pairs some page could not decide
-    (``local_class_failures``); every other ``sh:class`` check is satisfied.
+    (``local_class_failures``); every other ``sh:class`` check is satisfied. With ``types``
+    (the rdf:types of every subject, see ``subject_types``) every ``sh:class`` check is
+    decided from them instead.
     """
     wanted_values = {value for value, _ in unresolved}
     global_types: dict[str, set[str]] = {}
 
     def class_ok(value: str, cls: str) -> bool | None:
+        if types is not None:
+            return checker.is_instance(types.get(value, ()), cls)
         return None if (value, cls) in unresolved else True
 
     results: list[Result] = []
@@ -661,6 +666,55 @@ def _pages(results: list[Result], triples: Callable[[], Iterable[Triple]]
         addresses = sorted({info.get(p, ("", ""))[1] for p in pages} - {""})
         out[focus] = (tuple(titles), tuple(addresses))
     return out
+
+
+def subject_types(triples: Iterable[Triple]) -> dict[str, frozenset[str]]:
+    """The rdf:types of each typed subject (IRIs unescaped); equal sets are shared, so that
+    this costs little more than the subjects' IRIs."""
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    types: dict[str, frozenset[str]] = {}
+    for subject, pairs in subject_groups(triples):
+        found = frozenset(unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<")
+        if found:
+            types[unescape(subject) if "\\" in subject else subject] = shared.setdefault(
+                found, found)
+    return types
+
+
+def validate_lines(lines: Callable[[], Iterable[str]],
+                   severities: frozenset[str] | None = None) -> ValidationReport:
+    """Validate a release given as its N-Triples lines, distinct and sorted (``lines()`` is
+    called a few times: the dump of a published release, read again each time), with the
+    ontology, in a few streaming passes: the subjects' types, then subject by subject. Memory
+    holds the types of the subjects, not the triples. Raises Unsupported like
+    ``default_checker``, and for lines that are not sorted or that define classes (the
+    compiled hierarchy is the ontology's): the caller then runs pyshacl."""
+    import heapq
+
+    from tierslieux.exports.ntriples import split_line
+
+    checker = default_checker()
+    ontology = ontology_lines()
+
+    def data() -> Iterator[str]:
+        previous = ""
+        for line in lines():
+            if line < previous:
+                raise Unsupported("a dump whose lines are not sorted")
+            if f"> <{RDFS_SUBCLASS}> " in line:  # the hierarchy comes from the ontology alone
+                raise Unsupported("data that defines classes (rdfs:subClassOf)")
+            previous = line
+            yield line
+
+    def triples() -> Iterator[Triple]:
+        previous = None
+        for line in heapq.merge(data(), ontology):
+            if line != previous:
+                previous = line
+                yield split_line(line)
+
+    return validate_triples(checker, triples, severities=severities,
+                            types=subject_types(triples()))
 
 
 # --------------------------------------------------------------------------- entry points
