@@ -390,3 +390,21 @@ def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
     assert sunk[0] == expected[0] and sunk[3] == expected[3]
     assert list(read_ntriples_gz(tmp_path / "added.gz")) == expected[1] != []
     assert list(read_ntriples_gz(tmp_path / "removed.gz")) == expected[2] != []
+
+
+def test_the_streaming_diff_counts_every_entity_but_lists_a_few(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tierslieux.exports import release as release_module
+
+    old = case_lines("third_place")
+    release(old, tmp_path / "out")
+    moved = sorted({line.replace(BASE, "https://elsewhere.example/") for line in old})
+    write_run(tmp_path, "run", [moved])
+    full = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
+    assert full.entities_counts is None and len(full.entities_added) > 2
+    monkeypatch.setattr(release_module, "REPORT_LIST_LIMIT", 2)
+    cut = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
+    assert cut.entities_added == full.entities_added[:2]
+    assert cut.count("added") == len(full.entities_added)
+    assert cut.count("removed") == len(full.entities_removed)
+    assert (cut.triples_added, cut.triples_removed) == (full.triples_added, full.triples_removed)

@@ -181,9 +181,19 @@ class ReleaseDiff:
     previous_triples: int | None
     triples_added: int = 0
     triples_removed: int = 0
+    #: the entities, sorted; a streaming diff keeps the first REPORT_LIST_LIMIT of each kind
+    #: (the diff files are complete): a new base IRI changes every entity of a big wiki
     entities_added: tuple[str, ...] = ()
     entities_removed: tuple[str, ...] = ()
     entities_modified: tuple[str, ...] = ()
+    #: how many entities of each kind, when there are more than the lists hold
+    entities_counts: tuple[int, int, int] | None = None
+
+    def count(self, kind: str) -> int:
+        """Number of entities ``kind`` ("added", "removed", "modified")."""
+        if self.entities_counts is not None:
+            return self.entities_counts[("added", "removed", "modified").index(kind)]
+        return len(getattr(self, f"entities_{kind}"))
 
 
 @dataclass(frozen=True)
@@ -631,15 +641,24 @@ def _diff_sorted(lines: SortedLines, old_path: Path, sinks: tuple[Any, Any] | No
     sides = 0  # bit 1: the subject is in the new release, bit 2: in the old one
     touched = False
 
+    entity_totals = [0, 0, 0]
+
     def close() -> None:
         if subject is None:
             return
+        # only the first REPORT_LIST_LIMIT of each kind are kept (in the dump's order)
         if sides == 1:
-            entities_added.append(subject)
+            entity_totals[0] += 1
+            if len(entities_added) < REPORT_LIST_LIMIT:
+                entities_added.append(subject)
         elif sides == 2:
-            entities_removed.append(subject)
+            entity_totals[1] += 1
+            if len(entities_removed) < REPORT_LIST_LIMIT:
+                entities_removed.append(subject)
         elif touched:
-            entities_modified.append(subject)
+            entity_totals[2] += 1
+            if len(entities_modified) < REPORT_LIST_LIMIT:
+                entities_modified.append(subject)
 
     for line, side in events():
         current = _subject(line)
@@ -666,6 +685,8 @@ def _diff_sorted(lines: SortedLines, old_path: Path, sinks: tuple[Any, Any] | No
         entities_added=tuple(sorted(entities_added)),
         entities_removed=tuple(sorted(entities_removed)),
         entities_modified=tuple(sorted(entities_modified)),
+        entities_counts=tuple(entity_totals) if max(entity_totals) > REPORT_LIST_LIMIT
+        else None,  # type: ignore[arg-type]
     )
     return diff, added, removed, counts["pages"]
 
@@ -694,9 +715,11 @@ def _check_drop(diff: ReleaseDiff, stats: GraphStats, meta: ReleaseMeta, pages: 
 
 def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, warnings,
             validators: Sequence[str], staging: Path, files: Sequence[str]) -> dict[str, Any]:
-    def cut(items: Sequence[str]) -> dict[str, Any]:
-        entry: dict[str, Any] = {"count": len(items), "iris": list(items[:REPORT_LIST_LIMIT])}
-        if len(items) > REPORT_LIST_LIMIT:
+    def cut(kind: str) -> dict[str, Any]:
+        items = getattr(diff, f"entities_{kind}")
+        count = diff.count(kind)
+        entry: dict[str, Any] = {"count": count, "iris": list(items[:REPORT_LIST_LIMIT])}
+        if count > REPORT_LIST_LIMIT:
             entry["truncated"] = True
         return entry
 
@@ -708,9 +731,9 @@ def _report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff, tables, war
             "previous_triples": diff.previous_triples,
             "triples_added": diff.triples_added,
             "triples_removed": diff.triples_removed,
-            "entities_added": cut(diff.entities_added),
-            "entities_removed": cut(diff.entities_removed),
-            "entities_modified": cut(diff.entities_modified),
+            "entities_added": cut("added"),
+            "entities_removed": cut("removed"),
+            "entities_modified": cut("modified"),
         }
     diff_entry["files"] = [DIFF_ADDED, DIFF_REMOVED]
     issues = sorted(
