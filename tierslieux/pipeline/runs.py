@@ -33,6 +33,8 @@ from tierslieux.exports.ntriples import SortedLines, Triple
 RUN_PAGES = 128
 _BUFFER = 1 << 16
 _READ = 1 << 22
+#: lines of a run encoded and compressed at a time
+_WRITE_LINES = 20_000
 
 
 def triple_key(line: str) -> str:
@@ -55,7 +57,8 @@ def group_runs(keys: Sequence[str], size: int = RUN_PAGES) -> list[tuple[int, in
     """``(start, end)`` slices of ``keys`` (page keys in sorted order) that make the runs.
 
     A run ends before a key whose hash is a multiple of ``size`` (so a new page only splits
-    the run it falls in), or after ``4 * size`` pages.
+    the run it falls in), or after ``2 * size`` pages (the largest run sets the peak memory of
+    a build).
     """
     runs = []
     start = 0
@@ -65,7 +68,7 @@ def group_runs(keys: Sequence[str], size: int = RUN_PAGES) -> list[tuple[int, in
             break
         digest = int.from_bytes(hashlib.blake2b(keys[index].encode("utf-8"),
                                                 digest_size=8).digest(), "big")
-        if digest % size == 0 or index - start >= 4 * size:
+        if digest % size == 0 or index - start >= 2 * size:
             runs.append((start, index))
             start = index
     return runs
@@ -86,21 +89,32 @@ def run_paths(folder: Path, name: str) -> tuple[Path, Path]:
 
 
 def write_run(folder: Path, name: str, pages: Iterable[Iterable[str]]) -> None:
-    """Write the union of ``pages`` (each page's lines) as run ``name``, atomically."""
+    """Write the union of ``pages`` (each page's lines) as run ``name``, atomically.
+
+    At most two copies of the run's lines are alive at a time (the line order, then the triple
+    order) and they are written a block at a time: the peak memory of a build is the largest
+    run's.
+    """
     unique: set[str] = set()
     for lines in pages:
         unique.update(lines)
     line_path, triple_path = run_paths(folder, name)
     in_line_order = sorted(unique)
+    del unique
+    _write_sorted(line_path, in_line_order)
     # the two orders differ only here and there: timsort makes the second sort almost linear
-    for path, items in ((line_path, in_line_order),
-                        (triple_path, sorted(map(triple_key, in_line_order)))):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                  mtime=0, compresslevel=1) as out:
-            if items:
-                out.write(("\n".join(items) + "\n").encode("utf-8"))
-        os.replace(tmp, path)
+    in_triple_order = sorted(map(triple_key, in_line_order))
+    del in_line_order
+    _write_sorted(triple_path, in_triple_order)
+
+
+def _write_sorted(path: Path, items: list[str]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                              mtime=0, compresslevel=1) as out:
+        for start in range(0, len(items), _WRITE_LINES):
+            out.write(("\n".join(items[start:start + _WRITE_LINES]) + "\n").encode("utf-8"))
+    os.replace(tmp, path)
 
 
 def _open(path: Path) -> TextIO:
