@@ -142,9 +142,11 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
         "import os, sys, time\n"
         "from tierslieux.lock import acquire_lock\n"
         f"lock = acquire_lock({str(tmp_path / 'store.sqlite')!r})\n"
+        "ready, tell = os.pipe()\n"
         "child = os.fork()\n"
-        "if child == 0:\n"
-        "    time.sleep(60); os._exit(0)\n"
+        "if child == 0:\n"  # its after-fork handlers have run once fork() returns here
+        "    os.write(tell, b'.'); time.sleep(60); os._exit(0)\n"
+        "os.read(ready, 1)\n"
         "print(child, flush=True)\n"
         "time.sleep(60)\n"
     )
