@@ -46,6 +46,12 @@ def big_dump(tmp_path_factory) -> Path:
                                            for i in range(1, 151)])
 
 
+def ctrl_c_on() -> None:
+    """In a child before it runs: Ctrl-C handled even when this test run was started with it
+    ignored (a background job of a shell script), as a terminal user's run would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while not path.exists():
@@ -124,7 +130,8 @@ def test_stale_lock_of_a_killed_run_is_taken_over(tmp_path, big_dump):
 
 def test_interrupted_run_exits_130_and_the_rerun_finishes(tmp_path, big_dump):
     first = subprocess.Popen([EXE, "run", "--dump", str(big_dump)], cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=ctrl_c_on)
     wait_for(tmp_path / "tierslieux.sqlite.lock", first)
     time.sleep(0.5)
     first.send_signal(signal.SIGINT)

@@ -117,7 +117,8 @@ def test_serve_stops_cleanly_on_ctrl_c(release):
             "url = serve(sys.argv[1], port=int(sys.argv[2]), on_ready=lambda u: print(u, flush=True)); "
             "print('stopped', url, flush=True)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(release), str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = proc.stdout.readline().strip()
         assert url == f"http://127.0.0.1:{port}/query", proc.stderr.read()
