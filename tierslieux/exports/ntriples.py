@@ -116,6 +116,22 @@ def split_line(line: str) -> Triple:
     return subject[1:-1], predicate[1:-1], rest[:-2]
 
 
+def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """``(subject, [(predicate, object), ...])`` from triples whose subjects are contiguous
+    (triple order, or line order)."""
+    subject = None
+    pairs: list[tuple[str, str]] = []
+    for s, p, o in triples:
+        if s != subject:
+            if pairs:
+                yield subject, pairs  # type: ignore[misc]
+            subject = s
+            pairs = []
+        pairs.append((p, o))
+    if pairs:
+        yield subject, pairs  # type: ignore[misc]
+
+
 def triple_order(lines: Iterable[str]) -> list[Triple] | Iterable[Triple]:
     """Split canonical lines into triples and sort them in triple order (SortedLines give
     their own re-iterable ``in_triple_order``)."""

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from tierslieux.errors import MappingError
-from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object
+from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object, subject_groups
 
 TABLES_FILE = "tables.yaml"
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
@@ -341,7 +341,7 @@ def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
     for number, spec in enumerate(specs):
         for cls in spec.classes:
             tables_of.setdefault(f"<{cls}>", []).append(number)
-    for subject, pairs in _subjects(triples):
+    for subject, pairs in subject_groups(triples):
         numbers: set[int] = set()
         for p, o in pairs:
             if p == RDF_TYPE:
@@ -365,19 +365,6 @@ def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
                 row.append(cell)
             result.rows.append(row)
     return results
-
-
-def _subjects(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    subject = None
-    pairs: list[tuple[str, str]] = []
-    for s, p, o in triples:
-        if s != subject:
-            if pairs:
-                yield subject, pairs  # type: ignore[misc]
-            subject, pairs = s, []
-        pairs.append((p, o))
-    if pairs:
-        yield subject, pairs  # type: ignore[misc]
 
 
 def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,

@@ -40,7 +40,7 @@ from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from tierslieux.exports.ntriples import RDF_TYPE, parse_object, unescape
+from tierslieux.exports.ntriples import RDF_TYPE, parse_object, subject_groups, unescape
 from tierslieux.pipeline.validate import SEVERITIES, ValidationReport, Violation
 
 #: (subject IRI, predicate IRI, object as an N-Triples term): the triple order of ntriples.py
@@ -556,21 +556,6 @@ def _value_ok(token: str, check: Check) -> bool:
 
 
 # --------------------------------------------------------------------------- a whole release
-
-
-def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    """``(subject, [(predicate, object), ...])`` from triples in triple order."""
-    subject = None
-    pairs: list[tuple[str, str]] = []
-    for s, p, o in triples:
-        if s != subject:
-            if pairs:
-                yield subject, pairs  # type: ignore[misc]
-            subject = s
-            pairs = []
-        pairs.append((p, o))
-    if pairs:
-        yield subject, pairs  # type: ignore[misc]
 
 
 def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Triple]],
