@@ -16,34 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import mwparserfromhell
 from rdflib import Graph
 
 from tierslieux.ontology import load_context, load_mapping
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline.map import Mapper, _PageJob
-from tierslieux.pipeline.records import ParsedPage, StoredPage
 from tierslieux.pipeline.store import Store
-
-
-def parse_default(page: StoredPage) -> ParsedPage:
-    """``parse.parse_page`` with mwparserfromhell's default options (style tags parsed)."""
-    revision = page.revision
-    text = revision.text
-    match = parse_module._REDIRECT.match(text)
-    redirect = parse_module._redirect_target(match.group(1) if match else revision.redirect)
-    walker = parse_module._Walker(skip_redirect_marker=match is not None)
-    if revision.model not in parse_module._NON_WIKITEXT:
-        walker.block(mwparserfromhell.parse(text).nodes, None)
-    return ParsedPage(
-        page=page,
-        sections=tuple(section.build() for section in walker.sections),
-        templates=tuple(walker.templates),
-        links=tuple(walker.links),
-        categories=tuple(walker.categories),
-        external_links=tuple(walker.external_links),
-        redirect=redirect,
-    )
 
 
 def run(store_path: str | Path, out_dir: str | Path) -> dict:
@@ -63,7 +41,7 @@ def run(store_path: str | Path, out_dir: str | Path) -> dict:
         for page in store.pages():
             t0 = time.perf_counter()
             try:
-                parsed = parse_default(page)
+                parsed = parse_module.parse_page(page, style_tags=True)
             except Exception:  # noqa: BLE001 - like the build: a page that fails is skipped
                 continue
             t1 = time.perf_counter()

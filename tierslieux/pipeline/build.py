@@ -158,7 +158,7 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
 
     try:
         parsed = parse_page(page)
-    except (ParseError, RecursionError) as exc:
+    except ParseError as exc:  # parse_page turns any failure into a ParseError
         return _failed(page, f"not parsed: {exc}")
     try:
         return mapper.map_page(parsed)

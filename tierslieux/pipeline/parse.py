@@ -512,8 +512,12 @@ def _redirect_target(raw: str | None) -> str | None:
     return target or None
 
 
-def parse_page(page: StoredPage) -> ParsedPage:
+def parse_page(page: StoredPage, *, style_tags: bool = False) -> ParsedPage:
     """Sections, list items, templates, links and categories of one stored page.
+
+    Bold and italic markup is left as text (mwparserfromhell's ``skip_style_tags``, about 2.7
+    times faster) and removed from the texts; ``style_tags=True`` parses it as tags (the
+    parser's default, used by the benchmark's naive reference).
 
     Raises ParseError (with the page title and the reason) if the wikitext cannot be
     parsed; the caller reports the page and goes on with the others.
@@ -525,7 +529,7 @@ def parse_page(page: StoredPage) -> ParsedPage:
         redirect = _redirect_target(match.group(1) if match else revision.redirect)
         walker = _Walker(skip_redirect_marker=match is not None)
         if revision.model not in _NON_WIKITEXT:
-            code = mwparserfromhell.parse(text, skip_style_tags=True)
+            code = mwparserfromhell.parse(text, skip_style_tags=not style_tags)
             walker.block(code.nodes, None)
         return ParsedPage(
             page=page,
