@@ -35,7 +35,16 @@ from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object, subject_
 
 TABLES_FILE = "tables.yaml"
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
-VALUES = ("text", "concept", "date", "class")
+VALUES = ("text", "concept", "date", "class", "phone")
+#: what joins the values of a multi-valued cell (declared as the "list" type's delimiter)
+SEPARATOR = "|"
+#: how every table of a release is written, as datapackage.json declares it on each resource
+#: (CSV Dialect 1.2 keys): without it, readers that guess the dialect take a section's prose
+#: such as ``|"oui"|"non"|`` for the table's delimiter
+CSV_DIALECT: Mapping[str, Any] = {
+    "delimiter": ",", "lineTerminator": "\n", "quoteChar": '"', "doubleQuote": True,
+    "skipInitialSpace": False, "header": True,
+}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*")
@@ -322,6 +331,8 @@ def _convert(token: str, how: str) -> str:
         return local.split("-", 1)[1] if "-" in local else local
     if how == "date":
         return value[:10]
+    if how == "phone":  # the national schema's format: +33252569807, no spaces
+        return "".join(value.split())
     return value
 
 
@@ -386,7 +397,7 @@ def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
     if not values:
         return ""
     if column.multi:
-        return "|".join(values)
+        return SEPARATOR.join(values)
     if len(values) > 1:
         if column.several == "max":
             return values[-1]
@@ -424,6 +435,9 @@ def table_schema(spec: TableSpec) -> dict[str, Any]:
     fields = []
     for column in spec.columns:
         entry: dict[str, Any] = {"name": column.name, "type": column.type}
+        if column.multi:  # Table Schema 2's list type, read as a list by frictionless 5
+            entry = {"name": column.name, "type": "list", "delimiter": SEPARATOR,
+                     "itemType": column.type}
         if column.title:
             entry["title"] = column.title
         if column.description:
@@ -471,22 +485,30 @@ def datapackage(specs: Sequence[TableSpec], files: Mapping[str, tuple[int, str]]
     package["sources"] = [dict(s) for s in sources]
     resources_ = []
     for spec in specs:
-        size, digest = files[spec.file]
-        resources_.append({
-            "name": spec.name,
-            "path": spec.file,
-            "profile": "tabular-data-resource",
-            "title": spec.title_fr,
-            "description": spec.description,
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "bytes": size,
-            "hash": f"sha256:{digest}",
-            "schema": table_schema(spec),
-        })
+        resources_.append(csv_resource(spec.name, spec.title_fr, spec.description,
+                                       *files[spec.file], table_schema(spec)))
     package["resources"] = resources_
     return package
+
+
+def csv_resource(name: str, title: str, description: str, size: int, digest: str,
+                 schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The datapackage.json resource of the table ``name``.csv, written as every table is."""
+    return {
+        "name": name,
+        "path": f"{name}.csv",
+        "scheme": "file",  # what the csvw package's reader needs to take it as a table
+        "profile": "tabular-data-resource",
+        "title": title,
+        "description": description,
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "dialect": dict(CSV_DIALECT),
+        "bytes": size,
+        "hash": f"sha256:{digest}",
+        "schema": dict(schema),
+    }
 
 
 def dump_json(document: Any) -> str:
