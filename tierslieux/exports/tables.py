@@ -9,8 +9,9 @@ Formula neutralisation (quoted by the README)
     return as a formula. In a column of type ``string``, such a value gets a leading apostrophe
     (``'=HYPERLINK(…)`` → ``''=HYPERLINK(…)``), as OWASP recommends for CSV injection, with one
     exception: a value made only of a leading ``+`` or ``-`` followed by digits, spaces, dots and
-    parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``) is kept
-    as it is, since it can call no function. Columns of other types (integer, number, date…) hold
+    parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``), or of
+    several such values joined with ``|`` (the phone numbers of a multi-valued cell,
+    ``+33123456789|+442079460958``), is kept as it is, since it can call no function. Columns of other types (integer, number, date…) hold
     only validated values and are never changed. The RDF files always keep the original text.
 """
 
@@ -47,7 +48,7 @@ CSV_DIALECT: Mapping[str, Any] = {
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*")
+_HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*(?:\|[+-]?[0-9 .()]*[0-9][0-9 .()]*)*")
 
 
 def neutralise(value: str) -> str:
