@@ -410,3 +410,28 @@ def test_both_table_checks_refuse_an_undeclared_delimiter(tricky_release: Path, 
     for limit in (10**12, -1):
         monkeypatch.setattr(checks, "FRICTIONLESS_LIMIT", limit)
         assert any("label" in m for m in check_tables(staged)), limit
+
+
+def test_frictionless_validate_command_with_the_official_schema(tricky_release: Path,
+                                                                tmp_path: Path) -> None:
+    """``frictionless validate --schema schema.json lieux_mediation_numerique.csv``, the
+    command a producer runs, on the published file and on a copy with a telephone with
+    spaces (``--trusted``: the official schema is outside the release folder)."""
+    import subprocess
+    import sys
+
+    def validate(path: Path) -> tuple[int, dict]:
+        done = subprocess.run(
+            [sys.executable, "-m", "frictionless", "validate", "--trusted", "--json",
+             "--schema", str(OFFICIAL_SCHEMA), str(path)],
+            capture_output=True, text=True, timeout=300)
+        return done.returncode, json.loads(done.stdout)
+
+    code, report = validate(tricky_release / mediation.FILE)
+    assert (code, report["valid"], report["tasks"][0]["stats"]["rows"]) == (0, True, 1)
+    broken = tmp_path / mediation.FILE
+    shutil.copyfile(tricky_release / mediation.FILE, broken)
+    _national_cell("telephone", "+33 2 31 00 00 00")(tmp_path)
+    code, report = validate(broken)
+    assert code != 0 and not report["valid"]
+    assert [e["type"] for e in report["tasks"][0]["errors"]] == ["constraint-error"]

@@ -36,7 +36,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tierslieux.exports.tables import SEPARATOR, TableResult, csv_resource
+from tierslieux.exports.package import csv_resource
+from tierslieux.exports.tables import SEPARATOR, TableResult
 from tierslieux.pipeline.records import Issue
 
 NAME = "lieux_mediation_numerique"

@@ -43,7 +43,8 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from tierslieux.exports.tables import csv_resource, neutralise
+from tierslieux.exports.package import csv_resource
+from tierslieux.exports.tables import neutralise
 from tierslieux.pipeline.records import Issue, SiteInfo
 
 QUALITY_FILE = "quality.csv"

@@ -83,11 +83,11 @@ from tierslieux.exports.quality import (
     quality_rows,
     write_quality,
 )
-from tierslieux.exports import mediation, tablegroup
+from tierslieux.exports import mediation
+from tierslieux.exports.package import CSVW_FILE, csvw_metadata, datapackage
 from tierslieux.exports.tables import (
     TableSpec,
     build_tables,
-    datapackage,
     dump_json,
     load_tables,
     write_table,
@@ -352,14 +352,14 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     (staging / "datapackage.json").write_text(
         dump_json(package), encoding="utf-8", newline="\n"
     )
-    (staging / tablegroup.FILE).write_text(
-        dump_json(tablegroup.csvw_metadata(package, {mediation.NAME: mediation.LIST_FIELDS})),
+    (staging / CSVW_FILE).write_text(
+        dump_json(csvw_metadata(package, {mediation.NAME: mediation.LIST_FIELDS})),
         encoding="utf-8", newline="\n",
     )
 
     described = [
         "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", *RESOURCE_FILES,
-        *csv_files, mediation.FILE, QUALITY_FILE, "datapackage.json", tablegroup.FILE,
+        *csv_files, mediation.FILE, QUALITY_FILE, "datapackage.json", CSVW_FILE,
     ]
     files = {name: _digest(staging / name, digests) for name in described}
     info = CatalogInfo(

@@ -1,4 +1,5 @@
-"""CSV tables and their Frictionless Data Package, driven by ``tables.yaml``.
+"""CSV tables, driven by ``tables.yaml`` (``package.py`` describes them: datapackage.json and
+csv-metadata.json).
 
 Each table has one row per entity of its classes, the entity's IRI as ``id``, the columns in the
 order of ``tables.yaml`` and the rows sorted by ``id``. Files are UTF-8 without BOM, comma
@@ -11,8 +12,8 @@ Formula neutralisation (quoted by the README)
     exception: a value made only of a leading ``+`` or ``-`` followed by digits, spaces, dots and
     parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``), or of
     several such values joined with ``|`` (the phone numbers of a multi-valued cell,
-    ``+33123456789|+442079460958``), is kept as it is, since it can call no function. Columns of other types (integer, number, date…) hold
-    only validated values and are never changed. The RDF files always keep the original text.
+    ``+33123456789|+442079460958``), is kept as it is, since it can call no function. Columns of
+    other types (integer, number, date…) hold only validated values and are never changed. The RDF files always keep the original text.
 """
 
 from __future__ import annotations
@@ -39,13 +40,6 @@ TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
 VALUES = ("text", "concept", "date", "class", "phone")
 #: what joins the values of a multi-valued cell (declared as the "list" type's delimiter)
 SEPARATOR = "|"
-#: how every table of a release is written, as datapackage.json declares it on each resource
-#: (CSV Dialect 1.2 keys): without it, readers that guess the dialect take a section's prose
-#: such as ``|"oui"|"non"|`` for the table's delimiter
-CSV_DIALECT: Mapping[str, Any] = {
-    "delimiter": ",", "lineTerminator": "\n", "quoteChar": '"', "doubleQuote": True,
-    "skipInitialSpace": False, "header": True,
-}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*(?:\|[+-]?[0-9 .()]*[0-9][0-9 .()]*)*")
@@ -426,90 +420,6 @@ def write_table(result: TableResult, folder: Path) -> Path:
             pd.DataFrame([], columns=names, dtype=object).to_csv(
                 out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return path
-
-
-# --------------------------------------------------------------------------- the package
-
-
-def table_schema(spec: TableSpec) -> dict[str, Any]:
-    """The Table Schema of one table."""
-    fields = []
-    for column in spec.columns:
-        entry: dict[str, Any] = {"name": column.name, "type": column.type}
-        if column.multi:  # Table Schema 2's list type, read as a list by frictionless 5
-            entry = {"name": column.name, "type": "list", "delimiter": SEPARATOR,
-                     "itemType": column.type}
-        if column.title:
-            entry["title"] = column.title
-        if column.description:
-            entry["description"] = column.description
-        if column.type == "boolean":
-            entry["trueValues"] = ["true", "1"]
-            entry["falseValues"] = ["false", "0"]
-        constraints = {}
-        if column.required:
-            constraints["required"] = True
-        if column.name == "id":
-            constraints["unique"] = True
-        if constraints:
-            entry["constraints"] = constraints
-        fields.append(entry)
-    schema: dict[str, Any] = {"fields": fields, "missingValues": [""], "primaryKey": ["id"]}
-    keys = []
-    for column in spec.columns:
-        if column.references:
-            table, col = column.references
-            keys.append({
-                "fields": [column.name],
-                "reference": {"resource": "" if table == spec.name else table, "fields": [col]},
-            })
-    if keys:
-        schema["foreignKeys"] = keys
-    return schema
-
-
-def datapackage(specs: Sequence[TableSpec], files: Mapping[str, tuple[int, str]],
-                *, title: str, description: str, keywords: Sequence[str],
-                licence: Mapping[str, str], sources: Sequence[Mapping[str, str]],
-                homepage: str = "") -> dict[str, Any]:
-    """The ``datapackage.json`` document; ``files`` maps a CSV name to (bytes, sha256)."""
-    package: dict[str, Any] = {
-        "profile": "tabular-data-package",
-        "name": "tierslieux",
-        "title": title,
-        "description": description,
-    }
-    if homepage:
-        package["homepage"] = homepage
-    package["keywords"] = list(keywords)
-    package["licenses"] = [dict(licence)]
-    package["sources"] = [dict(s) for s in sources]
-    resources_ = []
-    for spec in specs:
-        resources_.append(csv_resource(spec.name, spec.title_fr, spec.description,
-                                       *files[spec.file], table_schema(spec)))
-    package["resources"] = resources_
-    return package
-
-
-def csv_resource(name: str, title: str, description: str, size: int, digest: str,
-                 schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The datapackage.json resource of the table ``name``.csv, written as every table is."""
-    return {
-        "name": name,
-        "path": f"{name}.csv",
-        "scheme": "file",  # what the csvw package's reader needs to take it as a table
-        "profile": "tabular-data-resource",
-        "title": title,
-        "description": description,
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "dialect": dict(CSV_DIALECT),
-        "bytes": size,
-        "hash": f"sha256:{digest}",
-        "schema": dict(schema),
-    }
 
 
 def dump_json(document: Any) -> str:
