@@ -435,3 +435,13 @@ def test_frictionless_validate_command_with_the_official_schema(tricky_release: 
     code, report = validate(broken)
     assert code != 0 and not report["valid"]
     assert [e["type"] for e in report["tasks"][0]["errors"]] == ["constraint-error"]
+
+
+def test_a_page_title_that_looks_like_a_formula_is_reported_as_written(tmp_path: Path) -> None:
+    """quality.csv neutralises its cells itself: the title it gets from the national table
+    is the page's own (tables.csv cells are neutralised once, not twice)."""
+    out = _build(tmp_path, [Page(1, "+Lieu=1", [Rev(10, NO_ADDRESS)])])
+    pages = read_csv(out / "pages.csv")
+    assert pages[1][pages[0].index("titre")] == "'+Lieu=1"
+    (row,) = [r for r in read_csv(out / "quality.csv")[1:] if r[2] == mediation.FIELD]
+    assert row[:2] == ["'+Lieu=1", "https://wiki.example.org/wiki/%2BLieu%3D1"]

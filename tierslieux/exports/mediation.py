@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.exports.package import csv_resource
-from tierslieux.exports.tables import SEPARATOR, TableResult
+from tierslieux.exports.tables import SEPARATOR, TableResult, neutralise
 from tierslieux.pipeline.records import Issue
 
 NAME = "lieux_mediation_numerique"
@@ -110,6 +110,14 @@ def _fits(value: str, spec: dict[str, Any]) -> bool:
         limit is None or len(value) <= limit)
 
 
+def _unneutralised(cell: str) -> str:
+    """The value a cell was written from (the exact inverse of ``tables.neutralise``): quality.csv
+    names pages by their titles as written, and neutralises them itself."""
+    if cell.startswith("'") and neutralise(cell[1:]) == cell:
+        return cell[1:]
+    return cell
+
+
 def build_national(places: TableResult | None, pages: TableResult | None) -> NationalTable:
     """The national table from the rows of tiers_lieux.csv (``places``); ``pages`` (the rows of
     pages.csv) names the page each issue is reported on."""
@@ -122,12 +130,12 @@ def build_national(places: TableResult | None, pages: TableResult | None) -> Nat
         page_names = [c.name for c in pages.spec.columns]
         if "titre" in page_names:
             at = page_names.index("titre")
-            titles = {row[0]: row[at] for row in pages.rows}
+            titles = {row[0]: _unneutralised(row[at]) for row in pages.rows}
     fields = national_schema()["fields"]
     for row in places.rows:
         cells = dict(zip(names, row))
         page = sorted(cells.get("pages", "").split(SEPARATOR))[0] if cells.get("pages") else ""
-        title = titles.get(page) or cells.get("nom") or cells["id"]
+        title = titles.get(page) or _unneutralised(cells.get("nom", "")) or cells["id"]
 
         def issue(message: str, original: str = "", kept: str = "") -> None:
             table.issues.append(Issue(page_title=title, severity="warning", field=FIELD,
