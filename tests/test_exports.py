@@ -59,6 +59,7 @@ DESCRIBED = {
     "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", "ontology.ttl", "shapes.ttl",
     "context.jsonld", "datapackage.json", "tiers_lieux.csv", "collectivites.csv",
     "reseaux.csv", "pages.csv", "sections.csv", "elements_liste.csv", "quality.csv",
+    "lieux_mediation_numerique.csv", "csv-metadata.json",
 }
 
 
@@ -224,6 +225,9 @@ def test_one_triple_spelt_two_ways_is_caught_by_the_parse_back(tmp_path: Path) -
         ("+33 2 31 00 00 00", "+33 2 31 00 00 00"),
         ("+33 (0)2 31 00 00 00", "+33 (0)2 31 00 00 00"),
         ("-4.5", "-4.5"),
+        ("+33231000000|+442079460958", "+33231000000|+442079460958"),
+        ("+33231000000|+44 cmd", "'+33231000000|+44 cmd"),
+        ("+3|=1", "'+3|=1"),
         ("Le WIP", "Le WIP"),
         ("a=b", "a=b"),
         ("", ""),
@@ -243,7 +247,7 @@ def test_tables_pass_frictionless_and_hold_the_rows(tmp_path: Path) -> None:
     package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     assert [r["path"] for r in package["resources"]] == [
         "tiers_lieux.csv", "collectivites.csv", "reseaux.csv", "pages.csv", "sections.csv",
-        "elements_liste.csv", "quality.csv",
+        "elements_liste.csv", "lieux_mediation_numerique.csv", "quality.csv",
     ]
     sections = next(r for r in package["resources"] if r["name"] == "sections")
     assert sections["schema"]["primaryKey"] == ["id"]
@@ -251,7 +255,7 @@ def test_tables_pass_frictionless_and_hold_the_rows(tmp_path: Path) -> None:
     assert package["licenses"][0]["name"] == "CC-BY-SA-4.0"
     assert dict(result.tables) == {
         "tiers_lieux": 1, "collectivites": 1, "reseaux": 1, "pages": 1, "sections": 2,
-        "elements_liste": 2,
+        "elements_liste": 2, "lieux_mediation_numerique": 1,
     }
     header = (out / "tiers_lieux.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[:15] == [

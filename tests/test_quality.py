@@ -40,7 +40,11 @@ BROKEN = """{{Tiers-lieu
 Un lieu de test.
 [[Catégorie:Tiers-lieux]]"""
 CORRECTED = "{{Tiers-lieu|code postal=14 460|ville=Colombelles}}\n[[Catégorie:Tiers-lieux]]"
-CLEAN = "{{Tiers-lieu|code postal=14460|site=https://le-wip.example/|ville=Colombelles}}"
+#: all the national schema needs (lieux_mediation_numerique.csv): no row in quality.csv
+CLEAN = ("{{Tiers-lieu|adresse=Rue des Ateliers|code postal=14460|site=https://le-wip.example/"
+         "|ville=Colombelles}}")
+NATIONAL = "table:lieux_mediation_numerique.csv"
+PLACE = "https://w3id.org/tierslieux/movilab/place/"
 POSTCODE_MESSAGE = "not a French postal code (five digits)"
 URL_MESSAGE = "not a web address"
 
@@ -75,21 +79,26 @@ def test_broken_postcode_and_url_are_listed_with_the_page_address(tmp_path: Path
         ["Atelier B", "https://wiki.example.org/wiki/Atelier_B", "param:Tiers-lieu/code postal",
          "Tiers-lieu", "code postal", "14 460", "14460", "warning",
          "postal code written with separators"],
+        ["Atelier B", "https://wiki.example.org/wiki/Atelier_B", NATIONAL, "", "", "", "",
+         "warning", f"{PLACE}Atelier_B left out of lieux_mediation_numerique.csv: no adresse"],
         [BROKEN_TITLE, address, "param:Tiers-lieu/code postal", "Tiers-lieu", "code postal",
          "1446O", "", "warning", POSTCODE_MESSAGE],
         [BROKEN_TITLE, address, "param:Tiers-lieu/site", "Tiers-lieu", "site", "htp//le-wip",
          "", "warning", URL_MESSAGE],
+        [BROKEN_TITLE, address, NATIONAL, "", "", "", "", "warning",
+         f"{PLACE}Le_Wip_d'été left out of lieux_mediation_numerique.csv: no code_postal; "
+         "no adresse"],
     ]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     quality = report["quality"]
     assert (quality["rows"], quality["pages_count"], quality["count"]) == (
-        3, 2, {"error": 0, "warning": 3})
+        5, 2, {"error": 0, "warning": 5})
     assert [p["titre"] for p in quality["pages"]] == ["Atelier B", BROKEN_TITLE]
     broken = quality["pages"][1]
     assert broken["adresse_page"] == address
     assert [(p["parametre"], p["valeur_originale"], p["valeur_retenue"])
             for p in broken["problemes"]] == [("code postal", "1446O", ""),
-                                              ("site", "htp//le-wip", "")]
+                                              ("site", "htp//le-wip", ""), ("", "", "")]
 
 
 def test_quality_csv_is_described_checked_and_summed(tmp_path: Path) -> None:
@@ -121,10 +130,22 @@ def test_a_clean_wiki_has_a_header_only_report(tmp_path: Path) -> None:
     assert (out / QUALITY_FILE).read_text(encoding="utf-8") == ",".join(HEADER) + "\n"
 
 
-def test_the_sample_release_has_an_empty_quality_report(sample_release: Path) -> None:
-    assert read_csv(sample_release / QUALITY_FILE) == [HEADER]
+def test_the_sample_release_lists_only_the_places_left_out_of_the_national_table(
+        sample_release: Path) -> None:
+    """The sample's values are all taken as written; its three places are not in
+    lieux_mediation_numerique.csv (two closed, one without an address), and say so."""
+    rows = read_csv(sample_release / QUALITY_FILE)
+    assert rows[0] == HEADER
+    assert [(r[0], r[2], r[8].split(": ", 1)[1]) for r in rows[1:]] == [
+        ("Au Comptoir Numérique", NATIONAL,
+         "the place is closed (the national schema lists places that receive the public)"),
+        ("La Myne", NATIONAL, "no commune; no code_postal; no adresse"),
+        ("Le WIP", NATIONAL,
+         "the place is closed (the national schema lists places that receive the public)"),
+    ]
     report = json.loads((sample_release / "report.json").read_text(encoding="utf-8"))
-    assert report["quality"]["rows"] == 0 and report["quality"]["pages"] == []
+    assert report["quality"]["rows"] == 3
+    assert report["tables"]["lieux_mediation_numerique.csv"] == {"rows": 0, "left_out": 3}
 
 
 # --------------------------------------------------------------------------- the rows
@@ -178,6 +199,10 @@ def test_quality_report_of_a_page_edited_on_a_real_wiki(fresh_mediawiki, tmp_pat
         harvest_wiki(wiki.base + "/", opened, delay=0)
     build(store, tmp_path / "exports")
     rows = read_csv(tmp_path / "exports" / QUALITY_FILE)
+    national = [r for r in rows if r[2] == NATIONAL]
+    assert [title, "no code_postal; no adresse"] in [[r[0], r[8].split(": ", 1)[1]]
+                                                     for r in national]
+    rows = [r for r in rows if r[2] != NATIONAL]
     info = requests.get(wiki.api, params={
         "action": "query", "prop": "info", "inprop": "url", "titles": title, "format": "json",
         "formatversion": "2"}, timeout=30).json()["query"]["pages"][0]

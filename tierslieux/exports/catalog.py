@@ -61,6 +61,9 @@ FILE_KINDS: dict[str, tuple[str, str, str, str]] = {
     "datapackage.json": ("application/json", "JSON",
                          "Description Frictionless Data Package et Table Schema des tables CSV",
                          "Frictionless Data Package and Table Schema of the CSV tables"),
+    "csv-metadata.json": ("application/csvm+json", "JSON",
+                          "Description CSV on the Web (CSVW) des tables CSV",
+                          "CSV on the Web (CSVW) metadata of the CSV tables"),
 }
 CSV_KIND = ("text/csv", "CSV")
 #: the RDF dumps, in the order of void:dataDump and void:feature

@@ -43,6 +43,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
+from tierslieux.exports.package import csv_resource
 from tierslieux.exports.tables import neutralise
 from tierslieux.pipeline.records import Issue, SiteInfo
 
@@ -164,19 +165,8 @@ def quality_schema() -> dict[str, Any]:
 
 def quality_resource(size: int, digest: str) -> dict[str, Any]:
     """The datapackage.json resource of quality.csv."""
-    return {
-        "name": QUALITY_FILE.removesuffix(".csv"),
-        "path": QUALITY_FILE,
-        "profile": "tabular-data-resource",
-        "title": TITLE_FR,
-        "description": DESCRIPTION,
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "bytes": size,
-        "hash": f"sha256:{digest}",
-        "schema": quality_schema(),
-    }
+    return csv_resource(QUALITY_FILE.removesuffix(".csv"), TITLE_FR, DESCRIPTION, size, digest,
+                        quality_schema())
 
 
 def quality_report(rows: Sequence[QualityRow], neutralised: int, limit: int) -> dict[str, Any]:

@@ -83,10 +83,11 @@ from tierslieux.exports.quality import (
     quality_rows,
     write_quality,
 )
+from tierslieux.exports import mediation
+from tierslieux.exports.package import CSVW_FILE, csvw_metadata, datapackage
 from tierslieux.exports.tables import (
     TableSpec,
     build_tables,
-    datapackage,
     dump_json,
     load_tables,
     write_table,
@@ -323,7 +324,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
             stats = pool.submit(_run, "_stats_job").result()
             diff, previous_pages = diff_job.result()
             _check_drop(diff, stats, meta, previous_pages)
-            tables = tables_job.result()
+            tables, national = tables_job.result()
             for job in (jsonld_job, turtle_job, nt_job):
                 job.result()
     finally:
@@ -340,19 +341,25 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         for name in (DIFF_ADDED, DIFF_REMOVED):
             shutil.copyfile(out_dir / name, staging / name)
 
-    quality = quality_rows(meta.issues, meta.site)
+    quality = quality_rows([*meta.issues, *national.issues], meta.site)
     quality_neutralised = write_quality(quality, staging)
     digests: dict[str, tuple[int, str]] = {}
     csv_files = {t.spec.file: _digest(staging / t.spec.file, digests) for t in tables}
     package = _datapackage(specs, csv_files, meta)
+    package["resources"].append(
+        mediation.national_resource(*_digest(staging / mediation.FILE, digests)))
     package["resources"].append(quality_resource(*_digest(staging / QUALITY_FILE, digests)))
     (staging / "datapackage.json").write_text(
         dump_json(package), encoding="utf-8", newline="\n"
     )
+    (staging / CSVW_FILE).write_text(
+        dump_json(csvw_metadata(package, {mediation.NAME: mediation.LIST_FIELDS})),
+        encoding="utf-8", newline="\n",
+    )
 
     described = [
         "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", *RESOURCE_FILES,
-        *csv_files, QUALITY_FILE, "datapackage.json",
+        *csv_files, mediation.FILE, QUALITY_FILE, "datapackage.json", CSVW_FILE,
     ]
     files = {name: _digest(staging / name, digests) for name in described}
     info = CatalogInfo(
@@ -365,6 +372,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         modified=meta.newest_revision or stats.newest_modified,
     )
     titles = {t.spec.file: (t.spec.title_fr, t.spec.title_en) for t in tables}
+    titles[mediation.FILE] = (mediation.TITLE_FR, mediation.TITLE_EN)
     titles[QUALITY_FILE] = (QUALITY_TITLE_FR, QUALITY_TITLE_EN)
     with open(staging / "catalog.ttl", "w", encoding="utf-8", newline="\n") as out:
         write_catalog(catalog_triples(info, files, stats, prefixes, titles), out)
@@ -386,6 +394,7 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
 
     warnings = [w for t in tables for w in t.warnings]
     report = _report(meta, stats, diff, tables, warnings, ran, staging, all_files)
+    report["tables"][mediation.FILE] = {"rows": len(national.rows), "left_out": national.left_out}
     report["quality"] = quality_report(quality, quality_neutralised, REPORT_LIST_LIMIT)
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     _write_sums(staging)
@@ -395,7 +404,8 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         "triples": stats.triples,
         "entities": stats.entities,
         "diff": diff,
-        "tables": tuple((t.spec.name, t.rows) for t in tables),
+        "tables": tuple((t.spec.name, t.rows) for t in tables)
+        + ((mediation.NAME, len(national.rows)),),
         "warnings": tuple(warnings),
         "validators": tuple(ran),
         "quality_rows": len(quality),
@@ -492,14 +502,17 @@ def _job() -> _Writing:
     return _WRITING
 
 
-def _write_tables() -> list[TableSummary]:
+def _write_tables() -> tuple[list[TableSummary], mediation.NationalTable]:
     job = _job()
     summaries = []
-    for table in build_tables(job.ordered, job.specs, sitename=job.sitename):
+    tables = build_tables(job.ordered, job.specs, sitename=job.sitename)
+    for table in tables:
         write_table(table, job.staging)
         summaries.append(TableSummary(table.spec, len(table.rows), table.neutralised,
                                       tuple(table.warnings)))
-    return summaries
+    national = mediation.national_table(tables)  # from the rows of tiers_lieux.csv
+    mediation.write_national(national, job.staging)
+    return summaries, national
 
 
 def _write_jsonld() -> None:

@@ -7,12 +7,17 @@ frictionless for, on the kind of package ``datapackage.json`` describes, reading
 with the csv module:
 
 - the file's size and SHA-256 (``bytes``, ``hash``);
+- the file is read in the resource's ``dialect`` (``delimiter``, ``quoteChar``,
+  ``doubleQuote``, ``skipInitialSpace``, ``header``), as frictionless reads it;
 - the header row is the schema's field names, in order;
 - every row has one cell per field;
 - ``missingValues`` are missing; a ``required`` field is never missing;
 - each present value is of the field's type: ``string``, ``integer``, ``number``, ``boolean``
   (the field's ``trueValues`` / ``falseValues``), ``date`` (``YYYY-MM-DD``), ``datetime``
-  (ISO 8601 with a time zone, ``2023-07-20T17:31:00Z``);
+  (ISO 8601 with a time zone, ``2023-07-20T17:31:00Z``), ``list`` (the cell split on the
+  field's ``delimiter``, each item of its ``itemType``);
+- the ``pattern`` (anchored, as frictionless anchors it), ``maxLength`` and ``enum``
+  constraints of a field hold;
 - ``unique`` fields and the ``primaryKey`` hold no value twice;
 - every ``foreignKeys`` value is a key of the referenced resource.
 
@@ -46,6 +51,9 @@ def _hash(value: str) -> int:
 
 def _type_ok(value: str, field: dict[str, Any]) -> bool:
     kind = field.get("type", "string")
+    if kind == "list":
+        item = {"type": field.get("itemType", "string")}
+        return all(_type_ok(v, item) for v in value.split(field.get("delimiter", ",")))
     try:
         if kind == "string" or kind == "any":
             return True
@@ -122,7 +130,8 @@ def check_package(package_path: Path, limit: int = 20) -> Iterator[str]:
             target = key["reference"]["resource"] or name
             wanted.setdefault((target, key["reference"]["fields"][0]), _Keys())
     for (target, column), keys in wanted.items():
-        for row in _rows(folder / resources[target]["path"], column):
+        for row in _rows(folder / resources[target]["path"], column,
+                         resources[target].get("dialect")):
             if row:
                 keys.add(row)
         keys.freeze()
@@ -133,9 +142,37 @@ def check_package(package_path: Path, limit: int = 20) -> Iterator[str]:
     yield from messages[:limit]
 
 
-def _rows(path: Path, column: str) -> Iterator[str]:
+def _reader(stream: Any, dialect: dict[str, Any]) -> Any:
+    """A csv reader of the CSV Dialect 1.2 description ``dialect`` (a header row is assumed:
+    the tables of a release have one)."""
+    return csv.reader(stream, delimiter=dialect.get("delimiter", ","),
+                      quotechar=dialect.get("quoteChar", '"'),
+                      doublequote=dialect.get("doubleQuote", True),
+                      skipinitialspace=dialect.get("skipInitialSpace", False))
+
+
+def _constraint_failed(value: str, field: dict[str, Any], patterns: dict[str, Any]) -> str:
+    """The constraint of ``field`` that the present ``value`` breaks, or ""."""
+    constraints = field.get("constraints", {})
+    if "pattern" in constraints:
+        pattern = patterns.setdefault(constraints["pattern"],
+                                      re.compile(f"^{constraints['pattern']}$"))
+        if not pattern.match(value):
+            return "pattern"
+    if "maxLength" in constraints:
+        length = len(value.split(field.get("delimiter", ","))) \
+            if field.get("type") == "list" else len(value)
+        if length > constraints["maxLength"]:
+            return "maxLength"
+    if "enum" in constraints and field.get("type", "string") == "string" and \
+            value not in constraints["enum"]:
+        return "enum"
+    return ""
+
+
+def _rows(path: Path, column: str, dialect: dict[str, Any] | None = None) -> Iterator[str]:
     with open(path, encoding="utf-8", newline="") as stream:
-        reader = csv.reader(stream)
+        reader = _reader(stream, dialect or {})
         header = next(reader, [])
         if column not in header:
             return
@@ -168,7 +205,8 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
     names = [f["name"] for f in fields]
     missing_values = set(schema.get("missingValues", [""]))
     unique = [i for i, f in enumerate(fields) if f.get("constraints", {}).get("unique")]
-    primary = [names.index(n) for n in schema.get("primaryKey", []) if n in names]
+    key = schema.get("primaryKey", [])
+    primary = [names.index(n) for n in ([key] if isinstance(key, str) else key) if n in names]
     if len(primary) == 1 and primary[0] not in unique:
         unique.append(primary[0])
     previous: dict[int, str | None] = {i: None for i in unique}
@@ -179,8 +217,10 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
         keys_of = keys[(target, key["reference"]["fields"][0])]
         foreign.append((names.index(key["fields"][0]), keys_of, key["fields"][0], target))
     pending: dict[int, list[tuple[int, str]]] = {i: [] for i, *_ in foreign}
+    dialect = resource.get("dialect", {})
+    patterns: dict[str, Any] = {}
     with open(path, encoding="utf-8", newline="") as stream:
-        reader = csv.reader(stream)
+        reader = _reader(stream, dialect)
         header = next(reader, None)
         if header != names:
             return report("incorrect-label", f'resource "{name}": the header is {header}, the '
@@ -205,6 +245,11 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
                                                 f'"{value}" is not a {field.get("type")} '
                                                 f'("{field["name"]}")'):
                         return False
+                elif failed := _constraint_failed(value, field, patterns):
+                    if not report("constraint-error",
+                                  f'resource "{name}", row {number}: "{value}" breaks the '
+                                  f'{failed} constraint of "{field["name"]}"'):
+                        return False
             for index in unique:
                 value = row[index]
                 if value in missing_values or index in unsorted:
@@ -225,7 +270,7 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
         if not _flush(name, foreign, index, pending, report):
             return False
     for index in sorted(unsorted):
-        if not _unique_hashes(path, names[index], report, name):
+        if not _unique_hashes(path, names[index], report, name, dialect):
             return False
     return True
 
@@ -245,11 +290,11 @@ def _flush(name: str, foreign: list, index: int, pending: dict, report) -> bool:
     return True
 
 
-def _unique_hashes(path: Path, column: str, report, name: str) -> bool:
+def _unique_hashes(path: Path, column: str, report, name: str, dialect: dict) -> bool:
     """A column that is not sorted: its values must still be distinct."""
     import numpy as np
 
-    hashes = np.array([_hash(v) for v in _rows(path, column) if v], dtype=np.uint64)
+    hashes = np.array([_hash(v) for v in _rows(path, column, dialect) if v], dtype=np.uint64)
     hashes.sort()
     if len(hashes) > 1 and bool((hashes[1:] == hashes[:-1]).any()):
         return report("unique-error", f'resource "{name}": "{column}" holds a value twice')

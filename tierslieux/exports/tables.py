@@ -1,4 +1,5 @@
-"""CSV tables and their Frictionless Data Package, driven by ``tables.yaml``.
+"""CSV tables, driven by ``tables.yaml`` (``package.py`` describes them: datapackage.json and
+csv-metadata.json).
 
 Each table has one row per entity of its classes, the entity's IRI as ``id``, the columns in the
 order of ``tables.yaml`` and the rows sorted by ``id``. Files are UTF-8 without BOM, comma
@@ -9,9 +10,10 @@ Formula neutralisation (quoted by the README)
     return as a formula. In a column of type ``string``, such a value gets a leading apostrophe
     (``'=HYPERLINK(…)`` → ``''=HYPERLINK(…)``), as OWASP recommends for CSV injection, with one
     exception: a value made only of a leading ``+`` or ``-`` followed by digits, spaces, dots and
-    parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``) is kept
-    as it is, since it can call no function. Columns of other types (integer, number, date…) hold
-    only validated values and are never changed. The RDF files always keep the original text.
+    parentheses (a phone number such as ``+33 1 23 45 67 89``, a number such as ``-4.5``), or of
+    several such values joined with ``|`` (the phone numbers of a multi-valued cell,
+    ``+33123456789|+442079460958``), is kept as it is, since it can call no function. Columns of
+    other types (integer, number, date…) hold only validated values and are never changed. The RDF files always keep the original text.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object, subject_
 
 TABLES_FILE = "tables.yaml"
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
-VALUES = ("text", "concept", "date", "class")
+VALUES = ("text", "concept", "date", "class", "phone")
+#: what joins the values of a multi-valued cell (declared as the "list" type's delimiter)
+SEPARATOR = "|"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*")
+_HARMLESS_SIGNED = re.compile(r"[+-][0-9 .()]*[0-9][0-9 .()]*(?:\|[+-]?[0-9 .()]*[0-9][0-9 .()]*)*")
 
 
 def neutralise(value: str) -> str:
@@ -322,6 +326,8 @@ def _convert(token: str, how: str) -> str:
         return local.split("-", 1)[1] if "-" in local else local
     if how == "date":
         return value[:10]
+    if how == "phone":  # the national schema's format: +33252569807, no spaces
+        return "".join(value.split())
     return value
 
 
@@ -386,7 +392,7 @@ def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
     if not values:
         return ""
     if column.multi:
-        return "|".join(values)
+        return SEPARATOR.join(values)
     if len(values) > 1:
         if column.several == "max":
             return values[-1]
@@ -414,79 +420,6 @@ def write_table(result: TableResult, folder: Path) -> Path:
             pd.DataFrame([], columns=names, dtype=object).to_csv(
                 out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return path
-
-
-# --------------------------------------------------------------------------- the package
-
-
-def table_schema(spec: TableSpec) -> dict[str, Any]:
-    """The Table Schema of one table."""
-    fields = []
-    for column in spec.columns:
-        entry: dict[str, Any] = {"name": column.name, "type": column.type}
-        if column.title:
-            entry["title"] = column.title
-        if column.description:
-            entry["description"] = column.description
-        if column.type == "boolean":
-            entry["trueValues"] = ["true", "1"]
-            entry["falseValues"] = ["false", "0"]
-        constraints = {}
-        if column.required:
-            constraints["required"] = True
-        if column.name == "id":
-            constraints["unique"] = True
-        if constraints:
-            entry["constraints"] = constraints
-        fields.append(entry)
-    schema: dict[str, Any] = {"fields": fields, "missingValues": [""], "primaryKey": ["id"]}
-    keys = []
-    for column in spec.columns:
-        if column.references:
-            table, col = column.references
-            keys.append({
-                "fields": [column.name],
-                "reference": {"resource": "" if table == spec.name else table, "fields": [col]},
-            })
-    if keys:
-        schema["foreignKeys"] = keys
-    return schema
-
-
-def datapackage(specs: Sequence[TableSpec], files: Mapping[str, tuple[int, str]],
-                *, title: str, description: str, keywords: Sequence[str],
-                licence: Mapping[str, str], sources: Sequence[Mapping[str, str]],
-                homepage: str = "") -> dict[str, Any]:
-    """The ``datapackage.json`` document; ``files`` maps a CSV name to (bytes, sha256)."""
-    package: dict[str, Any] = {
-        "profile": "tabular-data-package",
-        "name": "tierslieux",
-        "title": title,
-        "description": description,
-    }
-    if homepage:
-        package["homepage"] = homepage
-    package["keywords"] = list(keywords)
-    package["licenses"] = [dict(licence)]
-    package["sources"] = [dict(s) for s in sources]
-    resources_ = []
-    for spec in specs:
-        size, digest = files[spec.file]
-        resources_.append({
-            "name": spec.name,
-            "path": spec.file,
-            "profile": "tabular-data-resource",
-            "title": spec.title_fr,
-            "description": spec.description,
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "bytes": size,
-            "hash": f"sha256:{digest}",
-            "schema": table_schema(spec),
-        })
-    package["resources"] = resources_
-    return package
 
 
 def dump_json(document: Any) -> str:
