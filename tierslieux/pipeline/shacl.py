@@ -363,7 +363,11 @@ class ShapeChecker:
     """Compiled shapes plus the class hierarchy of the ontology."""
 
     def __init__(self, shapes: Graph, ontology: Graph) -> None:
-        self.node_shapes = compile_shapes(shapes)
+        try:
+            self.node_shapes = compile_shapes(shapes)
+        except (TypeError, ValueError, AttributeError, re.error) as exc:
+            # A malformed parameter (sh:minCount "x", a bad sh:pattern): pyshacl says why.
+            raise Unsupported(f"shapes this module cannot read: {exc}") from None
         for s, o in ontology.subject_objects(RDFS.subClassOf):
             if not isinstance(s, URIRef) or not isinstance(o, URIRef):
                 raise Unsupported("a class hierarchy with blank nodes")
@@ -667,19 +671,30 @@ def subject_types(triples: Iterable[Triple]) -> dict[str, frozenset[str]]:
 
 
 def validate_lines(lines: Callable[[], Iterable[str]],
-                   severities: frozenset[str] | None = None) -> ValidationReport:
+                   severities: frozenset[str] | None = None, *,
+                   shapes: Graph | None = None, ontology: Graph | None = None
+                   ) -> ValidationReport:
     """Validate a release given as its N-Triples lines, distinct and sorted (``lines()`` is
     called a few times: the dump of a published release, read again each time), with the
     ontology, in a few streaming passes: the subjects' types, then subject by subject. Memory
     holds the types of the subjects, not the triples. Raises Unsupported like
     ``default_checker``, and for lines that are not sorted or that define classes (the
-    compiled hierarchy is the ontology's): the caller then runs pyshacl."""
+    compiled hierarchy is the ontology's): the caller then runs pyshacl.
+
+    ``shapes`` and ``ontology`` (graphs) replace the bundled ones, e.g. those published in a
+    release folder."""
     import heapq
 
     from tierslieux.exports.ntriples import split_line
 
-    checker = default_checker()
-    ontology = ontology_lines()
+    if shapes is None and ontology is None:
+        checker, ontology_nt = default_checker(), ontology_lines()
+    else:
+        from tierslieux.ontology import load_ontology, load_shapes
+
+        ontology = load_ontology() if ontology is None else ontology
+        checker = ShapeChecker(load_shapes() if shapes is None else shapes, ontology)
+        ontology_nt = graph_lines(ontology)
 
     def data() -> Iterator[str]:
         previous = ""
@@ -693,7 +708,7 @@ def validate_lines(lines: Callable[[], Iterable[str]],
 
     def triples() -> Iterator[Triple]:
         previous = None
-        for line in heapq.merge(data(), ontology):
+        for line in heapq.merge(data(), ontology_nt):
             if line != previous:
                 previous = line
                 yield split_line(line)
@@ -717,9 +732,14 @@ def default_checker() -> ShapeChecker:
 def ontology_lines() -> tuple[str, ...]:
     """The ontology as sorted N-Triples lines: the data graph pyshacl validates holds it."""
     from tierslieux.ontology import load_ontology
+
+    return graph_lines(load_ontology())
+
+
+def graph_lines(graph: Graph) -> tuple[str, ...]:
+    """An ontology graph as sorted N-Triples lines (Unsupported when it has blank nodes)."""
     from tierslieux.pipeline.map import nt_line
 
-    graph = load_ontology()
     for triple in graph:
         if any(isinstance(term, BNode) for term in triple):
             raise Unsupported("an ontology with blank nodes")
