@@ -143,6 +143,8 @@ def _identity(token: str) -> Any:
     first = token[0]
     if first == "<":
         return token if "\\" not in token else "<" + unescape(token[1:-1]) + ">"
+    if first == "_":  # a blank node: its whole label
+        return ("b", token)
     last = token[-1]
     if last == '"':
         return ("p", unescape(token[1:-1]))
@@ -157,9 +159,17 @@ def value_string(token: str) -> str:
     """``str()`` of the rdflib term: what validate_graph reports as a result's value."""
     if token[0] == "<":
         return unescape(token[1:-1])
+    if token.startswith("_:"):
+        return token[2:]  # str() of an rdflib BNode: its label
     if token[-1] == ">":
         return str(_typed(token))
     return parse_object(token).value
+
+
+def node_string(subject: str) -> str:
+    """A subject as ``triple_order`` gives it (IRI unbracketed, ``_:label``), as str() of
+    its rdflib term."""
+    return subject[2:] if subject.startswith("_:") else subject
 
 
 def _datatype_ok(token: str, rule: str) -> bool:
@@ -290,15 +300,16 @@ def _severity(graph: Graph, node: Any) -> str:
     return SEVERITIES[value]
 
 
-def _property(graph: Graph, node: Any) -> PropertyShape:
+def _property(graph: Graph, node: Any, messages: bool = True) -> PropertyShape:
     extra = set(graph.predicates(node)) - _PROPERTY_KEYS
     if extra:
         raise Unsupported(f"property shape with {sorted(map(str, extra))}")
     path = _one(graph, node, SH.path)
     if not isinstance(path, URIRef):
         raise Unsupported("a path that is not one IRI")
-    messages = sorted(str(m) for m in graph.objects(node, SH.message))
-    if not messages:
+    written = sorted(str(m) for m in graph.objects(node, SH.message))
+    if not written and messages:
+        # pyshacl would write a message of its own, which this module does not imitate
         raise Unsupported(f"property shape on {path} without sh:message")
     min_count = _one(graph, node, SH.minCount)
     max_count = _one(graph, node, SH.maxCount)
@@ -307,7 +318,8 @@ def _property(graph: Graph, node: Any) -> PropertyShape:
     )
     checks = _value_checks(graph, node, _VALUE_PARAMS) + _or_check(graph, node)
     return PropertyShape(
-        key=_token(node), path=str(path), severity=_severity(graph, node), message=messages[0],
+        key=_token(node), path=str(path), severity=_severity(graph, node),
+        message=written[0] if written else "",
         min_count=None if min_count is None else int(min_count.value),
         max_count=None if max_count is None else int(max_count.value),
         has_value=has_value, checks=tuple(checks),
@@ -324,8 +336,12 @@ def _token(node: Any) -> str:
     return nt_term(node)
 
 
-def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
-    """The node shapes of ``shapes``; raises Unsupported when this module cannot run them."""
+def compile_shapes(shapes: Graph, *, messages: bool = True) -> tuple[NodeShape, ...]:
+    """The node shapes of ``shapes``; raises Unsupported when this module cannot run them.
+
+    With ``messages`` (the default) every property shape must have an ``sh:message``, so that
+    the results read as pyshacl's; without, a result of a shape without one has message "".
+    """
     for construct in (SH.targetNode, SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
                       SH.sparql, SH.closed, SH["not"], SH["and"], SH.xone, SH.deactivated,
                       SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang,
@@ -344,7 +360,7 @@ def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
         if extra:
             raise Unsupported(f"node shape with {sorted(map(str, extra))}")
         properties = tuple(sorted(
-            (_property(shapes, p) for p in shapes.objects(node, SH.property)),
+            (_property(shapes, p, messages) for p in shapes.objects(node, SH.property)),
             key=lambda p: (p.path, p.key)))
         node_shapes.append(NodeShape(
             key=_token(node),
@@ -362,9 +378,9 @@ def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
 class ShapeChecker:
     """Compiled shapes plus the class hierarchy of the ontology."""
 
-    def __init__(self, shapes: Graph, ontology: Graph) -> None:
+    def __init__(self, shapes: Graph, ontology: Graph, *, messages: bool = True) -> None:
         try:
-            self.node_shapes = compile_shapes(shapes)
+            self.node_shapes = compile_shapes(shapes, messages=messages)
         except (TypeError, ValueError, AttributeError, re.error) as exc:
             # A malformed parameter (sh:minCount "x", a bad sh:pattern): pyshacl says why.
             raise Unsupported(f"shapes this module cannot read: {exc}") from None
@@ -438,7 +454,8 @@ class ShapeChecker:
             subject, predicate, rest = line.split(" ", 2)
             predicate = predicate[1:-1]
             if predicate == RDF_TYPE and rest[0] == "<":
-                types.setdefault(subject[1:-1], []).append(rest[1:rest.index(">")])
+                key = subject[1:-1] if subject[0] == "<" else subject
+                types.setdefault(key, []).append(rest[1:rest.index(">")])
             classes = class_predicates.get(predicate)
             if classes and rest[0] == "<":
                 value = rest[1:rest.index(">")]
@@ -511,10 +528,10 @@ class ShapeChecker:
             is_class = check.kind == "class"
             for token in tokens:
                 if is_class:
-                    if token[0] != "<":
+                    if token[0] != "<" and not token.startswith("_:"):
                         ok: bool | None = False
                     else:
-                        value = unescape(token[1:-1])
+                        value = unescape(token[1:-1]) if token[0] == "<" else token
                         ok = class_ok(value, check.arg)
                         if ok is None:
                             pending.append((Result(prop.severity, focus, prop.path,
@@ -596,7 +613,8 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
             results.append(result)
     pages = _pages(results, triples) if results else {}
     violations = [
-        Violation(severity=r.severity, focus=r.focus, path=r.path, message=r.message,
+        Violation(severity=r.severity, focus=node_string(r.focus), path=r.path,
+                  message=r.message,
                   value=r.value, pages=pages[r.focus][0], addresses=pages[r.focus][1])
         for r in results
     ]
@@ -736,14 +754,42 @@ def ontology_lines() -> tuple[str, ...]:
     return graph_lines(load_ontology())
 
 
-def graph_lines(graph: Graph) -> tuple[str, ...]:
-    """An ontology graph as sorted N-Triples lines (Unsupported when it has blank nodes)."""
-    from tierslieux.pipeline.map import nt_line
+def graph_lines(graph: Graph, *, blank_nodes: bool = False) -> tuple[str, ...]:
+    """A graph as sorted N-Triples lines. Blank nodes keep their rdflib labels
+    (``_:label``) with ``blank_nodes``, else raise Unsupported (an ontology whose blank
+    nodes would mix with the data's)."""
+    from tierslieux.pipeline.map import nt_term
 
-    for triple in graph:
-        if any(isinstance(term, BNode) for term in triple):
-            raise Unsupported("an ontology with blank nodes")
-    return tuple(sorted({nt_line(triple) for triple in graph}))  # type: ignore[arg-type]
+    def term(node: Any) -> str:
+        if isinstance(node, BNode):
+            if not blank_nodes:
+                raise Unsupported("an ontology with blank nodes")
+            label = str(node)
+            if not _BNODE_LABEL.fullmatch(label):
+                raise Unsupported(f"a blank node label N-Triples cannot write: {label!r}")
+            return f"_:{label}"
+        try:
+            return nt_term(node)
+        except ValueError as exc:  # an IRI that is not one (relative, spaces)
+            raise Unsupported(str(exc)) from None
+
+    return tuple(sorted({f"{term(s)} {term(p)} {term(o)} ." for s, p, o in graph}))
+
+
+_BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?<!\.)")
+
+
+def validate_data_graph(data: Graph, shapes: Graph, *, messages: bool = True
+                        ) -> ValidationReport:
+    """Validate an rdflib graph, blank nodes included, with the compiled ``shapes``; the class
+    hierarchy is the data graph's own (rdfs:subClassOf, as SHACL defines sh:class and
+    sh:targetClass). Raises Unsupported for shapes or data this module does not check: run
+    pyshacl then. ``messages``: see ``compile_shapes``."""
+    from tierslieux.exports.ntriples import triple_order
+
+    checker = ShapeChecker(shapes, data, messages=messages)
+    ordered = triple_order(sorted(graph_lines(data, blank_nodes=True)))
+    return validate_triples(checker, lambda: ordered, types=subject_types(ordered))
 
 
 def validate_pages(pages: Iterable[Iterable[str]],
