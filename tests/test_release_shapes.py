@@ -176,3 +176,28 @@ def test_shapes_published_are_the_bundled_ones(sample_release):
 
     assert (sample_release / "shapes.ttl").read_text(encoding="utf-8") == read_text(SHAPES_FILE)
     assert Graph().parse(sample_release / "shapes.ttl")  # parses
+
+
+def test_validate_a_dump_with_blank_nodes_reports_without_a_traceback(tmp_path, sample_release):
+    import gzip
+
+    lines = gzip.decompress((sample_release / "tierslieux.nt.gz").read_bytes()).decode()
+    place = "<https://w3id.org/tierslieux/movilab/place/Le_WIP>"
+    extra = (f"{place} <{TL.memberOf}> _:alic .\n"
+             f"_:alice <{RDF.type}> <{TL.Network}> .\n")
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_release, copy)
+    (copy / "tierslieux.nt.gz").write_bytes(gzip.compress(
+        "".join(sorted((lines + extra).splitlines(keepends=True))).encode(), mtime=0))
+    digest = hashlib.sha256((copy / "tierslieux.nt.gz").read_bytes()).hexdigest()
+    sums = (copy / "SHA256SUMS").read_text(encoding="utf-8")
+    (copy / "SHA256SUMS").write_text(re.sub(r"^[0-9a-f]{64}  tierslieux\.nt\.gz$",
+                                            f"{digest}  tierslieux.nt.gz", sums,
+                                            flags=re.MULTILINE), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(copy)])
+    assert result.exit_code == 5, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    # the blank nodes are checked: alic is no network, alice is a network without a name
+    assert "memberOf: tl:memberOf must point to a tl:Network (value: alic)" in result.output
+    assert "alice: name: a network needs a tl:name" in result.output

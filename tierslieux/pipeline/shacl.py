@@ -62,13 +62,14 @@ _VALUE_PARAMS = {
     SH.datatype, SH["class"], SH.nodeKind, SH.pattern, SH.minLength, SH.maxLength,
     SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH["or"],
 }
-_COUNT_PARAMS = {SH.minCount, SH.maxCount, SH.hasValue}
+_COUNT_PARAMS = {SH.minCount, SH.maxCount, SH.hasValue, SH.uniqueLang}
 _PROPERTY_KEYS = _VALUE_PARAMS | _COUNT_PARAMS | {
     SH.path, SH.severity, SH.message, SH.name, SH.description, SH.order, SH.group, RDF.type,
     RDFS.label, RDFS.comment,
 }
-_NODE_KEYS = {
-    SH.targetClass, SH.targetSubjectsOf, SH.property, SH.severity, SH.message, RDF.type,
+_TARGET_KEYS = {SH.targetClass, SH.targetSubjectsOf, SH.targetNode}
+_NODE_KEYS = _TARGET_KEYS | {
+    SH.property, SH.severity, SH.message, RDF.type,
     RDFS.label, RDFS.comment, SH.name, SH.description,
 }
 _NESTED_KEYS = (_VALUE_PARAMS - {SH["class"], SH["or"]}) | {RDF.type, SH.message}
@@ -96,6 +97,8 @@ class PropertyShape:
     max_count: int | None
     has_value: tuple[str, ...]
     checks: tuple[Check, ...]
+    #: sh:uniqueLang true
+    unique_lang: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +107,8 @@ class NodeShape:
     target_classes: tuple[str, ...]
     target_subjects_of: tuple[str, ...]
     properties: tuple[PropertyShape, ...]
+    #: sh:targetNode, as subjects are written in triple order (IRI, or ``_:label``)
+    target_nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,10 @@ def value_string(token: str) -> str:
     if token.startswith("_:"):
         return token[2:]  # str() of an rdflib BNode: its label
     if token[-1] == ">":
-        return str(_typed(token))
+        literal = _typed(token)
+        if getattr(literal, "ill_typed", None):  # rdflib may rewrite it: keep it as written
+            return parse_object(token).value
+        return str(literal)
     return parse_object(token).value
 
 
@@ -300,8 +308,9 @@ def _severity(graph: Graph, node: Any) -> str:
     return SEVERITIES[value]
 
 
-def _property(graph: Graph, node: Any, messages: bool = True) -> PropertyShape:
-    extra = set(graph.predicates(node)) - _PROPERTY_KEYS
+def _property(graph: Graph, node: Any, messages: bool = True, *,
+              targets: bool = False) -> PropertyShape:
+    extra = set(graph.predicates(node)) - _PROPERTY_KEYS - (_TARGET_KEYS if targets else set())
     if extra:
         raise Unsupported(f"property shape with {sorted(map(str, extra))}")
     path = _one(graph, node, SH.path)
@@ -317,12 +326,16 @@ def _property(graph: Graph, node: Any, messages: bool = True) -> PropertyShape:
         _identity(_token(v)) for v in graph.objects(node, SH.hasValue)
     )
     checks = _value_checks(graph, node, _VALUE_PARAMS) + _or_check(graph, node)
+    unique = _one(graph, node, SH.uniqueLang)
+    # Only "true"^^xsd:boolean turns it on (the W3C suite's uniqueLang-002)
+    unique_lang = (isinstance(unique, Literal) and unique.datatype == XSD.boolean
+                   and str(unique) == "true")
     return PropertyShape(
         key=_token(node), path=str(path), severity=_severity(graph, node),
         message=written[0] if written else "",
         min_count=None if min_count is None else int(min_count.value),
         max_count=None if max_count is None else int(max_count.value),
-        has_value=has_value, checks=tuple(checks),
+        has_value=has_value, checks=tuple(checks), unique_lang=unique_lang,
     )
 
 
@@ -339,35 +352,48 @@ def _token(node: Any) -> str:
 def compile_shapes(shapes: Graph, *, messages: bool = True) -> tuple[NodeShape, ...]:
     """The node shapes of ``shapes``; raises Unsupported when this module cannot run them.
 
-    With ``messages`` (the default) every property shape must have an ``sh:message``, so that
-    the results read as pyshacl's; without, a result of a shape without one has message "".
+    A property shape with targets of its own becomes a node shape holding just itself. With
+    ``messages`` (the default) every property shape must have an ``sh:message``, so that the
+    results read as pyshacl's; without, a result of a shape without one has message "".
     """
-    for construct in (SH.targetNode, SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
+    for construct in (SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
                       SH.sparql, SH.closed, SH["not"], SH["and"], SH.xone, SH.deactivated,
-                      SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang,
+                      SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals,
                       SH.languageIn, SH["in"], SH.flags):
         if (None, construct, None) in shapes:
             raise Unsupported(f"{construct}")
     node_shapes = []
     candidates = set(shapes.subjects(RDF.type, SH.NodeShape))
-    candidates |= set(shapes.subjects(SH.targetClass, None))
-    candidates |= set(shapes.subjects(SH.targetSubjectsOf, None))
+    for target in _TARGET_KEYS:
+        candidates |= set(shapes.subjects(target, None))
     for node in candidates:
         if (node, RDF.type, RDFS.Class) in shapes or (node, RDF.type, URIRef(
                 "http://www.w3.org/2002/07/owl#Class")) in shapes:
             raise Unsupported("implicit class targets")
-        extra = set(shapes.predicates(node)) - _NODE_KEYS
-        if extra:
-            raise Unsupported(f"node shape with {sorted(map(str, extra))}")
-        properties = tuple(sorted(
-            (_property(shapes, p, messages) for p in shapes.objects(node, SH.property)),
-            key=lambda p: (p.path, p.key)))
+        if (node, SH.path, None) in shapes:  # a property shape with its own targets
+            if (node, SH.property, None) in shapes:
+                raise Unsupported("a shape with both sh:path and sh:property")
+            properties: tuple[PropertyShape, ...] = (
+                _property(shapes, node, messages, targets=True),)
+        else:
+            extra = set(shapes.predicates(node)) - _NODE_KEYS
+            if extra:
+                raise Unsupported(f"node shape with {sorted(map(str, extra))}")
+            properties = tuple(sorted(
+                (_property(shapes, p, messages) for p in shapes.objects(node, SH.property)),
+                key=lambda p: (p.path, p.key)))
+        nodes = []
+        for target in shapes.objects(node, SH.targetNode):
+            if isinstance(target, Literal):
+                raise Unsupported("a literal sh:targetNode")
+            nodes.append(str(target) if isinstance(target, URIRef) else f"_:{target}")
         node_shapes.append(NodeShape(
             key=_token(node),
             target_classes=tuple(sorted(str(c) for c in shapes.objects(node, SH.targetClass))),
             target_subjects_of=tuple(sorted(
                 str(p) for p in shapes.objects(node, SH.targetSubjectsOf))),
             properties=properties,
+            target_nodes=tuple(sorted(nodes)),
         ))
     return tuple(sorted(node_shapes, key=lambda s: s.key))
 
@@ -394,9 +420,13 @@ class ShapeChecker:
         self._supers: dict[str, frozenset[str]] = {}
         self._by_type: dict[str, tuple[NodeShape, ...]] = {}
         self._by_predicate: dict[str, list[NodeShape]] = {}
+        #: sh:targetNode focus nodes (IRI, or ``_:label``) -> their shapes
+        self.by_node: dict[str, list[NodeShape]] = {}
         for shape in self.node_shapes:
             for predicate in shape.target_subjects_of:
                 self._by_predicate.setdefault(predicate, []).append(shape)
+            for target in shape.target_nodes:
+                self.by_node.setdefault(target, []).append(shape)
         #: predicate -> classes its values must have (sh:class of any property shape)
         self.class_predicates: dict[str, tuple[str, ...]] = {}
         for shape in self.node_shapes:
@@ -494,10 +524,12 @@ class ShapeChecker:
                 found.append(token)
         results: list[Result] = []
         pending: list[tuple[Result, str, str]] = []
-        if not shapes:
-            return results, pending
         if "\\" in subject:
             subject = unescape(subject)
+        if self.by_node:
+            shapes.update(self.by_node.get(subject, ()))
+        if not shapes:
+            return results, pending
         for shape in shapes:
             for prop in shape.properties:
                 if severities is not None and prop.severity not in severities:
@@ -519,6 +551,15 @@ class ShapeChecker:
             results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
         if prop.max_count is not None and count > prop.max_count:
             results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
+        if prop.unique_lang:
+            languages: dict[str, int] = {}
+            for token in tokens:
+                if token[-1] not in '">' and token[0] == '"':  # "…"@lang
+                    language = token[token.rindex('"') + 2:].lower()
+                    languages[language] = languages.get(language, 0) + 1
+            for language in sorted(languages):
+                if languages[language] > 1:
+                    results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
         if prop.has_value:
             identities = {_identity(t) for t in tokens}
             for wanted in prop.has_value:
@@ -601,11 +642,18 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
 
     results: list[Result] = []
     pending: list[tuple[Result, str, str]] = []
+    unseen = set(checker.by_node)  # sh:targetNode foci: checked even without any triple
     for subject, pairs in subject_groups(triples()):
         if subject in wanted_values:
             global_types[subject] = {
                 unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<"}
+        if unseen:
+            unseen.discard(unescape(subject))
         found, waiting = checker.check_subject(subject, pairs, class_ok, severities)
+        results.extend(found)
+        pending.extend(waiting)
+    for subject in sorted(unseen):
+        found, waiting = checker.check_subject(subject, [], class_ok, severities)
         results.extend(found)
         pending.extend(waiting)
     for result, value, cls in pending:
@@ -768,6 +816,11 @@ def graph_lines(graph: Graph, *, blank_nodes: bool = False) -> tuple[str, ...]:
             if not _BNODE_LABEL.fullmatch(label):
                 raise Unsupported(f"a blank node label N-Triples cannot write: {label!r}")
             return f"_:{label}"
+        if isinstance(node, Literal) and getattr(node, "ill_typed", None) and not getattr(
+                Literal(str(node), datatype=node.datatype), "ill_typed", None):
+            # rdflib rewrote an ill-typed lexical form ("none"^^xsd:boolean -> "false"):
+            # written back, it would be a different, well-typed literal
+            raise Unsupported(f"an ill-typed literal rdflib has rewritten ({node!r})")
         try:
             return nt_term(node)
         except ValueError as exc:  # an IRI that is not one (relative, spaces)
