@@ -14,12 +14,17 @@ for anything else, so that a shapes file this module does not understand is vali
 pyshacl instead, never half-checked:
 
 - node shapes with ``sh:targetClass`` (instances of subclasses included, the hierarchy taken
-  from the ontology) and ``sh:targetSubjectsOf``, made of ``sh:property`` shapes;
+  from the ontology), ``sh:targetSubjectsOf`` and ``sh:targetNode``, made of ``sh:property``
+  shapes; property shapes with targets of their own;
 - property shapes whose ``sh:path`` is one IRI, with ``sh:minCount``, ``sh:maxCount``,
-  ``sh:hasValue``, ``sh:datatype``, ``sh:class``, ``sh:nodeKind``, ``sh:pattern`` (no
-  ``sh:flags``), ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``, ``sh:maxInclusive``,
-  ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:or`` of shapes made of value constraints,
-  ``sh:severity`` and ``sh:message``.
+  ``sh:hasValue``, ``sh:uniqueLang``, ``sh:datatype``, ``sh:class``, ``sh:nodeKind``,
+  ``sh:pattern`` (no ``sh:flags``), ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``,
+  ``sh:maxInclusive``, ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:or`` of shapes made of
+  value constraints, ``sh:severity`` and ``sh:message``;
+- data with blank nodes (``_:label`` as written; results name them by label, as rdflib does).
+
+``validate_data_graph`` checks any rdflib graph this way; ``tests/test_shacl_w3c.py`` runs the
+W3C SHACL Core suite through it and through pyshacl.
 
 Each constraint is decided the way pyshacl 0.40 decides it (the literal checks use rdflib
 literals, as pyshacl does), and the results are ``validate.Violation`` records: the tests
