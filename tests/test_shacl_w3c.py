@@ -216,7 +216,8 @@ def test_the_readme_figures():
     compiled = counts["compiled"]
     assert (compiled["passed"], compiled["refused"], compiled["failed"]) == \
         SUITE_COUNTS["compiled"]
-    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").split())
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = " ".join(readme.split())
     total = SUITE_COUNTS["tests"]
     assert f"pyshacl passes {SUITE_COUNTS['pyshacl']} of {total}" in readme
     passed, refused, failed = SUITE_COUNTS["compiled"]
