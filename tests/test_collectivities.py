@@ -52,7 +52,8 @@ def test_the_association_is_an_organisation_with_its_siren(sample_release: Path)
 
 def test_collectivities_table(sample_release: Path) -> None:
     assert rows(sample_release / "collectivites.csv") == [{
-        "id": ARLES, "nom": "Ville d'Arles", "niveau": "commune", "code_insee": "13004",
+        "id": ARLES, "nom": "Ville d'Arles", "niveau": "commune", "niveau_libelle": "Commune",
+        "code_insee": "13004",
         "siren": "", "site_web": "", "partenaires": ASSOCIATION, "pages": CONVENTION,
         "page_wiki": CONVENTION_ADDRESS,
     }]

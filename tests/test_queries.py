@@ -30,9 +30,14 @@ FREINS = [
     "publics, les subventions et les prestations...",
     "Les Tiers-Lieux sont des télécentres... > ça ne marche pas.",
 ]
-LEVELS = ["commune", "departement", "epci", "etat", "europe", "parc", "quartier", "region"]
-PARTNERSHIPS = ["delegation-service-public", "mission-interet-general", "modele-economique",
-                "prestation", "subvention"]
+#: concept -> its French skos:prefLabel (from ontology.ttl, loaded beside the data)
+LEVELS = {"commune": "Commune", "departement": "Département", "epci": "EPCI", "etat": "État",
+          "europe": "Europe", "parc": "Parc naturel régional", "quartier": "Quartier",
+          "region": "Région"}
+PARTNERSHIPS = {"delegation-service-public": "Délégation de service public",
+                "mission-interet-general": "Mission d'intérêt général",
+                "modele-economique": "Modèle économique", "prestation": "Prestation",
+                "subvention": "Subvention"}
 CHANGED_SINCE_2024 = [
     ("Construire et équilibrer son budget", "2026-02-10T12:30:00Z", 51936),
     ("Préfiguration", "2025-06-18T07:45:00Z", 48215),
@@ -48,8 +53,9 @@ EXPECTED: dict[str, list[dict]] = {
         {"town": "Colombelles", "places": "1", "names": {"Le WIP"}},
     ],
     "places-by-theme": [
-        {"theme": TL + f"theme-{t}", "label": t, "places": "1", "names": {"Le WIP"}}
-        for t in ("animation", "autre", "economique", "gouvernance")
+        {"theme": TL + f"theme-{t}", "label": label, "places": "1", "names": {"Le WIP"}}
+        for t, label in (("animation", "Animation"), ("autre", "Autre"),
+                         ("gouvernance", "Gouvernance"), ("economique", "Économique"))
     ],
     "closed-places": [
         {"place": f"{D}place/Au_Comptoir_Numérique", "name": "Au Comptoir Numérique",
@@ -67,12 +73,12 @@ EXPECTED: dict[str, list[dict]] = {
     # each concept is on its section and on the page; "Quartier" also on its 4 list items
     "levels-and-partnerships-by-page": [
         {"title": SEED, "kind": "collectivity level", "concept": TL + f"level-{level}",
-         "label": level, "mentions": "6" if level == "quartier" else "2"}
-        for level in LEVELS
+         "label": label, "mentions": "6" if level == "quartier" else "2"}
+        for level, label in LEVELS.items()
     ] + [
         {"title": SEED, "kind": "partnership type", "concept": TL + f"partnership-{kind}",
-         "label": kind, "mentions": "2"}
-        for kind in PARTNERSHIPS
+         "label": label, "mentions": "2"}
+        for kind, label in PARTNERSHIPS.items()
     ],
     "obstacles": [
         {"title": SEED, "heading": "Principaux freins", "order": str(n), "text": text,
@@ -89,9 +95,11 @@ EXPECTED: dict[str, list[dict]] = {
          "date": "2023-07-20T17:31:00Z", "contributor": "Noé Fabre"},
     ],
     "statements-by-kind": [
-        {"title": SEED, "kind": TL + f"kind-{kind}", "label": kind, "statements": str(n)}
-        for kind, n in [("enjeu", 4), ("facteur", 4), ("objectif", 4), ("opportunite", 4),
-                        ("frein", 3), ("moyen-action", 2), ("avantage", 1)]
+        {"title": SEED, "kind": TL + f"kind-{kind}", "label": label, "statements": str(n)}
+        for kind, label, n in [("enjeu", "Enjeu", 4), ("facteur", "Facteur", 4),
+                               ("objectif", "Objectif", 4), ("opportunite", "Opportunité", 4),
+                               ("frein", "Frein", 3), ("moyen-action", "Moyen d'action", 2),
+                               ("avantage", "Avantage", 1)]
     ],
     "contributors": [
         {"who": "Camille Vidal", "role": "last edit", "count": "3", "contributions": {
@@ -121,11 +129,11 @@ EXPECTED: dict[str, list[dict]] = {
         {"category": "Réseaux", "pages": "1", "titles": {"Les réseaux de tiers-lieux"}},
     ],
     "module-audiences": [
-        {"title": SEED, "audience": TL + "audience-personnel", "label": "personnel",
+        {"title": SEED, "audience": TL + "audience-personnel", "label": "Personnel",
          "text": "Personnel : Citoyens, groupes, communautés"},
-        {"title": SEED, "audience": TL + "audience-prive", "label": "prive",
+        {"title": SEED, "audience": TL + "audience-prive", "label": "Privé",
          "text": "Privé : Consultants, formateurs, animateurs, coachs"},
-        {"title": SEED, "audience": TL + "audience-public", "label": "public",
+        {"title": SEED, "audience": TL + "audience-public", "label": "Public",
          "text": "Public : Élus, responsables, chargés de mission"},
     ],
 }
@@ -209,13 +217,44 @@ def test_push_the_sample_and_count(oxigraph, sample_release):
     result = sparql.push(sample_release, oxigraph.store)
     rows = oxigraph.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{result.graph}> "
                            "{ ?s ?p ?o } }")
-    local = _rows(sparql.run_query(sample_release,
-                                   "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "csv"))
+    # locally the data is one named graph of the store, beside the vocabulary and catalogue
+    local = _rows(sparql.run_query(sample_release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH "
+                                   f"<{result.graph}> {{ ?s ?p ?o }} }}", "csv"))
     assert int(rows[0]["n"]) == int(local[0]["n"]) == count_release_triples(sample_release)
     assert result.triples == count_release_triples(sample_release)
     # a worked query gives the same answer on the external store, inside the pushed graph
+    # (the data alone: labels fall back to the concepts' local names there and here)
     text = sparql.worked_query("statements-by-kind").text.replace(
         "WHERE {", f"FROM <{result.graph}> WHERE {{", 1)
     remote = oxigraph.select(text)
+    here = _rows(sparql.run_query(sample_release, text, "csv"))
     assert [(r["label"], r["statements"]) for r in remote] == [
-        (row["label"], row["statements"]) for row in EXPECTED["statements-by-kind"]]
+        (r["label"], r["statements"]) for r in here]
+    assert sorted((r["kind"], r["statements"]) for r in remote) == sorted(
+        (row["kind"], row["statements"]) for row in EXPECTED["statements-by-kind"])
+
+
+LABELS = ("SELECT (COUNT(*) AS ?n) WHERE { ?concept skos:prefLabel ?label }")
+
+
+@pytest.mark.integration
+def test_concept_labels_through_query_and_serve(sample_endpoint, sample_release):
+    """The vocabulary is served beside the data: skos:prefLabel counts the same both ways."""
+    text = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n" + LABELS
+    local = int(_rows(sparql.run_query(sample_release, text, "csv"))[0]["n"])
+    remote = requests.post(sample_endpoint.url, data={"query": text}, timeout=30,
+                           headers={"Accept": "text/csv"})
+    assert remote.status_code == 200, remote.text
+    assert int(_rows(remote.text)[0]["n"]) == local > 0
+    # the label of a concept the data uses, in French, through the endpoint
+    ask = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+           f"PREFIX tl: <{TL}> ASK {{ ?place tl:theme ?t . "
+           '?t skos:prefLabel "Économique"@fr }')
+    answer = requests.post(sample_endpoint.url, data={"query": ask}, timeout=30,
+                           headers={"Accept": "application/sparql-results+json"}).json()
+    assert answer["boolean"] is True
+    # the three files of the release are three named graphs
+    graphs = requests.post(sample_endpoint.url, timeout=30, headers={"Accept": "text/csv"},
+                           data={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"})
+    assert sorted(r["g"] for r in _rows(graphs.text)) == [
+        f"{D}catalog", f"{D}dataset", TL.rstrip("#")]

@@ -143,8 +143,8 @@ def test_only_violations_when_asked(sample_mapped: dict[str, MappedPage]) -> Non
 
 
 @pytest.mark.parametrize("shape", [
-    "ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:property [ sh:path ex:p ; sh:minCount 1 ; "
-    "sh:message 'm' ] .",
+    "ex:S a sh:NodeShape ; sh:targetObjectsOf ex:a ; sh:property [ sh:path ex:p ; "
+    "sh:minCount 1 ; sh:message 'm' ] .",
     "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ( ex:p ex:q ) ; "
     "sh:minCount 1 ; sh:message 'm' ] .",
     "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; "
@@ -180,3 +180,68 @@ def test_local_class_failures_name_only_what_the_page_cannot_type() -> None:
 def test_dumps_the_compiled_shapes_cannot_decide_go_to_pyshacl(lines: list[str]) -> None:
     with pytest.raises(Unsupported):
         validate_lines(lambda: iter(lines))
+
+
+# ------------------------------------------------------------------ blank nodes
+
+BLANK_DATA = """
+<https://x.example/bob> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://x.example/Person> .
+<https://x.example/bob> <https://x.example/knows> _:alice .
+_:alice <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://x.example/Person> .
+_:alice <https://x.example/name> "Alice" .
+_:alic <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://x.example/Person> .
+_:alic <https://x.example/knows> _:nobody .
+"""
+BLANK_SHAPES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix x: <https://x.example/> .
+x:S a sh:NodeShape ; sh:targetClass x:Person ;
+  sh:property [ sh:path x:name ; sh:minCount 1 ; sh:message "a person has a name" ] ,
+              [ sh:path x:knows ; sh:class x:Person ; sh:message "knows a person" ] ,
+              [ sh:path x:knows ; sh:nodeKind sh:IRI ; sh:message "knows by IRI" ] .
+"""
+
+
+def test_blank_nodes_keep_their_labels_and_agree_with_pyshacl() -> None:
+    """``_:alice`` and ``_:alic`` are two nodes (labels were once cut to ``:alic``)."""
+    from pyshacl import validate
+
+    from tierslieux.pipeline.shacl import validate_data_graph
+
+    data = Graph().parse(data=BLANK_DATA, format="nt")
+    shapes = Graph().parse(data=BLANK_SHAPES, format="turtle")
+    compiled = validate_data_graph(data, shapes)
+    found = sorted((v.focus, v.message, v.value) for v in compiled.violations)
+    _, report, _ = validate(data, shacl_graph=shapes, inference="none")
+    expected = sorted(
+        (str(report.value(r, SH_FOCUS)), str(report.value(r, SH_MESSAGE)),
+         str(report.value(r, SH_VALUE) or ""))
+        for r in report.subjects(RDF.type, URIRef("http://www.w3.org/ns/shacl#ValidationResult")))
+    assert found == expected and len(found) == 5
+    # bob has no name and knows alice by a blank node; "alic" has no name and knows a node
+    # of no type; alice conforms
+    assert [m for f, m, _ in found if f == "https://x.example/bob"] == [
+        "a person has a name", "knows by IRI"]
+
+
+SH_FOCUS = URIRef("http://www.w3.org/ns/shacl#focusNode")
+SH_MESSAGE = URIRef("http://www.w3.org/ns/shacl#resultMessage")
+SH_VALUE = URIRef("http://www.w3.org/ns/shacl#value")
+
+
+def test_a_dump_with_blank_nodes_is_validated_not_crashed() -> None:
+    """What ``tierslieux validate`` streams: sorted N-Triples lines with blank nodes, whose
+    labels are kept whole (``_:alice`` and ``_:alic`` were once both cut to ``:alic``)."""
+    lines = sorted([
+        f"<{WIP}> <{RDF.type}> <{TL.ThirdPlace}> .",
+        f"<{WIP}> <{TL.name}> \"Le WIP\" .",
+        f"<{WIP}> <{TL.memberOf}> _:alice .",
+        f"<{WIP}> <{TL.memberOf}> _:alic .",
+        f"_:alice <{RDF.type}> <{TL.Network}> .",
+        f"_:alice <{TL.name}> \"Alice\" .",
+        f"_:alic <{TL.name}> \"Alic\" .",
+    ])
+    report = validate_lines(lambda: iter(lines))
+    assert not report.conforms
+    member_of = [v for v in report.violations if v.path == str(TL.memberOf)]
+    assert [v.value for v in member_of] == ["alic"]  # alice is a network, alic is not
+    assert {v.focus for v in report.violations} == {str(WIP), "alice"}

@@ -164,6 +164,86 @@ def test_invalid_ntriples_is_a_query_error(tmp_path):
         sparql.run_query(folder, SELECT)
 
 
+# --------------------------------------------------------------------------- graphs
+
+
+def _with_vocabulary(release: Path, ontology: bytes | None = None) -> Path:
+    """The release plus the bundled ontology.ttl, listed in SHA256SUMS as the exports do."""
+    from importlib.resources import files
+
+    (release / "ontology.ttl").write_bytes(
+        ontology or (files("tierslieux") / "ontology" / "ontology.ttl").read_bytes())
+    names = sorted(p.name for p in release.iterdir() if p.name != "SHA256SUMS")
+    (release / "SHA256SUMS").write_text("".join(
+        f"{hashlib.sha256((release / n).read_bytes()).hexdigest()}  {n}\n" for n in names))
+    return release
+
+
+def test_data_vocabulary_and_catalogue_are_named_graphs_and_their_union(release):
+    _with_vocabulary(release)
+    cached = sparql.cache_release(release)
+    catalogue = (release / "catalog.ttl").resolve().as_uri()  # it types no dcat:Catalog
+    assert cached.graphs == ((catalogue, "catalog.ttl", 1),
+                             (sparql.ONTOLOGY_IRI, "ontology.ttl", cached.graphs[1][2]),
+                             (f"{D}dataset", "tierslieux.nt.gz", 12))
+    assert cached.triples == 12 and cached.graphs[1][2] > 1000
+    graphs = sparql.run_query(release, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g "
+                                       "{ ?s ?p ?o } } GROUP BY ?g", "csv")
+    rows = list(csv.DictReader(io.StringIO(graphs)))
+    assert sorted((r["g"], int(r["n"])) for r in rows) == sorted(
+        (g, n) for g, _, n in cached.graphs)
+    # the default graph is the union: a theme of the data with its label from the vocabulary
+    out = sparql.run_query(release, "SELECT ?label WHERE { ?p tl:theme ?t . ?t skos:prefLabel "
+                                    "?label FILTER(LANG(?label) = 'fr') }", "csv")
+    assert out == "label\r\nGouvernance\r\n"
+    # a query that names its dataset gets that dataset, not the union
+    only_data = sparql.run_query(release, f"SELECT (COUNT(*) AS ?n) FROM <{D}dataset> "
+                                          "WHERE { ?s ?p ?o }", "csv")
+    assert only_data == "n\r\n12\r\n"
+
+
+def test_the_catalogue_gets_its_own_graph(tmp_path):
+    release = make_release(tmp_path / "exports", DATA)
+    (release / "catalog.ttl").write_text(
+        f"<{D}catalog> a <http://www.w3.org/ns/dcat#Catalog> ; "
+        f"<http://www.w3.org/ns/dcat#dataset> <{D}dataset> .\n"
+        f"<{D}dataset> a <http://www.w3.org/ns/dcat#Dataset> ; "
+        "<http://www.w3.org/ns/dcat#downloadURL> <tierslieux.nt.gz> .\n")
+    _with_vocabulary(release)
+    cached = sparql.cache_release(release)
+    assert [(g, f, n) for g, f, n in cached.graphs][0] == (f"{D}catalog", "catalog.ttl", 4)
+    # a relative IRI (a run without --publication-url) is resolved against the file
+    url = sparql.run_query(release, "SELECT ?u WHERE { ?d dcat:downloadURL ?u }", "csv")
+    assert url.splitlines()[1] == (release / "tierslieux.nt.gz").resolve().as_uri()
+
+
+def test_a_tampered_ontology_is_refused(release):
+    _with_vocabulary(release)
+    text = (release / "ontology.ttl").read_text(encoding="utf-8")
+    (release / "ontology.ttl").write_text(text.replace('"Gouvernance"@fr', '"Pirate"@fr'),
+                                          encoding="utf-8")
+    with pytest.raises(QueryError, match="ontology.ttl does not match SHA256SUMS"):
+        sparql.run_query(release, SELECT)
+
+
+def test_a_broken_ontology_is_one_line(release):
+    _with_vocabulary(release, b"@prefix tl: <x#> . tl:a tl:b .\n")
+    with pytest.raises(QueryError) as caught:
+        sparql.run_query(release, SELECT)
+    assert "ontology.ttl is not valid Turtle" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_cache_of_the_previous_layout_is_built_again(release):
+    first = sparql.cache_release(release)
+    info = json.loads((first.folder / "build.json").read_text())
+    del info["layout"]
+    (first.folder / "build.json").write_text(json.dumps(info))
+    again = sparql.cache_release(release)
+    assert again.built and again.folder == first.folder
+    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+
+
 def test_errors_belong_to_the_tree():
     from tierslieux.errors import PushError, ServeError
 
@@ -216,8 +296,9 @@ def test_a_cache_in_use_is_kept_until_released(tmp_path):
         make_release(release, DATA + f'<{D}place/X> a tl:ThirdPlace ; tl:name "X" .')
         new = sparql.cache_release(release)
         assert new.built and old.folder.exists()
-        assert not ox.Store.read_only(str(old.store_path)).query("ASK { ?s ?p 'X' }")
-        assert ox.Store.read_only(str(new.store_path)).query("ASK { ?s ?p 'X' }")
+        ask = "ASK { GRAPH ?g { ?s ?p 'X' } }"
+        assert not ox.Store.read_only(str(old.store_path)).query(ask)
+        assert ox.Store.read_only(str(new.store_path)).query(ask)
     sparql.cache_release(release)
     assert not old.folder.exists()
 
@@ -250,7 +331,7 @@ def test_concurrent_builders_agree(release):
 
 def test_open_release_store_is_read_only(release):
     store = sparql.open_release_store(release)
-    assert len(store) == 12
+    assert len(store) == 12 + 1  # the data and the catalogue's one triple
     with pytest.raises(RuntimeError, match="read-write"):
         store.update("INSERT DATA { <a:b> <a:c> <a:d> }")
 

@@ -59,6 +59,12 @@ class ValidationError(TierslieuxError):
     exit_code = 5
 
 
+class ShapesError(TierslieuxError):
+    """The SHACL shapes, or the ontology they are checked with, cannot be read or used."""
+
+    exit_code = 5
+
+
 class PublishError(TierslieuxError):
     """The release could not be published."""
 

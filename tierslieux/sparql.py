@@ -17,7 +17,23 @@ The query cache
     is unchanged; when it changes a new store is built and the older ones are removed, except
     those a running query or ``serve`` holds (a shared ``flock`` on their ``lock`` file). A
     builder loads into a hidden temporary folder and renames it into place, so concurrent
-    builders never see a half-built store. The loaded file is checked against ``SHA256SUMS``.
+    builders never see a half-built store. The loaded files are checked against ``SHA256SUMS``.
+
+The graphs of the store
+    A query answers over the data *and* the vocabulary it uses, so that a concept's
+    ``skos:prefLabel`` ("Économique"@fr) and a class's ``rdfs:label`` are there beside the
+    IRIs. Each published file is loaded into its own named graph, and the default graph is
+    their union (``use_default_graph_as_union`` here, ``--union-default-graph`` for ``serve``):
+
+    - ``tierslieux.nt.gz`` into the graph named by the ``dcat:Dataset`` IRI of the catalogue
+      (the graph ``push`` replaces), else the ``base_iri`` of ``report.json``;
+    - ``ontology.ttl`` (classes, properties and the SKOS concept schemes) into the graph
+      named by its ``owl:Ontology`` IRI;
+    - ``catalog.ttl`` (DCAT-AP + VoID) into the graph named by its ``dcat:Catalog`` IRI.
+
+    The dumps themselves stay the data alone (``push`` sends the data graph only), which
+    keeps ``tierslieux.ttl``, ``tierslieux.nt.gz`` and ``tierslieux.jsonld`` isomorphic to
+    each other and the vocabulary in one published place.
 
 Results formats (``run_query``)
     ========  =====================================  ===========================================
@@ -97,6 +113,7 @@ PASSWORD_ENV = "TIERSLIEUX_SPARQL_PASSWORD"
 OXIGRAPH_ENV = "TIERSLIEUX_OXIGRAPH"
 
 FORMATS = ("table", "csv", "tsv", "json")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 #: Prefixes a query may use without declaring them, and that compact IRIs in tables: the
 #: ontology's own, plus the catalogue's.
@@ -161,17 +178,26 @@ def _listed_sha256(data_dir: Path, name: str) -> str | None:
 # --------------------------------------------------------------------------- the cache
 
 
+#: Version of the cached store's layout: a cache of another layout is built again.
+CACHE_LAYOUT = 2
+ONTOLOGY = "ontology.ttl"
+ONTOLOGY_IRI = ONTOLOGY_NS.rstrip("#/")
+
+
 @dataclass(frozen=True)
 class CachedStore:
     """An Oxigraph store loaded from one release, ready to open read-only."""
 
     folder: Path
     key: str
+    #: triples of the data (``tierslieux.nt.gz``)
     triples: int
     #: True when this call loaded it, False when an earlier load was reused
     built: bool
     #: seconds the load took (when it was built)
     seconds: float
+    #: (graph IRI, file loaded into it, triples), sorted by file name
+    graphs: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def store_path(self) -> Path:
@@ -221,31 +247,77 @@ def cache_release(data_dir: str | Path, *, cache_dir: str | Path | None = None) 
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     _remove_stale(root, keep=folder.name)
-    return CachedStore(folder, key, built.triples, True, built.seconds)
+    return CachedStore(folder, key, built.triples, True, built.seconds, built.graphs)
 
 
 def _build_store(data: Path, nt: Path, tmp: Path, key: str, size: int) -> CachedStore:
-    listed = _listed_sha256(data, NT_GZ)
-    if listed is not None and _file_sha256(nt) != listed:
-        raise QueryError(
-            f"{nt} does not match {SUMS}: the release is damaged or half-copied; publish it again"
-        )
+    for path in (nt, data / ONTOLOGY, data / CATALOG):
+        listed = _listed_sha256(data, path.name)
+        if path.is_file() and listed is not None and _file_sha256(path) != listed:
+            raise QueryError(f"{path} does not match {SUMS}: the release is damaged or "
+                             "half-copied; publish it again")
     start = time.perf_counter()
     store = ox.Store(str(tmp / "store"))
+    graphs = []
     try:
-        with gzip.open(nt, "rb") as stream:
-            store.bulk_load(stream, format=ox.RdfFormat.N_TRIPLES)
+        data_graph = _data_graph(data)
+        try:
+            with gzip.open(nt, "rb") as stream:
+                store.bulk_load(stream, format=ox.RdfFormat.N_TRIPLES,
+                                to_graph=ox.NamedNode(data_graph))
+        except (SyntaxError, OSError, EOFError) as exc:
+            raise QueryError(
+                f"{nt} is not valid gzipped N-Triples: {_one_line(str(exc))}") from None
         triples = len(store)
-    except (SyntaxError, OSError, EOFError) as exc:
-        raise QueryError(f"{nt} is not valid gzipped N-Triples: {_one_line(str(exc))}") from None
+        graphs.append((data_graph, NT_GZ, triples))
+        for name, kind, fallback in ((CATALOG, "http://www.w3.org/ns/dcat#Catalog", None),
+                                     (ONTOLOGY, "http://www.w3.org/2002/07/owl#Ontology",
+                                      ONTOLOGY_IRI)):
+            path = data / name
+            if not path.is_file():
+                continue
+            loaded = _load_turtle(path)
+            graph = _single_subject(loaded, kind) or fallback or path.resolve().as_uri()
+            if graph == data_graph:
+                graph = path.resolve().as_uri()
+            store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(graph))
+                         for q in loaded)
+            graphs.append((graph, name, len(loaded)))
     finally:
         del store  # closes RocksDB before the folder is renamed
         gc.collect()
     seconds = round(time.perf_counter() - start, 3)
-    info = {"key": key, "source": NT_GZ, "source_size": size, "triples": triples,
-            "seconds": seconds, "pyoxigraph": ox.__version__}
+    graphs.sort(key=lambda g: g[1])
+    info = {"key": key, "layout": CACHE_LAYOUT, "source": NT_GZ, "source_size": size,
+            "triples": triples, "seconds": seconds, "pyoxigraph": ox.__version__,
+            "graphs": [{"graph": g, "file": f, "triples": n} for g, f, n in graphs]}
     (tmp / "build.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-    return CachedStore(tmp, key, triples, True, seconds)
+    return CachedStore(tmp, key, triples, True, seconds, tuple(graphs))
+
+
+def _load_turtle(path: Path) -> list[ox.Quad]:
+    """The triples of a Turtle file of the release; relative IRIs (a catalogue written without
+    ``--publication-url``) are resolved against the file's own address."""
+    try:
+        return list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE,
+                             base_iri=path.resolve().as_uri()))
+    except (SyntaxError, OSError, ValueError) as exc:
+        raise QueryError(f"{path} is not valid Turtle: {_one_line(str(exc))}; "
+                         "publish the release again") from None
+
+
+def _single_subject(quads: list[ox.Quad], cls: str) -> str | None:
+    found = sorted({q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)
+                    and q.predicate.value == RDF_TYPE and q.object == ox.NamedNode(cls)})
+    return found[0] if len(found) == 1 else None
+
+
+def _data_graph(data: Path) -> str:
+    """The IRI of the graph holding the data: the one ``push`` uses by default."""
+    try:
+        return default_graph(data)
+    except PushError:
+        return (data / NT_GZ).resolve().as_uri()
 
 
 def _read_build_info(folder: Path, key: str, size: int) -> CachedStore | None:
@@ -253,9 +325,11 @@ def _read_build_info(folder: Path, key: str, size: int) -> CachedStore | None:
         info = json.loads((folder / "build.json").read_text())
     except (OSError, ValueError):
         return None
-    if info.get("key") != key or info.get("source_size") != size:
+    if (info.get("key") != key or info.get("source_size") != size
+            or info.get("layout") != CACHE_LAYOUT):
         return None
-    return CachedStore(folder, key, int(info["triples"]), False, float(info["seconds"]))
+    graphs = tuple((g["graph"], g["file"], int(g["triples"])) for g in info.get("graphs", ()))
+    return CachedStore(folder, key, int(info["triples"]), False, float(info["seconds"]), graphs)
 
 
 def _remove_stale(root: Path, keep: str) -> None:
@@ -292,7 +366,9 @@ def _lock(folder: Path, *, exclusive: bool, wait: bool = True) -> Iterator[None]
 def open_release_store(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> ox.Store:
     """The release as a read-only pyoxigraph store (loaded on first use, then cached).
 
-    Read-only, so that several queries and a ``serve`` can share it.
+    Read-only, so that several queries and a ``serve`` can share it. Each file is in its
+    own named graph (see "The graphs of the store"): query with
+    ``use_default_graph_as_union=True`` to see them all as the default graph.
     """
     cached = cache_release(data_dir, cache_dir=cache_dir)
     return ox.Store.read_only(str(cached.store_path))
@@ -317,7 +393,10 @@ def query_store(store: ox.Store, sparql: str, fmt: str = "table", *,
     """Run ``sparql`` on an open store and format the answer (see the module docstring)."""
     known = {**PREFIXES, **(prefixes or {})}
     try:
-        result = store.query(sparql, prefixes=known, use_default_graph_as_union=True)
+        # The default graph is the union of the release's graphs, unless the query names its
+        # own dataset (pyoxigraph would otherwise let the union win over FROM).
+        union = not _FROM.search(_strip_comments(sparql))
+        result = store.query(sparql, prefixes=known, use_default_graph_as_union=union)
         known.update(_declared_prefixes(sparql))
         if isinstance(result, ox.QueryBoolean):
             return _format_boolean(result, fmt)
@@ -335,6 +414,7 @@ _UPDATE = re.compile(
     r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
     re.IGNORECASE,
 )
+_FROM = re.compile(r"\bFROM\s+(?:NAMED\s+)?(?:<|[A-Za-z][\w.-]*:|:)", re.IGNORECASE)
 _POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.DOTALL)
 
 

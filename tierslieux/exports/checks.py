@@ -13,7 +13,8 @@ problem (nothing when the release is fine). The build may pass its own list; the
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
   bytes of CSV, with the same checks made streaming by ``tablecheck.py``.
-- ``check_shacl``: the graph against the SHACL shapes, streaming over the dump with the
+- ``check_shacl``: the graph against the release's own SHACL shapes and ontology
+  (``shapes.ttl``, ``ontology.ttl`` of the folder), streaming over the dump with the
   compiled shapes (``tierslieux.pipeline.shacl``), or with pyshacl's ``validate_graph`` when
   the shapes use what the compiler does not run; only results of severity violation block.
 """
@@ -272,22 +273,75 @@ def _shacl_module() -> str | None:
 
 
 def check_shacl(release: StagedRelease) -> Iterator[str]:
-    """The release against the SHACL shapes: streaming over the sorted N-Triples dump with the
-    compiled shapes (``pipeline/shacl.py``), or with pyshacl on the whole graph when the shapes
-    use something the compiler does not run."""
+    """The release against its own SHACL shapes (``shapes.ttl`` of the folder, with its
+    ``ontology.ttl``; the bundled files when the folder has none): streaming over the sorted
+    N-Triples dump with the compiled shapes (``pipeline/shacl.py``), or with pyshacl on the
+    whole graph when the shapes use something the compiler does not run."""
+    from tierslieux.errors import ShapesError
     from tierslieux.exports.ntriples import read_ntriples_gz
     from tierslieux.pipeline.shacl import Unsupported, validate_lines
 
+    try:
+        shapes, ontology = release_shapes(release.folder)
+    except ShapesError as exc:
+        yield f"SHACL: not checked: {exc}"
+        return
     dump = release.folder / "tierslieux.nt.gz"
     try:
-        report = validate_lines(lambda: read_ntriples_gz(dump))
+        report = validate_lines(lambda: read_ntriples_gz(dump), shapes=shapes,
+                                ontology=ontology)
     except Unsupported:
         name = _shacl_module()
         if name is None:
             yield "SHACL: no validate_graph module is installed"
             return
-        report = importlib.import_module(name).validate_graph(release.graph)
+        module = importlib.import_module(name)
+        try:
+            if shapes is None and ontology is None:
+                report = module.validate_graph(release.graph)
+            else:
+                report = module.validate_graph(release.graph, shapes=shapes, ontology=ontology)
+        except ShapesError as exc:
+            yield f"SHACL: not checked: {exc}"
+            return
     yield from shacl_messages(report)
+
+
+def release_shapes(folder: Path) -> tuple[rdflib.Graph | None, rdflib.Graph | None]:
+    """The ``shapes.ttl`` and ``ontology.ttl`` of a release folder as graphs, each None when
+    the folder has none or holds the bundled file byte for byte (the compiled bundled shapes
+    are then reused). Raises ShapesError, in one line, for a file that is not Turtle."""
+    from tierslieux.ontology import ONTOLOGY_FILE, SHAPES_FILE, read_text
+
+    found: list[rdflib.Graph | None] = []
+    for name, bundled in (("shapes.ttl", SHAPES_FILE), ("ontology.ttl", ONTOLOGY_FILE)):
+        path = folder / name
+        if not path.is_file():
+            found.append(None)
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            from tierslieux.errors import ShapesError
+
+            raise ShapesError(f"{name} cannot be read: {exc}") from None
+        if text == read_text(bundled):
+            found.append(None)
+            continue
+        found.append(_parse_turtle(name, text))
+    return found[0], found[1]
+
+
+def _parse_turtle(name: str, text: str) -> rdflib.Graph:
+    import rdflib
+
+    from tierslieux.errors import ShapesError
+
+    try:
+        return rdflib.Graph().parse(data=text, format="turtle")
+    except Exception as exc:  # rdflib raises many kinds (BadSyntax, ValueError, …)
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ShapesError(f"{name} is not valid Turtle: {reason}") from None
 
 
 def shacl_messages(report: Any) -> Iterator[str]:

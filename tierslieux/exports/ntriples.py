@@ -113,7 +113,8 @@ def _canonical(line: str) -> str:
 def split_line(line: str) -> Triple:
     """``<s> <p> o .`` -> (s, p, o) with the brackets of s and p removed."""
     subject, predicate, rest = line.split(" ", 2)
-    return subject[1:-1], predicate[1:-1], rest[:-2]
+    # a blank node subject (data validated from elsewhere) keeps its "_:" label whole
+    return subject[1:-1] if subject[0] == "<" else subject, predicate[1:-1], rest[:-2]
 
 
 def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
@@ -137,7 +138,8 @@ def triple_order(lines: Iterable[str]) -> list[Triple] | Iterable[Triple]:
     their own re-iterable ``in_triple_order``)."""
     if isinstance(lines, SortedLines):
         return lines.in_triple_order()
-    triples = [(s[1:-1], p[1:-1], o[:-2]) for s, p, o in (line.split(" ", 2) for line in lines)]
+    triples = [(s[1:-1] if s[0] == "<" else s, p[1:-1], o[:-2])
+               for s, p, o in (line.split(" ", 2) for line in lines)]
     # The input is nearly in this order already, which timsort turns into a near-linear pass.
     triples.sort()
     return triples

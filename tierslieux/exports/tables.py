@@ -37,7 +37,7 @@ from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object, subject_
 
 TABLES_FILE = "tables.yaml"
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
-VALUES = ("text", "concept", "date", "class", "phone")
+VALUES = ("text", "concept", "label", "date", "class", "phone")
 #: what joins the values of a multi-valued cell (declared as the "list" type's delimiter)
 SEPARATOR = "|"
 
@@ -324,11 +324,28 @@ def _convert(token: str, how: str) -> str:
     if how == "concept" and term.kind == "iri":
         local = re.split(r"[#/]", value)[-1]
         return local.split("-", 1)[1] if "-" in local else local
+    if how == "label" and term.kind == "iri":
+        return concept_labels().get(value) or _convert(token, "concept")
     if how == "date":
         return value[:10]
     if how == "phone":  # the national schema's format: +33252569807, no spaces
         return "".join(value.split())
     return value
+
+
+@lru_cache(maxsize=1)
+def concept_labels() -> dict[str, str]:
+    """IRI -> French ``skos:prefLabel`` of every concept of the ontology's concept schemes."""
+    from rdflib import Literal
+    from rdflib.namespace import SKOS
+
+    from tierslieux.ontology import load_ontology
+
+    labels: dict[str, str] = {}
+    for concept, label in sorted(load_ontology().subject_objects(SKOS.prefLabel)):
+        if isinstance(label, Literal) and (label.language or "").lower() == "fr":
+            labels.setdefault(str(concept), str(label))
+    return labels
 
 
 def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
@@ -386,7 +403,11 @@ def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
         values = []
         for path in column.paths:
             reached = index.follow(subject, path)
-            values = sorted({_convert(token, column.value) for token in reached} - {""})
+            if column.value == "label":  # in the order of the concepts' own column: they pair
+                values = [label for _, label in sorted(
+                    {(_convert(t, "concept"), _convert(t, "label")) for t in reached}) if label]
+            else:
+                values = sorted({_convert(token, column.value) for token in reached} - {""})
             if values:
                 break
     if not values:

@@ -14,12 +14,17 @@ for anything else, so that a shapes file this module does not understand is vali
 pyshacl instead, never half-checked:
 
 - node shapes with ``sh:targetClass`` (instances of subclasses included, the hierarchy taken
-  from the ontology) and ``sh:targetSubjectsOf``, made of ``sh:property`` shapes;
+  from the ontology), ``sh:targetSubjectsOf`` and ``sh:targetNode``, made of ``sh:property``
+  shapes; property shapes with targets of their own;
 - property shapes whose ``sh:path`` is one IRI, with ``sh:minCount``, ``sh:maxCount``,
-  ``sh:hasValue``, ``sh:datatype``, ``sh:class``, ``sh:nodeKind``, ``sh:pattern`` (no
-  ``sh:flags``), ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``, ``sh:maxInclusive``,
-  ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:or`` of shapes made of value constraints,
-  ``sh:severity`` and ``sh:message``.
+  ``sh:hasValue``, ``sh:uniqueLang``, ``sh:datatype``, ``sh:class``, ``sh:nodeKind``,
+  ``sh:pattern`` (no ``sh:flags``), ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``,
+  ``sh:maxInclusive``, ``sh:minExclusive``, ``sh:maxExclusive``, ``sh:or`` of shapes made of
+  value constraints, ``sh:severity`` and ``sh:message``;
+- data with blank nodes (``_:label`` as written; results name them by label, as rdflib does).
+
+``validate_data_graph`` checks any rdflib graph this way; ``tests/test_shacl_w3c.py`` runs the
+W3C SHACL Core suite through it and through pyshacl.
 
 Each constraint is decided the way pyshacl 0.40 decides it (the literal checks use rdflib
 literals, as pyshacl does), and the results are ``validate.Violation`` records: the tests
@@ -62,13 +67,14 @@ _VALUE_PARAMS = {
     SH.datatype, SH["class"], SH.nodeKind, SH.pattern, SH.minLength, SH.maxLength,
     SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH["or"],
 }
-_COUNT_PARAMS = {SH.minCount, SH.maxCount, SH.hasValue}
+_COUNT_PARAMS = {SH.minCount, SH.maxCount, SH.hasValue, SH.uniqueLang}
 _PROPERTY_KEYS = _VALUE_PARAMS | _COUNT_PARAMS | {
     SH.path, SH.severity, SH.message, SH.name, SH.description, SH.order, SH.group, RDF.type,
     RDFS.label, RDFS.comment,
 }
-_NODE_KEYS = {
-    SH.targetClass, SH.targetSubjectsOf, SH.property, SH.severity, SH.message, RDF.type,
+_TARGET_KEYS = {SH.targetClass, SH.targetSubjectsOf, SH.targetNode}
+_NODE_KEYS = _TARGET_KEYS | {
+    SH.property, SH.severity, SH.message, RDF.type,
     RDFS.label, RDFS.comment, SH.name, SH.description,
 }
 _NESTED_KEYS = (_VALUE_PARAMS - {SH["class"], SH["or"]}) | {RDF.type, SH.message}
@@ -96,6 +102,8 @@ class PropertyShape:
     max_count: int | None
     has_value: tuple[str, ...]
     checks: tuple[Check, ...]
+    #: sh:uniqueLang true
+    unique_lang: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +112,8 @@ class NodeShape:
     target_classes: tuple[str, ...]
     target_subjects_of: tuple[str, ...]
     properties: tuple[PropertyShape, ...]
+    #: sh:targetNode, as subjects are written in triple order (IRI, or ``_:label``)
+    target_nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,8 @@ def _identity(token: str) -> Any:
     first = token[0]
     if first == "<":
         return token if "\\" not in token else "<" + unescape(token[1:-1]) + ">"
+    if first == "_":  # a blank node: its whole label
+        return ("b", token)
     last = token[-1]
     if last == '"':
         return ("p", unescape(token[1:-1]))
@@ -157,9 +169,20 @@ def value_string(token: str) -> str:
     """``str()`` of the rdflib term: what validate_graph reports as a result's value."""
     if token[0] == "<":
         return unescape(token[1:-1])
+    if token.startswith("_:"):
+        return token[2:]  # str() of an rdflib BNode: its label
     if token[-1] == ">":
-        return str(_typed(token))
+        literal = _typed(token)
+        if getattr(literal, "ill_typed", None):  # rdflib may rewrite it: keep it as written
+            return parse_object(token).value
+        return str(literal)
     return parse_object(token).value
+
+
+def node_string(subject: str) -> str:
+    """A subject as ``triple_order`` gives it (IRI unbracketed, ``_:label``), as str() of
+    its rdflib term."""
+    return subject[2:] if subject.startswith("_:") else subject
 
 
 def _datatype_ok(token: str, rule: str) -> bool:
@@ -290,15 +313,17 @@ def _severity(graph: Graph, node: Any) -> str:
     return SEVERITIES[value]
 
 
-def _property(graph: Graph, node: Any) -> PropertyShape:
-    extra = set(graph.predicates(node)) - _PROPERTY_KEYS
+def _property(graph: Graph, node: Any, messages: bool = True, *,
+              targets: bool = False) -> PropertyShape:
+    extra = set(graph.predicates(node)) - _PROPERTY_KEYS - (_TARGET_KEYS if targets else set())
     if extra:
         raise Unsupported(f"property shape with {sorted(map(str, extra))}")
     path = _one(graph, node, SH.path)
     if not isinstance(path, URIRef):
         raise Unsupported("a path that is not one IRI")
-    messages = sorted(str(m) for m in graph.objects(node, SH.message))
-    if not messages:
+    written = sorted(str(m) for m in graph.objects(node, SH.message))
+    if not written and messages:
+        # pyshacl would write a message of its own, which this module does not imitate
         raise Unsupported(f"property shape on {path} without sh:message")
     min_count = _one(graph, node, SH.minCount)
     max_count = _one(graph, node, SH.maxCount)
@@ -306,11 +331,16 @@ def _property(graph: Graph, node: Any) -> PropertyShape:
         _identity(_token(v)) for v in graph.objects(node, SH.hasValue)
     )
     checks = _value_checks(graph, node, _VALUE_PARAMS) + _or_check(graph, node)
+    unique = _one(graph, node, SH.uniqueLang)
+    # Only "true"^^xsd:boolean turns it on (the W3C suite's uniqueLang-002)
+    unique_lang = (isinstance(unique, Literal) and unique.datatype == XSD.boolean
+                   and str(unique) == "true")
     return PropertyShape(
-        key=_token(node), path=str(path), severity=_severity(graph, node), message=messages[0],
+        key=_token(node), path=str(path), severity=_severity(graph, node),
+        message=written[0] if written else "",
         min_count=None if min_count is None else int(min_count.value),
         max_count=None if max_count is None else int(max_count.value),
-        has_value=has_value, checks=tuple(checks),
+        has_value=has_value, checks=tuple(checks), unique_lang=unique_lang,
     )
 
 
@@ -324,34 +354,51 @@ def _token(node: Any) -> str:
     return nt_term(node)
 
 
-def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
-    """The node shapes of ``shapes``; raises Unsupported when this module cannot run them."""
-    for construct in (SH.targetNode, SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
+def compile_shapes(shapes: Graph, *, messages: bool = True) -> tuple[NodeShape, ...]:
+    """The node shapes of ``shapes``; raises Unsupported when this module cannot run them.
+
+    A property shape with targets of its own becomes a node shape holding just itself. With
+    ``messages`` (the default) every property shape must have an ``sh:message``, so that the
+    results read as pyshacl's; without, a result of a shape without one has message "".
+    """
+    for construct in (SH.targetObjectsOf, SH.node, SH.qualifiedValueShape,
                       SH.sparql, SH.closed, SH["not"], SH["and"], SH.xone, SH.deactivated,
-                      SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals, SH.uniqueLang,
+                      SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals,
                       SH.languageIn, SH["in"], SH.flags):
         if (None, construct, None) in shapes:
             raise Unsupported(f"{construct}")
     node_shapes = []
     candidates = set(shapes.subjects(RDF.type, SH.NodeShape))
-    candidates |= set(shapes.subjects(SH.targetClass, None))
-    candidates |= set(shapes.subjects(SH.targetSubjectsOf, None))
+    for target in _TARGET_KEYS:
+        candidates |= set(shapes.subjects(target, None))
     for node in candidates:
         if (node, RDF.type, RDFS.Class) in shapes or (node, RDF.type, URIRef(
                 "http://www.w3.org/2002/07/owl#Class")) in shapes:
             raise Unsupported("implicit class targets")
-        extra = set(shapes.predicates(node)) - _NODE_KEYS
-        if extra:
-            raise Unsupported(f"node shape with {sorted(map(str, extra))}")
-        properties = tuple(sorted(
-            (_property(shapes, p) for p in shapes.objects(node, SH.property)),
-            key=lambda p: (p.path, p.key)))
+        if (node, SH.path, None) in shapes:  # a property shape with its own targets
+            if (node, SH.property, None) in shapes:
+                raise Unsupported("a shape with both sh:path and sh:property")
+            properties: tuple[PropertyShape, ...] = (
+                _property(shapes, node, messages, targets=True),)
+        else:
+            extra = set(shapes.predicates(node)) - _NODE_KEYS
+            if extra:
+                raise Unsupported(f"node shape with {sorted(map(str, extra))}")
+            properties = tuple(sorted(
+                (_property(shapes, p, messages) for p in shapes.objects(node, SH.property)),
+                key=lambda p: (p.path, p.key)))
+        nodes = []
+        for target in shapes.objects(node, SH.targetNode):
+            if isinstance(target, Literal):
+                raise Unsupported("a literal sh:targetNode")
+            nodes.append(str(target) if isinstance(target, URIRef) else f"_:{target}")
         node_shapes.append(NodeShape(
             key=_token(node),
             target_classes=tuple(sorted(str(c) for c in shapes.objects(node, SH.targetClass))),
             target_subjects_of=tuple(sorted(
                 str(p) for p in shapes.objects(node, SH.targetSubjectsOf))),
             properties=properties,
+            target_nodes=tuple(sorted(nodes)),
         ))
     return tuple(sorted(node_shapes, key=lambda s: s.key))
 
@@ -362,8 +409,12 @@ def compile_shapes(shapes: Graph) -> tuple[NodeShape, ...]:
 class ShapeChecker:
     """Compiled shapes plus the class hierarchy of the ontology."""
 
-    def __init__(self, shapes: Graph, ontology: Graph) -> None:
-        self.node_shapes = compile_shapes(shapes)
+    def __init__(self, shapes: Graph, ontology: Graph, *, messages: bool = True) -> None:
+        try:
+            self.node_shapes = compile_shapes(shapes, messages=messages)
+        except (TypeError, ValueError, AttributeError, re.error) as exc:
+            # A malformed parameter (sh:minCount "x", a bad sh:pattern): pyshacl says why.
+            raise Unsupported(f"shapes this module cannot read: {exc}") from None
         for s, o in ontology.subject_objects(RDFS.subClassOf):
             if not isinstance(s, URIRef) or not isinstance(o, URIRef):
                 raise Unsupported("a class hierarchy with blank nodes")
@@ -374,9 +425,13 @@ class ShapeChecker:
         self._supers: dict[str, frozenset[str]] = {}
         self._by_type: dict[str, tuple[NodeShape, ...]] = {}
         self._by_predicate: dict[str, list[NodeShape]] = {}
+        #: sh:targetNode focus nodes (IRI, or ``_:label``) -> their shapes
+        self.by_node: dict[str, list[NodeShape]] = {}
         for shape in self.node_shapes:
             for predicate in shape.target_subjects_of:
                 self._by_predicate.setdefault(predicate, []).append(shape)
+            for target in shape.target_nodes:
+                self.by_node.setdefault(target, []).append(shape)
         #: predicate -> classes its values must have (sh:class of any property shape)
         self.class_predicates: dict[str, tuple[str, ...]] = {}
         for shape in self.node_shapes:
@@ -434,7 +489,8 @@ class ShapeChecker:
             subject, predicate, rest = line.split(" ", 2)
             predicate = predicate[1:-1]
             if predicate == RDF_TYPE and rest[0] == "<":
-                types.setdefault(subject[1:-1], []).append(rest[1:rest.index(">")])
+                key = subject[1:-1] if subject[0] == "<" else subject
+                types.setdefault(key, []).append(rest[1:rest.index(">")])
             classes = class_predicates.get(predicate)
             if classes and rest[0] == "<":
                 value = rest[1:rest.index(">")]
@@ -473,10 +529,12 @@ class ShapeChecker:
                 found.append(token)
         results: list[Result] = []
         pending: list[tuple[Result, str, str]] = []
-        if not shapes:
-            return results, pending
         if "\\" in subject:
             subject = unescape(subject)
+        if self.by_node:
+            shapes.update(self.by_node.get(subject, ()))
+        if not shapes:
+            return results, pending
         for shape in shapes:
             for prop in shape.properties:
                 if severities is not None and prop.severity not in severities:
@@ -498,6 +556,15 @@ class ShapeChecker:
             results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
         if prop.max_count is not None and count > prop.max_count:
             results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
+        if prop.unique_lang:
+            languages: dict[str, int] = {}
+            for token in tokens:
+                if token[-1] not in '">' and token[0] == '"':  # "…"@lang
+                    language = token[token.rindex('"') + 2:].lower()
+                    languages[language] = languages.get(language, 0) + 1
+            for language in sorted(languages):
+                if languages[language] > 1:
+                    results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
         if prop.has_value:
             identities = {_identity(t) for t in tokens}
             for wanted in prop.has_value:
@@ -507,10 +574,10 @@ class ShapeChecker:
             is_class = check.kind == "class"
             for token in tokens:
                 if is_class:
-                    if token[0] != "<":
+                    if token[0] != "<" and not token.startswith("_:"):
                         ok: bool | None = False
                     else:
-                        value = unescape(token[1:-1])
+                        value = unescape(token[1:-1]) if token[0] == "<" else token
                         ok = class_ok(value, check.arg)
                         if ok is None:
                             pending.append((Result(prop.severity, focus, prop.path,
@@ -580,11 +647,18 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
 
     results: list[Result] = []
     pending: list[tuple[Result, str, str]] = []
+    unseen = set(checker.by_node)  # sh:targetNode foci: checked even without any triple
     for subject, pairs in subject_groups(triples()):
         if subject in wanted_values:
             global_types[subject] = {
                 unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<"}
+        if unseen:
+            unseen.discard(unescape(subject))
         found, waiting = checker.check_subject(subject, pairs, class_ok, severities)
+        results.extend(found)
+        pending.extend(waiting)
+    for subject in sorted(unseen):
+        found, waiting = checker.check_subject(subject, [], class_ok, severities)
         results.extend(found)
         pending.extend(waiting)
     for result, value, cls in pending:
@@ -592,7 +666,8 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
             results.append(result)
     pages = _pages(results, triples) if results else {}
     violations = [
-        Violation(severity=r.severity, focus=r.focus, path=r.path, message=r.message,
+        Violation(severity=r.severity, focus=node_string(r.focus), path=r.path,
+                  message=r.message,
                   value=r.value, pages=pages[r.focus][0], addresses=pages[r.focus][1])
         for r in results
     ]
@@ -667,19 +742,30 @@ def subject_types(triples: Iterable[Triple]) -> dict[str, frozenset[str]]:
 
 
 def validate_lines(lines: Callable[[], Iterable[str]],
-                   severities: frozenset[str] | None = None) -> ValidationReport:
+                   severities: frozenset[str] | None = None, *,
+                   shapes: Graph | None = None, ontology: Graph | None = None
+                   ) -> ValidationReport:
     """Validate a release given as its N-Triples lines, distinct and sorted (``lines()`` is
     called a few times: the dump of a published release, read again each time), with the
     ontology, in a few streaming passes: the subjects' types, then subject by subject. Memory
     holds the types of the subjects, not the triples. Raises Unsupported like
     ``default_checker``, and for lines that are not sorted or that define classes (the
-    compiled hierarchy is the ontology's): the caller then runs pyshacl."""
+    compiled hierarchy is the ontology's): the caller then runs pyshacl.
+
+    ``shapes`` and ``ontology`` (graphs) replace the bundled ones, e.g. those published in a
+    release folder."""
     import heapq
 
     from tierslieux.exports.ntriples import split_line
 
-    checker = default_checker()
-    ontology = ontology_lines()
+    if shapes is None and ontology is None:
+        checker, ontology_nt = default_checker(), ontology_lines()
+    else:
+        from tierslieux.ontology import load_ontology, load_shapes
+
+        ontology = load_ontology() if ontology is None else ontology
+        checker = ShapeChecker(load_shapes() if shapes is None else shapes, ontology)
+        ontology_nt = graph_lines(ontology)
 
     def data() -> Iterator[str]:
         previous = ""
@@ -693,7 +779,7 @@ def validate_lines(lines: Callable[[], Iterable[str]],
 
     def triples() -> Iterator[Triple]:
         previous = None
-        for line in heapq.merge(data(), ontology):
+        for line in heapq.merge(data(), ontology_nt):
             if line != previous:
                 previous = line
                 yield split_line(line)
@@ -717,13 +803,51 @@ def default_checker() -> ShapeChecker:
 def ontology_lines() -> tuple[str, ...]:
     """The ontology as sorted N-Triples lines: the data graph pyshacl validates holds it."""
     from tierslieux.ontology import load_ontology
-    from tierslieux.pipeline.map import nt_line
 
-    graph = load_ontology()
-    for triple in graph:
-        if any(isinstance(term, BNode) for term in triple):
-            raise Unsupported("an ontology with blank nodes")
-    return tuple(sorted({nt_line(triple) for triple in graph}))  # type: ignore[arg-type]
+    return graph_lines(load_ontology())
+
+
+def graph_lines(graph: Graph, *, blank_nodes: bool = False) -> tuple[str, ...]:
+    """A graph as sorted N-Triples lines. Blank nodes keep their rdflib labels
+    (``_:label``) with ``blank_nodes``, else raise Unsupported (an ontology whose blank
+    nodes would mix with the data's)."""
+    from tierslieux.pipeline.map import nt_term
+
+    def term(node: Any) -> str:
+        if isinstance(node, BNode):
+            if not blank_nodes:
+                raise Unsupported("an ontology with blank nodes")
+            label = str(node)
+            if not _BNODE_LABEL.fullmatch(label):
+                raise Unsupported(f"a blank node label N-Triples cannot write: {label!r}")
+            return f"_:{label}"
+        if isinstance(node, Literal) and getattr(node, "ill_typed", None) and not getattr(
+                Literal(str(node), datatype=node.datatype), "ill_typed", None):
+            # rdflib rewrote an ill-typed lexical form ("none"^^xsd:boolean -> "false"):
+            # written back, it would be a different, well-typed literal
+            raise Unsupported(f"an ill-typed literal rdflib has rewritten ({node!r})")
+        try:
+            return nt_term(node)
+        except ValueError as exc:  # an IRI that is not one (relative, spaces)
+            raise Unsupported(str(exc)) from None
+
+    return tuple(sorted({f"{term(s)} {term(p)} {term(o)} ." for s, p, o in graph}))
+
+
+_BNODE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?<!\.)")
+
+
+def validate_data_graph(data: Graph, shapes: Graph, *, messages: bool = True
+                        ) -> ValidationReport:
+    """Validate an rdflib graph, blank nodes included, with the compiled ``shapes``; the class
+    hierarchy is the data graph's own (rdfs:subClassOf, as SHACL defines sh:class and
+    sh:targetClass). Raises Unsupported for shapes or data this module does not check: run
+    pyshacl then. ``messages``: see ``compile_shapes``."""
+    from tierslieux.exports.ntriples import triple_order
+
+    checker = ShapeChecker(shapes, data, messages=messages)
+    ordered = triple_order(sorted(graph_lines(data, blank_nodes=True)))
+    return validate_triples(checker, lambda: ordered, types=subject_types(ordered))
 
 
 def validate_pages(pages: Iterable[Iterable[str]],

@@ -74,24 +74,48 @@ def _pages_of(graph: Graph, focus: Node) -> tuple[tuple[str, ...], tuple[str, ..
     return tuple(titles), tuple(addresses)
 
 
-def validate_graph(graph: Graph) -> ValidationReport:
-    """Run the bundled SHACL shapes on ``graph``."""
+def validate_graph(graph: Graph, *, shapes: Graph | None = None,
+                   ontology: Graph | None = None, inference: str = "none") -> ValidationReport:
+    """Run the SHACL shapes on ``graph`` the way the header of shapes.ttl says.
+
+    ``shapes`` and ``ontology`` replace the bundled ones (those published in a release
+    folder); ``inference`` is pyshacl's (``none`` or ``rdfs`` give the same results on a
+    release). Raises ShapesError when pyshacl cannot use the shapes.
+    """
     from pyshacl import validate
+    from pyshacl.errors import ReportableRuntimeError, ShapeLoadError, ValidationFailure
+
+    from tierslieux.errors import ShapesError
 
     # pyshacl's ont_graph copies only class and property axioms into the data, not the SKOS
     # concepts that sh:class checks need (tl:level-region a tl:CollectivityLevel): mix the
     # whole ontology into a copy instead.
-    data = load_ontology()
+    data = load_ontology() if ontology is None else _copy(ontology)
     for triple in graph:
         data.add(triple)
-    _, results, _ = validate(
-        data,
-        shacl_graph=load_shapes(),
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=True,
-        advanced=False,
-    )
+    try:
+        _, results, _ = validate(
+            data,
+            shacl_graph=load_shapes() if shapes is None else shapes,
+            inference=inference,
+            abort_on_first=False,
+            allow_warnings=True,
+            advanced=False,
+        )
+    except (ShapeLoadError, ReportableRuntimeError, ValidationFailure) as exc:
+        reason = " ".join(str(getattr(exc, "message", "") or exc).split())
+        raise ShapesError(f"the SHACL shapes cannot be used: {reason[:300]}") from None
+    return _report(graph, results)
+
+
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
+
+
+def _report(graph: Graph, results: Graph) -> ValidationReport:
     violations = []
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
