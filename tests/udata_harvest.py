@@ -113,7 +113,8 @@ def _dataset(dataset) -> dict:
         "frequency": str(dataset.frequency.value) if dataset.frequency else None,
         "temporal": [str(dataset.temporal_coverage.start), str(dataset.temporal_coverage.end)]
         if dataset.temporal_coverage else None,
-        "contact_points": [{"name": c.name, "email": c.email} for c in dataset.contact_points],
+        "contact_points": [{"name": c.name, "email": c.email, "role": c.role}
+                           for c in dataset.contact_points],
         "tags": list(dataset.tags),
         "remote_id": dataset.harvest.remote_id if dataset.harvest else None,
         "resources": [{

@@ -104,10 +104,10 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
                 f"{name} differs from tierslieux.nt.gz: {missing} triples missing, {extra} extra "
                 f"(e.g. {sample})"
             )
-    base = (folder / "catalog.ttl").resolve().as_uri()
+    # no base IRI: a published file must not hold a relative IRI
     for name in ("catalog.ttl", "ontology.ttl", "shapes.ttl"):
         if name in release.files:
-            parse(name, ox.RdfFormat.TURTLE, base=base)
+            parse(name, ox.RdfFormat.TURTLE)
     for name in release.files:
         if name.endswith(".json") or name == "context.jsonld":
             try:
