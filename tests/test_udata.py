@@ -160,7 +160,8 @@ def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, 
     assert len(files) == 14
     assert sorted(resources) == sorted(url + name for name in files)
     expected = {".csv": ("csv", "text/csv"), ".ttl": ("rdf_turtle", "text/turtle"),
-                ".jsonld": ("json_ld", "application/ld+json"), ".json": ("json", "application/json"),
+                ".jsonld": ("json_ld", "application/ld+json"),
+                ".json": ("json", "application/json"),
                 ".gz": ("rdf_n_triples", "application/n-triples")}
     for name, (size, digest) in files.items():
         resource = resources[url + name]

@@ -14,9 +14,10 @@ gives the same catalogue, byte for byte. ``SHA256SUMS`` covers the diff files as
 ``dcterms:issued`` and ``dcterms:modified`` are the newest revision timestamp found in the data,
 and ``dcterms:temporal`` runs from the oldest to the newest: never the clock. Every node has an
 IRI (no blank nodes): under the base IRI, except the period of ``dcterms:temporal``,
-``{publication URL}catalog.ttl#temporal``, since udata fetches a period given by IRI. Objects the DCAT-AP range shapes constrain are typed in the catalogue
-itself (``dcterms:MediaType``, ``skos:Concept`` with its ``skos:inScheme``…), since a harvester
-cannot be expected to fetch every vocabulary.
+``{publication URL}catalog.ttl#temporal``, since udata fetches a period given by IRI.
+Objects the DCAT-AP range shapes constrain are typed in the catalogue itself
+(``dcterms:MediaType``, ``skos:Concept`` with its ``skos:inScheme``…), since a harvester cannot
+be expected to fetch every vocabulary.
 """
 
 from __future__ import annotations
