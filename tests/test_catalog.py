@@ -72,10 +72,25 @@ def test_the_build_says_where_the_catalogue_puts_the_files(sample_run, tmp_path)
 
 def test_a_publication_url_without_host_is_a_one_line_error(sample_run, tmp_path) -> None:
     result = build(sample_run, tmp_path / "out", "--publication-url", "https:///files/")
-    assert result.exit_code == 1
-    assert "the publication URL 'https:///files/' is not an absolute IRI" in result.output
+    assert result.exit_code == 6
+    assert "--publication-url must be an http(s) address, got \"https:///files/\"" \
+        in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_catalogue_refuses_an_address_it_cannot_make_absolute() -> None:
+    from tierslieux.exports.catalog import CatalogInfo, GraphStats, catalog_triples
+    from tierslieux.errors import PublishError
+
+    info = CatalogInfo(
+        base_iri="https://w3id.org/tierslieux/movilab/", publication_url="files/",
+        title={"fr": "t", "en": "t"}, description={"fr": "d", "en": "d"}, keywords=(),
+        publisher_name="p", licence_iri="https://creativecommons.org/licenses/by-sa/4.0/",
+        licence_name="CC BY-SA 4.0", attribution="a", source_url="", modified="")
+    stats = GraphStats(0, 0, 0, (), (), "")
+    with pytest.raises(PublishError, match="the publication URL 'files/' is not an absolute IRI"):
+        catalog_triples(info, {}, stats, {}, {})
 
 
 @pytest.mark.parametrize("text,message", [

@@ -297,7 +297,9 @@ def _string(value: Any, key: str, base: Path | None) -> str:
 
 
 def _http(value: Any, key: str, base: Path | None) -> str:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+    # an address with a host: the catalogue needs absolute IRIs (https:///x is not one)
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
+            or not value.split("://", 1)[1].split("/", 1)[0]:
         raise _Bad("an http(s) address")
     return value
 
