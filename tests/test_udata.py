@@ -72,41 +72,53 @@ class NginxLikeHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Served:
+    """A release built for http://127.0.0.1:PORT/ and served there."""
+
+    def __init__(self, sample_run: Path, folder: Path, settings: str) -> None:
+        by_extension, default, charset = nginx_types()
+        handler = type("Handler", (NginxLikeHandler,), {
+            "types": by_extension, "default_type": default, "charset_types": charset})
+        self.out = folder / "exports"
+        self.server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(handler, directory=str(self.out)))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        config = folder / "tierslieux.toml"
+        config.write_text(settings, encoding="utf-8")
+        result = CliRunner().invoke(cli, [
+            "--quiet", "--config", str(config), "build", "--store",
+            str(sample_run / "store.sqlite"), "--out", str(self.out),
+            "--publication-url", self.url])
+        assert result.exit_code == 0, (result.output, result.exception)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def harvest(self) -> dict:
+        python = udata_python()
+        done = subprocess.run([python, str(HARVEST), self.url + "catalog.ttl"],
+                              capture_output=True, text=True, timeout=600, cwd=HARVEST.parent)
+        assert done.returncode == 0, done.stderr[-4000:]
+        return json.loads(done.stdout)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
 def served(sample_run: Path, tmp_path_factory):
-    """The sample built for http://127.0.0.1:PORT/ and served there: (release folder, URL)."""
-    folder = tmp_path_factory.mktemp("udata")
-    by_extension, default, charset = nginx_types()
-    handler = type("Handler", (NginxLikeHandler,), {
-        "types": by_extension, "default_type": default, "charset_types": charset})
-    out = folder / "exports"
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(out)))
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    config = folder / "tierslieux.toml"
-    config.write_text('contact-point = "open-data@example.org"\n'
-                      'accrual-periodicity = "WEEKLY"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, [
-        "--quiet", "--config", str(config), "build", "--store", str(sample_run / "store.sqlite"),
-        "--out", str(out), "--publication-url", url])
-    assert result.exit_code == 0, (result.output, result.exception)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    """The sample with a contact point and a weekly frequency, built and served."""
+    release = Served(sample_run, tmp_path_factory.mktemp("udata"),
+                     'contact-point = "open-data@example.org"\n'
+                     'accrual-periodicity = "WEEKLY"\n')
     try:
-        yield out, url
+        yield release
     finally:
-        server.shutdown()
-        server.server_close()
+        release.close()
 
 
 @pytest.fixture(scope="module")
-def harvest(served) -> dict:
-    python = udata_python()
-    _, url = served
-    done = subprocess.run([python, str(HARVEST), url + "catalog.ttl"], capture_output=True,
-                          text=True, timeout=600, cwd=HARVEST.parent)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout)
+def harvest(served: Served) -> dict:
+    return served.harvest()
 
 
 def distributions(out: Path) -> dict[str, tuple[int, str]]:
@@ -123,7 +135,7 @@ def distributions(out: Path) -> dict[str, tuple[int, str]]:
 def test_the_server_serves_as_the_readme_says(served) -> None:
     import urllib.request
 
-    _, url = served
+    url = served.url
     with urllib.request.urlopen(url + "catalog.ttl") as response:
         assert response.headers["Content-Type"] == "text/turtle; charset=utf-8"
     with urllib.request.urlopen(url + "tierslieux.nt.gz") as response:
@@ -154,7 +166,7 @@ def test_udata_reads_the_french_metadata(harvest) -> None:
 
 
 def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, served) -> None:
-    out, url = served
+    out, url = served.out, served.url
     files = distributions(out)
     resources = {r["url"]: r for r in harvest["datasets"][0]["resources"]}
     assert len(files) == 14
@@ -169,6 +181,22 @@ def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, 
         assert resource["filesize"] == size, name
         assert resource["checksum"] == {"type": "sha256", "value": digest}, name
         assert resource["title"].startswith(name + " : "), resource["title"]
+
+
+@pytest.mark.parametrize("licence,name,expected", [
+    ("https://www.etalab.gouv.fr/licence-ouverte-open-licence/", "Licence Ouverte 2.0", "lov2"),
+    ("https://opendatacommons.org/licenses/odbl/1-0/", "ODbL 1.0", "odc-odbl"),
+])
+def test_udata_recognises_the_other_known_licences(sample_run, tmp_path, licence: str,
+                                                   name: str, expected: str) -> None:
+    udata_python()
+    release = Served(sample_run, tmp_path, f'licence = "{licence}"\nlicence-name = "{name}"\n')
+    try:
+        found = release.harvest()
+    finally:
+        release.close()
+    assert [item["status"] for item in found["job"]["items"]] == ["done"]
+    assert found["datasets"][0]["license"] == expected
 
 
 if __name__ == "__main__":  # pragma: no cover

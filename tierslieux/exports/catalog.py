@@ -242,7 +242,7 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
         concept(EU + "frequency/" + settings.accrual_periodicity, DCTERMS + "Frequency"))
     add(dataset, DCTERMS + "license", licence)
     known = known_licence(info.licence_iri)
-    if known and known.portal_iri:
+    if known and known.portal_iri and known.portal_iri != info.licence_iri:
         # the address data.gouv.fr's licence table knows this licence by (see catalog_terms)
         add(dataset, DCTERMS + "license", _licence_document(known.portal_iri, known, typed,
                                                             concept, add))

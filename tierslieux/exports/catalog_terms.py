@@ -195,7 +195,7 @@ LICENCES: dict[str, KnownLicence] = {
     "creativecommons.org/publicdomain/zero/1.0": KnownLicence(
         "CC0-1.0", ("PublicDomain",), "http://www.opendefinition.org/licenses/cc-zero"),
     "www.etalab.gouv.fr/licence-ouverte-open-licence": KnownLicence(
-        "etalab-2.0", ("Attribution",)),
+        "etalab-2.0", ("Attribution",), "https://www.etalab.gouv.fr/licence-ouverte-open-licence"),
     "opendatacommons.org/licenses/odbl/1-0": KnownLicence(
         "ODbL-1.0", ("Attribution", "ViralEffect-ShareAlike"),
         "http://opendatacommons.org/licenses/odbl/summary/"),
