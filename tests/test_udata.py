@@ -169,15 +169,18 @@ def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, 
     out, url = served.out, served.url
     files = distributions(out)
     resources = {r["url"]: r for r in harvest["datasets"][0]["resources"]}
-    assert len(files) == 14
+    assert len(files) == 16
     assert sorted(resources) == sorted(url + name for name in files)
     expected = {".csv": ("csv", "text/csv"), ".ttl": ("rdf_turtle", "text/turtle"),
                 ".jsonld": ("json_ld", "application/ld+json"),
                 ".json": ("json", "application/json"),
-                ".gz": ("rdf_n_triples", "application/n-triples")}
+                ".gz": ("rdf_n_triples", "application/n-triples"),
+                "csv-metadata.json": ("json", "application/csvm+json")}
     for name, (size, digest) in files.items():
         resource = resources[url + name]
-        assert (resource["format"], resource["mime"]) == expected["." + name.rsplit(".", 1)[1]]
+        kind = ("csv-metadata.json" if name == "csv-metadata.json"
+                else "." + name.rsplit(".", 1)[1])
+        assert (resource["format"], resource["mime"]) == expected[kind], name
         assert resource["filesize"] == size, name
         assert resource["checksum"] == {"type": "sha256", "value": digest}, name
         assert resource["title"].startswith(name + " : "), resource["title"]
