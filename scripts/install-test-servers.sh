@@ -3,6 +3,10 @@
 #   - PHP 8 with the SQLite, intl, mbstring and XML extensions (Debian packages), and
 #   - MediaWiki's code from Debian's `mediawiki` package, unpacked into a cache folder
 #     (no apache2, nothing written under /usr/share or /etc).
+#   - udata, the portal software of data.gouv.fr, in its own virtual environment `.venv-udata`
+#     (tests/test_udata.py runs its DCAT harvester; udata pins many dependencies of its own).
+#     A few minutes the first time; a failure is reported and the udata test then skips, or
+#     fails under CI=true.
 # The Oxigraph server comes from PyPI (the `oxigraph` package in the `test` extra).
 # Needs root (or sudo) for apt-get when PHP is missing. Idempotent: does nothing when all is there.
 set -euo pipefail
@@ -46,3 +50,16 @@ else
   rm -rf "$dl"
 fi
 php_ok && log "PHP $(php -r 'echo PHP_VERSION;') ready"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+UDATA_VENV=${UDATA_VENV:-$ROOT/.venv-udata}
+UDATA_PKGS="udata==17.18.0 mongomock==4.3.0"
+if [ -x "$UDATA_VENV/bin/python" ] && "$UDATA_VENV/bin/python" -c 'import udata, mongomock' 2>/dev/null; then
+  log "udata present in $UDATA_VENV"
+else
+  log "installing $UDATA_PKGS into $UDATA_VENV (a few minutes)"
+  if ! { "${PYTHON:-python3}" -m venv "$UDATA_VENV" &&
+         "$UDATA_VENV/bin/python" -m pip install -q $UDATA_PKGS >&2; }; then
+    log "could not install udata: tests/test_udata.py will skip (or fail under CI=true)"
+  fi
+fi

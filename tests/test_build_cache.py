@@ -338,12 +338,14 @@ def test_a_big_build_says_what_it_does_after_the_pages(store: Path, tmp_path: Pa
     from tierslieux.pipeline import build as build_module
 
     monkeypatch.setattr(build_module, "TELL_FROM", 10**12)
+    # with a publication URL: without one, the release warns about the catalogue's addresses
+    options = dataclasses.replace(ONE, publication_url="https://data.example.org/tl/")
     with caplog.at_level("INFO", logger="tierslieux"):
-        build(store, tmp_path / "small", ONE)
+        build(store, tmp_path / "small", options)
     assert not caplog.records
     monkeypatch.setattr(build_module, "TELL_FROM", 1)
     with caplog.at_level("INFO", logger="tierslieux"):
-        result = build(store, tmp_path / "big", ONE)
+        result = build(store, tmp_path / "big", options)
     (record,) = caplog.records
     assert record.getMessage() == (
         f"Writing and validating the release: {result.triples} triples from {result.pages} pages "

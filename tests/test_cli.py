@@ -167,7 +167,8 @@ def test_json_log_lines_for_log_shippers(tmp_path):
     ok = tierslieux("--log-format", "json", "run", cwd=tmp_path)
     assert ok.returncode == 0
     events = [json.loads(line) for line in ok.stderr.splitlines()]
-    assert [e["level"] for e in events] == ["info", "info"]
+    assert [e["level"] for e in events] == ["info", "warning", "info"]
+    assert events[1]["message"].startswith("No publication URL")  # the sample has none
     assert events[-1]["message"].startswith("Published ")
     bad = tierslieux("--log-format", "json", "run", "--dump", "absent.xml", cwd=tmp_path)
     assert bad.returncode == 1

@@ -114,7 +114,8 @@ def test_quality_csv_is_described_checked_and_summed(tmp_path: Path) -> None:
     assert f"  {QUALITY_FILE}\n" in sums
     catalog = (out / "catalog.ttl").read_text(encoding="utf-8")
     assert f"<https://w3id.org/tierslieux/movilab/distribution/{QUALITY_FILE}>" in catalog
-    assert f"dcat:downloadURL <{QUALITY_FILE}>" in catalog
+    assert f"dcat:downloadURL <https://w3id.org/tierslieux/movilab/release/{QUALITY_FILE}>" \
+        in catalog
 
 
 def test_two_builds_give_the_same_quality_report(tmp_path: Path) -> None:

@@ -257,6 +257,7 @@ def _do_harvest(app: App, cfg: Config):
 
 
 def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
+    from tierslieux.exports.catalog import CatalogSettings
     from tierslieux.pipeline.build import BuildOptions, build
 
     options = BuildOptions(
@@ -264,6 +265,9 @@ def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
         publication_url=cfg.publication_url, force=force, diff_threshold=cfg.diff_threshold,
         stats=stats, started=started, licence=cfg.licence, licence_name=cfg.licence_name,
         attribution=cfg.attribution, workers=cfg.workers or None,
+        catalog=CatalogSettings(
+            contact_point=cfg.contact_point, accrual_periodicity=cfg.accrual_periodicity,
+            publisher_type=cfg.publisher_type, checksum_datatype=cfg.checksum_datatype),
     )
     result = build(cfg.store, cfg.out, options, progress=app.progress("pages built"))
     app.end_progress()

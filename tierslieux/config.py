@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
+from tierslieux.exports.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder
 CONFIG_NAME = "tierslieux.toml"
@@ -44,6 +45,11 @@ DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 DEFAULT_LICENCE = "https://creativecommons.org/licenses/by-sa/4.0/"
 DEFAULT_LICENCE_NAME = "CC BY-SA 4.0"
 DEFAULT_ATTRIBUTION = "Movilab contributors, https://movilab.org/wiki/Accueil"
+#: a nightly run republishes only when the wiki changed: irregular updates (EU code IRREG)
+DEFAULT_ACCRUAL_PERIODICITY = "IRREG"
+DEFAULT_PUBLISHER_TYPE = "NonProfitOrganisation"
+#: udata (data.gouv.fr) stores a checksum only as text; see the README
+DEFAULT_CHECKSUM_DATATYPE = "string"
 LOG_FORMATS = ("text", "json")
 
 #: where a value came from, as shown by ``tierslieux config``
@@ -80,6 +86,14 @@ class Config:
     licence: str = DEFAULT_LICENCE
     licence_name: str = DEFAULT_LICENCE_NAME
     attribution: str = DEFAULT_ATTRIBUTION
+    #: the catalogue's dcat:contactPoint: an email address or an http(s) URL; empty = none
+    contact_point: str = ""
+    #: the catalogue's dcterms:accrualPeriodicity, an EU frequency code (DAILY, WEEKLY, IRREG…)
+    accrual_periodicity: str = DEFAULT_ACCRUAL_PERIODICITY
+    #: the ADMS type of the publisher (NonProfitOrganisation, LocalAuthority…)
+    publisher_type: str = DEFAULT_PUBLISHER_TYPE
+    #: how catalog.ttl types checksums: "string" (udata) or "hexBinary" (strict DCAT-AP 3.0.1)
+    checksum_datatype: str = DEFAULT_CHECKSUM_DATATYPE
     #: a mapping file replacing the bundled one
     mapping: Path | None = None
     #: largest share (0..1) of the previous release that a build may drop without --force
@@ -283,7 +297,9 @@ def _string(value: Any, key: str, base: Path | None) -> str:
 
 
 def _http(value: Any, key: str, base: Path | None) -> str:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+    # an address with a host: the catalogue needs absolute IRIs (https:///x is not one)
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
+            or not value.split("://", 1)[1].split("/", 1)[0]:
         raise _Bad("an http(s) address")
     return value
 
@@ -340,6 +356,28 @@ def _strings(value: Any, key: str, base: Path | None) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _contact_point(value: Any, key: str, base: Path | None) -> str:
+    if value == "":
+        return ""
+    if isinstance(value, str) and value.startswith(("http://", "https://")) \
+            and not any(c in value for c in ' <>"{}|\\^`'):
+        return value
+    if isinstance(value, str) and value.count("@") == 1 and " " not in value \
+            and all(value.split("@")) and "." in value.split("@")[1] \
+            and not any(c in value for c in '<>"{}|\\^`:/'):
+        return value
+    raise _Bad("an email address or an http(s) URL")
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[Any, str, Path | None], str]:
+    def convert(value: Any, key: str, base: Path | None) -> str:
+        if value not in choices:
+            raise _Bad(f"{what} ({', '.join(choices)})")
+        return value
+
+    return convert
+
+
 def _log_format(value: Any, key: str, base: Path | None) -> str:
     if value not in LOG_FORMATS:
         raise _Bad(" or ".join(f'"{f}"' for f in LOG_FORMATS))
@@ -360,6 +398,10 @@ _FIELDS: dict[str, _Field] = {
     "licence": _Field(_http),
     "licence_name": _Field(_string),
     "attribution": _Field(_string),
+    "contact_point": _Field(_contact_point),
+    "accrual_periodicity": _Field(_one_of(FREQUENCIES, "an EU frequency code")),
+    "publisher_type": _Field(_one_of(PUBLISHER_TYPES, "an ADMS publisher type")),
+    "checksum_datatype": _Field(_one_of(CHECKSUM_DATATYPES, "a checksum datatype")),
     "mapping": _Field(_path),
     "diff_threshold": _Field(_number(0, 1)),
     "workers": _Field(_count),

@@ -1,9 +1,9 @@
-"""``catalog.ttl``: a DCAT-AP catalogue of the release and a VoID description of its graph.
+"""``catalog.ttl``: a DCAT-AP 3.0.1 catalogue of the release and a VoID description of its graph.
 
 catalogue -> dataset (also a ``void:Dataset``) -> one ``dcat:Distribution`` per published data
-file, with its download address under the publication URL (relative addresses when no
-publication URL is set: they resolve against the address of ``catalog.ttl`` itself), media type,
-format, size in bytes, SHA-256 checksum and licence.
+file, with its download address, media type, format, size in bytes, SHA-256 checksum, licence,
+description and availability. Every address is absolute: under the publication URL, or, when
+none is set, under ``{base IRI}release/`` (``default_publication_url``; the build says so).
 
 The catalogue describes the files whose bytes depend on the data alone. It does not describe
 itself, ``SHA256SUMS``, nor the files that describe one run rather than the data —
@@ -12,7 +12,12 @@ itself, ``SHA256SUMS``, nor the files that describe one run rather than the data
 gives the same catalogue, byte for byte. ``SHA256SUMS`` covers the diff files as well.
 
 ``dcterms:issued`` and ``dcterms:modified`` are the newest revision timestamp found in the data,
-never the clock. Every node has an IRI under the data's base IRI (no blank nodes).
+and ``dcterms:temporal`` runs from the oldest to the newest: never the clock. Every node has an
+IRI (no blank nodes): under the base IRI, except the period of ``dcterms:temporal``,
+``{publication URL}catalog.ttl#temporal``, since udata fetches a period given by IRI.
+Objects the DCAT-AP range shapes constrain are typed in the catalogue itself
+(``dcterms:MediaType``, ``skos:Concept`` with its ``skos:inScheme``…), since a harvester cannot
+be expected to fetch every vocabulary.
 """
 
 from __future__ import annotations
@@ -22,56 +27,64 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
+from urllib.parse import urlsplit
 
+from tierslieux.errors import PublishError
+from tierslieux.exports.catalog_terms import (
+    ADMS_LICENCE_TYPE,
+    ADMS_PUBLISHER_TYPE,
+    CC,
+    CONCEPT_LABELS,
+    CSV_DESCRIPTION,
+    CSV_KIND,
+    DCAT,
+    DCAT_AP,
+    DCAT_AP_NAME,
+    DCATAP,
+    DCTERMS,
+    DUMPS,
+    EU,
+    FILE_KINDS,
+    FOAF,
+    GZIP,
+    IANA,
+    RDFS,
+    SCHEME_TITLES,
+    SKOS,
+    SPDX,
+    VCARD,
+    VOID,
+    known_licence,
+    scheme_of,
+)
 from tierslieux.exports.ntriples import RDF_TYPE, XSD, Triple, parse_object
 from tierslieux.exports.turtle import IriCompactor, write_turtle
 
-DCAT = "http://www.w3.org/ns/dcat#"
-DCTERMS = "http://purl.org/dc/terms/"
-FOAF = "http://xmlns.com/foaf/0.1/"
-VOID = "http://rdfs.org/ns/void#"
-SPDX = "http://spdx.org/rdf/terms#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-CC = "http://creativecommons.org/ns#"
-EU = "http://publications.europa.eu/resource/authority/"
-IANA = "http://www.iana.org/assignments/media-types/"
-FORMATS = "http://www.w3.org/ns/formats/"
-
 CATALOG_PREFIXES = {
-    "cc": CC, "dcat": DCAT, "dcterms": DCTERMS, "foaf": FOAF, "rdf": RDF_TYPE[:-4],
-    "rdfs": RDFS, "spdx": SPDX, "void": VOID, "xsd": XSD,
+    "cc": CC, "dcat": DCAT, "dcatap": DCATAP, "dcterms": DCTERMS, "foaf": FOAF,
+    "rdf": RDF_TYPE[:-4], "rdfs": RDFS, "skos": SKOS, "spdx": SPDX, "vcard": VCARD,
+    "void": VOID, "xsd": XSD,
 }
 
-#: what the catalogue says of each kind of file: (media type, EU file type, title fr, title en)
-FILE_KINDS: dict[str, tuple[str, str, str, str]] = {
-    "tierslieux.ttl": ("text/turtle", "RDF_TURTLE", "Le graphe complet, en Turtle",
-                       "The whole graph, Turtle"),
-    "tierslieux.nt.gz": ("application/n-triples", "RDF_N_TRIPLES",
-                         "Le graphe complet, en N-Triples triés, compressés gzip",
-                         "The whole graph, sorted N-Triples, gzip"),
-    "tierslieux.jsonld": ("application/ld+json", "JSON_LD",
-                          "Le graphe complet, en JSON-LD compacté avec context.jsonld",
-                          "The whole graph, JSON-LD compacted with context.jsonld"),
-    "ontology.ttl": ("text/turtle", "RDF_TURTLE", "L'ontologie (OWL, SKOS)",
-                     "The ontology (OWL, SKOS)"),
-    "shapes.ttl": ("text/turtle", "RDF_TURTLE", "Les formes SHACL qui valident le graphe",
-                   "The SHACL shapes that validate the graph"),
-    "context.jsonld": ("application/ld+json", "JSON_LD", "Le contexte JSON-LD",
-                       "The JSON-LD context"),
-    "datapackage.json": ("application/json", "JSON",
-                         "Description Frictionless Data Package et Table Schema des tables CSV",
-                         "Frictionless Data Package and Table Schema of the CSV tables"),
-    "csv-metadata.json": ("application/csvm+json", "JSON",
-                          "Description CSV on the Web (CSVW) des tables CSV",
-                          "CSV on the Web (CSVW) metadata of the CSV tables"),
-}
-CSV_KIND = ("text/csv", "CSV")
-#: the RDF dumps, in the order of void:dataDump and void:feature
-DUMPS = {
-    "tierslieux.ttl": FORMATS + "Turtle",
-    "tierslieux.nt.gz": FORMATS + "N-Triples",
-    "tierslieux.jsonld": FORMATS + "JSON-LD",
-}
+
+def default_publication_url(base_iri: str) -> str:
+    """Where the catalogue says the files are when no publication URL is set."""
+    root = base_iri.rstrip("#")
+    return (root if root.endswith("/") else root + "/") + "release/"
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """What a publisher configures about the catalogue (tierslieux.toml, see config.py)."""
+
+    #: dcat:contactPoint: an email address or an http(s) URL; "" = none
+    contact_point: str = ""
+    #: dcterms:accrualPeriodicity, an EU frequency code (catalog_terms.FREQUENCIES)
+    accrual_periodicity: str = "IRREG"
+    #: dcterms:type of the publisher, an ADMS publisher type (catalog_terms.PUBLISHER_TYPES)
+    publisher_type: str = "NonProfitOrganisation"
+    #: "string" (what udata stores) or "hexBinary" (what DCAT-AP 3.0.1 requires)
+    checksum_datatype: str = "string"
 
 
 @dataclass(frozen=True)
@@ -88,9 +101,12 @@ class GraphStats:
     properties: tuple[tuple[str, int], ...]
     #: the greatest dcterms:modified xsd:dateTime in the data, "" if none
     newest_modified: str
+    #: the least dcterms:created or dcterms:modified xsd:dateTime in the data, "" if none
+    oldest_date: str = ""
 
 
 DCTERMS_MODIFIED = DCTERMS + "modified"
+DCTERMS_CREATED = DCTERMS + "created"
 
 
 def graph_stats(triples: Iterable[Triple], uri_space: str) -> GraphStats:
@@ -98,8 +114,9 @@ def graph_stats(triples: Iterable[Triple], uri_space: str) -> GraphStats:
     count = subjects = entities = 0
     classes: Counter[str] = Counter()
     properties: Counter[str] = Counter()
-    newest = ""
+    newest = oldest = ""
     previous = None
+    datetime_suffix = f"^^<{XSD}dateTime>"
     for s, p, o in triples:
         count += 1
         properties[p] += 1
@@ -110,14 +127,16 @@ def graph_stats(triples: Iterable[Triple], uri_space: str) -> GraphStats:
                 entities += 1
         if p == RDF_TYPE and o[0] == "<":
             classes[o[1:-1]] += 1
-        elif p == DCTERMS_MODIFIED and o.endswith(f"^^<{XSD}dateTime>"):
+        elif (p == DCTERMS_MODIFIED or p == DCTERMS_CREATED) and o.endswith(datetime_suffix):
             value = parse_object(o).value
-            if value > newest:
+            if p == DCTERMS_MODIFIED and value > newest:
                 newest = value
+            if not oldest or value < oldest:
+                oldest = value
     return GraphStats(
         triples=count, distinct_subjects=subjects, entities=entities,
         classes=tuple(sorted(classes.items())), properties=tuple(sorted(properties.items())),
-        newest_modified=newest,
+        newest_modified=newest, oldest_date=oldest,
     )
 
 
@@ -126,6 +145,7 @@ class CatalogInfo:
     """What the catalogue says besides the files (taken from ReleaseMeta by the caller)."""
 
     base_iri: str
+    #: where the files are served (ends with "/"); "" = default_publication_url(base_iri)
     publication_url: str
     title: Mapping[str, str]
     description: Mapping[str, str]
@@ -137,6 +157,9 @@ class CatalogInfo:
     source_url: str
     modified: str
     ontology_iri: str = "https://w3id.org/tierslieux/ontology"
+    #: the oldest revision date of the data (start of dcterms:temporal), "" if unknown
+    oldest: str = ""
+    settings: CatalogSettings = CatalogSettings()
 
 
 def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
@@ -145,78 +168,144 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
     """The catalogue as triples, in triple order.
 
     ``files`` maps each described file name to (size in bytes, SHA-256 hex); ``csv_titles``
-    maps a CSV file name to its (French, English) title.
+    maps a CSV file name to its (French, English) title. Raises PublishError when an address
+    of the catalogue would not be an absolute IRI.
     """
     out: set[Triple] = set()
     base = info.base_iri
+    settings = info.settings
     catalog, dataset, publisher = base + "catalog", base + "dataset", base + "publisher"
+    publication = info.publication_url or default_publication_url(base)
+    _require_absolute(publication, "the publication URL")
+    _require_absolute(info.licence_iri, "the licence")
 
     def add(s: str, p: str, o: str) -> None:
         out.add((s, p, o))
 
+    def typed(node: str, cls: str) -> str:
+        """``node`` as an object, stating its class (what the range shapes check)."""
+        add(node, RDF_TYPE, _iri(cls))
+        return _iri(node)
+
+    def concept(node: str, cls: str = "") -> str:
+        """A concept of an EU or ADMS vocabulary, with its label and scheme (and ``cls``)."""
+        add(node, RDF_TYPE, _iri(SKOS + "Concept"))
+        if cls:
+            add(node, RDF_TYPE, _iri(cls))
+        label = CONCEPT_LABELS.get(node) or node.rsplit("/", 1)[-1]
+        add(node, SKOS + "prefLabel", _lit(label, lang="en"))
+        scheme = scheme_of(node)
+        if scheme:
+            add(node, SKOS + "inScheme", typed(scheme, SKOS + "ConceptScheme"))
+            add(scheme, DCTERMS + "title", _lit(SCHEME_TITLES[scheme], lang="en"))
+        return _iri(node)
+
     def url(name: str) -> str:
-        return info.publication_url + name
+        return publication + name
 
     modified = [(_lit(info.modified, datatype=XSD + "dateTime"))] if info.modified else []
+    language = concept(EU + "language/FRA", DCTERMS + "LinguisticSystem")
+    country = concept(EU + "country/FRA", DCTERMS + "Location")
     for node in (catalog, dataset):
         for lang in ("fr", "en"):
             add(node, DCTERMS + "title", _lit(info.title[lang], lang=lang))
             add(node, DCTERMS + "description", _lit(info.description[lang], lang=lang))
         add(node, DCTERMS + "publisher", _iri(publisher))
-        add(node, DCTERMS + "license", _iri(info.licence_iri))
-        add(node, DCTERMS + "language", _iri(EU + "language/FRA"))
+        add(node, DCTERMS + "language", language)
+        add(node, DCTERMS + "spatial", country)
         for value in modified:
             add(node, DCTERMS + "issued", value)
             add(node, DCTERMS + "modified", value)
+    licence = _licence(info, add, typed, concept)
+    add(catalog, DCTERMS + "license", licence)
     add(catalog, RDF_TYPE, _iri(DCAT + "Catalog"))
     add(catalog, DCAT + "dataset", _iri(dataset))
-    if info.publication_url:
-        add(catalog, FOAF + "homepage", _iri(info.publication_url))
+    add(catalog, DCTERMS + "conformsTo", typed(DCAT_AP, DCTERMS + "Standard"))
+    add(DCAT_AP, RDFS + "label", _lit(DCAT_AP_NAME))
+    add(catalog, DCAT + "themeTaxonomy", typed(EU + "data-theme", SKOS + "ConceptScheme"))
+    add(EU + "data-theme", DCTERMS + "title", _lit(SCHEME_TITLES[EU + "data-theme"], lang="en"))
+    add(catalog, FOAF + "homepage", typed(publication, FOAF + "Document"))
     add(publisher, RDF_TYPE, _iri(FOAF + "Agent"))
     add(publisher, FOAF + "name", _lit(info.publisher_name))
-    add(info.licence_iri, RDF_TYPE, _iri(DCTERMS + "LicenseDocument"))
-    add(info.licence_iri, RDFS + "label", _lit(info.licence_name))
+    add(publisher, DCTERMS + "type",
+        concept(ADMS_PUBLISHER_TYPE + settings.publisher_type))
 
     add(dataset, RDF_TYPE, _iri(DCAT + "Dataset"))
     add(dataset, RDF_TYPE, _iri(VOID + "Dataset"))
+    # udata keys a harvested dataset on its dcterms:identifier (it skips one without)
+    add(dataset, DCTERMS + "identifier", _lit(dataset))
     add(dataset, CC + "attributionName", _lit(info.attribution))
-    add(dataset, DCTERMS + "spatial", _iri(EU + "country/FRA"))
-    add(dataset, DCAT + "theme", _iri(EU + "data-theme/SOCI"))
-    add(dataset, DCAT + "theme", _iri(EU + "data-theme/GOVE"))
-    add(dataset, DCTERMS + "conformsTo", _iri(info.ontology_iri))
+    for theme in ("SOCI", "GOVE"):
+        add(dataset, DCAT + "theme", concept(EU + "data-theme/" + theme))
+    add(dataset, DCTERMS + "conformsTo", typed(info.ontology_iri, DCTERMS + "Standard"))
+    add(dataset, DCTERMS + "accrualPeriodicity",
+        concept(EU + "frequency/" + settings.accrual_periodicity, DCTERMS + "Frequency"))
+    add(dataset, DCTERMS + "license", licence)
+    known = known_licence(info.licence_iri)
+    if known and known.portal_iri and known.portal_iri != info.licence_iri:
+        # the address data.gouv.fr's licence table knows this licence by (see catalog_terms)
+        add(dataset, DCTERMS + "license", _licence_document(known.portal_iri, known, typed,
+                                                            concept, add))
     for keyword in info.keywords:
         add(dataset, DCAT + "keyword", _lit(keyword, lang="fr"))
     if info.source_url:
-        add(dataset, DCTERMS + "source", _iri(info.source_url))
-        add(dataset, DCAT + "landingPage", _iri(info.source_url))
+        _require_absolute(info.source_url, "the wiki's address")
+        add(dataset, DCAT + "landingPage", typed(info.source_url, FOAF + "Document"))
+    if info.oldest or info.modified:
+        # udata dereferences a period given by IRI: this one is described in this very file
+        period = url("catalog.ttl#temporal")
+        add(dataset, DCTERMS + "temporal", typed(period, DCTERMS + "PeriodOfTime"))
+        if info.oldest:
+            add(period, DCAT + "startDate", _lit(info.oldest, datatype=XSD + "dateTime"))
+        if info.modified:
+            add(period, DCAT + "endDate", _lit(info.modified, datatype=XSD + "dateTime"))
+    if settings.contact_point:
+        contact = base + "contact"
+        add(dataset, DCAT + "contactPoint", typed(contact, VCARD + "Organization"))
+        add(contact, RDF_TYPE, _iri(VCARD + "Kind"))
+        add(contact, VCARD + "fn", _lit(info.publisher_name))
+        if "@" in settings.contact_point and "://" not in settings.contact_point:
+            add(contact, VCARD + "hasEmail", _iri("mailto:" + settings.contact_point))
+        else:
+            add(contact, VCARD + "hasURL", _iri(settings.contact_point))
 
+    stable = concept(EU + "planned-availability/STABLE")
     for name, (size, digest) in sorted(files.items()):
         dist = base + "distribution/" + name
         if name.endswith(".csv"):
             media, filetype = CSV_KIND
             title_fr, title_en = csv_titles.get(name, (name, name))
+            text_fr, text_en = (text.format(title=title)
+                                for text, title in zip(CSV_DESCRIPTION, (title_fr, title_en)))
         else:
-            media, filetype, title_fr, title_en = FILE_KINDS[name]
+            media, filetype, title_fr, title_en, text_fr, text_en = FILE_KINDS[name]
         add(dataset, DCAT + "distribution", _iri(dist))
         add(dist, RDF_TYPE, _iri(DCAT + "Distribution"))
+        add(dist, DCTERMS + "identifier", _lit(dist))
         add(dist, DCTERMS + "title", _lit(f"{name} : {title_fr}", lang="fr"))
         add(dist, DCTERMS + "title", _lit(f"{name}: {title_en}", lang="en"))
+        add(dist, DCTERMS + "description", _lit(text_fr, lang="fr"))
+        add(dist, DCTERMS + "description", _lit(text_en, lang="en"))
         add(dist, DCAT + "accessURL", _iri(url(name)))
         add(dist, DCAT + "downloadURL", _iri(url(name)))
-        add(dist, DCAT + "mediaType", _iri(IANA + media))
-        add(dist, DCTERMS + "format", _iri(EU + "file-type/" + filetype))
+        add(dist, DCAT + "mediaType", typed(IANA + media, DCTERMS + "MediaType"))
+        add(dist, DCTERMS + "format",
+            concept(EU + "file-type/" + filetype, DCTERMS + "MediaTypeOrExtent"))
         if name.endswith(".gz"):
-            add(dist, DCAT + "compressFormat", _iri(IANA + "application/gzip"))
+            add(dist, DCAT + "compressFormat", typed(IANA + GZIP, DCTERMS + "MediaType"))
         add(dist, DCAT + "byteSize", _lit(str(size), datatype=XSD + "nonNegativeInteger"))
-        add(dist, DCTERMS + "license", _iri(info.licence_iri))
+        add(dist, DCTERMS + "license", licence)
+        add(dist, DCATAP + "availability", stable)
         for value in modified:
             add(dist, DCTERMS + "issued", value)
             add(dist, DCTERMS + "modified", value)
         checksum = dist + "/checksum"
-        add(dist, SPDX + "checksum", _iri(checksum))
-        add(checksum, RDF_TYPE, _iri(SPDX + "Checksum"))
-        add(checksum, SPDX + "algorithm", _iri(SPDX + "checksumAlgorithm_sha256"))
-        add(checksum, SPDX + "checksumValue", _lit(digest, datatype=XSD + "hexBinary"))
+        add(dist, SPDX + "checksum", typed(checksum, SPDX + "Checksum"))
+        add(checksum, SPDX + "algorithm",
+            typed(SPDX + "checksumAlgorithm_sha256", SPDX + "ChecksumAlgorithm"))
+        datatype = XSD + ("hexBinary" if settings.checksum_datatype == "hexBinary" else "string")
+        add(checksum, SPDX + "checksumValue",
+            _lit(digest, datatype=datatype) if datatype.endswith("hexBinary") else _lit(digest))
 
     # VoID
     add(dataset, VOID + "triples", _lit(str(stats.triples), datatype=XSD + "integer"))
@@ -245,10 +334,36 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
     return sorted(out)
 
 
+def _licence(info: CatalogInfo, add, typed, concept) -> str:
+    """The licence document (with its name, SPDX identifier and ADMS types when known)."""
+    known = known_licence(info.licence_iri)
+    node = _licence_document(info.licence_iri, known, typed, concept, add)
+    add(info.licence_iri, RDFS + "label", _lit(info.licence_name))
+    if known:
+        add(info.licence_iri, DCTERMS + "identifier", _lit(known.spdx))
+    return node
+
+
+def _licence_document(iri: str, known, typed, concept, add) -> str:
+    # DCAT-AP recommends a dcterms:type; an unknown licence is at least attribution-requiring
+    # (the release always names its attribution, cc:attributionName)
+    for name in known.types if known else ("Attribution",):
+        add(iri, DCTERMS + "type", concept(ADMS_LICENCE_TYPE + name))
+    return typed(iri, DCTERMS + "LicenseDocument")
+
+
+def _require_absolute(iri: str, what: str) -> None:
+    parts = urlsplit(iri)
+    if not parts.scheme or not (parts.netloc or parts.scheme in ("mailto", "urn")):
+        raise PublishError(f"{what} {iri!r} is not an absolute IRI (scheme://host/...): "
+                           "the catalogue cannot use it; check tierslieux.toml")
+
+
 def write_catalog(triples: Iterable[Triple], out: TextIO) -> int:
     out.write(
-        "# DCAT-AP catalogue and VoID description of this release. Not described here: this\n"
-        "# file, SHA256SUMS, report.json, diff-added.nt.gz, diff-removed.nt.gz (see SHA256SUMS).\n"
+        "# DCAT-AP 3.0.1 catalogue and VoID description of this release. Not described\n"
+        "# here: this file, SHA256SUMS, report.json, diff-added.nt.gz, diff-removed.nt.gz\n"
+        "# (see SHA256SUMS).\n"
     )
     return write_turtle(triples, out, CATALOG_PREFIXES)
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -52,8 +53,10 @@ from tierslieux.errors import PublishError, TierslieuxError, ValidationError
 from tierslieux.exports import publish as pub
 from tierslieux.exports.catalog import (
     CatalogInfo,
+    CatalogSettings,
     GraphStats,
     catalog_triples,
+    default_publication_url,
     graph_stats,
     write_catalog,
 )
@@ -98,6 +101,8 @@ from tierslieux.pipeline.records import Issue, SiteInfo
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
     from importlib.abc import Traversable
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
 #: Open Definition / SPDX identifiers of licences datapackage.json can name
@@ -121,7 +126,8 @@ class ReleaseMeta:
 
     #: root of the data IRIs (void:uriSpace); catalogue nodes are minted under it
     base_iri: str = DEFAULT_BASE_IRI
-    #: where the files will be served from; "" gives relative download URLs in catalog.ttl
+    #: where the files will be served from; "" puts the catalogue's download addresses under
+    #: ``{base_iri}release/`` (catalog.default_publication_url) and logs a warning
     publication_url: str = ""
     licence_iri: str = CC_BY_SA_4
     licence_name: str = "CC BY-SA 4.0"
@@ -157,6 +163,8 @@ class ReleaseMeta:
     #: largest share of triples a release may lose unexplained (0.10 = 10 %)
     diff_threshold: float = 0.10
     force: bool = False
+    #: contact point, update frequency, publisher type, checksum datatype of catalog.ttl
+    catalog: CatalogSettings = CatalogSettings()
 
     @property
     def sitename(self) -> str:
@@ -370,7 +378,13 @@ def _build(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         licence_iri=meta.licence_iri, licence_name=meta.licence_name,
         attribution=meta.attribution, source_url=meta.source_url,
         modified=meta.newest_revision or stats.newest_modified,
+        oldest=stats.oldest_date, settings=meta.catalog,
     )
+    if not meta.download_base:
+        log.warning(
+            "No publication URL (--publication-url, or publication-url in tierslieux.toml): "
+            "catalog.ttl gives the files' addresses under %s, where nothing is served unless "
+            "you publish the release there.", default_publication_url(meta.base_iri))
     titles = {t.spec.file: (t.spec.title_fr, t.spec.title_en) for t in tables}
     titles[mediation.FILE] = (mediation.TITLE_FR, mediation.TITLE_EN)
     titles[QUALITY_FILE] = (QUALITY_TITLE_FR, QUALITY_TITLE_EN)

@@ -46,6 +46,7 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from tierslieux.errors import ParseError, StoreError
+from tierslieux.exports.catalog import CatalogSettings
 from tierslieux.pipeline.cache import (
     FLAG_CLASS_AXIOMS,
     BuildCache,
@@ -109,6 +110,8 @@ class BuildOptions:
     workers: int | None = None
     #: keep each page's result beside the store for the next build (``cache.py``)
     cache: bool = True
+    #: what tierslieux.toml says of the catalogue (contact point, update frequency…)
+    catalog: CatalogSettings = CatalogSettings()
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             info_issues=info_issues,
             diff_threshold=options.diff_threshold,
             force=options.force,
+            catalog=options.catalog,
         )
         if len(release) >= TELL_FROM:
             log.info("Writing and validating the release: %d triples from %d pages "
