@@ -161,6 +161,11 @@ class GeographyStep:
         if found.unit is not None and found.unit.level == "epci" and level not in ("", "epci"):
             found = identify(self.geo)
         self.note(found.notes, found.unit)
+        unit = found.unit
+        if unit is not None and unit.siren and sirens and unit.siren not in sirens:
+            self.issues.append(GeoIssue(FIELD, " | ".join(sirens), f"{unit.name} ({unit.code})", (
+                f"the SIREN of {unit.name} in the official geography is {unit.siren}, "
+                f"not {', '.join(sirens)}")))
         if found.unit is None and record and (codes or level):
             given = " | ".join(filter(None, (name, level, *codes, *sirens)))
             if not found.notes:
