@@ -127,7 +127,7 @@ _FIELD = {"insee": "INSEE code", "postcode": "postal code", "town": "town"}
 
 def locate(geo: Geography, *, insee: str = "", postcode: str = "", town: str = "") -> Located:
     """Resolve what a record gives to one current commune (see the module docstring)."""
-    given = [(f, v.strip()) for f, v in (("insee", insee), ("postcode", postcode),
+    given = [(f, v.strip()) for f, v in (("insee", insee.upper()), ("postcode", postcode),
                                           ("town", town)) if v and v.strip()]
     if not given:
         return Located()
