@@ -13,10 +13,9 @@ import gzip
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tierslieux.errors import GeographyError
 from tierslieux.geography.derive import DATA_FILE, FORMAT, SOURCE_FILE
@@ -29,10 +28,10 @@ SOURCE: dict[str, Any] = json.loads(
 INSEE_GEO = "http://id.insee.fr/geo/"
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """One unit of the geography: a commune (current, arrondissement municipal, déléguée or
-    associée), an EPCI, a département or a région."""
+    associée), an EPCI, a département or a région. (A named tuple rather than a frozen
+    dataclass: 37,000 of them are made when the data is loaded, three times faster.)"""
 
     #: commune, arrondissement, deleguee, associee, epci, departement, region
     level: str
@@ -71,9 +70,12 @@ class Geography:
         self.communes: dict[str, Unit] = {}
         #: communes déléguées / associées by code (their code may be a current commune's too)
         self.old: dict[str, list[Unit]] = {}
-        for code, name, kind, siren, dep, reg, postcodes, parent, epci, old in data["communes"]:
+        #: folded name -> codes of the units of that name (see ``names``)
+        self._keys: list[tuple[str, Unit]] = []
+        for code, name, kind, siren, dep, reg, postcodes, parent, epci, old, key in data["communes"]:
             unit = Unit(_KIND_LEVEL[kind], code, name, siren, dep, reg,
                         tuple(postcodes.split()), parent, epci, old_codes=tuple(old.split()))
+            self._keys.append((key, unit))
             if kind in "CA":
                 self.communes[code] = unit
             else:
@@ -90,6 +92,7 @@ class Geography:
                 if old not in self.communes:
                     self.merged[old] = unit.code
         self._postcodes: dict[str, list[str]] | None = None
+        self._members: dict[str, list[Unit]] | None = None
         self._names: dict[str, list[tuple[str, str]]] | None = None
 
     # ------------------------------------------------------------------ units
@@ -124,7 +127,7 @@ class Geography:
         return deps, regs
 
     def members(self, siren: str) -> Iterable[Unit]:
-        if not hasattr(self, "_members"):
+        if self._members is None:
             members: dict[str, list[Unit]] = {}
             for unit in self.communes.values():
                 if unit.epci:
@@ -153,16 +156,22 @@ class Geography:
         commune or arrondissement, else the level of the old commune (``deleguee``,
         ``associee``) whose current commune is ``code``."""
         if self._names is None:
-            from tierslieux.geography.resolve import name_key
-
             index: dict[str, list[tuple[str, str]]] = {}
-            for unit in self.communes.values():
-                index.setdefault(name_key(unit.name), []).append((unit.code, ""))
-            for units in self.old.values():
-                for unit in units:
-                    if unit.parent in self.communes:
-                        index.setdefault(name_key(unit.name), []).append((unit.parent, unit.level))
-            self._names = {k: sorted(set(v)) for k, v in index.items()}
+            communes = self.communes
+            for key, unit in self._keys:
+                if unit.level in ("commune", "arrondissement"):
+                    entry = (unit.code, "")
+                elif unit.parent in communes:
+                    entry = (unit.parent, unit.level)
+                else:
+                    continue
+                found = index.get(key)
+                if found is None:
+                    index[key] = [entry]
+                elif entry not in found:
+                    found.append(entry)
+                    found.sort()
+            self._names = index
         return self._names
 
 
