@@ -1,5 +1,5 @@
 """Collectivities and organisations of the bundled sample (the Arles convention), as the
-release publishes them: SPARQL on the graph, and the rows of collectivites.csv / reseaux.csv."""
+release publishes them: SPARQL on the graph, and the rows of collectivites.csv / organisations.csv."""
 
 from __future__ import annotations
 
@@ -111,11 +111,15 @@ def test_collectivities_table(sample_release: Path) -> None:
 
 
 def test_organisations_table(sample_release: Path) -> None:
-    organisations = [r for r in rows(sample_release / "reseaux.csv") if r["type"] == "Organisation"]
-    assert organisations == [{
-        "id": ASSOCIATION, "nom": "Vers un tiers-lieu en Pays d'Arles", "type": "Organisation",
-        "siren": "849313564", "siret": "84931356400015", "site_web": "", "membres": "",
+    assert rows(sample_release / "organisations.csv") == [{
+        "id": ASSOCIATION, "nom": "Vers un tiers-lieu en Pays d'Arles",
+        "siren": "849313564", "siret": "84931356400015", "site_web": "", "code_insee": "",
         "partenaires": ARLES, "pages": CONVENTION, "page_wiki": CONVENTION_ADDRESS,
     }]
+    # an organisation is not a network: reseaux.csv holds the networks only, each with the
+    # pages that name it
+    networks = rows(sample_release / "reseaux.csv")
+    assert [(r["nom"], r["pages"]) for r in networks] == [
+        ("France Tiers Lieux", f"{D}page/Le_WIP"), ("Tilios", f"{D}page/Le_WIP")]
     pages = {r["titre"]: r for r in rows(sample_release / "pages.csv")}
     assert pages["Convention immobilière et de partenariat"]["decrit"] == f"{ARLES}|{ASSOCIATION}"

@@ -72,6 +72,7 @@ class TL(DefinedNamespace):
     level: URIRef  # level
     linksTo: URIRef  # links to
     memberOf: URIRef  # member of
+    mentions: URIRef  # mentions
     name: URIRef  # name
     namespace: URIRef  # namespace
     ofPage: URIRef  # revision of page

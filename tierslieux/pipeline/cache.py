@@ -49,7 +49,7 @@ CODE_MODULES = (
     "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
     "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
     "tierslieux.ontology", "tierslieux.pipeline.build", "tierslieux.pipeline.cache",
-    "tierslieux.pipeline.places", "tierslieux.geography", "tierslieux.geography.resolve",
+    "tierslieux.pipeline.places", "tierslieux.pipeline.names", "tierslieux.geography", "tierslieux.geography.resolve",
 )
 
 

@@ -50,6 +50,7 @@ from tierslieux.pipeline.clean import (
     plain_text,
     split_values,
 )
+from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
 from tierslieux.pipeline.records import (
     Issue,
@@ -312,6 +313,7 @@ class _PageJob:
         self.map_sections()
         self.apply_text_rules()
         self.finish_records()
+        self.triples = fold_names(self.triples)
         self.apply_geography()
 
     def map_revision(self) -> None:
@@ -530,6 +532,7 @@ class _PageJob:
                 self.entity(target, rule.cls, name)
                 self.add(target, TL.name, Literal(name))
             self.add(subject, prop, target)
+            self.add(self.page_iri, TL.mentions, target)
         elif param.kind == "concept":
             assert param.scheme is not None
             concept = self.mapping.concept(param.scheme, str(value), param.values)
