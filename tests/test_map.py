@@ -660,8 +660,8 @@ def test_collectivity_record(mapper: Mapper) -> None:
     assert (town, RDF.type, TL.Collectivity) in graph and (town, RDF.type, TL.Commune) in graph
     assert graph.value(town, TL.level) == TL["level-commune"]  # "Ville" is an altLabel
     assert graph.value(town, TL.inseeCode) == Literal("13004")
-    # the wiki's SIREN is kept as written, the official one is added, and the difference reported
-    assert set(graph.objects(town, TL.siren)) == {Literal("213000045"), Literal("211300041")}
+    # the official SIREN replaces the wiki's, and the difference is reported
+    assert set(graph.objects(town, TL.siren)) == {Literal("211300041")}
     assert graph.value(town, TL.website) == URIRef("https://www.ville-arles.fr")
     assert set(graph.objects(town, TL.name)) == {Literal("Ville d'Arles"), Literal("Arles")}
     assert set(graph.objects(town, TL.officialName)) == {Literal("Arles")}

@@ -257,6 +257,11 @@ def identify(geo: Geography, *, name: str = "", level: str = "", insee: str = ""
         if unit is None:
             cands = _by_code(geo, insee)
             hint = _wrong_field_hints(geo, {"insee": insee})
+            if cands and level not in ("", "commune"):
+                return Identified(notes=(Note("insee", insee, (
+                    f"INSEE code {insee!r} is {_OLD[cands[0][2]]} into "
+                    f"{geo.communes[cands[0][0]].name}, but the record says its level is "
+                    f"{level}: not linked to the official geography")),))
             if cands:
                 current = geo.communes[cands[0][0]]
                 return Identified(current, (Note("insee", insee, (

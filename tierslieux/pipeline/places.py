@@ -122,7 +122,14 @@ class GeographyStep:
             if unit is None:
                 continue
             rename[iri] = collectivity_iri(self.base, unit)
-            drop.update((iri, TL.level, o) for o in by_subject.get(iri, {}).get(TL.level, ()))
+            # the official level and codes replace the record's (a difference is reported)
+            props = by_subject.get(iri, {})
+            drop.update((iri, TL.level, o) for o in props.get(TL.level, ()))
+            drop.update((iri, TL.inseeCode, o) for o in props.get(TL.inseeCode, ())
+                        if str(o) != unit.code)
+            if unit.siren:
+                drop.update((iri, TL.siren, o) for o in props.get(TL.siren, ())
+                            if str(o) != unit.siren)
             self.reach(unit)
         for kind, iri in records:
             if kind == "collectivity":
@@ -165,7 +172,7 @@ class GeographyStep:
         if unit is not None and unit.siren and sirens and unit.siren not in sirens:
             self.issues.append(GeoIssue(FIELD, " | ".join(sirens), f"{unit.name} ({unit.code})", (
                 f"the SIREN of {unit.name} in the official geography is {unit.siren}, "
-                f"not {', '.join(sirens)}")))
+                f"not {', '.join(sirens)}: the official one is published")))
         if found.unit is None and record and (codes or level):
             given = " | ".join(filter(None, (name, level, *codes, *sirens)))
             if not found.notes:
