@@ -21,7 +21,9 @@ when the record pins one), or none, with the notes an editor should read. The ru
   when a value fits the other field (an INSEE code that is also a postcode…), said so.
 
 ``identify`` does the same for a collectivity record: its INSEE code or its name (``Ville
-d'Arles``, ``Région Normandie``, ``Département du Calvados``, an EPCI's name) at its level.
+d'Arles``, ``Région Normandie``, ``Département du Calvados``, an EPCI's name) at its level. A
+code whose unit has another level than the record's, or another name than the record's (once
+"Ville de", "Région", "Conseil départemental du"… are set aside), is not linked, and reported.
 Nothing is guessed: every resolution that is not exact carries a note.
 """
 
@@ -274,9 +276,9 @@ def identify(geo: Geography, *, name: str = "", level: str = "", insee: str = ""
                 f"INSEE code {insee!r} is the {unit.level} {unit.name}, but the record says its "
                 f"level is {level}: not linked to the official geography")),))
         if name and not _name_fits(unit, name):
-            return Identified(unit, (Note("insee", insee, (
-                f"INSEE code {insee!r} is {unit.name}, the record's name is {name!r}: linked by "
-                "the code")),))
+            return Identified(notes=(Note("insee", insee, (
+                f"INSEE code {insee!r} is {unit.name}, but the record's name is {name!r}: not "
+                "linked to the official geography")),))
         return Identified(unit)
     if siren and siren in geo.epcis:
         return Identified(geo.epcis[siren])
