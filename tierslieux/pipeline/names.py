@@ -33,16 +33,18 @@ def rank(name: str) -> tuple[int, int, str]:
 
 def fold_names(triples: set[Triple]) -> set[Triple]:
     """The page's triples with one label (and name) per person or network."""
-    folded = {s for s, p, o in triples if p == RDF.type and o in FOLDED_CLASSES}
+    rdf_type, classes = RDF.type, set(FOLDED_CLASSES)  # namespace lookups cost: once
+    folded = {s for s, p, o in triples if o in classes and p == rdf_type}
     if not folded:
         return triples
+    label, name = RDFS.label, TL.name
     labels: dict[URIRef, set[Literal]] = {}
     names: dict[URIRef, set[Literal]] = {}
     for s, p, o in triples:
         if s in folded and isinstance(o, Literal):
-            if p == RDFS.label:
+            if p == label:
                 labels.setdefault(s, set()).add(o)
-            elif p == TL.name:
+            elif p == name:
                 names.setdefault(s, set()).add(o)
     out = set(triples)
     for subject in folded:

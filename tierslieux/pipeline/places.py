@@ -100,9 +100,9 @@ class GeographyStep:
         records = list(records)
         record_iris = {iri for _, iri in records}
         interest = set(record_iris)
-        collectivity = TL.Collectivity
+        collectivity, rdf_type = TL.Collectivity, RDF.type  # namespace lookups cost: once
         for s, p, o in triples:
-            if o == collectivity and p == RDF.type:
+            if o == collectivity and p == rdf_type:
                 interest.add(s)
         if not interest:
             return triples
