@@ -178,3 +178,12 @@ def test_refresh_refuses_another_package(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_organisation_with_an_address_is_in_its_commune() -> None:
+    graph = _map("{{Organisation|nom=La Coop|code postal=69100|ville=Villeurbanne}}")
+    coop = URIRef(D + "organisation/la-coop")
+    assert graph.value(coop, TL.inCommune) == URIRef(D + "collectivity/commune/69266")
+    assert graph.value(coop, TL.inEpci) == URIRef(D + "collectivity/epci/200046977")
+    assert graph.value(URIRef(D + "collectivity/epci/200046977"), TL.officialName) == Literal(
+        "Métropole de Lyon")
