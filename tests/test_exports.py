@@ -58,8 +58,8 @@ RUN_FILES = {"report.json", "diff-added.nt.gz", "diff-removed.nt.gz"}
 DESCRIBED = {
     "tierslieux.ttl", "tierslieux.nt.gz", "tierslieux.jsonld", "ontology.ttl", "shapes.ttl",
     "context.jsonld", "datapackage.json", "tiers_lieux.csv", "collectivites.csv",
-    "reseaux.csv", "pages.csv", "sections.csv", "elements_liste.csv", "quality.csv",
-    "lieux_mediation_numerique.csv", "csv-metadata.json",
+    "reseaux.csv", "organisations.csv", "pages.csv", "sections.csv", "elements_liste.csv",
+    "quality.csv", "lieux_mediation_numerique.csv", "csv-metadata.json",
 }
 
 
@@ -246,16 +246,16 @@ def test_tables_pass_frictionless_and_hold_the_rows(tmp_path: Path) -> None:
     assert report.valid, report.flatten(["type", "message"])
     package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     assert [r["path"] for r in package["resources"]] == [
-        "tiers_lieux.csv", "collectivites.csv", "reseaux.csv", "pages.csv", "sections.csv",
-        "elements_liste.csv", "lieux_mediation_numerique.csv", "quality.csv",
+        "tiers_lieux.csv", "collectivites.csv", "reseaux.csv", "organisations.csv", "pages.csv",
+        "sections.csv", "elements_liste.csv", "lieux_mediation_numerique.csv", "quality.csv",
     ]
     sections = next(r for r in package["resources"] if r["name"] == "sections")
     assert sections["schema"]["primaryKey"] == ["id"]
     assert {"fields": ["page"], "reference": {"resource": "pages", "fields": ["id"]}} in sections["schema"]["foreignKeys"]
     assert package["licenses"][0]["name"] == "CC-BY-SA-4.0"
     assert dict(result.tables) == {
-        "tiers_lieux": 1, "collectivites": 1, "reseaux": 1, "pages": 1, "sections": 2,
-        "elements_liste": 2, "lieux_mediation_numerique": 1,
+        "tiers_lieux": 1, "collectivites": 1, "reseaux": 1, "organisations": 0, "pages": 1,
+        "sections": 2, "elements_liste": 2, "lieux_mediation_numerique": 1,
     }
     header = (out / "tiers_lieux.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[:15] == [

@@ -655,15 +655,19 @@ def test_collectivity_record(mapper: Mapper) -> None:
         "{{Collectivité|nom=Ville d'Arles|niveau=Ville|code insee=13004|siren=213 000 045"
         "|site=www.ville-arles.fr}}", title="Ville d'Arles")))
     graph = graph_of(mapped)
-    town = URIRef(DEFAULT_BASE_IRI + "collectivity/ville-d-arles")
-    assert (town, RDF.type, TL.Collectivity) in graph
+    # the INSEE code makes it the commune of the official geography, on its official IRI
+    town = URIRef(DEFAULT_BASE_IRI + "collectivity/commune/13004")
+    assert (town, RDF.type, TL.Collectivity) in graph and (town, RDF.type, TL.Commune) in graph
     assert graph.value(town, TL.level) == TL["level-commune"]  # "Ville" is an altLabel
     assert graph.value(town, TL.inseeCode) == Literal("13004")
-    assert graph.value(town, TL.siren) == Literal("213000045")
+    # the official SIREN replaces the wiki's, and the difference is reported
+    assert set(graph.objects(town, TL.siren)) == {Literal("211300041")}
     assert graph.value(town, TL.website) == URIRef("https://www.ville-arles.fr")
-    assert set(graph.objects(town, TL.name)) == {Literal("Ville d'Arles")}
+    assert set(graph.objects(town, TL.name)) == {Literal("Ville d'Arles"), Literal("Arles")}
+    assert set(graph.objects(town, TL.officialName)) == {Literal("Arles")}
     assert {(i.severity, i.field) for i in mapped.issues} == {
-        ("warning", "param:Collectivité/siren"), ("warning", "param:Collectivité/site")}
+        ("warning", "param:Collectivité/siren"), ("warning", "param:Collectivité/site"),
+        ("warning", "commune")}
     unknown = mapper.map_page(parse_page(stored("{{Collectivité|niveau=Canton}}", title="C")))
     assert any(i.severity == "warning" and "not a concept of tl:CollectivityLevels" in i.message
                for i in unknown.issues)
@@ -682,22 +686,29 @@ def test_records_named_by_a_parameter(mapper: Mapper) -> None:
     graph = graph_of(mapped)
     d = DEFAULT_BASE_IRI
     page, place = URIRef(d + "page/Lieu_d'Arles"), URIRef(d + "place/Lieu_d'Arles")
-    town, region = URIRef(d + "collectivity/ville-d-arles"), URIRef(d + "collectivity/region-sud")
+    # "Ville d'Arles" is the commune of Arles: the record and the place in it meet on its IRI;
+    # "Région Sud" is not an official name: it keeps an IRI minted from its name
+    town, region = URIRef(d + "collectivity/commune/13004"), URIRef(d + "collectivity/region-sud")
     unnamed = URIRef(d + "collectivity/lieu-d-arles")
     asso, other = URIRef(d + "organisation/vers-un-lieu"), URIRef(d + "organisation/autre-asso")
     assert set(graph.objects(page, TL.describes)) == {place, town, region, unnamed, asso}
-    expected = {place: "Lieu d'Arles", town: "Ville d'Arles", region: "Région Sud",
-                unnamed: "Lieu d'Arles", asso: "Vers un lieu", other: "Autre asso"}
-    for entity, name in expected.items():
-        assert set(graph.objects(entity, TL.name)) == {Literal(name)}, entity
-        assert set(graph.objects(entity, RDFS.label)) == {Literal(name)}, entity
+    assert graph.value(place, TL.inCommune) == town
+    expected = {place: {"Lieu d'Arles"}, town: {"Ville d'Arles", "Arles"}, region: {"Région Sud"},
+                unnamed: {"Lieu d'Arles"}, asso: {"Vers un lieu"}, other: {"Autre asso"}}
+    for entity, names in expected.items():
+        assert set(graph.objects(entity, TL.name)) == {Literal(n) for n in names}, entity
+        assert set(graph.objects(entity, RDFS.label)) == {Literal(n) for n in names}, entity
     assert [graph.value(c, TL.level) for c in (town, region, unnamed)] == [
         TL["level-commune"], TL["level-region"], TL["level-departement"]]
     assert (asso, RDF.type, TL.Organisation) in graph and (other, RDF.type, TL.Organisation) in graph
     assert graph.value(asso, TL.siret) == Literal("84931356400015")
     assert set(graph.objects(asso, TL.partner)) == {region, other}
-    assert [(i.severity, i.field, i.kept) for i in mapped.issues if i.severity != "info"] == [
-        ("warning", "param:Organisation/siret", "84931356400015")]
+    # the collectivities the official geography does not know are reported, by what was given
+    assert [(i.severity, i.field, i.original, i.kept) for i in mapped.issues
+            if i.severity != "info"] == [
+        ("warning", "commune", "Lieu d'Arles | departement", ""),
+        ("warning", "commune", "Région Sud | region", ""),
+        ("warning", "param:Organisation/siret", "849 313 564 00015", "84931356400015")]
 
 
 @pytest.mark.parametrize("name", ["frwiki_Berlin.wiki", "enwiki_Germany.wiki"])

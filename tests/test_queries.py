@@ -52,6 +52,31 @@ EXPECTED: dict[str, list[dict]] = {
         {"town": "(sans commune)", "places": "2", "names": {"Au Comptoir Numérique", "La Myne"}},
         {"town": "Colombelles", "places": "1", "names": {"Le WIP"}},
     ],
+    "places-per-region": [
+        {"region": f"{D}collectivity/region/28", "code": "28", "name": "Normandie", "places": "1",
+         "names": {"Le WIP"}},
+    ],
+    "places-per-departement": [
+        {"departement": f"{D}collectivity/departement/14", "code": "14", "name": "Calvados",
+         "regionCode": "28", "places": "1", "names": {"Le WIP"}},
+    ],
+    "places-per-epci": [
+        {"epci": f"{D}collectivity/epci/200065597", "siren": "200065597", "name": "CU Caen la Mer",
+         "level": "communaute-urbaine", "places": "1", "names": {"Le WIP"}},
+    ],
+    "collectivities-by-page": [
+        {"title": "Convention immobilière et de partenariat", "how": how, "level": "commune",
+         "collectivity": f"{D}collectivity/commune/13004", "name": "Arles"}
+        for how in ("partner", "record")
+    ] + [
+        {"title": "Le WIP", "how": "place", "level": level, "name": name,
+         "collectivity": f"{D}collectivity/{kind}/{code}"}
+        for kind, code, name, level in [
+            ("commune", "14167", "Colombelles", "commune"),
+            ("departement", "14", "Calvados", "departement"),
+            ("epci", "200065597", "CU Caen la Mer", "communaute-urbaine"),
+            ("region", "28", "Normandie", "region")]
+    ],
     "places-by-theme": [
         {"theme": TL + f"theme-{t}", "label": label, "places": "1", "names": {"Le WIP"}}
         for t, label in (("animation", "Animation"), ("autre", "Autre"),

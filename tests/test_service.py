@@ -29,7 +29,7 @@ def tierslieux(*args: str, cwd: Path, env: dict | None = None, timeout: float = 
 def place(page_id: int, title: str, rev: int, *, postcode: str = "14460", items: int = 3) -> Page:
     body = "\n".join(f"* point {n} du lieu {title}" for n in range(items))
     return Page(page_id, title, [Rev(rev, (
-        f"{{{{Tiers-lieu|ville=Caen|code postal={postcode}|site=https://example.org/{page_id}}}}}\n"
+        f"{{{{Tiers-lieu|ville=Colombelles|code postal={postcode}|site=https://example.org/{page_id}}}}}\n"
         f"== Activités ==\n{body}\n[[Catégorie:Tiers-lieux]]\n"))])
 
 

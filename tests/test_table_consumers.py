@@ -195,7 +195,7 @@ def test_csvw_reads_every_table_of_the_data_package(which: str, tricky_release: 
             pathlib.Path(folder / "datapackage.json"))
         read = {t.url.string: sum(1 for _ in t.iterdicts()) for t in group.tables}
     assert read == _row_counts(folder)
-    assert len(read) == len(_package(folder)["resources"]) == 8
+    assert len(read) == len(_package(folder)["resources"]) == 9
 
 
 @pytest.mark.parametrize("which", ["tricky", "sample"])
@@ -256,6 +256,7 @@ def test_national_table_is_valid_under_the_official_schema(tricky_release: Path,
     assert {k: v for k, v in row.items() if v} == {
         "id": PLACE + "L'Atelier", "pivot": mediation.NO_PIVOT, "nom": "L'Atelier",
         "commune": "Colombelles", "code_postal": "14460", "adresse": "12 rue des Ateliers",
+        "code_insee": "14167",  # resolved from the postcode and town (tierslieux/geography)
         "typologie": "TIERS_LIEUX", "telephone": "+33231000000",
         "courriels": "bonjour@atelier.example",
         "site_web": "https://atelier.example/", "presentation_detail": "Un atelier partagé.",

@@ -169,7 +169,7 @@ def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, 
     out, url = served.out, served.url
     files = distributions(out)
     resources = {r["url"]: r for r in harvest["datasets"][0]["resources"]}
-    assert len(files) == 16
+    assert len(files) == 17  # organisations.csv among them
     assert sorted(resources) == sorted(url + name for name in files)
     expected = {".csv": ("csv", "text/csv"), ".ttl": ("rdf_turtle", "text/turtle"),
                 ".jsonld": ("json_ld", "application/ld+json"),

@@ -93,3 +93,7 @@ class ServeError(TierslieuxError):
 
 class PushError(TierslieuxError):
     """Uploading a release to an external triple store failed."""
+
+
+class GeographyError(TierslieuxError):
+    """The official geography data (or a package given to refresh it) cannot be read."""

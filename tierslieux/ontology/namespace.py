@@ -16,9 +16,13 @@ class TL(DefinedNamespace):
     _fail = True
 
     # classes
+    ArrondissementMunicipal: URIRef  # Municipal arrondissement
     Audience: URIRef  # Audience
     Collectivity: URIRef  # Local government
     CollectivityLevel: URIRef  # Collectivity level
+    Commune: URIRef  # Municipality
+    Departement: URIRef  # Département
+    Epci: URIRef  # Inter-municipal body
     ListItem: URIRef  # List item
     Network: URIRef  # Network
     Organisation: URIRef  # Organisation
@@ -27,6 +31,7 @@ class TL(DefinedNamespace):
     PartnershipType: URIRef  # Partnership type
     Person: URIRef  # Person
     PlaceStatus: URIRef  # Place status
+    Region: URIRef  # Region
     Revision: URIRef  # Revision
     Section: URIRef  # Section
     Statement: URIRef  # Statement
@@ -55,15 +60,23 @@ class TL(DefinedNamespace):
     hasParameter: URIRef  # has parameter
     hasSection: URIRef  # has section
     heading: URIRef  # heading
+    inArrondissement: URIRef  # in municipal arrondissement
+    inCommune: URIRef  # in municipality
+    inDepartement: URIRef  # in département
+    inEpci: URIRef  # in inter-municipal body
     inPage: URIRef  # in page
+    inRegion: URIRef  # in region
     inSection: URIRef  # in section
     inseeCode: URIRef  # INSEE code
+    inseeTerritory: URIRef  # INSEE territory
     level: URIRef  # level
     linksTo: URIRef  # links to
     memberOf: URIRef  # member of
+    mentions: URIRef  # mentions
     name: URIRef  # name
     namespace: URIRef  # namespace
     ofPage: URIRef  # revision of page
+    officialName: URIRef  # official name
     order: URIRef  # order
     ordered: URIRef  # ordered
     pageAddress: URIRef  # page address
@@ -116,6 +129,7 @@ class TL(DefinedNamespace):
         "kind-moyen-action",  # Means of action
         "kind-objectif",  # Objective
         "kind-opportunite",  # Opportunity
+        "level-arrondissement-municipal",  # Municipal arrondissement
         "level-communaute-agglomeration",  # Agglomeration community
         "level-communaute-communes",  # Community of municipalities
         "level-communaute-urbaine",  # Urban community

@@ -49,6 +49,7 @@ CODE_MODULES = (
     "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
     "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
     "tierslieux.ontology", "tierslieux.pipeline.build", "tierslieux.pipeline.cache",
+    "tierslieux.pipeline.places", "tierslieux.pipeline.names", "tierslieux.geography", "tierslieux.geography.resolve",
 )
 
 
@@ -96,7 +97,7 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str
     import mwparserfromhell
     import rdflib
 
-    from tierslieux import __version__
+    from tierslieux import __version__, geography
 
     digest = hashlib.sha256()
 
@@ -113,6 +114,7 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str
     ontology = resources.files("tierslieux.ontology")
     for name in ("ontology.ttl", "shapes.ttl"):
         add(name, ontology.joinpath(name).read_bytes())
+    add("geography", geography.SOURCE["sha256"])  # the vendored data, by its digest
     add("base", base_iri)
     add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
     for name in CODE_MODULES:

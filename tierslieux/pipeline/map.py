@@ -50,6 +50,8 @@ from tierslieux.pipeline.clean import (
     plain_text,
     split_values,
 )
+from tierslieux.pipeline.names import fold_names
+from tierslieux.pipeline.places import GeographyStep
 from tierslieux.pipeline.records import (
     Issue,
     MappedPage,
@@ -311,6 +313,8 @@ class _PageJob:
         self.map_sections()
         self.apply_text_rules()
         self.finish_records()
+        self.triples = fold_names(self.triples)
+        self.apply_geography()
 
     def map_revision(self) -> None:
         rev, iri = self.rev, self.rev_iri
@@ -528,6 +532,7 @@ class _PageJob:
                 self.entity(target, rule.cls, name)
                 self.add(target, TL.name, Literal(name))
             self.add(subject, prop, target)
+            self.add(self.page_iri, TL.mentions, target)
         elif param.kind == "concept":
             assert param.scheme is not None
             concept = self.mapping.concept(param.scheme, str(value), param.values)
@@ -700,6 +705,15 @@ class _PageJob:
                 if closure is not None:
                     self.set_closure(record, closure, dict(rule.properties), by_param=False)
                     break
+
+    def apply_geography(self) -> None:
+        """Collectivities on the IRIs of their official codes, places in their communes
+        (pipeline/places.py)."""
+        step = GeographyStep(self.m.base, self.rev_iri)
+        self.triples = step.run(self.triples,
+                                [(r.kind, r.iri) for _, r in sorted(self.records.items())])
+        for found in step.issues:
+            self.issue(found.severity, found.field, found.original, found.kept, found.message)
 
     def finish_records(self) -> None:
         for (kind, _), record in sorted(self.records.items()):
