@@ -59,11 +59,14 @@ from tierslieux.exports.catalog_terms import (
 )
 from tierslieux.exports.ntriples import RDF_TYPE, XSD, Triple, parse_object
 from tierslieux.exports.turtle import IriCompactor, write_turtle
+from tierslieux.geography import SOURCE as GEOGRAPHY_SOURCE
 
+OWL = "http://www.w3.org/2002/07/owl#"
+PROV = "http://www.w3.org/ns/prov#"
 CATALOG_PREFIXES = {
     "cc": CC, "dcat": DCAT, "dcatap": DCATAP, "dcterms": DCTERMS, "foaf": FOAF,
-    "rdf": RDF_TYPE[:-4], "rdfs": RDFS, "skos": SKOS, "spdx": SPDX, "vcard": VCARD,
-    "void": VOID, "xsd": XSD,
+    "owl": OWL, "prov": PROV, "rdf": RDF_TYPE[:-4], "rdfs": RDFS, "skos": SKOS, "spdx": SPDX,
+    "vcard": VCARD, "void": VOID, "xsd": XSD,
 }
 
 
@@ -251,6 +254,7 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
     if info.source_url:
         _require_absolute(info.source_url, "the wiki's address")
         add(dataset, DCAT + "landingPage", typed(info.source_url, FOAF + "Document"))
+    _geography_source(dataset, add)
     if info.oldest or info.modified:
         # udata dereferences a period given by IRI: this one is described in this very file
         period = url("catalog.ttl#temporal")
@@ -332,6 +336,24 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
             add(part, prop, _iri(iri))
             add(part, count_prop, _lit(str(count), datatype=XSD + "integer"))
     return sorted(out)
+
+
+def _geography_source(dataset: str, add) -> None:
+    """The official geography the places were resolved with (tierslieux/geography/source.json).
+
+    Stated with ``prov:wasDerivedFrom``, not ``dcterms:source``: DCAT-AP 3 wants a
+    ``dcat:Dataset`` there, and a second ``dcat:Dataset`` in the catalogue would be harvested by
+    udata as a dataset of ours.
+    """
+    source = GEOGRAPHY_SOURCE["url"]
+    add(dataset, PROV + "wasDerivedFrom", _iri(source))
+    add(source, RDF_TYPE, _iri(PROV + "Entity"))
+    add(source, DCTERMS + "title", _lit(GEOGRAPHY_SOURCE["title"], lang="fr"))
+    add(source, DCTERMS + "title", _lit(GEOGRAPHY_SOURCE["title_en"], lang="en"))
+    add(source, DCTERMS + "creator", _lit(GEOGRAPHY_SOURCE["publisher"], lang="fr"))
+    add(source, DCTERMS + "rights", _lit(GEOGRAPHY_SOURCE["licence_name"]))
+    add(source, OWL + "versionInfo", _lit(GEOGRAPHY_SOURCE["version"]))
+    add(source, RDFS + "seeAlso", _iri(GEOGRAPHY_SOURCE["repository"]))
 
 
 def _licence(info: CatalogInfo, add, typed, concept) -> str:
