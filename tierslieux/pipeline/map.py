@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -41,6 +40,12 @@ from tierslieux.ontology.mapping import (
     TemplateRule,
 )
 from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.iri import (  # noqa: F401  (iri_path, is_iri: imported from here too)
+    clean_text,
+    iri_path,
+    is_iri,
+    key_path,
+)
 from tierslieux.pipeline.clean import (
     CLEANERS,
     Closure,
@@ -68,37 +73,6 @@ Triple = tuple[URIRef, URIRef, Term]
 
 # --------------------------------------------------------------------------- IRIs and slugs
 
-#: ASCII characters that may stay as they are in an IRI path (RFC 3987 ipchar + "/")
-_IRI_SAFE_ASCII = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
-)
-#: non-ASCII code points allowed in an IRI (RFC 3987 ucschar)
-_UCSCHAR = (
-    (0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), (0x10000, 0x1FFFD), (0x20000, 0x2FFFD),
-    (0x30000, 0x3FFFD), (0x40000, 0x4FFFD), (0x50000, 0x5FFFD), (0x60000, 0x6FFFD),
-    (0x70000, 0x7FFFD), (0x80000, 0x8FFFD), (0x90000, 0x9FFFD), (0xA0000, 0xAFFFD),
-    (0xB0000, 0xBFFFD), (0xC0000, 0xCFFFD), (0xD0000, 0xDFFFD), (0xE1000, 0xEFFFD),
-)
-
-
-def _iri_char_ok(ch: str) -> bool:
-    if ch in _IRI_SAFE_ASCII:
-        return True
-    code = ord(ch)
-    if code < 0x80 or unicodedata.category(ch)[0] == "Z":
-        return False
-    return any(low <= code <= high for low, high in _UCSCHAR)
-
-
-def iri_path(text: str) -> str:
-    """``text`` as an IRI path: characters an IRI does not allow (and ``%``, ``?``, ``#``)
-    are percent-encoded as UTF-8; accented letters stay as they are."""
-    return "".join(
-        ch if _iri_char_ok(ch) else "".join(f"%{b:02X}" for b in ch.encode("utf-8", "replace"))
-        for ch in text
-    )
-
-
 def slugify(text: str) -> str:
     """A readable ASCII slug: ``"Agglomération & EPCI"`` -> ``"agglomeration-epci"``.
     Text with no letter or digit gets a short hash, so that the slug is never empty."""
@@ -109,18 +83,9 @@ def slugify(text: str) -> str:
     return "x" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
-_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
-_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\x7f]')
-
-
-def is_iri(text: str) -> bool:
-    """True for an absolute IRI that N-Triples accepts as written."""
-    return bool(_ABSOLUTE.match(text)) and not _IRI_FORBIDDEN.search(text)
-
-
 def page_address(site: SiteInfo, title: str) -> str:
     """The wiki address of a page, as MediaWiki writes it (``$1`` of the article path)."""
-    key = title.strip().replace(" ", "_")
+    key = clean_text(title)[0].strip().replace(" ", "_")
     path = site.article_path or (site.script_url + "?title=$1")
     return path.replace("$1", quote(key, safe=";:@$!*(),/~"))
 
@@ -216,7 +181,7 @@ class Mapper:
 
     # ------------------------------------------------------------------ IRIs
     def page_iri(self, key: str) -> URIRef:
-        return URIRef(f"{self.base}page/{iri_path(key)}")
+        return URIRef(f"{self.base}page/{key_path(key)}")
 
     def revision_iri(self, rev_id: int) -> URIRef:
         if self.site.script_url:
@@ -226,7 +191,7 @@ class Mapper:
     def entity_iri(self, kind: str, *, key: str = "", rootkey: str = "", name: str = ""
                    ) -> URIRef:
         rule = self.mapping.entity(kind)
-        path = rule.iri.format(key=iri_path(key), rootkey=iri_path(rootkey or key),
+        path = rule.iri.format(key=key_path(key), rootkey=key_path(rootkey or key),
                                slug=slugify(name))
         return URIRef(self.base + path)
 
@@ -380,8 +345,12 @@ class _PageJob:
             if is_iri(url):
                 self.add(iri, TL.externalLink, URIRef(url))
             else:
-                self.issue("info", "external-link", link.url, "",
-                           "not a valid address: kept only in the section text")
+                # an address made by a template or a parameter ("{{{courriel}}}") is only
+                # known when the wiki renders it: not the editors' mistake
+                computed = "{{" in link.url
+                self.issue("info" if computed else "warning", "external-link", link.url, "",
+                           "not a valid IRI (RFC 3987): not published as a link, its text "
+                           "stays in the section")
 
     def apply(self, page_type: URIRef | None, page_status: URIRef | None,
               describes: str | None, name: str = "") -> _Record | None:
