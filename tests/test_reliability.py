@@ -59,3 +59,75 @@ def test_is_iri_accepts_valid_iris(url):
     assert is_iri(url)
     assert len(list(ox.parse(f"<http://s> <http://p> <{url}> .".encode(),
                              format=ox.RdfFormat.N_TRIPLES))) == 1
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+def all_text_outputs(release) -> dict[str, str]:
+    """Every file of a release decoded as strict UTF-8 (raises on a surrogate or bad byte)."""
+    import gzip
+
+    out = {}
+    for path in sorted(release.iterdir()):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        out[path.name] = data.decode("utf-8")
+    return out
+
+
+@pytest.mark.parametrize("text", ["== Titre &#xD800; ==\nTexte.", "Du texte &#xDFFF; fin.",
+                                  "{{Tiers-lieu|ville=A&#55296;B}}", "== &#xFFFE; ==\nx"])
+def test_character_reference_of_no_character_is_kept_as_written(tmp_path, text):
+    dump = write_dump(tmp_path / "wiki.xml", pages_with("Entité", text))
+    outcome = run_dump(tmp_path, dump)
+    assert_published(outcome, "Entité")
+    rows = [r for r in outcome.quality() if r["titre"] == "Entité"]
+    assert rows and all("character reference" in r["message"] for r in rows)
+    entity = rows[0]["valeur_originale"]
+    assert entity.startswith("&#") and entity in text
+    files = all_text_outputs(outcome.release)
+    assert not any("\ud800" <= ch <= "\udfff" for body in files.values() for ch in body)
+
+
+def test_lone_surrogates_delivered_by_a_harvest_are_replaced_and_reported(tmp_path):
+    """An API answer may hold ``\\ud800`` escapes: the store, every output and the cache get
+    U+FFFD instead, and the page is reported."""
+    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.pipeline.records import PageRevision, SiteInfo
+    from tierslieux.pipeline.store import Store
+
+    store_path = tmp_path / "store.sqlite"
+    with Store(store_path) as store:
+        store.set_site_info(SiteInfo("W", "https://w.example/wiki/$1",
+                                     "https://w.example/index.php", lang="fr"))
+        store.upsert([
+            PageRevision(1, 0, "Ti\ud800tre", 5, None, "2025-01-01T00:00:00Z", None,
+                         "Bob\udfff", "== H\ud83d ==\ntexte \udc00", contributors=("Bob\udfff",)),
+            PageRevision(3, 0, GOOD_TITLE, 7, None, "2025-01-01T00:00:00Z", None, "Bob", "ok"),
+        ])
+    result = build(store_path, tmp_path / "exports", BuildOptions())
+    assert result.pages == 2
+    reported = [i for i in result.issues if i.page_title == "Ti\ufffdtre"]
+    assert reported and "lone surrogate" in reported[0].message
+    files = all_text_outputs(tmp_path / "exports")
+    assert "Ti\ufffdtre" in files["pages.csv"]
+    assert "texte \ufffd" in files["tierslieux.ttl"]
+    assert validate_release(tmp_path / "exports") == []
+
+
+def test_pack_issues_of_a_page_with_lone_surrogates(tmp_path):
+    """The defect's own place: the cache packs a page's issues as UTF-8."""
+    from tierslieux.ontology import load_mapping
+    from tierslieux.pipeline.cache import pack_issues, unpack_issues
+    from tierslieux.pipeline.map import Mapper
+    from tierslieux.pipeline.parse import parse_page
+    from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+
+    page = StoredPage(PageRevision(1, 0, "T\ud800", 2, None, "2025-01-01T00:00:00Z", None, "A",
+                                   "== Titre &#xD800; \ud800 ==\n{{Inconnu|a=\udfff}}"), "T\ud800")
+    mapped = Mapper(load_mapping(), SiteInfo("W", "https://w.example/wiki/$1",
+                                             "https://w.example/index.php")).map_page(
+        parse_page(page))
+    issues = unpack_issues(pack_issues(mapped.issues))
+    assert issues and all("\ud800" not in i.original + i.page_title for i in issues)
+    assert "\n".join(mapped.triples).encode("utf-8")

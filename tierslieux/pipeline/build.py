@@ -320,6 +320,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         listing = _listing(store, options.namespaces)
         every_page = {pid for (pid,) in store.db.execute("SELECT page_id FROM page")}
         newest = store.newest_timestamp(options.namespaces)
+        #: pages a harvest could not store as delivered (reported, never a reason to refuse)
+        store_problems = store.problems()
     mapper = Mapper(load_mapping(options.mapping_path), site, options.base_iri)
     checker = _checker()
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
@@ -366,7 +368,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             future.result()
         clock.append(("runs", time.perf_counter()))
 
-        issues: list[Issue] = []
+        issues: list[Issue] = list(store_problems)
         info_issues = 0
         unresolved: set[tuple[str, str]] = set()
         flags = 0

@@ -205,9 +205,16 @@ class Mapper:
             rev_id=rev.rev_id,
             title=rev.title,
             triples=tuple(sorted({nt_line(t) for t in job.triples})),
-            issues=tuple(sorted(set(job.issues), key=lambda i: (
+            issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
+
+
+def _clean_issue(issue: Issue) -> Issue:
+    """The issue without lone surrogates (it goes to JSON, CSV and the cache, in UTF-8)."""
+    fields = [clean_text(value)[0] for value in (issue.page_title, issue.severity, issue.field,
+                                                  issue.original, issue.kept, issue.message)]
+    return Issue(*fields) if fields != list(vars(issue).values()) else issue
 
 
 class _PageJob:
@@ -225,7 +232,7 @@ class _PageJob:
         self.rev_iri = mapper.revision_iri(self.rev.rev_id)
         self.address = URIRef(page_address(mapper.site, self.title))
         self.triples: set[Triple] = set()
-        self.issues: list[Issue] = []
+        self.issues: list[Issue] = list(parsed.issues)
         #: (entity kind, name from a parameter or "") -> the record
         self.records: dict[tuple[str, str], _Record] = {}
         # sub-pages: "La_Myne/2" belongs to "La_Myne"
