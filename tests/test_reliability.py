@@ -8,6 +8,8 @@ parse-back (pyoxigraph) and Table Schema checks (frictionless).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
@@ -131,3 +133,47 @@ def test_pack_issues_of_a_page_with_lone_surrogates(tmp_path):
     issues = unpack_issues(pack_issues(mapped.issues))
     assert issues and all("\ud800" not in i.original + i.page_title for i in issues)
     assert "\n".join(mapped.triples).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- huge values
+
+
+def peak_rss_mb(args: list[str], cwd) -> tuple[int, int]:
+    """(exit code, peak resident memory in MB of the command and its children)."""
+    import subprocess
+    import sys
+
+    probe = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+             "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=cwd, capture_output=True,
+                          text=True, check=True)
+    code, peak = done.stdout.split()
+    return int(code), int(peak)
+
+
+def test_more_than_16_mb_of_prose_in_one_section_is_cut_and_reported(tmp_path):
+    """Oxigraph refuses a term over 16 MB (and took 3 GB trying): the text is cut at
+    LITERAL_LIMIT, reported, and the release published in bounded memory."""
+    import shutil
+    import sys
+
+    from tierslieux.pipeline.map import LITERAL_LIMIT
+
+    prose = "Du texte de prose, encore et encore. " * (17_000_000 // 37)
+    dump = write_dump(tmp_path / "wiki.xml", pages_with("Très long", "== S ==\n" + prose))
+    tool = shutil.which("tierslieux", path=str(Path(sys.executable).parent))
+    code, peak = peak_rss_mb([tool, "-q", "run", "--dump", str(dump), "--store", "s.sqlite",
+                              "--out", "exports"], tmp_path)
+    assert code == 3
+    assert peak < 1500, f"peak memory {peak} MB"
+    from hostile import Outcome
+
+    outcome = Outcome(code, "", tmp_path)
+    assert_published(outcome, "Très long")
+    texts = [line for line in outcome.lines() if "/section/s> <https://w3id.org/tierslieux/"
+             "ontology#text>" in line]
+    assert len(texts) == 1
+    literal = texts[0].split(" ", 2)[2]
+    assert len(literal) == LITERAL_LIMIT + len('""@fr .')
+    row = next(r for r in outcome.quality() if r["titre"] == "Très long")
+    assert row["champ"] == "text" and "cut to the first 1,000,000" in row["message"]

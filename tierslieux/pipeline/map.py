@@ -66,6 +66,10 @@ from tierslieux.pipeline.records import (
 
 DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 LABEL_LENGTH = 100
+#: longest literal published, in characters (README, "Reliability"): a longer text is cut
+#: there and reported. RDF parsers hold a whole term in memory (Oxigraph refuses a term
+#: over 16 MB); MediaWiki's own limit for a whole page is 2 MB.
+LITERAL_LIMIT = 1_000_000
 
 Term = URIRef | Literal
 Triple = tuple[URIRef, URIRef, Term]
@@ -248,7 +252,27 @@ class _PageJob:
 
     # ------------------------------------------------------------------ helpers
     def add(self, s: URIRef, p: URIRef, o: Term) -> None:
+        if isinstance(o, Literal) and len(o) > LITERAL_LIMIT:
+            cut = self.cut(s, p, o)
+            if cut is None:
+                return
+            o = cut
         self.triples.add((s, p, o))
+
+    def cut(self, s: URIRef, p: URIRef, o: Literal) -> Literal | None:
+        """A text longer than LITERAL_LIMIT cut there (a typed value that long is dropped),
+        and reported."""
+        text = str(o)
+        where = f"{p.rsplit('#', 1)[-1].rsplit('/', 1)[-1]} of {s}"
+        if o.datatype is not None and o.datatype != XSD.string:
+            self.issue("warning", "text", text[:200] + "…", "",
+                       f"{len(text):,} characters in {where}: more than the limit of one "
+                       f"value ({LITERAL_LIMIT:,}), not published")
+            return None
+        self.issue("warning", "text", text[:200] + "…", text[:200] + "…",
+                   f"{len(text):,} characters in {where}: cut to the first {LITERAL_LIMIT:,} "
+                   "(the limit of one text)")
+        return Literal(text[:LITERAL_LIMIT], lang=o.language)
 
     def text(self, value: str) -> Literal:
         return Literal(value, lang=self.m.lang)
