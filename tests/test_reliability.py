@@ -177,3 +177,68 @@ def test_more_than_16_mb_of_prose_in_one_section_is_cut_and_reported(tmp_path):
     assert len(literal) == LITERAL_LIMIT + len('""@fr .')
     row = next(r for r in outcome.quality() if r["titre"] == "Très long")
     assert row["champ"] == "text" and "cut to the first 1,000,000" in row["message"]
+
+
+# --------------------------------------------------------------------------- page keys
+
+BASE = "https://w3id.org/tierslieux/movilab/"
+WIKI_PAGE = "<https://w3id.org/tierslieux/ontology#WikiPage>"
+SECTION = "<https://w3id.org/tierslieux/ontology#Section>"
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+
+
+def test_a_page_titled_like_a_section_iri_gets_its_own_iri(tmp_path):
+    from exportxml import Page, Rev
+
+    dump = write_dump(tmp_path / "wiki.xml", [
+        Page(1, "Foo", [Rev(10, "Intro de Foo.\n== Suite ==\nx")]),
+        Page(2, "Foo/section/lead", [Rev(20, "Une page au titre piège.")]),
+        Page(3, "Foo/template/1", [Rev(30, "Une autre.")]),
+        Page(4, "Lien", [Rev(40, "[[Foo/section/lead]]")]),
+    ])
+    outcome = run_dump(tmp_path, dump)
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.lines()
+    pages = {line.split(" ")[0] for line in lines if f"{RDF_TYPE} {WIKI_PAGE}" in line}
+    sections = {line.split(" ")[0] for line in lines if f"{RDF_TYPE} {SECTION}" in line}
+    assert not pages & sections
+    assert f"<{BASE}page/Foo/~section/lead>" in pages
+    assert f"<{BASE}page/Foo/~template/1>" in pages
+    assert f"<{BASE}page/Foo/section/lead>" in sections  # Foo's lead section, as before
+    assert f"<{BASE}page/Foo>" in pages
+    assert any(line.startswith(f"<{BASE}page/Lien> <https://w3id.org/tierslieux/ontology#"
+                               f"linksTo> <{BASE}page/Foo/~section/lead>") for line in lines)
+
+
+@pytest.mark.parametrize("title", ["Foo/../../x", "../x", "./x", "Foo/..", "Foo/.", "..",
+                                   "Foo/~../x", "Foo/%2E%2E/x"])
+def test_dot_segments_never_normalise_outside_page(tmp_path, title):
+    from urllib.parse import urljoin
+
+    from exportxml import Page, Rev
+
+    dump = write_dump(tmp_path / "wiki.xml", [Page(1, "Foo", [Rev(10, "a")]),
+                                             Page(2, title, [Rev(20, "b")])])
+    outcome = run_dump(tmp_path, dump)
+    assert outcome.exit_code == 0, outcome.output
+    pages = sorted({line.split(" ")[0][1:-1] for line in outcome.lines()
+                    if f"{RDF_TYPE} {WIKI_PAGE}" in line})
+    assert len(pages) == 2
+    for iri in pages:
+        # RFC 3986 reference resolution removes dot segments: none is left to remove
+        assert urljoin(BASE, iri[len(BASE):]) == iri
+        assert iri.startswith(BASE + "page/")
+        segments = iri[len(BASE + "page/"):].split("/")
+        assert not set(segments) & {".", ".."}
+
+
+def test_key_path_is_the_identity_for_ordinary_titles_and_injective():
+    from tierslieux.pipeline.iri import iri_path, key_path
+
+    for title in ["La_Myne/2", "Développer_des_Tiers_Lieux", "Foo/Section/x", "a.b/c..d",
+                  "Modèle:Tiers-lieu", "Sections"]:
+        assert key_path(title) == iri_path(title)
+    keys = ["/".join(parts) for parts in __import__("itertools").product(
+        ["a", ".", "..", "~.", "~..", "section", "~section", "~~section", "template", ""],
+        repeat=3)]
+    assert len({key_path(k) for k in keys}) == len(keys)
