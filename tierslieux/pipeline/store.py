@@ -330,14 +330,19 @@ class Store:
             (source, page_id if _fits(page_id) else None, clean_text(title)[0], field,
              clean_text(original)[0], clean_text(kept)[0], message))
 
-    def replace_problems(self, source: str, issues: Iterable[Issue]) -> None:
+    def replace_problems(self, source: str, issues: Iterable[Issue]) -> bool:
         """Replace the problems a harvest of ``source`` found (e.g. pages a dump could not
-        give): the build reports them in report.json and quality.csv."""
+        give): the build reports them in report.json and quality.csv. True when they differ
+        from the ones they replace."""
+        query = ("SELECT title, field, original, kept, message FROM problem WHERE source = ? "
+                 "ORDER BY 1, 2, 3, 4, 5")
         with self.transaction():
+            before = self.db.execute(query, (source,)).fetchall()
             self.db.execute("DELETE FROM problem WHERE source = ?", (source,))
             for issue in issues:
                 self._add_problem(source, None, issue.page_title, issue.field, issue.original,
                                   issue.kept, issue.message)
+            return self.db.execute(query, (source,)).fetchall() != before
 
     def problems(self) -> list[Issue]:
         """What harvests could not store as delivered, as warnings about pages."""
