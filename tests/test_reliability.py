@@ -242,3 +242,78 @@ def test_key_path_is_the_identity_for_ordinary_titles_and_injective():
         ["a", ".", "..", "~.", "~..", "section", "~section", "~~section", "template", ""],
         repeat=3)]
     assert len({key_path(k) for k in keys}) == len(keys)
+
+
+# --------------------------------------------------------------------------- leftovers
+
+
+def test_next_build_removes_staging_folders_of_killed_builds_only(tmp_path):
+    """Staging folders of dead processes go; the one of a live concurrent build stays."""
+    import subprocess
+    import sys
+
+    from exportxml import Page, Rev
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = tmp_path / f".exports.staging-{gone.pid}-0badc0de"
+        dead_old = tmp_path / f".exports.old-{gone.pid}-00000001"
+        running = tmp_path / f".exports.staging-{live.pid}-feedf00d"
+        other = tmp_path / f".elsewhere.staging-{gone.pid}-0badc0de"  # another --out
+        for folder in (dead, dead_old, running, other):
+            folder.mkdir()
+            (folder / "tierslieux.ttl").write_text("partial")
+        dump = write_dump(tmp_path / "wiki.xml", [Page(1, GOOD_TITLE, [Rev(10, "a")])])
+        outcome = run_dump(tmp_path, dump)
+        assert outcome.exit_code == 0
+        assert not dead.exists() and not dead_old.exists()
+        assert running.is_dir() and other.is_dir()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_build_killed_while_staging_leaves_a_folder_the_next_build_removes(tmp_path):
+    """kill -9 a real build while it writes its staging folder; the next build cleans up."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from exportxml import Page, Rev
+
+    tool = str(Path(sys.executable).parent / "tierslieux")
+    pages = [Page(i, f"Page {i}", [Rev(1000 + i, "Du texte.\n== A ==\n* x\n" * 20)])
+             for i in range(1, 120)]
+    dump = write_dump(tmp_path / "wiki.xml", pages)
+    subprocess.run([tool, "-q", "harvest", "--dump", str(dump), "--store", "s.sqlite"],
+                   cwd=tmp_path, check=True)
+    for _attempt in range(10):
+        build = subprocess.Popen([tool, "-q", "build", "--store", "s.sqlite", "--out",
+                                  "exports", "--workers", "1"], cwd=tmp_path)
+        while build.poll() is None and not list(tmp_path.glob(".exports.staging-*/*")):
+            time.sleep(0.005)
+        if build.poll() is None:
+            build.send_signal(signal.SIGKILL)
+            build.wait()
+            break
+        build.wait()
+    else:
+        pytest.fail("the build never left its staging folder behind to kill it")
+    assert list(tmp_path.glob(".exports.staging-*"))
+    subprocess.run([tool, "-q", "build", "--store", "s.sqlite", "--out", "exports"],
+                   cwd=tmp_path, check=True)
+    assert not list(tmp_path.glob(".exports.staging-*"))
+    assert validate_release(tmp_path / "exports") == []
+
+
+def test_sha256sums_lists_every_file_but_report_json_as_the_readme_says(sample_release):
+    listed = {line.split("  ", 1)[1] for line in
+              (sample_release / "SHA256SUMS").read_text().splitlines()}
+    files = {p.name for p in sample_release.iterdir()}
+    assert listed == files - {"SHA256SUMS", "report.json"}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `SHA256SUMS` |"))
+    assert "report.json" in row
