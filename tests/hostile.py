@@ -97,3 +97,49 @@ def run_dump(folder: Path, dump: Path, *extra: str) -> Outcome:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Outcome(result.exit_code, result.output, folder)
+
+
+# --------------------------------------------------------------------------- generators
+
+from hypothesis import strategies as st  # noqa: E402  (the generators below only)
+
+#: pieces of wikitext markup, well and badly formed
+MARKUP = [
+    "[[", "]]", "{{", "}}", "{{{", "}}}", "|", "=", "==", "===", "\n", "\n\n", "*", "**", "#",
+    ":", ";", "''", "'''", "<ref>", "</ref>", "<ref name=x/>", "<div>", "</div>", "<p>",
+    "<includeonly>", "</includeonly>", "<noinclude>", "<nowiki>", "</nowiki>", "<!--", "-->",
+    "[", "]", "http://", "https://", "//", "mailto:", "ftp://", "&#", "&#x", ";", "&amp;",
+    "&nbsp;", "&lt;", "{|", "|-", "|}", "!", "!!", "||", "__TOC__", "~~~~", "[[Catégorie:",
+    "[[Fichier:", "#REDIRECT [[", "{{Tiers-lieu|", "{{Collectivité|", "nom=", "ville=",
+    "code postal=", "site=", "date de fermeture=", "/", "..", "section", "template", "\t", " ",
+    "<br/>", '<span style="x">', "</span>", "<table>", "<td>", "<math>", "</math>", "{{#if:",
+    "{{subst:", "[[:en:", "[[w:", "Réponses : ", '"oui"', "=SUM(A1)", "+33", "-", "@",
+]
+#: code points that broke, or could break, a writer or a parser
+UNICODE = [
+    "\ud800", "\udfff", "\udbff\udc00", "\U0010ffff", "\x85", "\x00", "\x01", "\x08", "\x0b",
+    "\x7f", "\x9f", "\ufffe", "\uffff", "\ufeff", "\u202e", "\u200b", "\u2028", "\u2029", "é",
+    "\U0001f600", "\ue000", "\U000f0000", "\ufdd0", "\r", "\r\n", "\\", '"', "<", ">", "`",
+    "\u00a0", "\u0301", "İ", "ß", "ǅ",
+]
+
+fragments = st.one_of(
+    st.sampled_from(MARKUP),
+    st.sampled_from(UNICODE),
+    st.sampled_from(sorted(HOSTILE_TEXTS.values())),
+    st.sampled_from([link for link, _ in BAD_LINKS.values()]),
+    st.text(max_size=12),
+    st.integers(0, 0x10FFFF).map(lambda c: f"&#x{c:X};"),
+    st.integers(0, 2_000_000).map(lambda c: f"&#{c};"),
+    # huge values (the tests lower LITERAL_LIMIT to keep them CI-sized)
+    st.integers(1, 3_000).map(lambda n: "x" * n),
+)
+
+#: hostile wikitext: markup, unicode edge cases, the cases of issue 17, long runs
+wikitexts = st.lists(fragments, max_size=30).map("".join)
+
+#: hostile titles: sub-page separators, dot segments, the words of page sub-IRIs, unicode
+titles = st.lists(st.one_of(st.sampled_from(["/", ".", "..", "section", "template", "lead",
+                                              "~", "Foo", " ", "é", "%2E", "#", "?", ":"]),
+                            st.sampled_from(UNICODE[:12]), st.text(min_size=1, max_size=4)),
+                  min_size=1, max_size=8).map("".join).filter(lambda t: t.strip() != "")

@@ -1,0 +1,125 @@
+"""Property-based fuzzing (hypothesis) of parse -> map -> the writers and their parse-back.
+
+Invariants, for any wikitext and any title the generators of ``hostile.py`` make:
+
+- no exception escapes parse or map (a page is never "not parsed" / "not mapped");
+- every line the map stage makes is one valid N-Triples statement (pyoxigraph parses it);
+- the page's issues can be packed as UTF-8 (the cache, JSON, CSV);
+- every page's text reaches the output (a ``tl:text`` literal) or the report (a cut text);
+- a whole wiki of such pages is published: Turtle, N-Triples, JSON-LD, the CSV tables and the
+  catalogue parse back and agree, the Table Schema and SHACL checks pass, every page is in
+  ``pages.csv`` or in the report.
+
+The seed is fixed (``derandomize``) and the budget bounded for CI; ``TIERSLIEUX_FUZZ_EXAMPLES``
+sets a larger one (e.g. 5000) for a long run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hostile import titles, wikitexts
+from tierslieux.exports.ntriples import parse_object, split_line
+from tierslieux.ontology import load_mapping
+from tierslieux.pipeline import map as map_module
+from tierslieux.pipeline.build import _map_one
+from tierslieux.pipeline.cache import pack_issues, unpack_issues
+from tierslieux.pipeline.iri import is_iri
+from tierslieux.pipeline.map import Mapper
+from tierslieux.pipeline.parse import parse_page
+from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+
+EXAMPLES = int(os.environ.get("TIERSLIEUX_FUZZ_EXAMPLES", "0")) or None
+SITE = SiteInfo("Wiki Test", "https://wiki.example.org/wiki/$1",
+                "https://wiki.example.org/index.php", lang="fr")
+TEXT = "https://w3id.org/tierslieux/ontology#text"
+#: a low literal limit, so that CI-sized values exercise the cut
+LIMIT = 500
+
+
+def fuzz_settings(ci: int) -> settings:
+    return settings(max_examples=EXAMPLES or ci, derandomize=True, database=None,
+                    deadline=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much,
+                                           HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def mapper() -> Mapper:
+    return Mapper(load_mapping(), SITE)
+
+
+@pytest.fixture(autouse=True)
+def small_literals(monkeypatch):
+    monkeypatch.setattr(map_module, "LITERAL_LIMIT", LIMIT)
+
+
+def stored(page_id: int, title: str, text: str) -> StoredPage:
+    return StoredPage(PageRevision(page_id, 0, title, 1000 + page_id, None,
+                                   "2025-01-01T00:00:00Z", None, "Fuzz", text),
+                      title.strip().replace(" ", "_"))
+
+
+@fuzz_settings(ci=300)
+@given(text=wikitexts, title=titles)
+def test_parse_and_map_keep_their_invariants(mapper, text, title):
+    page = stored(1, title, text)
+    mapped = _map_one(mapper, page)
+    failures = [i for i in mapped.issues if i.field == "page" and i.message.startswith("not ")]
+    assert not failures, failures
+    parsed = parse_page(page)
+    # every line is one N-Triples statement pyoxigraph accepts, and nothing else
+    document = "\n".join(mapped.triples).encode("utf-8")
+    assert len(list(ox.parse(document, format=ox.RdfFormat.N_TRIPLES))) == len(mapped.triples)
+    for line in mapped.triples:
+        s, p, o = split_line(line)
+        assert is_iri(s) and is_iri(p)
+    # the issues survive the cache (UTF-8 JSON)
+    assert unpack_issues(pack_issues(mapped.issues)) == list(mapped.issues)
+    # every section's and item's text is in the output, or reported as cut
+    texts = {parse_object(split_line(line)[2]).value for line in mapped.triples
+             if split_line(line)[1] == TEXT}
+    cut = any(i.field == "text" for i in mapped.issues)
+    for section in parsed.sections:
+        for value in [section.text] + [item.text for item in section.items]:
+            value = value.strip()
+            if value:
+                assert value in texts or (cut and len(value) > LIMIT), value
+
+
+@fuzz_settings(ci=6)
+@given(pages=st.lists(st.tuples(titles, wikitexts), min_size=1, max_size=6,
+                      unique_by=lambda p: p[0].strip().replace(" ", "_")))
+def test_a_wiki_of_hostile_pages_is_published_whole(tmp_path_factory, pages):
+    """The real build (store, parse, map, every writer, parse-back, Table Schema, SHACL)."""
+    import csv
+    import io
+    import json
+
+    from tierslieux.exports.checks import validate_release
+    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.pipeline.store import Store
+
+    folder = tmp_path_factory.mktemp("wiki")
+    with Store(folder / "store.sqlite") as store:
+        store.set_site_info(SITE)
+        store.upsert([stored(i, title, text).revision
+                      for i, (title, text) in enumerate(pages, start=1)])
+        kept = {p.revision.title for p in store.pages()}
+    result = build(folder / "store.sqlite", folder / "exports",
+                   BuildOptions(started="2025-01-01T00:00:00Z", cache=False, workers=1))
+    release = folder / "exports"
+    assert validate_release(release) == []
+    listed = {row["titre"] for row in csv.DictReader(io.StringIO(
+        (release / "pages.csv").read_text(encoding="utf-8")))}
+    report = json.loads((release / "report.json").read_text(encoding="utf-8"))
+    reported = {p["titre"] for p in report["quality"]["pages"]}
+    for title in kept:
+        assert title in listed or title in reported, title
+    assert result.pages == len(kept)
