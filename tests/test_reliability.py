@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from hostile import BAD_LINKS, GOOD_TITLE, pages_with, run_dump, write_dump
+from hostile import BAD_LINKS, GOOD_TEXT, GOOD_TITLE, pages_with, run_dump, write_dump
 from tierslieux.exports.checks import validate_release
 from tierslieux.pipeline.iri import is_iri
 
@@ -317,3 +317,27 @@ def test_sha256sums_lists_every_file_but_report_json_as_the_readme_says(sample_r
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `SHA256SUMS` |"))
     assert "report.json" in row
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("pages", [
+    [("A", "{{Collectivité|nom=Arles|niveau=Commune}}"),
+     ("B", "{{Collectivité|nom=Arles|niveau=Région}}")],
+    [("A", "{{Collectivité|nom=Arles|niveau=Commune}}{{Collectivité|nom=Arles|niveau=Région}}")],
+], ids=["two-pages", "one-page"])
+def test_pages_that_break_a_shape_together_are_left_out_of_it_not_the_release(tmp_path, pages):
+    """Two levels for one collectivity (sh:maxCount 1) used to refuse the release (exit 5)."""
+    from exportxml import Page, Rev
+
+    dump = write_dump(tmp_path / "wiki.xml", [Page(1, GOOD_TITLE, [Rev(10, GOOD_TEXT)])] + [
+        Page(i, title, [Rev(10 * i, text)]) for i, (title, text) in enumerate(pages, start=2)])
+    outcome = run_dump(tmp_path, dump)
+    assert_published(outcome, "A")
+    level = "<https://w3id.org/tierslieux/ontology#level>"
+    arles = f"<{BASE}collectivity/arles>"
+    assert not [line for line in outcome.lines() if line.startswith(f"{arles} {level} ")]
+    assert any(line.startswith(f"{arles} ") for line in outcome.lines())  # the rest stays
+    rows = [r for r in outcome.quality() if r["champ"] == "shape:level"]
+    assert sorted(r["titre"] for r in rows) == sorted(title for title, _ in pages)
