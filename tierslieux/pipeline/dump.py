@@ -205,8 +205,8 @@ def _page(page: Element, on_skip: OnSkip | None) -> PageRevision:
     title = _text(page, "title")
     page_id = _text(page, "id")
     ns = _text(page, "ns")
-    if not title or not page_id:
-        raise _Skip(title or f"(page id {page_id or '?'})", f"title={title!r}, id={page_id!r}",
+    if not (title or "").strip() or not page_id:
+        raise _Skip((title or "").strip() or f"(page id {page_id or '?'})", f"title={title!r}, id={page_id!r}",
                     "a <page> without <title> or <id>: page skipped")
     number = _number(page_id, "page id", title)
     namespace = _number(ns or "0", "namespace", title, low=-2)
