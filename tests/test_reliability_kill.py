@@ -23,9 +23,19 @@ from exportxml import Page, Rev, export
 from tierslieux.exports.checks import check_checksums
 
 TRIALS = int(os.environ.get("TIERSLIEUX_KILL_TRIALS", "3"))
+#: where to append what each trial did (JSON lines), for the README's figures
+FIGURES = os.environ.get("TIERSLIEUX_RELIABILITY_FIGURES")
+
+
+def record(**facts) -> None:
+    if FIGURES:
+        import json
+
+        with open(FIGURES, "a", encoding="utf-8") as out:
+            out.write(json.dumps(facts) + "\n")
 TOOL = str(Path(sys.executable).parent / "tierslieux")
 #: pages of the generated wiki: more than one store transaction of a dump import (500)
-PAGES = 1100
+PAGES = 700
 
 
 def wiki_pages() -> list[Page]:
@@ -94,7 +104,9 @@ def test_harvest_killed_anywhere_resumes_to_the_same_store(reference, tmp_path, 
     for _ in range(rnd.randint(1, 3)):
         kills += killed(args, tmp_path, rnd.uniform(0.2, 1.1) * reference["harvest_s"])
     assert run(args, tmp_path) == 0
-    assert store_rows(tmp_path / "s.sqlite") == reference["rows"]
+    rows = store_rows(tmp_path / "s.sqlite")
+    assert rows == reference["rows"]
+    record(kind="harvest", kills=kills, pages=len(rows), expected=len(reference["rows"]))
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
@@ -103,11 +115,13 @@ def test_build_killed_anywhere_leaves_a_whole_release_and_resumes_to_the_same_by
     rnd = random.Random(2000 + trial)
     shutil.copyfile(reference["folder"] / "s.sqlite", tmp_path / "s.sqlite")
     args = ["build", "--store", "s.sqlite", "--out", "exports"]
+    kills = 0
     for _ in range(rnd.randint(1, 2)):
-        killed(args, tmp_path, rnd.uniform(0.1, 1.1) * reference["build_s"])
+        kills += killed(args, tmp_path, rnd.uniform(0.1, 1.1) * reference["build_s"])
         exports = tmp_path / "exports"
         if exports.exists():  # never half a release
             assert list(check_checksums(exports)) == []
     assert run(args, tmp_path) in (0, 3)
     assert release_bytes(tmp_path / "exports") == reference["release"]
     assert not list(tmp_path.glob(".exports.staging-*"))
+    record(kind="build", kills=kills, files=len(reference["release"]))
