@@ -166,16 +166,21 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
         return _failed(page, f"not parsed: {exc}")
     try:
         return mapper.map_page(parsed)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            ArithmeticError, AssertionError) as exc:
         # a bug of the mapping or of a cleaner on one page: reported, the other pages go on
         return _failed(page, f"not mapped: {type(exc).__name__}: {exc}")
 
 
 def _failed(page: StoredPage, message: str) -> MappedPage:
     """What a page that could not be parsed or mapped gives: no triple, one warning."""
+    from tierslieux.pipeline.iri import clean_text
+
     rev = page.revision
-    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=rev.title, triples=(),
-                      issues=(Issue(rev.title, "warning", "page", "", "", message),))
+    title = clean_text(rev.title)[0]
+    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=title, triples=(),
+                      issues=(Issue(title, "warning", "page", "", "",
+                                    clean_text(message)[0]),))
 
 
 # --------------------------------------------------------------------------- worker side

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS problem (
     kept TEXT NOT NULL,
     message TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS problem_page ON problem (source, page_id);
 CREATE TABLE IF NOT EXISTS harvest (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
