@@ -58,7 +58,7 @@ from tierslieux.pipeline.cache import (
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
-from tierslieux.pipeline.quarantine import FilteredLines
+from tierslieux.pipeline.quarantine import FilteredLines, repair_release
 from tierslieux.pipeline.records import Issue, MappedPage, SiteInfo, StoredPage
 from tierslieux.pipeline.runs import (
     RunSet,
@@ -442,7 +442,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             # and reported; the other pages are published (quarantine.py)
             if shacl_future is None or not str(exc).startswith("check_shacl:"):
                 raise
-            repaired = _repair(shacl_future.result(), shacl_paths, frozenset(unresolved))
+            repaired = repair_release(shacl_future.result(), shacl_paths,
+                                      frozenset(unresolved))
             if repaired is None:
                 raise
             quarantine, report = repaired
@@ -512,19 +513,6 @@ def _ontology_run(cache: BuildCache, version: str) -> str:
     if not all(p.is_file() for p in run_paths(cache.run_dir, name)):
         write_run(cache.run_dir, name, [_ontology_lines()])
     return name
-
-
-def _repair(report: Any, paths: Sequence[str], unresolved: frozenset) -> Any:
-    """``quarantine.repair`` of a release whose SHACL report has violations."""
-    from tierslieux.pipeline.quarantine import FilteredTriples, repair
-    from tierslieux.pipeline.shacl import default_checker, validate_triples
-
-    def validate(quarantine: Any) -> Any:
-        triples = FilteredTriples(TripleOrder([Path(p) for p in paths]), quarantine)
-        return validate_triples(default_checker(), lambda: triples, unresolved,
-                                severities=frozenset({"violation"}))
-
-    return repair(report, validate)
 
 
 def _validators(shacl_future: Future) -> list:

@@ -11,7 +11,7 @@ plain property path, or that survives ``ROUNDS`` rounds, still refuses the relea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +65,7 @@ class Quarantine:
 class FilteredLines(SortedLines):
     """The lines of a release (SortedLines) without what a quarantine leaves out."""
 
-    def __init__(self, lines: SortedLines, quarantine: Quarantine,
-                 extra: Callable[[], Iterable[Triple]] | None = None) -> None:
+    def __init__(self, lines: SortedLines, quarantine: Quarantine) -> None:
         self.lines = lines
         self.quarantine = quarantine
         self.count: int | None = None
@@ -115,3 +114,20 @@ def repair(report: Any, validate: Callable[[Quarantine], Any]) -> tuple[Quaranti
         if report.conforms:
             return quarantine, report
     return None
+
+
+def repair_release(report: Any, paths: Sequence[str], unresolved: frozenset
+                   ) -> tuple[Quarantine, Any] | None:
+    """``repair`` of a release whose SHACL report has violations: ``paths`` are the sorted
+    files in triple order the build validated (the release and the ontology)."""
+    from pathlib import Path
+
+    from tierslieux.pipeline.runs import TripleOrder
+    from tierslieux.pipeline.shacl import default_checker, validate_triples
+
+    def validate(quarantine: Quarantine) -> Any:
+        triples = FilteredTriples(TripleOrder([Path(p) for p in paths]), quarantine)
+        return validate_triples(default_checker(), lambda: triples, unresolved,
+                                severities=frozenset({"violation"}))
+
+    return repair(report, validate)
