@@ -123,3 +123,67 @@ def test_a_wiki_of_hostile_pages_is_published_whole(tmp_path_factory, pages):
     for title in kept:
         assert title in listed or title in reported, title
     assert result.pages == len(kept)
+
+
+# --------------------------------------------------------------------------- fuzzed dumps
+
+_numbers = st.one_of(st.integers(-5, 3000), st.sampled_from([2**63, 2**64, 2**63 - 1]),
+                     st.sampled_from(["onze", "", " 12 ", "1e3", "0x10", "١٢"]))
+
+
+def _xml(text: str) -> str:
+    """``text`` escaped, without what XML 1.0 cannot hold (C0 controls, surrogates)."""
+    from xml.sax.saxutils import escape
+
+    return escape("".join(ch for ch in text if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff"
+                          or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000"))
+
+
+@st.composite
+def dump_pages(draw) -> str:
+
+    parts = []
+    if draw(st.booleans()):
+        parts.append(f"<title>{_xml(draw(titles))}</title>")
+    parts.append(f"<ns>{draw(st.one_of(st.just(0), _numbers))}</ns>")
+    if draw(st.integers(0, 9)):
+        parts.append(f"<id>{draw(_numbers)}</id>")
+    for _ in range(draw(st.integers(0, 3))):
+        text = draw(wikitexts)
+        timestamp = draw(st.sampled_from(["2025-01-01T00:00:00Z", "hier", "",
+                                          "2025-13-45T99:00:00Z"]))
+        parent = f"<parentid>{draw(_numbers)}</parentid>" if draw(st.booleans()) else ""
+        parts.append(f"<revision><id>{draw(_numbers)}</id>{parent}<timestamp>{timestamp}"
+                     f"</timestamp><contributor><username>{_xml(draw(st.text(max_size=5)))}"
+                     f"</username></contributor><text>{_xml(text)}</text></revision>")
+    return "<page>" + "".join(parts) + "</page>\n"
+
+
+@fuzz_settings(ci=8)
+@given(pages=st.lists(dump_pages(), max_size=6))
+def test_a_fuzzed_export_is_harvested_and_built_or_refused_in_one_line(tmp_path_factory, pages):
+    """``tierslieux run --dump`` on a fuzzed export (ids, namespaces, timestamps, titles and
+    texts as a hostile export writes them): published, or one DumpError line; never a
+    traceback, never a refused release."""
+    from exportxml import HEADER
+    from tierslieux.errors import DumpError
+    from tierslieux.exports.checks import validate_release
+    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.pipeline.harvest import harvest_dump
+    from tierslieux.pipeline.store import Store
+
+    folder = tmp_path_factory.mktemp("dump")
+    dump = folder / "wiki.xml"
+    dump.write_text(HEADER + "".join(pages) + "</mediawiki>\n", encoding="utf-8")
+    with Store(folder / "store.sqlite") as store:
+        try:
+            harvest_dump(dump, store)
+        except DumpError as exc:
+            assert "\n" not in str(exc)
+            return
+        stored = store.count()
+    if not stored:
+        return
+    build(folder / "store.sqlite", folder / "exports",
+          BuildOptions(started="2025-01-01T00:00:00Z", cache=False, workers=1))
+    assert validate_release(folder / "exports") == []

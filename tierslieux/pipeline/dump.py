@@ -13,6 +13,7 @@ import lzma
 import re
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -39,6 +40,16 @@ class _Skip(Exception):
     def __init__(self, title: str, original: str, message: str) -> None:
         super().__init__(message)
         self.issue = Issue(title, "warning", "page", original, "", message)
+
+
+def _valid_timestamp(text: str) -> bool:
+    if not _TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
 
 
 def _number(text: str | None, what: str, title: str, *, low: int = 1) -> int:
@@ -255,7 +266,7 @@ def _page(page: Element, on_skip: OnSkip | None) -> PageRevision:
             on_skip(Issue(title, "warning", "page", skip.issue.original, "",
                           "parent revision id is not a number or out of range: left out"))
     timestamp = (_text(latest, "timestamp") or "").strip()
-    if timestamp and not _TIMESTAMP.fullmatch(timestamp):
+    if timestamp and not _valid_timestamp(timestamp):
         if on_skip is None:
             raise _Skip(title, f"timestamp {timestamp!r}", "malformed timestamp")
         on_skip(Issue(title, "warning", "page", timestamp, "",
