@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostile import titles, wikitexts
+from hostile import UNICODE, titles, wikitexts
 from tierslieux.exports.ntriples import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
@@ -187,3 +187,33 @@ def test_a_fuzzed_export_is_harvested_and_built_or_refused_in_one_line(tmp_path_
     build(folder / "store.sqlite", folder / "exports",
           BuildOptions(started="2025-01-01T00:00:00Z", cache=False, workers=1))
     assert validate_release(folder / "exports") == []
+
+
+# --------------------------------------------------------------------------- the IRI rule
+
+_IRI_PIECES = st.one_of(
+    st.sampled_from(["http://", "https://", "//", "mailto:", "urn:", "a:", "http://[", "]",
+                     "http://a.example/", ":", "/", "?", "#", "@", "%", "%2", "%zz", "%41",
+                     "[::1]", "[v1.x]", "127.0.0.1", "..", "!$&'()*+,;=", "-._~", " ", "<",
+                     '"', "{", "|", "\\", "^", "`"]),
+    st.sampled_from(UNICODE),
+    st.text(max_size=3),
+)
+
+
+@fuzz_settings(ci=2000)
+@given(text=st.lists(_IRI_PIECES, max_size=8).map("".join))
+def test_is_iri_agrees_with_pyoxigraph(text):
+    """One rule for every IRI the map stage mints: RFC 3987, exactly as pyoxigraph parses
+    N-Triples (and so the Turtle and JSON-LD parse-back)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        assert not is_iri(text)
+        return
+    try:
+        accepted = len(list(ox.parse(f"<http://s> <http://p> <{text}> .".encode(),
+                                     format=ox.RdfFormat.N_TRIPLES))) == 1
+    except (SyntaxError, ValueError):
+        accepted = False
+    assert is_iri(text) == accepted
