@@ -94,6 +94,18 @@ def test_namespace_key_not_a_number_in_siteinfo_is_a_one_line_error(tmp_path):
     assert "Traceback" not in outcome.output
 
 
+@pytest.mark.parametrize("base", ["http://@@ x/wiki/Accueil", "https://wiki%zz.org/wiki/Accueil",
+                                  "//wiki.example.org/wiki/Accueil"])
+def test_a_base_address_that_is_not_an_iri_is_a_one_line_error(tmp_path, base):
+    """Every page's address and revision IRI come from <base>: the export as a whole is
+    wrong (it used to reach the catalogue and refuse the release, exit 5)."""
+    siteinfo = SITEINFO.replace("https://wiki.example.org/wiki/Accueil", base)
+    outcome = run_dump(tmp_path, write(tmp_path, GOOD, siteinfo))
+    assert outcome.exit_code == 1
+    assert "in <siteinfo> is not an IRI" in outcome.output
+    assert not (tmp_path / "exports").exists()
+
+
 class Listener:
     """A loopback TCP listener that counts the connections it gets."""
 

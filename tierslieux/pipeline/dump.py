@@ -23,6 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from tierslieux.errors import DumpError
+from tierslieux.pipeline.iri import is_iri
 from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -151,8 +152,12 @@ def read_site_info(path: str | Path) -> SiteInfo:
                 break
             continue
         if tag == "siteinfo":
-            base = _text(elem, "base") or ""
+            base = (_text(elem, "base") or "").strip()
             article_path, script_url = _paths_from_base(base) if base else ("", "")
+            if base and not (is_iri(article_path.replace("$1", "X")) and is_iri(script_url)):
+                # every page's address and revision are minted from it
+                raise DumpError(f"{path}: <base>{base}</base> in <siteinfo> is not an IRI "
+                                "(RFC 3987): not a MediaWiki export")
             namespaces: list[tuple[int, str]] = []
             ns_elem = _child(elem, "namespaces")
             if ns_elem is not None:
