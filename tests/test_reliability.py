@@ -376,3 +376,27 @@ def test_every_hostile_page_of_the_corpus_is_published_or_reported(tmp_path, nam
         (outcome.release / "pages.csv").read_text(encoding="utf-8")))}
     assert GOOD_TITLE in titles
     assert "Hostile" in titles or "Hostile" in [r["titre"] for r in outcome.quality()]
+
+
+@pytest.mark.parametrize("name,text,field", [
+    ("external-link-17-mb", "[http://a.example/" + "x" * 17_000_000 + " lien]", "external-link"),
+    ("external-link-9000", "[http://a.example/" + "x" * 9_000 + " lien]", "external-link"),
+    ("wiki-link-17-mb", "[[" + "X" * 17_000_000 + "]]", "link"),
+    ("wiki-link-300-bytes", "voir [[" + "é" * 150 + "]]", "link"),
+    ("redirect-300-bytes", "#REDIRECTION [[" + "é" * 150 + "]]", "redirect"),
+])
+def test_an_address_too_long_for_an_iri_is_reported_not_minted(tmp_path, name, text, field):
+    """Oxigraph refuses a term over 16 MB: a 17 MB link used to refuse the release."""
+    dump = write_dump(tmp_path / "wiki.xml", pages_with("Long", text))
+    outcome = run_dump(tmp_path, dump)
+    assert_published(outcome, "Long")
+    assert [r for r in outcome.quality() if r["titre"] == "Long" and r["champ"] == field]
+    assert max(len(line) for line in outcome.lines()) < 1_100_000
+
+
+def test_a_long_name_gets_a_short_distinct_slug():
+    from tierslieux.pipeline.map import SLUG_LIMIT, slugify
+
+    long_a, long_b = "arles " * 100 + "a", "arles " * 100 + "b"
+    assert len(slugify(long_a)) <= SLUG_LIMIT and slugify(long_a) != slugify(long_b)
+    assert slugify("Agglomération & EPCI") == "agglomeration-epci"  # short ones unchanged

@@ -40,6 +40,7 @@ SKIPPED = {
     "no-revision": ("<page><title>Vide</title><ns>0</ns><id>8</id></page>\n", "Vide",
                     "no <revision>"),
     "shared-revision-id": (page(9, "Autre", "100"), "Autre", "revision id already held"),
+    "title-over-255-bytes": (page(10, "é" * 150, "1000"), "é" * 150 + "…", "longer than 255"),
 }
 
 

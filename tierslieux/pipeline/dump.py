@@ -224,6 +224,9 @@ def _page(page: Element, on_skip: OnSkip | None) -> PageRevision:
     if not (title or "").strip() or not page_id:
         raise _Skip((title or "").strip() or f"(page id {page_id or '?'})", f"title={title!r}, id={page_id!r}",
                     "a <page> without <title> or <id>: page skipped")
+    if len(title.encode("utf-8")) > 255:
+        raise _Skip(title[:200] + "…", f"title of {len(title):,} characters",
+                    "title longer than 255 bytes (MediaWiki's limit): page skipped")
     number = _number(page_id, "page id", title)
     namespace = _number(ns or "0", "namespace", title, low=-2)
     redirect_elem = _child(page, "redirect")

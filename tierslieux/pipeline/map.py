@@ -70,6 +70,13 @@ LABEL_LENGTH = 100
 #: there and reported. RDF parsers hold a whole term in memory (Oxigraph refuses a term
 #: over 16 MB); MediaWiki's own limit for a whole page is 2 MB.
 LITERAL_LIMIT = 1_000_000
+#: longest address minted as an IRI (RFC 9110 asks HTTP software for 8,000 octets at least);
+#: a longer one is reported and left in the text
+IRI_LIMIT = 8_000
+#: MediaWiki's limit of a title, in bytes of UTF-8
+TITLE_LIMIT = 255
+#: longest slug of a name in an IRI
+SLUG_LIMIT = 200
 
 Term = URIRef | Literal
 Triple = tuple[URIRef, URIRef, Term]
@@ -82,9 +89,12 @@ def slugify(text: str) -> str:
     Text with no letter or digit gets a short hash, so that the slug is never empty."""
     slug = fold(text).replace(" ", "-")
     slug = re.sub(r"[^a-z0-9-]", "", slug).strip("-")
+    if len(slug) > SLUG_LIMIT:  # a name that long is not one: keep IRIs short, still distinct
+        digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
+        return slug[:SLUG_LIMIT - 9].rstrip("-") + "-" + digest
     if slug:
         return slug
-    return "x" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return "x" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def page_address(site: SiteInfo, title: str) -> str:
@@ -129,8 +139,8 @@ def nt_term(term: Term) -> str:
     if isinstance(term, URIRef):
         written = _IRI_TERMS.get(term)
         if written is None:
-            if not is_iri(str(term)):
-                raise ValueError(f"not an IRI: {str(term)!r}")
+            if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
+                raise ValueError(f"not an IRI: {str(term)[:200]!r}")
             if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
                 _IRI_TERMS.clear()
             written = _IRI_TERMS[term] = f"<{term}>"
@@ -259,6 +269,19 @@ class _PageJob:
             o = cut
         self.triples.add((s, p, o))
 
+    def link_iri(self, target: str, kind: str) -> URIRef | None:
+        """The IRI of the page a link or a redirect names; None (reported) for a target
+        longer than a MediaWiki title can be (255 bytes)."""
+        target = target.strip()
+        if not target:
+            return None
+        if len(target.encode("utf-8", "replace")) > TITLE_LIMIT:
+            self.issue("warning", kind, target[:200] + "…", "",
+                       f"a {kind} target of {len(target):,} characters: longer than a title "
+                       f"can be ({TITLE_LIMIT} bytes), not published as a {kind}")
+            return None
+        return self.m.page_iri(target.replace(" ", "_"))
+
     def cut(self, s: URIRef, p: URIRef, o: Literal) -> Literal | None:
         """A text longer than LITERAL_LIMIT cut there (a typed value that long is dropped),
         and reported."""
@@ -363,25 +386,30 @@ class _PageJob:
             self.add(iri, TL.pageType, ns_rule.page_type)
         redirect = self.parsed.redirect or rev.redirect
         if redirect:
-            self.add(iri, TL.redirectsTo, self.m.page_iri(redirect.strip().replace(" ", "_")))
+            target = self.link_iri(redirect, "redirect")
+            if target is not None:
+                self.add(iri, TL.redirectsTo, target)
             if self.mapping.redirect_page_type is not None:
                 self.add(iri, TL.pageType, self.mapping.redirect_page_type)
         for link in self.parsed.links:
-            if link.target.strip():
-                self.add(iri, TL.linksTo, self.m.page_iri(link.target.strip().replace(" ", "_")))
+            target = self.link_iri(link.target, "link")
+            if target is not None:
+                self.add(iri, TL.linksTo, target)
         for link in self.parsed.external_links:
             url = link.url.strip()
             if url.startswith("//"):
                 url = "https:" + url
-            if is_iri(url):
+            if is_iri(url) and len(url) <= IRI_LIMIT:
                 self.add(iri, TL.externalLink, URIRef(url))
             else:
                 # an address made by a template or a parameter ("{{{courriel}}}") is only
                 # known when the wiki renders it: not the editors' mistake
                 computed = "{{" in link.url
-                self.issue("info" if computed else "warning", "external-link", link.url, "",
-                           "not a valid IRI (RFC 3987): not published as a link, its text "
-                           "stays in the section")
+                reason = ("not a valid IRI (RFC 3987)" if not is_iri(url)
+                          else f"longer than {IRI_LIMIT:,} characters")
+                self.issue("info" if computed else "warning", "external-link",
+                           link.url if len(link.url) <= 1000 else link.url[:200] + "…", "",
+                           f"{reason}: not published as a link, its text stays in the section")
 
     def apply(self, page_type: URIRef | None, page_status: URIRef | None,
               describes: str | None, name: str = "") -> _Record | None:
@@ -510,7 +538,7 @@ class _PageJob:
         record.set_by_param.add(prop)
         record.set_any.add(prop)
         if param.kind == "iri":
-            if not is_iri(str(value)):
+            if not is_iri(str(value)) or len(str(value)) > IRI_LIMIT:
                 self.issue("warning", field_, str(value), "", "not a valid IRI")
                 return False
             self.add(subject, prop, URIRef(str(value)))
@@ -661,9 +689,9 @@ class _PageJob:
             if item.parent is not None:
                 self.add(item_iri, TL.parentItem, URIRef(f"{iri}/item/{item.parent + 1}"))
             for target in item.links:
-                if target.strip():
-                    self.add(item_iri, TL.linksTo,
-                             self.m.page_iri(target.strip().replace(" ", "_")))
+                link_iri = self.link_iri(target, "link")
+                if link_iri is not None:
+                    self.add(item_iri, TL.linksTo, link_iri)
             for prop, value in self.meaning_triples(own, statements=bool(text)):
                 self.add(item_iri, prop, value)
                 if prop != TL.statementKind and prop != RDF.type:
