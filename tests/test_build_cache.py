@@ -164,8 +164,11 @@ def test_class_checks_a_page_cannot_decide_are_decided_at_the_end(
     assert undecided
 
 
-def test_a_violation_found_streaming_blocks_the_release(store: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_violation_found_streaming_is_left_out_and_reported(store: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """A page's value that breaks a shape is no reason to withhold the release (issue 17):
+    the value is left out, the page reported."""
     from tierslieux.pipeline.map import Mapper
 
     original = Mapper.map_page
@@ -178,10 +181,13 @@ def test_a_violation_found_streaming_blocks_the_release(store: Path, tmp_path: P
         return mapped
 
     monkeypatch.setattr(Mapper, "map_page", broken)
-    with pytest.raises(ValidationError, match="check_shacl: SHACL violation: Le WIP: "
-                                              "postalCode: .*five digits.*1446O"):
-        build(store, tmp_path / "out", ONE)
-    assert not (tmp_path / "out").exists()
+    result = build(store, tmp_path / "out", ONE)
+    reported = [i for i in result.issues if i.field == "shape:postalCode"]
+    assert [(i.page_title, i.original) for i in reported] == [("Le WIP", "1446O")]
+    assert "five digits" in reported[0].message
+    with gzip.open(tmp_path / "out" / "tierslieux.nt.gz", "rt", encoding="utf-8") as stream:
+        published = stream.read()
+    assert "1446O" not in published and f"<{BASE}place/Le_WIP> " in published
 
 
 # --------------------------------------------------------------------------- runs

@@ -100,7 +100,7 @@ def test_truncated_export_names_file_and_position(tmp_path, xml_file):
     ("<html><body>Not an export</body></html>", "root element is <html>"),
     ("<mediawiki><page><title>X</title><id>1</id></page></mediawiki>", "has no <revision>"),
     ("<mediawiki><page><title>X</title><id>abc</id><revision><id>1</id></revision></page></mediawiki>",
-     "malformed number"),
+     "page id is not a number"),
 ])
 def test_malformed_exports(tmp_path, body, message):
     path = tmp_path / "bad.xml"

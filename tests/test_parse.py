@@ -51,6 +51,8 @@ def as_json(parsed: ParsedPage) -> dict:
     """The ParsedPage as JSON data, without the page it came from."""
     data = dataclasses.asdict(parsed)
     del data["page"]
+    if not data["issues"]:  # only pages the parser reports on have them
+        del data["issues"]
     return json.loads(json.dumps(data))
 
 

@@ -331,7 +331,8 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
         started = now_utc()
         report = _do_harvest(app, cfg)
         facts["counts"] = _counts(report)
-        changed = bool(report.pages_new or report.pages_changed or report.pages_deleted)
+        changed = bool(report.pages_new or report.pages_changed or report.pages_deleted
+                       or report.problems_changed)
         if not changed and (cfg.out / "SHA256SUMS").exists() and not force:
             _info(app, f"Nothing changed since the last run; {cfg.out}/ left as it was.")
             facts["outcome"] = Outcome.UNCHANGED

@@ -14,6 +14,11 @@ becomes ``exports.previous/``. Where the exchange is not available, two ``rename
 made instead (``exports`` → temporary name, staging → ``exports``), leaving ``exports/`` absent
 for the time between them, never half-written.
 
+A build killed with SIGKILL cannot remove its staging folder: the next build does, for every
+``.exports.staging-<pid>-<r>/`` (and ``.exports.old-<pid>-<r>/``) whose process is gone — no
+process has that id, or the process with that id started after the folder was last written
+(the id was reused). The folder of a build still running beside this one is left alone.
+
 A folder is only ever replaced or deleted if it is a release (it holds ``SHA256SUMS``) or is
 empty, so that ``--out`` pointed at a folder of other files fails instead of moving it away.
 """
@@ -24,6 +29,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -54,11 +60,69 @@ def check_target(out_dir: Path) -> None:
             )
 
 
+def _alive(pid: int, since: float) -> bool:
+    """Whether the process ``pid`` may still own a folder last written at ``since``."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    except OSError:
+        return True
+    started = _start_time(pid)
+    # a process that started after the folder was last written did not write it
+    return started is None or started <= since + 1
+
+
+def _start_time(pid: int) -> float | None:
+    """When ``pid`` started (seconds since the epoch), where /proc tells; else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text()
+                    .splitlines() if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def remove_stale(out_dir: Path) -> list[Path]:
+    """Remove the staging (and old-release) folders of ``out_dir`` left by builds that were
+    killed; return them."""
+    removed = []
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(?:staging|old)-(\d+)-[0-9a-f]+")
+    try:
+        candidates = list(out_dir.parent.iterdir())
+    except OSError:
+        return removed
+    for path in sorted(candidates):
+        match = pattern.fullmatch(path.name)
+        if match is None or path.is_symlink() or not path.is_dir():
+            continue
+        try:
+            written = path.stat().st_mtime
+        except OSError:
+            continue
+        if not _alive(int(match.group(1)), written):
+            if ".old-" in path.name and not out_dir.exists() and is_release(path):
+                # killed between the two renames of the fallback: this is the release
+                os.rename(path, out_dir)
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def make_staging(out_dir: Path) -> Path:
-    """A new, empty staging folder beside ``out_dir`` (created with the usual permissions)."""
+    """A new, empty staging folder beside ``out_dir`` (created with the usual permissions),
+    once the folders of killed builds are removed."""
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(out_dir)
         staging = parent / f".{out_dir.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
         staging.mkdir()
     except OSError as exc:

@@ -58,6 +58,8 @@ DESCRIPTION = (
 #: severities that make a row; "info" notes are the survey's business
 SEVERITIES = ("error", "warning")
 PARAM_PREFIX = "param:"
+#: the title of a row about a page whose title the source did not give
+UNTITLED = "(sans titre)"
 
 
 @dataclass(frozen=True, order=True)
@@ -119,11 +121,12 @@ def quality_rows(issues: Iterable[Issue], site: SiteInfo | None) -> list[Quality
     for issue in issues:
         if issue.severity not in SEVERITIES:
             continue
-        if issue.page_title not in addresses:
-            addresses[issue.page_title] = page_url(site, issue.page_title)
+        title = issue.page_title.strip() or UNTITLED  # titre is a required column
+        if title not in addresses:
+            addresses[title] = page_url(site, title) if title != UNTITLED else ""
         template, parameter = split_field(issue.field)
         rows.add(QualityRow(
-            title=issue.page_title, address=addresses[issue.page_title], field=issue.field,
+            title=title, address=addresses[title], field=issue.field or "page",
             template=template, parameter=parameter, original=issue.original, kept=issue.kept,
             severity=issue.severity, message=" ".join(issue.message.split()),
         ))

@@ -39,13 +39,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import as_file, files
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from tierslieux.errors import ParseError, StoreError
+from tierslieux.errors import ParseError, StoreError, ValidationError
 from tierslieux.exports.catalog import CatalogSettings
 from tierslieux.pipeline.cache import (
     FLAG_CLASS_AXIOMS,
@@ -58,6 +58,7 @@ from tierslieux.pipeline.cache import (
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
+from tierslieux.pipeline.quarantine import FilteredLines, repair_release
 from tierslieux.pipeline.records import Issue, MappedPage, SiteInfo, StoredPage
 from tierslieux.pipeline.runs import (
     RunSet,
@@ -165,16 +166,21 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
         return _failed(page, f"not parsed: {exc}")
     try:
         return mapper.map_page(parsed)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            ArithmeticError, AssertionError) as exc:
         # a bug of the mapping or of a cleaner on one page: reported, the other pages go on
         return _failed(page, f"not mapped: {type(exc).__name__}: {exc}")
 
 
 def _failed(page: StoredPage, message: str) -> MappedPage:
     """What a page that could not be parsed or mapped gives: no triple, one warning."""
+    from tierslieux.pipeline.iri import clean_text
+
     rev = page.revision
-    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=rev.title, triples=(),
-                      issues=(Issue(rev.title, "warning", "page", "", "", message),))
+    title = clean_text(rev.title)[0]
+    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=title, triples=(),
+                      issues=(Issue(title, "warning", "page", "", "",
+                                    clean_text(message)[0]),))
 
 
 # --------------------------------------------------------------------------- worker side
@@ -320,6 +326,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         listing = _listing(store, options.namespaces)
         every_page = {pid for (pid,) in store.db.execute("SELECT page_id FROM page")}
         newest = store.newest_timestamp(options.namespaces)
+        #: pages a harvest could not store as delivered (reported, never a reason to refuse)
+        store_problems = store.problems()
     mapper = Mapper(load_mapping(options.mapping_path), site, options.base_iri)
     checker = _checker()
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
@@ -366,7 +374,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             future.result()
         clock.append(("runs", time.perf_counter()))
 
-        issues: list[Issue] = []
+        issues: list[Issue] = list(store_problems)
         info_issues = 0
         unresolved: set[tuple[str, str]] = set()
         flags = 0
@@ -393,14 +401,14 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         merges[1].result()
         clock.append(("merge", time.perf_counter()))
         validators = None
+        shacl_future = shacl_paths = None
         if checker is not None and names and not flags & FLAG_CLASS_AXIOMS:
             ontology_run = _ontology_run(cache, version)
             keep.add(ontology_run)
             unresolved |= checker.local_class_failures(_ontology_lines())
-            shacl_future = pool.submit(
-                _validate, [str(release.merged_paths()[1]),
-                            str(run_paths(cache.run_dir, ontology_run)[1])],
-                frozenset(unresolved))
+            shacl_paths = [str(release.merged_paths()[1]),
+                           str(run_paths(cache.run_dir, ontology_run)[1])]
+            shacl_future = pool.submit(_validate, shacl_paths, frozenset(unresolved))
             validators = _validators(shacl_future)
         cache.forget_runs(keep | {release.merged_name})
 
@@ -425,11 +433,32 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             log.info("Writing and validating the release: %d triples from %d pages "
                      "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
                      len(listing) - len(todo))
-        result = write_release(release, out_dir, meta, validators=validators,
-                               workers=options.workers)
+        published: Any = release
+        try:
+            result = write_release(release, out_dir, meta, validators=validators,
+                                   workers=options.workers)
+        except ValidationError as exc:
+            # what pages got wrong together (two values for one collectivity…) is left out
+            # and reported; the other pages are published (quarantine.py)
+            if shacl_future is None or not str(exc).startswith("check_shacl:"):
+                raise
+            repaired = repair_release(shacl_future.result(), shacl_paths,
+                                      frozenset(unresolved))
+            if repaired is None:
+                raise
+            quarantine, report = repaired
+            log.warning("%d pages broke the shapes together: what was at fault is left out "
+                        "(see report.json)", len({i.page_title for i in quarantine.issues}))
+            issues.extend(quarantine.issues)
+            meta = replace(meta, issues=tuple(issues))
+            published = FilteredLines(release, quarantine)
+            done_future: Future = Future()
+            done_future.set_result(report)
+            result = write_release(published, out_dir, meta, validators=_validators(done_future),
+                                   workers=options.workers)
         clock.append(("release", time.perf_counter()))
         return BuildResult(
-            out_dir=out_dir, pages=len(listing), triples=len(release), issues=tuple(issues),
+            out_dir=out_dir, pages=len(listing), triples=len(published), issues=tuple(issues),
             files=tuple(getattr(result, "files", ())), pages_parsed=len(todo),
             info_issues=info_issues,
             timings=tuple((name, round(t - clock[i][1], 3))

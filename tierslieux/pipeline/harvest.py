@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from tierslieux.errors import HarvestError, StoreError
 from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.pipeline.records import PageRevision, SiteInfo
+from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo
 from tierslieux.pipeline.store import Store, UpsertCounts
 from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, Wiki, connect
 
@@ -48,6 +48,9 @@ class HarvestReport:
     retries: int = 0
     #: the wiki's clock at the start of the harvest: the next incremental run starts there
     checkpoint: str | None = None
+    #: the pages the source could not give (reported by the build) are not those of the last
+    #: harvest: the release must be rebuilt to say so
+    problems_changed: bool = False
 
     def stats(self) -> dict:
         return {
@@ -111,10 +114,14 @@ def harvest_dump(
     counts = UpsertCounts()
     seen: set[int] = set()
     fetched = 0
+    skipped: list[Issue] = []
+    #: page id -> titles it was given under, for the ids the export gives more than once
+    given: dict[int, list[str]] = {}
 
     def selected() -> Iterator[PageRevision]:
-        for rev in read_dump(dump):
+        for rev in read_dump(dump, on_skip=skipped.append):
             if wanted is None or rev.namespace in wanted:
+                given.setdefault(rev.page_id, []).append(rev.title)
                 yield rev
 
     for batch in chunks(selected(), DUMP_BATCH):
@@ -125,6 +132,14 @@ def harvest_dump(
         if progress:
             progress(fetched, None)
 
+    # A page skipped for an unreadable revision keeps what the store holds of it.
+    for issue in skipped:
+        for namespace in (wanted or {0}):
+            kept = store.page_id_of(namespace, issue.page_title)
+            if kept is not None:
+                seen.add(kept)
+    problems = skipped + _duplicates(store, given)
+    problems_changed = store.replace_problems(source, problems)
     deleted: list[str] = []
     with store.transaction():
         for page in list(store.pages(wanted)):
@@ -135,9 +150,28 @@ def harvest_dump(
         source=source, mode="dump", pages_fetched=fetched, pages_new=counts.new,
         pages_changed=counts.changed, pages_unchanged=counts.unchanged,
         pages_deleted=len(deleted), deleted_titles=tuple(sorted(deleted)),
+        notes=tuple(f"{issue.page_title}: {issue.message}" for issue in problems),
+        problems_changed=problems_changed,
     )
     store.finish_harvest(harvest_id, finished=now_utc(), stats=report.stats())
     return report
+
+
+def _duplicates(store: Store, given: dict[int, list[str]]) -> list[Issue]:
+    """A warning for each page id the export gives more than once (the store kept the
+    revision with the highest id, as for any two revisions of a page)."""
+    issues = []
+    for page_id, titles in sorted(given.items()):
+        if len(titles) < 2:
+            continue
+        stored = store.get(page_id)
+        kept = (f"revision {stored.revision.rev_id} ({stored.revision.title!r}) is kept"
+                if stored is not None else "none is kept")
+        issues.append(Issue(
+            titles[-1], "warning", "page", f"page id {page_id}", "",
+            f"page id {page_id} is given {len(titles)} times in the export "
+            f"({', '.join(repr(t) for t in dict.fromkeys(titles))}): the latest {kept}"))
+    return issues
 
 
 # --------------------------------------------------------------------------- live wiki

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -41,6 +40,12 @@ from tierslieux.ontology.mapping import (
     TemplateRule,
 )
 from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.iri import (  # noqa: F401  (iri_path, is_iri: imported from here too)
+    clean_text,
+    iri_path,
+    is_iri,
+    key_path,
+)
 from tierslieux.pipeline.clean import (
     CLEANERS,
     Closure,
@@ -63,6 +68,17 @@ from tierslieux.pipeline.records import (
 
 DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 LABEL_LENGTH = 100
+#: longest literal published, in characters (README, "Reliability"): a longer text is cut
+#: there and reported. RDF parsers hold a whole term in memory (Oxigraph refuses a term
+#: over 16 MB); MediaWiki's own limit for a whole page is 2 MB.
+LITERAL_LIMIT = 1_000_000
+#: longest address minted as an IRI (RFC 9110 asks HTTP software for 8,000 octets at least);
+#: a longer one is reported and left in the text
+IRI_LIMIT = 8_000
+#: MediaWiki's limit of a title, in bytes of UTF-8
+TITLE_LIMIT = 255
+#: longest slug of a name in an IRI
+SLUG_LIMIT = 200
 
 Term = URIRef | Literal
 Triple = tuple[URIRef, URIRef, Term]
@@ -70,59 +86,22 @@ Triple = tuple[URIRef, URIRef, Term]
 
 # --------------------------------------------------------------------------- IRIs and slugs
 
-#: ASCII characters that may stay as they are in an IRI path (RFC 3987 ipchar + "/")
-_IRI_SAFE_ASCII = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
-)
-#: non-ASCII code points allowed in an IRI (RFC 3987 ucschar)
-_UCSCHAR = (
-    (0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), (0x10000, 0x1FFFD), (0x20000, 0x2FFFD),
-    (0x30000, 0x3FFFD), (0x40000, 0x4FFFD), (0x50000, 0x5FFFD), (0x60000, 0x6FFFD),
-    (0x70000, 0x7FFFD), (0x80000, 0x8FFFD), (0x90000, 0x9FFFD), (0xA0000, 0xAFFFD),
-    (0xB0000, 0xBFFFD), (0xC0000, 0xCFFFD), (0xD0000, 0xDFFFD), (0xE1000, 0xEFFFD),
-)
-
-
-def _iri_char_ok(ch: str) -> bool:
-    if ch in _IRI_SAFE_ASCII:
-        return True
-    code = ord(ch)
-    if code < 0x80 or unicodedata.category(ch)[0] == "Z":
-        return False
-    return any(low <= code <= high for low, high in _UCSCHAR)
-
-
-def iri_path(text: str) -> str:
-    """``text`` as an IRI path: characters an IRI does not allow (and ``%``, ``?``, ``#``)
-    are percent-encoded as UTF-8; accented letters stay as they are."""
-    return "".join(
-        ch if _iri_char_ok(ch) else "".join(f"%{b:02X}" for b in ch.encode("utf-8", "replace"))
-        for ch in text
-    )
-
-
 def slugify(text: str) -> str:
     """A readable ASCII slug: ``"Agglomération & EPCI"`` -> ``"agglomeration-epci"``.
     Text with no letter or digit gets a short hash, so that the slug is never empty."""
     slug = fold(text).replace(" ", "-")
     slug = re.sub(r"[^a-z0-9-]", "", slug).strip("-")
+    if len(slug) > SLUG_LIMIT:  # a name that long is not one: keep IRIs short, still distinct
+        digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
+        return slug[:SLUG_LIMIT - 9].rstrip("-") + "-" + digest
     if slug:
         return slug
-    return "x" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-
-
-_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
-_IRI_FORBIDDEN = re.compile(r'[\s<>"{}|\\^`\x00-\x1f\x7f]')
-
-
-def is_iri(text: str) -> bool:
-    """True for an absolute IRI that N-Triples accepts as written."""
-    return bool(_ABSOLUTE.match(text)) and not _IRI_FORBIDDEN.search(text)
+    return "x" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def page_address(site: SiteInfo, title: str) -> str:
     """The wiki address of a page, as MediaWiki writes it (``$1`` of the article path)."""
-    key = title.strip().replace(" ", "_")
+    key = clean_text(title)[0].strip().replace(" ", "_")
     path = site.article_path or (site.script_url + "?title=$1")
     return path.replace("$1", quote(key, safe=";:@$!*(),/~"))
 
@@ -162,8 +141,8 @@ def nt_term(term: Term) -> str:
     if isinstance(term, URIRef):
         written = _IRI_TERMS.get(term)
         if written is None:
-            if not is_iri(str(term)):
-                raise ValueError(f"not an IRI: {str(term)!r}")
+            if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
+                raise ValueError(f"not an IRI: {str(term)[:200]!r}")
             if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
                 _IRI_TERMS.clear()
             written = _IRI_TERMS[term] = f"<{term}>"
@@ -218,7 +197,7 @@ class Mapper:
 
     # ------------------------------------------------------------------ IRIs
     def page_iri(self, key: str) -> URIRef:
-        return URIRef(f"{self.base}page/{iri_path(key)}")
+        return URIRef(f"{self.base}page/{key_path(key)}")
 
     def revision_iri(self, rev_id: int) -> URIRef:
         if self.site.script_url:
@@ -228,7 +207,7 @@ class Mapper:
     def entity_iri(self, kind: str, *, key: str = "", rootkey: str = "", name: str = ""
                    ) -> URIRef:
         rule = self.mapping.entity(kind)
-        path = rule.iri.format(key=iri_path(key), rootkey=iri_path(rootkey or key),
+        path = rule.iri.format(key=key_path(key), rootkey=key_path(rootkey or key),
                                slug=slugify(name))
         return URIRef(self.base + path)
 
@@ -242,9 +221,16 @@ class Mapper:
             rev_id=rev.rev_id,
             title=rev.title,
             triples=tuple(sorted({nt_line(t) for t in job.triples})),
-            issues=tuple(sorted(set(job.issues), key=lambda i: (
+            issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
+
+
+def _clean_issue(issue: Issue) -> Issue:
+    """The issue without lone surrogates (it goes to JSON, CSV and the cache, in UTF-8)."""
+    fields = [clean_text(value)[0] for value in (issue.page_title, issue.severity, issue.field,
+                                                  issue.original, issue.kept, issue.message)]
+    return Issue(*fields) if fields != list(vars(issue).values()) else issue
 
 
 class _PageJob:
@@ -262,7 +248,7 @@ class _PageJob:
         self.rev_iri = mapper.revision_iri(self.rev.rev_id)
         self.address = URIRef(page_address(mapper.site, self.title))
         self.triples: set[Triple] = set()
-        self.issues: list[Issue] = []
+        self.issues: list[Issue] = list(parsed.issues)
         #: (entity kind, name from a parameter or "") -> the record
         self.records: dict[tuple[str, str], _Record] = {}
         # sub-pages: "La_Myne/2" belongs to "La_Myne"
@@ -278,7 +264,40 @@ class _PageJob:
 
     # ------------------------------------------------------------------ helpers
     def add(self, s: URIRef, p: URIRef, o: Term) -> None:
+        if isinstance(o, Literal) and len(o) > LITERAL_LIMIT:
+            cut = self.cut(s, p, o)
+            if cut is None:
+                return
+            o = cut
         self.triples.add((s, p, o))
+
+    def link_iri(self, target: str, kind: str) -> URIRef | None:
+        """The IRI of the page a link or a redirect names; None (reported) for a target
+        longer than a MediaWiki title can be (255 bytes)."""
+        target = target.strip()
+        if not target:
+            return None
+        if len(target.encode("utf-8", "replace")) > TITLE_LIMIT:
+            self.issue("warning", kind, target[:200] + "…", "",
+                       f"a {kind} target of {len(target):,} characters: longer than a title "
+                       f"can be ({TITLE_LIMIT} bytes), not published as a {kind}")
+            return None
+        return self.m.page_iri(target.replace(" ", "_"))
+
+    def cut(self, s: URIRef, p: URIRef, o: Literal) -> Literal | None:
+        """A text longer than LITERAL_LIMIT cut there (a typed value that long is dropped),
+        and reported."""
+        text = str(o)
+        where = f"{p.rsplit('#', 1)[-1].rsplit('/', 1)[-1]} of {s}"
+        if o.datatype is not None and o.datatype != XSD.string:
+            self.issue("warning", "text", text[:200] + "…", "",
+                       f"{len(text):,} characters in {where}: more than the limit of one "
+                       f"value ({LITERAL_LIMIT:,}), not published")
+            return None
+        self.issue("warning", "text", text[:200] + "…", text[:200] + "…",
+                   f"{len(text):,} characters in {where}: cut to the first {LITERAL_LIMIT:,} "
+                   "(the limit of one text)")
+        return Literal(text[:LITERAL_LIMIT], lang=o.language)
 
     def text(self, value: str) -> Literal:
         return Literal(value, lang=self.m.lang)
@@ -371,21 +390,30 @@ class _PageJob:
             self.add(iri, TL.pageType, ns_rule.page_type)
         redirect = self.parsed.redirect or rev.redirect
         if redirect:
-            self.add(iri, TL.redirectsTo, self.m.page_iri(redirect.strip().replace(" ", "_")))
+            target = self.link_iri(redirect, "redirect")
+            if target is not None:
+                self.add(iri, TL.redirectsTo, target)
             if self.mapping.redirect_page_type is not None:
                 self.add(iri, TL.pageType, self.mapping.redirect_page_type)
         for link in self.parsed.links:
-            if link.target.strip():
-                self.add(iri, TL.linksTo, self.m.page_iri(link.target.strip().replace(" ", "_")))
+            target = self.link_iri(link.target, "link")
+            if target is not None:
+                self.add(iri, TL.linksTo, target)
         for link in self.parsed.external_links:
             url = link.url.strip()
             if url.startswith("//"):
                 url = "https:" + url
-            if is_iri(url):
+            if is_iri(url) and len(url) <= IRI_LIMIT:
                 self.add(iri, TL.externalLink, URIRef(url))
             else:
-                self.issue("info", "external-link", link.url, "",
-                           "not a valid address: kept only in the section text")
+                # an address made by a template or a parameter ("{{{courriel}}}") is only
+                # known when the wiki renders it: not the editors' mistake
+                computed = "{{" in link.url
+                reason = ("not a valid IRI (RFC 3987)" if not is_iri(url)
+                          else f"longer than {IRI_LIMIT:,} characters")
+                self.issue("info" if computed else "warning", "external-link",
+                           link.url if len(link.url) <= 1000 else link.url[:200] + "…", "",
+                           f"{reason}: not published as a link, its text stays in the section")
 
     def apply(self, page_type: URIRef | None, page_status: URIRef | None,
               describes: str | None, name: str = "") -> _Record | None:
@@ -514,7 +542,7 @@ class _PageJob:
         record.set_by_param.add(prop)
         record.set_any.add(prop)
         if param.kind == "iri":
-            if not is_iri(str(value)):
+            if not is_iri(str(value)) or len(str(value)) > IRI_LIMIT:
                 self.issue("warning", field_, str(value), "", "not a valid IRI")
                 return False
             self.add(subject, prop, URIRef(str(value)))
@@ -666,9 +694,9 @@ class _PageJob:
             if item.parent is not None:
                 self.add(item_iri, TL.parentItem, URIRef(f"{iri}/item/{item.parent + 1}"))
             for target in item.links:
-                if target.strip():
-                    self.add(item_iri, TL.linksTo,
-                             self.m.page_iri(target.strip().replace(" ", "_")))
+                link_iri = self.link_iri(target, "link")
+                if link_iri is not None:
+                    self.add(item_iri, TL.linksTo, link_iri)
             for prop, value in self.meaning_triples(own, statements=bool(text)):
                 self.add(item_iri, prop, value)
                 if prop != TL.statementKind and prop != RDF.type:

@@ -19,6 +19,7 @@ are not sections or list items of the page. Same-page anchors (``[[#Section]]``)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import mwparserfromhell
 from mwparserfromhell.nodes import (
@@ -35,8 +36,10 @@ from mwparserfromhell.nodes import (
 from mwparserfromhell.wikicode import Wikicode
 
 from tierslieux.errors import ParseError
+from tierslieux.pipeline.iri import clean_text
 from tierslieux.pipeline.records import (
     ExternalLink,
+    Issue,
     ListItem,
     ParsedPage,
     Section,
@@ -266,6 +269,8 @@ class _Walker:
         self.categories: dict[str, None] = {}
         self.external_links: list[ExternalLink] = []
         self.skip_redirect_marker = skip_redirect_marker
+        #: character references MediaWiki does not expand (``&#xD800;``), as written
+        self.bad_entities: dict[str, None] = {}
 
     # ----------------------------------------------------------------- block mode
 
@@ -421,7 +426,12 @@ class _Walker:
         if cls is ExternalLinkNode:
             return self.external_link(node, item)
         if cls is HTMLEntity:
-            return node.normalize()
+            text = node.normalize()
+            if not _valid_characters(text):
+                # MediaWiki shows such a reference as written; so does the release
+                self.bad_entities.setdefault(str(node), None)
+                return str(node)
+            return text
         if cls is Tag:
             name = str(node.tag).strip().lower()
             if name == "includeonly":
@@ -505,6 +515,45 @@ class _Walker:
 # --------------------------------------------------------------------------- stage
 
 
+def _valid_characters(text: str) -> bool:
+    """Whether MediaWiki expands a character reference to ``text`` (Sanitizer::
+    validateCodepoint): no lone surrogate, no control character but tab and newlines, no
+    U+FFFE/U+FFFF."""
+    return all(ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
+               or ch >= "\U00010000" for ch in text)
+
+
+def _clean_page(page: StoredPage) -> tuple[StoredPage, list[Issue]]:
+    """The page with lone surrogates (which no output can hold) replaced by U+FFFD, in its
+    text and its names; one warning per field that held some."""
+    revision = page.revision
+    issues = []
+    changes = {}
+    for name in ("title", "text", "redirect", "contributor"):
+        value = getattr(revision, name)
+        if value is None:
+            continue
+        cleaned, count = clean_text(value)
+        if count:
+            changes[name] = cleaned
+            issues.append(Issue(clean_text(revision.title)[0], "warning", "page",
+                                cleaned[:200], "",
+                                f"{count} lone surrogate(s) in the page's {name} "
+                                "replaced by U+FFFD"))
+    names = {"contributors": revision.contributors, "alt_titles": page.alt_titles}
+    cleaned_names = {name: tuple(clean_text(v)[0] for v in values)
+                     for name, values in names.items()}
+    if not changes and cleaned_names == names and clean_text(page.key)[1] == 0:
+        return page, issues
+    if cleaned_names != names:
+        issues.append(Issue(clean_text(revision.title)[0], "warning", "page", "", "",
+                            "lone surrogate(s) in the page's contributors or former titles "
+                            "replaced by U+FFFD"))
+    changes["contributors"] = cleaned_names["contributors"]
+    return replace(page, revision=replace(revision, **changes), key=clean_text(page.key)[0],
+                   alt_titles=cleaned_names["alt_titles"]), issues
+
+
 def _redirect_target(raw: str | None) -> str | None:
     if not raw:
         return None
@@ -522,6 +571,7 @@ def parse_page(page: StoredPage, *, style_tags: bool = False) -> ParsedPage:
     Raises ParseError (with the page title and the reason) if the wikitext cannot be
     parsed; the caller reports the page and goes on with the others.
     """
+    page, issues = _clean_page(page)
     revision = page.revision
     try:
         text = revision.text
@@ -539,6 +589,11 @@ def parse_page(page: StoredPage, *, style_tags: bool = False) -> ParsedPage:
             categories=tuple(walker.categories),
             external_links=tuple(walker.external_links),
             redirect=redirect,
+            issues=tuple(issues) + tuple(
+                Issue(revision.title, "warning", "page", entity, entity,
+                      "character reference of no valid character: kept as written, "
+                      "as the wiki shows it")
+                for entity in walker.bad_entities),
         )
     except Exception as exc:  # mwparserfromhell or odd input must not stop a whole run
         reason = _collapse(f"{type(exc).__name__}: {exc}")

@@ -156,6 +156,8 @@ class ParsedPage:
     categories: tuple[str, ...]
     external_links: tuple[ExternalLink, ...]
     redirect: str | None = None
+    #: what the parser could not take as written (a character entity no output can hold…)
+    issues: tuple[Issue, ...] = ()
 
 
 # --------------------------------------------------------------------------- map

@@ -11,11 +11,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.pipeline.iri import clean_text
+from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo, StoredPage
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS page (
     harvest_id INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS page_title ON page (namespace, title);
+CREATE INDEX IF NOT EXISTS page_rev ON page (rev_id);
 CREATE TABLE IF NOT EXISTS deleted (
     page_id INTEGER PRIMARY KEY,
     namespace INTEGER NOT NULL,
@@ -52,6 +54,16 @@ CREATE TABLE IF NOT EXISTS deleted (
     deleted_at TEXT,
     harvest_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS problem (
+    source TEXT NOT NULL,
+    page_id INTEGER,
+    title TEXT NOT NULL,
+    field TEXT NOT NULL,
+    original TEXT NOT NULL,
+    kept TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS problem_page ON problem (source, page_id);
 CREATE TABLE IF NOT EXISTS harvest (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -91,6 +103,17 @@ class HarvestRecord:
     status: str
     checkpoint: str | None
     stats: dict
+
+
+
+
+def _fits(value: int | None) -> bool:
+    """Whether SQLite's INTEGER (a signed 64-bit number) holds ``value``."""
+    return isinstance(value, int) and -(1 << 63) <= value < (1 << 63)
+
+
+#: source of the problems a store records for pages it keeps with a change (see upsert)
+STORE_SOURCE = "store"
 
 
 def title_key(title: str) -> str:
@@ -202,6 +225,9 @@ class Store:
         new = changed = unchanged = 0
         with self.transaction():
             for rev in revisions:
+                if not self._storable(rev):
+                    continue
+                rev = self._clean(rev)
                 row = self.db.execute(
                     "SELECT rev_id, title, namespace, key, alt_titles, contributors "
                     "FROM page WHERE page_id = ?",
@@ -254,6 +280,78 @@ class Store:
                 )
                 changed += 1
         return UpsertCounts(new, changed, unchanged)
+
+    def _storable(self, rev: PageRevision) -> bool:
+        """False (and a problem recorded) for a revision whose numbers SQLite cannot hold."""
+        numbers = {"page id": rev.page_id, "namespace": rev.namespace, "revision id": rev.rev_id,
+                   "parent revision id": rev.parent_id}
+        wrong = [f"{name} {value}" for name, value in numbers.items()
+                 if value is not None and not _fits(value)]
+        if not wrong:
+            other = self.db.execute("SELECT title FROM page WHERE rev_id = ? AND page_id != ?",
+                                    (rev.rev_id, rev.page_id)).fetchone()
+            if other is None:
+                return True
+            # one revision cannot belong to two pages (its IRI would describe both)
+            self._add_problem(STORE_SOURCE, None, rev.title, "page", f"revision id {rev.rev_id}",
+                              "", f"revision id already held by page {other[0]!r}: "
+                              "page not stored")
+            return False
+        self._add_problem(STORE_SOURCE, None, rev.title, "page", ", ".join(wrong), "",
+                          "number out of range (more than 64 bits): page not stored")
+        return False
+
+    def _clean(self, rev: PageRevision) -> PageRevision:
+        """The revision without lone surrogates (SQLite, like every output, stores UTF-8);
+        a problem recorded for the page when it had some, cleared when it has none."""
+        self.db.execute("DELETE FROM problem WHERE source = ? AND page_id = ?",
+                        (STORE_SOURCE, rev.page_id))
+        changes: dict = {}
+        for name in ("title", "text", "redirect", "contributor", "comment", "sha1", "timestamp",
+                     "model"):
+            value = getattr(rev, name)
+            if value is not None and clean_text(value)[1]:
+                changes[name] = clean_text(value)[0]
+        contributors = tuple(clean_text(c)[0] for c in rev.contributors)
+        if contributors != rev.contributors:
+            changes["contributors"] = contributors
+        if not changes:
+            return rev
+        rev = replace(rev, **changes)
+        self._add_problem(STORE_SOURCE, rev.page_id, rev.title, "page", "", "",
+                          "lone surrogate(s) (no valid character) replaced by U+FFFD in "
+                          + ", ".join(sorted(changes)))
+        return rev
+
+    def _add_problem(self, source: str, page_id: int | None, title: str, field: str,
+                     original: str, kept: str, message: str) -> None:
+        self.db.execute(
+            "INSERT INTO problem (source, page_id, title, field, original, kept, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (source, page_id if _fits(page_id) else None, clean_text(title)[0], field,
+             clean_text(original)[0], clean_text(kept)[0], message))
+
+    def replace_problems(self, source: str, issues: Iterable[Issue]) -> bool:
+        """Replace the problems a harvest of ``source`` found (e.g. pages a dump could not
+        give): the build reports them in report.json and quality.csv. True when they differ
+        from the ones they replace."""
+        query = ("SELECT title, field, original, kept, message FROM problem WHERE source = ? "
+                 "ORDER BY 1, 2, 3, 4, 5")
+        with self.transaction():
+            before = self.db.execute(query, (source,)).fetchall()
+            self.db.execute("DELETE FROM problem WHERE source = ?", (source,))
+            for issue in issues:
+                self._add_problem(source, None, issue.page_title, issue.field, issue.original,
+                                  issue.kept, issue.message)
+            return self.db.execute(query, (source,)).fetchall() != before
+
+    def problems(self) -> list[Issue]:
+        """What harvests could not store as delivered, as warnings about pages."""
+        rows = self.db.execute(
+            "SELECT DISTINCT title, field, original, kept, message FROM problem "
+            "ORDER BY title, field, original, kept, message")
+        return [Issue(title, "warning", field, original, kept, message)
+                for title, field, original, kept, message in rows]
 
     def _new_key(self, title: str, page_id: int) -> str:
         key = title_key(title)
@@ -309,6 +407,8 @@ class Store:
                 (page_id, *row, deleted_at, harvest_id),
             )
             self.db.execute("DELETE FROM page WHERE page_id = ?", (page_id,))
+            self.db.execute("DELETE FROM problem WHERE source = ? AND page_id = ?",
+                            (STORE_SOURCE, page_id))
             return True
 
     def page_id_of(self, namespace: int, title: str) -> int | None:
@@ -371,6 +471,9 @@ class Store:
     # ------------------------------------------------------------------ harvests
     def begin_harvest(self, source: str, mode: str, started: str) -> int:
         with self.transaction():
+            # revisions not stored by the last harvest are reported until the next one
+            self.db.execute("DELETE FROM problem WHERE source = ? AND page_id IS NULL",
+                            (STORE_SOURCE,))
             cur = self.db.execute(
                 "INSERT INTO harvest (source, mode, started) VALUES (?, ?, ?)",
                 (source, mode, started),
