@@ -20,6 +20,8 @@ fault                     what the client gets
 ``"dbconn"``              200 with MediaWiki's JSON for an internal DBConnectionError
 ``"hang"``                nothing at all until ``hang_seconds`` pass, then the connection closed
 ``"echo"``                the ``echo_status`` status, the request's headers and body as text
+(status, headers, body)   that answer, as given (``body`` and header values may hold
+                          ``{echo}``: the request's headers and body, on one line)
 ========================  ======================================================================
 
 ``injected`` counts the faults by kind; ``seen`` keeps every request.
@@ -102,6 +104,15 @@ class FaultProxy:
             index = len(self.seen)
             self.seen.append(record)
         fault = self.plan(index, record) if self.plan else None
+        if isinstance(fault, tuple):
+            status, headers, text = fault
+            echo = "; ".join(f"{k}: {v}" for k, v in req.headers.items()) + " " + body[
+                :200].decode("utf-8", "replace").replace("\n", " ")
+            with self.lock:
+                self.injected["custom"] += 1
+            self._answer(req, status, {k: v.replace("{echo}", echo) for k, v in headers.items()},
+                         text.replace("{echo}", echo).encode())
+            return
         if fault:
             with self.lock:
                 self.injected[fault.split(":")[0]] += 1

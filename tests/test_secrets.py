@@ -116,3 +116,68 @@ def test_login_errors_hold_no_secret(mediawiki, monkeypatch, fault):
     assert "\n" not in str(caught.value)
     assert leaks(MARKER, exception_texts(caught.value)) == []
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+# --------------------------------------------------------------------------- push
+
+PUSH_USER = "alice"
+#: characters that URL-encoding changes, so that every encoded form differs from the plain one
+PUSH_MARKER = "Pw9 sekret/Q7z+X@mark&er=0c4f"
+
+
+def _push_answers(marker: str) -> list[tuple[int, dict, str]]:
+    import base64
+    import urllib.parse
+
+    basic = base64.b64encode(f"{PUSH_USER}:{marker}".encode()).decode()
+    quoted, plus = urllib.parse.quote(marker, safe=""), urllib.parse.quote_plus(marker)
+    other = "http://store.example.org/ds/data"
+    return [
+        (401, {"Content-Type": "text/plain"}, "denied, you sent: {echo}"),
+        (403, {"Content-Type": "text/plain"}, "forbidden: {echo}"),
+        (500, {"Content-Type": "text/plain"}, "crash while handling {echo}"),
+        (502, {"Content-Type": "text/html"}, "<html>bad gateway {echo}</html>"),
+        (400, {"Content-Type": "text/plain"}, f"bad credentials {basic} ({quoted})"),
+        (302, {"Location": f"http://{PUSH_USER}:{quoted}@store.example.org/ds/data"}, ""),
+        (301, {"Location": f"{other}?token={quoted}"}, ""),
+        (307, {"Location": f"{other}?auth={basic}"}, ""),
+        (308, {"Location": f"{other}?p={plus}#{marker}"}, ""),
+        (303, {"Location": "{echo}"}, ""),
+    ]
+
+
+@pytest.mark.parametrize("answer", range(10))
+@pytest.mark.parametrize("where", ["environment", "url"])
+def test_push_errors_never_show_the_credentials(tmp_path, monkeypatch, answer, where):
+    from click.testing import CliRunner
+
+    from fixtures.oxigraph import make_release
+    from tierslieux.cli import cli
+    from tierslieux.errors import PushError
+    from tierslieux.sparql import push
+
+    release = make_release(tmp_path / "exports", "<https://x.example/a> a <https://x.example/B> .")
+    chosen = _push_answers(PUSH_MARKER)[answer]
+    monkeypatch.delenv("TIERSLIEUX_SPARQL_USER", raising=False)
+    monkeypatch.delenv("TIERSLIEUX_SPARQL_PASSWORD", raising=False)
+    with FaultProxy(None, lambda index, record: chosen) as store:
+        if where == "environment":
+            monkeypatch.setenv("TIERSLIEUX_SPARQL_USER", PUSH_USER)
+            monkeypatch.setenv("TIERSLIEUX_SPARQL_PASSWORD", PUSH_MARKER)
+            endpoint = store.url + "/ds/data"
+        else:   # credentials in the endpoint's address
+            import urllib.parse
+            endpoint = (f"http://{PUSH_USER}:{urllib.parse.quote(PUSH_MARKER, safe='')}"
+                        f"@127.0.0.1:{store.port}/ds/data")
+        with pytest.raises(PushError) as caught:
+            push(release, endpoint, "https://example.org/g")
+        result = CliRunner().invoke(cli, ["--log-format", "json", "push", "--data",
+                                          str(release), "--endpoint", endpoint])
+        sent = store.seen[0]["headers"].get("Authorization", "")
+    assert sent.startswith("Basic ")   # the credentials were really sent (and echoed)
+    message = str(caught.value)
+    assert str(chosen[0]) in message and "\n" not in message
+    assert leaks(PUSH_MARKER, exception_texts(caught.value)) == []
+    assert result.exit_code == 1
+    assert leaks(PUSH_MARKER, result.output) == []
+    assert leaks(PUSH_MARKER, sent[len("Basic "):].encode()) != []   # the scan can see it

@@ -889,7 +889,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
     if not urllib.parse.urlsplit(graph).scheme:
         raise PushError(f"the graph must be an absolute IRI, got {graph!r}")
     user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-    secrets = [s for s in (user, password, parsed.password) if s]
+    secrets = _push_secrets(user, password, parsed)
     auth = (user, password or "") if user else None
     safe = _safe_url(endpoint)
 
@@ -907,18 +907,43 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
         )
     except requests.RequestException as exc:
         reason = _redact(_one_line(str(exc)), secrets)
-        raise PushError(f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}") from None
-    if 300 <= response.status_code < 400 and response.headers.get("Location"):
-        target = _redact(_safe_url(response.headers["Location"]), secrets)
-        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}: "
-                        f"it moved to {target}; give that address as the endpoint")
-    if response.status_code not in (200, 201, 204):
-        body = response.text.strip().splitlines()
-        first = _redact(body[0].strip(), secrets)[:200] if body else ""
-        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}"
-                        + (f": {first}" if first else ""))
+        failure = f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}"
+    else:
+        failure = _push_failure(response, safe, secrets)
+    if failure is not None:   # raised here: no __context__ holding the request
+        raise PushError(_redact(failure, secrets))
     return PushResult(safe, graph, triples, size, response.status_code,
                       round(time.perf_counter() - start, 3))
+
+
+def _push_failure(response, safe: str, secrets: list[str]) -> str | None:  # type: ignore[no-untyped-def]
+    """Why the upload failed, in one line with no credential in any form; None: it did not."""
+    status = f"HTTP {response.status_code} {_one_line(response.reason or '')}".rstrip()
+    if 300 <= response.status_code < 400 and response.headers.get("Location"):
+        target = _redact(_safe_url(_one_line(response.headers["Location"])), secrets)
+        return (f"{safe} answered {status}: it moved to {target[:200]}; give that address "
+                "as the endpoint")
+    if response.status_code not in (200, 201, 204):
+        body = response.text.strip().splitlines()
+        first = _redact(_one_line(body[0]), secrets)[:200] if body else ""
+        return f"{safe} answered {status}" + (f": {first}" if first else "")
+    return None
+
+
+def _push_secrets(user: str | None, password: str | None,
+                  parsed: urllib.parse.SplitResult) -> list[str]:
+    """Every form the credentials may come back in: plain, URL-encoded, base64 (HTTP Basic
+    ``user:password``), from the environment and from the endpoint's ``user:password@``."""
+    from tierslieux.secrets import forms
+
+    found: set[str] = {name for name in (user, parsed.username) if name}
+    found |= forms(password or "", user)
+    if parsed.password:
+        for secret, name in ((parsed.password, parsed.username),
+                             (urllib.parse.unquote(parsed.password),
+                              urllib.parse.unquote(parsed.username or ""))):
+            found |= forms(secret, name or None)
+    return sorted(found, key=len, reverse=True)
 
 
 def _safe_url(url: str) -> str:
@@ -927,6 +952,7 @@ def _safe_url(url: str) -> str:
 
 
 def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
     return text
