@@ -483,9 +483,11 @@ data_option = click.option(
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--list", "list_queries", is_flag=True, help="List the worked research queries.")
+@click.option("--allow-service", is_flag=True,
+              help="Let the query use SERVICE (fetch the remote endpoints it names).")
 @click.pass_obj
 @handle_errors
-def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
+def query(app: App, data, sparql, query_file, fmt, list_queries, allow_service) -> None:
     """Answer a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) over a release.
 
     The release is loaded once into a cached Oxigraph store beside it; later queries reuse it
@@ -506,7 +508,7 @@ def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
         else:
             sparql = worked_query(query_file).text
     data = data or app.config.out
-    click.echo(run_query(data, sparql, fmt), nl=False)
+    click.echo(run_query(data, sparql, fmt, allow_service=allow_service), nl=False)
 
 
 @cli.command()
@@ -514,14 +516,30 @@ def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default).")
 @click.option("--port", type=int, default=7878, show_default=True, help="Port to listen on.")
+@click.option("--timeout", "timeout_s", type=click.IntRange(min=0), default=30,
+              show_default=True, metavar="SECONDS",
+              help="Stop a query running longer (0: no limit).")
+@click.option("--max-result-mb", type=click.IntRange(min=1), default=64, show_default=True,
+              metavar="MB", help="Refuse answers larger than this.")
+@click.option("--allow-service", is_flag=True,
+              help="Let queries use SERVICE: the server then fetches any address a client "
+                   "names (only for trusted clients).")
+@click.option("--no-cors", is_flag=True,
+              help="Do not answer browsers of other origins (CORS is open by default).")
 @click.pass_obj
 @handle_errors
-def serve(app: App, data, host, port) -> None:
-    """Serve a release as a read-only SPARQL 1.1 Protocol endpoint (Oxigraph), until Ctrl-C."""
+def serve(app: App, data, host, port, timeout_s, max_result_mb, allow_service, no_cors) -> None:
+    """Serve a release as a read-only SPARQL 1.1 Protocol endpoint (Oxigraph), until Ctrl-C.
+
+    SERVICE is refused, queries are stopped after --timeout seconds and answers over
+    --max-result-mb refused, unless told otherwise.
+    """
     from tierslieux.sparql import serve as serve_release
 
     data = data or app.config.out
-    serve_release(data, host, port, on_ready=lambda url: click.echo(url))
+    serve_release(data, host, port, timeout_s=timeout_s or None, allow_service=allow_service,
+                  max_result_bytes=max_result_mb << 20, cors=not no_cors,
+                  on_ready=lambda url: click.echo(url))
 
 
 @cli.command()
