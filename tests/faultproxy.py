@@ -16,8 +16,9 @@ fault                     what the client gets
                           then the connection closed
 ``"truncate-chunked"``    a chunked answer cut in the middle of a chunk
 ``"html200"``             200 with an HTML page (a captive portal, a maintenance page)
-``"dberror"``             200 with MediaWiki's JSON for an internal DBQueryError
-``"dbconn"``              200 with MediaWiki's JSON for an internal DBConnectionError
+``"dberror"``             200 with MediaWiki's JSON for an internal DBQueryError (the code
+                          of MediaWiki >= 1.32: ``internal_api_error_Wikimedia\\Rdbms\\…``)
+``"dbconn"``              200 with the older code of a DBConnectionError
 ``"hang"``                nothing at all until ``hang_seconds`` pass, then the connection closed
 ``"echo"``                the ``echo_status`` status, the request's headers and body as text
 (status, headers, body)   that answer, as given (``body`` and header values may hold
@@ -41,7 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 Plan = Callable[[int, dict], "str | None"]
 
 _DB_ERROR = {
-    "dberror": ("internal_api_error_DBQueryError",
+    # MediaWiki >= 1.32 names the exception class with its namespace; older ones did not
+    "dberror": ("internal_api_error_Wikimedia\\Rdbms\\DBQueryError",
                 "[abc123] Caught exception of type Wikimedia\\Rdbms\\DBQueryError"),
     "dbconn": ("internal_api_error_DBConnectionError",
                "[abc123] Caught exception of type Wikimedia\\Rdbms\\DBConnectionError"),

@@ -323,10 +323,12 @@ def _failure(exc: Exception, api_url: str) -> str:
 def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
             max_retries: int = MAX_RETRIES, backoff: float = BACKOFF,
             timeout: float = TIMEOUT, deadline: float | None = None,
+            discovery_budget: float = DISCOVERY_BUDGET,
             credentials_from_env: bool = True) -> Wiki:
     """Find the API of the wiki at ``url``, open the polite session, log in if asked.
 
-    ``deadline``: seconds the whole harvest may take from now (None: no limit).
+    ``deadline``: seconds the whole harvest may take from now (None: no limit);
+    ``discovery_budget``: seconds the search for the API may take, retries included.
     """
     contact = contact or os.environ.get(CONTACT_ENV) or None
     host = (urlsplit(_normalise_url(url)).hostname or "").lower()
@@ -337,7 +339,7 @@ def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
         )
     session = PoliteSession(user_agent=user_agent(contact), delay=delay,
                             max_retries=max_retries, backoff=backoff, timeout=timeout,
-                            deadline=deadline)
+                            deadline=deadline, discovery_budget=discovery_budget)
     try:
         return _open(url, session, max_retries, backoff, timeout, credentials_from_env)
     except BaseException as exc:
