@@ -181,3 +181,15 @@ def test_push_errors_never_show_the_credentials(tmp_path, monkeypatch, answer, w
     assert result.exit_code == 1
     assert leaks(PUSH_MARKER, result.output) == []
     assert leaks(PUSH_MARKER, sent[len("Basic "):].encode()) != []   # the scan can see it
+
+
+def test_a_throttled_login_asking_for_a_long_wait_is_an_error(mediawiki, monkeypatch):
+    monkeypatch.setenv("TIERSLIEUX_WIKI_USER", BOT_USER)
+    monkeypatch.setenv("TIERSLIEUX_WIKI_PASSWORD", MARKER)
+    throttled = (200, {"Content-Type": "application/json"},
+                 '{"login": {"result": "Throttled", "wait": 300}}')
+    with FaultProxy(mediawiki.base, lambda i, r: throttled if _login_post(r) else None) as proxy:
+        with pytest.raises(LoginError, match="asks to wait 300 s, more than the cap") as caught:
+            connect(proxy.url + "/api.php", max_retries=2, backoff=0.01)
+        assert sum(1 for r in proxy.seen if _login_post(r)) == 1   # no sleep, no retry
+    assert leaks(MARKER, exception_texts(caught.value)) == []

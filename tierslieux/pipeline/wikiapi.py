@@ -359,6 +359,7 @@ def _open(url: str, session: PoliteSession, max_retries: int, backoff: float, ti
         wait_callback=lambda *_: _count_wait(session), max_lag=MAXLAG,
         connection_options={"timeout": timeout}, do_init=False,
     )
+    site.sleepers = _CappedSleepers(max_retries, backoff, lambda *_: _count_wait(session))
     logged_in_as = None
     if credentials_from_env:
         logged_in_as = _login_from_env(site, api_url)
@@ -371,6 +372,22 @@ def _open(url: str, session: PoliteSession, max_retries: int, backoff: float, ti
         answer = _api_call(site, api_url, meta="siteinfo", siprop="general|namespaces")
     query = answer["query"]
     return Wiki(api_url, site, session, query["general"], query["namespaces"], logged_in_as)
+
+
+class _CappedSleeper(mwclient.sleep.Sleeper):
+    """mwclient's own waits (a throttled login says how long) obey the same cap as the
+    session's: a longer one is an error, not a sleep."""
+
+    def sleep(self, min_time: float = 0) -> None:
+        if min_time > WAIT_CAP:
+            raise HarvestError(f"the wiki asks to wait {min_time:.0f} s, more than the cap of "
+                               f"{WAIT_CAP:.0f} s: try again later")
+        super().sleep(min_time)
+
+
+class _CappedSleepers(mwclient.sleep.Sleepers):
+    def make(self, args=None):  # type: ignore[no-untyped-def]
+        return _CappedSleeper(None, self.max_retries, self.retry_timeout, self.callback)
 
 
 def _count_wait(session: PoliteSession) -> None:
