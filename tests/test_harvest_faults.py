@@ -121,7 +121,8 @@ def _always_after_the_probe(kind: str):
 
 @pytest.mark.parametrize(("kind", "reason"), [
     ("truncate", "truncated answer"), ("truncate-chunked", "truncated answer"),
-    ("html200", "text/html body instead of JSON"), ("dberror", "API error internal_api_error_Wikimedia"),
+    ("html200", "text/html body instead of JSON"),
+    ("dberror", "API error internal_api_error_Wikimedia"),
     ("522", "HTTP 522"), ("reset", "connection dropped"), ("hang", "timed out"),
 ])
 def test_a_fault_that_lasts_is_one_line(mediawiki, tmp_path, kind, reason):

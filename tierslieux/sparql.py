@@ -88,7 +88,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -96,6 +96,9 @@ from tierslieux.errors import PushError, QueryError, ServeError
 from tierslieux.front import MAX_RESULT_BYTES, QUERY_TIMEOUT, SERVICE_REFUSED, Front, uses_service
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.ontology import PREFIXES as ONTOLOGY_PREFIXES
+
+if TYPE_CHECKING:
+    import requests
 
 try:  # POSIX only; elsewhere old caches are removed without checking who uses them
     import fcntl
@@ -961,7 +964,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
                       round(time.perf_counter() - start, 3))
 
 
-def _push_failure(response, safe: str, secrets: list[str]) -> str | None:  # type: ignore[no-untyped-def]
+def _push_failure(response: requests.Response, safe: str, secrets: list[str]) -> str | None:
     """Why the upload failed, in one line with no credential in any form; None: it did not."""
     status = f"HTTP {response.status_code} {_one_line(response.reason or '')}".rstrip()
     if 300 <= response.status_code < 400 and response.headers.get("Location"):
