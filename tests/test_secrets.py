@@ -193,3 +193,28 @@ def test_a_throttled_login_asking_for_a_long_wait_is_an_error(mediawiki, monkeyp
             connect(proxy.url + "/api.php", max_retries=2, backoff=0.01)
         assert sum(1 for r in proxy.seen if _login_post(r)) == 1   # no sleep, no retry
     assert leaks(MARKER, exception_texts(caught.value)) == []
+
+
+def test_a_bug_prints_its_traceback_without_the_secrets(monkeypatch):
+    """An unexpected exception (a bug) keeps its traceback for the report, masked."""
+    import base64
+
+    from click.testing import CliRunner
+
+    from tierslieux import sparql
+    from tierslieux.cli import cli
+
+    monkeypatch.setenv("TIERSLIEUX_SPARQL_USER", PUSH_USER)
+    monkeypatch.setenv("TIERSLIEUX_SPARQL_PASSWORD", PUSH_MARKER)
+    basic = base64.b64encode(f"{PUSH_USER}:{PUSH_MARKER}".encode()).decode()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"a bug holding {PUSH_MARKER} and Basic {basic}")
+
+    monkeypatch.setattr(sparql, "run_query", broken)
+    for fmt in ("text", "json"):
+        result = CliRunner().invoke(cli, ["--log-format", fmt, "query", "ASK {}"])
+        assert result.exit_code == 1
+        assert "Traceback" in result.output and "RuntimeError: a bug holding ***" in result.output
+        assert "unexpected failure" in result.output
+        assert leaks(PUSH_MARKER, result.output) == []
