@@ -11,6 +11,7 @@ import functools
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from tierslieux.runlog import (
     setup_logging,
     success_outcome,
 )
+from tierslieux.secrets import redact
 
 log = logging.getLogger("tierslieux")
 
@@ -95,18 +97,29 @@ def handle_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except TierslieuxError as exc:
-            code = int(exit_code_for(exc))
-            app = click.get_current_context().find_object(App)
-            if app is not None and app.log_format == "json":
-                log.error(str(exc), extra={"exit_code": code})
-            else:
-                click.echo(f"Error: {exc}", err=True)
-            sys.exit(code)
+            _fail(redact(str(exc)), int(exit_code_for(exc)))
         except KeyboardInterrupt:
             click.echo("Interrupted; run the same command again to finish.", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:   # a bug: keep its traceback for the report, without secrets
+            trace = redact("".join(traceback.format_exception(exc)))
+            del exc
+            click.echo(trace.rstrip("\n"), err=True)
+            _fail("unexpected failure (a bug in tierslieux; please report it with the traceback "
+                  "above)", int(ExitCode.ERROR))
 
     return wrapper
+
+
+def _fail(message: str, code: int) -> None:
+    app = click.get_current_context().find_object(App)
+    if app is not None and app.log_format == "json":
+        log.error(message, extra={"exit_code": code})
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -166,6 +179,9 @@ source_options = _options(
                  help="Contact put in the User-Agent (or $TIERSLIEUX_CONTACT)."),
     click.option("--delay", type=float, default=None, metavar="SECONDS",
                  help="Pause between two API requests [default: 1.0]."),
+    click.option("--deadline", type=float, default=None, metavar="SECONDS",
+                 help="Stop a live harvest that takes longer (the next run goes on) "
+                      "[default: 0, no limit]."),
 )
 build_options = _options(
     click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -230,18 +246,26 @@ def _source(cfg: Config) -> str:
     return "bundled sample"
 
 
-def _do_harvest(app: App, cfg: Config):
+def _do_harvest(app: App, cfg: Config, facts: dict):
     from tierslieux.pipeline.build import sample_dump
     from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
     from tierslieux.pipeline.store import Store
 
     with Store(cfg.store) as store:
         if cfg.wiki:
-            report = harvest_wiki(
-                cfg.wiki, store, namespaces=cfg.namespaces or (0,), categories=cfg.categories,
-                full=app.full, contact=cfg.contact or None, delay=cfg.delay,
-                progress=app.progress("pages fetched"),
-            )
+            try:
+                report = harvest_wiki(
+                    cfg.wiki, store, namespaces=cfg.namespaces or (0,),
+                    categories=cfg.categories, full=app.full, contact=cfg.contact or None,
+                    delay=cfg.delay, max_retries=cfg.retries, backoff=cfg.backoff,
+                    timeout=cfg.timeout, deadline=cfg.deadline or None,
+                    progress=app.progress("pages fetched"),
+                )
+            except BaseException as exc:   # the runs history gets what was done anyway
+                done = getattr(exc, "harvest_report", None)
+                if done is not None:
+                    facts["counts"] = _counts(done)
+                raise
         else:
             dump = cfg.dump or sample_dump()
             report = harvest_dump(dump, store, namespaces=cfg.namespaces or (0,),
@@ -314,8 +338,8 @@ def _exit_with(outcome: Outcome) -> None:
 @build_options
 @click.pass_obj
 @handle_errors
-def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, out, base_iri,
-        publication_url, mapping, force, workers) -> None:
+def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, deadline, out,
+        base_iri, publication_url, mapping, force, workers) -> None:
     """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
 
     When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
@@ -323,13 +347,14 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
     from tierslieux.pipeline.harvest import now_utc
 
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
-                            categories=categories, contact=contact, delay=delay, out=out,
+                            categories=categories, contact=contact, delay=delay,
+                            deadline=deadline, out=out,
                             base_iri=base_iri, publication_url=publication_url, mapping=mapping,
                             workers=workers)
     app.full = full
     with recorded_run(cfg, "run", _source(cfg)) as facts:
         started = now_utc()
-        report = _do_harvest(app, cfg)
+        report = _do_harvest(app, cfg, facts)
         facts["counts"] = _counts(report)
         changed = bool(report.pages_new or report.pages_changed or report.pages_deleted
                        or report.problems_changed)
@@ -347,19 +372,21 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
 @source_options
 @click.pass_obj
 @handle_errors
-def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, delay) -> None:
+def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, delay,
+            deadline) -> None:
     """Fill the store from a live wiki (--wiki) or an XML export (--dump).
 
     A store that already holds a harvest of the wiki is updated incrementally (only what changed
     since), unless --full.
     """
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
-                            categories=categories, contact=contact, delay=delay)
+                            categories=categories, contact=contact, delay=delay,
+                            deadline=deadline)
     if not cfg.wiki and not cfg.dump:
         raise click.UsageError("give --wiki URL or --dump FILE (or set one in tierslieux.toml)")
     app.full = full
     with recorded_run(cfg, "harvest", _source(cfg)) as facts:
-        report = _do_harvest(app, cfg)
+        report = _do_harvest(app, cfg, facts)
         facts["counts"] = _counts(report)
         facts["outcome"] = success_outcome(
             changed=bool(report.pages_new or report.pages_changed or report.pages_deleted),
@@ -456,9 +483,11 @@ data_option = click.option(
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
               default="table", show_default=True, help="Output format.")
 @click.option("--list", "list_queries", is_flag=True, help="List the worked research queries.")
+@click.option("--allow-service", is_flag=True,
+              help="Let the query use SERVICE (fetch the remote endpoints it names).")
 @click.pass_obj
 @handle_errors
-def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
+def query(app: App, data, sparql, query_file, fmt, list_queries, allow_service) -> None:
     """Answer a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) over a release.
 
     The release is loaded once into a cached Oxigraph store beside it; later queries reuse it
@@ -479,7 +508,7 @@ def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
         else:
             sparql = worked_query(query_file).text
     data = data or app.config.out
-    click.echo(run_query(data, sparql, fmt), nl=False)
+    click.echo(run_query(data, sparql, fmt, allow_service=allow_service), nl=False)
 
 
 @cli.command()
@@ -487,14 +516,30 @@ def query(app: App, data, sparql, query_file, fmt, list_queries) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default).")
 @click.option("--port", type=int, default=7878, show_default=True, help="Port to listen on.")
+@click.option("--timeout", "timeout_s", type=click.IntRange(min=0), default=30,
+              show_default=True, metavar="SECONDS",
+              help="Stop a query running longer (0: no limit).")
+@click.option("--max-result-mb", type=click.IntRange(min=1), default=64, show_default=True,
+              metavar="MB", help="Refuse answers larger than this.")
+@click.option("--allow-service", is_flag=True,
+              help="Let queries use SERVICE: the server then fetches any address a client "
+                   "names (only for trusted clients).")
+@click.option("--no-cors", is_flag=True,
+              help="Do not answer browsers of other origins (CORS is open by default).")
 @click.pass_obj
 @handle_errors
-def serve(app: App, data, host, port) -> None:
-    """Serve a release as a read-only SPARQL 1.1 Protocol endpoint (Oxigraph), until Ctrl-C."""
+def serve(app: App, data, host, port, timeout_s, max_result_mb, allow_service, no_cors) -> None:
+    """Serve a release as a read-only SPARQL 1.1 Protocol endpoint (Oxigraph), until Ctrl-C.
+
+    SERVICE is refused, queries are stopped after --timeout seconds and answers over
+    --max-result-mb refused, unless told otherwise.
+    """
     from tierslieux.sparql import serve as serve_release
 
     data = data or app.config.out
-    serve_release(data, host, port, on_ready=lambda url: click.echo(url))
+    serve_release(data, host, port, timeout_s=timeout_s or None, allow_service=allow_service,
+                  max_result_bytes=max_result_mb << 20, cors=not no_cors,
+                  on_ready=lambda url: click.echo(url))
 
 
 @cli.command()

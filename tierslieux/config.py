@@ -78,6 +78,14 @@ class Config:
     contact: str = ""
     #: seconds between two API requests
     delay: float = 1.0
+    #: retries of one failed request (429, 5xx, dropped connection, truncated answer…)
+    retries: int = 8
+    #: seconds before the 2nd retry, doubled at each further one (capped at 120 s)
+    backoff: float = 1.0
+    #: seconds to wait for a connection and for each answer
+    timeout: float = 60.0
+    #: seconds a whole harvest may take; 0 = no limit
+    deadline: float = 0.0
     store: Path = DEFAULT_STORE
     out: Path = DEFAULT_OUT
     base_iri: str = DEFAULT_BASE_IRI
@@ -391,6 +399,10 @@ _FIELDS: dict[str, _Field] = {
     "categories": _Field(_strings),
     "contact": _Field(_string),
     "delay": _Field(_number(0, None)),
+    "retries": _Field(_count),
+    "backoff": _Field(_number(0, None)),
+    "timeout": _Field(_number(0.1, None)),
+    "deadline": _Field(_number(0, None)),
     "store": _Field(_path),
     "out": _Field(_path),
     "base_iri": _Field(_base_iri),

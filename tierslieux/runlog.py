@@ -12,11 +12,13 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any, TextIO
+
+from tierslieux.secrets import RedactingFilter, redact
 
 LOGGER_NAME = "tierslieux"
 log = logging.getLogger(LOGGER_NAME)
@@ -192,10 +194,15 @@ def setup_logging(fmt: str = "text", quiet: bool = False, verbose: bool = False,
         raise ValueError(f"unknown log format {fmt!r}")
     handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(verbose))
+    handler.addFilter(RedactingFilter())   # no secret reaches a log line, whoever logs it
     handler._tierslieux = True  # type: ignore[attr-defined]
-    for old in [h for h in log.handlers if getattr(h, "_tierslieux", False)]:
-        log.removeHandler(old)
-    log.addHandler(handler)
+    # mwclient's own warnings (retries, API warnings) go the same way, not to Python's bare
+    # last-resort handler: one format on stderr, and redacted.
+    for logger in (log, logging.getLogger("mwclient")):
+        for old in [h for h in logger.handlers if getattr(h, "_tierslieux", False)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+    logging.getLogger("mwclient").propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     return log
 
@@ -252,6 +259,7 @@ def append_run(path: str | Path, record: RunRecord) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    record = replace(record, source=redact(record.source), message=redact(record.message))
     data = (record.to_json() + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:

@@ -88,13 +88,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from tierslieux.errors import PushError, QueryError, ServeError
+from tierslieux.front import MAX_RESULT_BYTES, QUERY_TIMEOUT, SERVICE_REFUSED, Front, uses_service
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.ontology import PREFIXES as ONTOLOGY_PREFIXES
+
+if TYPE_CHECKING:
+    import requests
 
 try:  # POSIX only; elsewhere old caches are removed without checking who uses them
     import fcntl
@@ -378,19 +382,30 @@ def open_release_store(data_dir: str | Path, *, cache_dir: str | Path | None = N
 
 
 def run_query(data_dir: str | Path, sparql: str, fmt: str = "table", *,
-              cache_dir: str | Path | None = None) -> str:
-    """Answer a SELECT, ASK, CONSTRUCT or DESCRIBE query over the release, formatted."""
+              cache_dir: str | Path | None = None, allow_service: bool = False) -> str:
+    """Answer a SELECT, ASK, CONSTRUCT or DESCRIBE query over the release, formatted.
+
+    A query using SERVICE (which makes the engine fetch the address it names) is refused
+    unless ``allow_service``.
+    """
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     cached = cache_release(data_dir, cache_dir=cache_dir)
     with _lock(cached.folder, exclusive=False):
         store = ox.Store.read_only(str(cached.store_path))
-        return query_store(store, sparql, fmt, prefixes=release_prefixes(data_dir))
+        return query_store(store, sparql, fmt, prefixes=release_prefixes(data_dir),
+                           allow_service=allow_service)
 
 
 def query_store(store: ox.Store, sparql: str, fmt: str = "table", *,
-                prefixes: dict[str, str] | None = None) -> str:
-    """Run ``sparql`` on an open store and format the answer (see the module docstring)."""
+                prefixes: dict[str, str] | None = None, allow_service: bool = False) -> str:
+    """Run ``sparql`` on an open store and format the answer (see the module docstring).
+
+    SERVICE (the engine would fetch the address the query names) is refused unless
+    ``allow_service``.
+    """
+    if not allow_service and uses_service(sparql):
+        raise QueryError(SERVICE_REFUSED.replace("by this endpoint", "by tierslieux"))
     known = {**PREFIXES, **(prefixes or {})}
     try:
         # The default graph is the union of the release's graphs, unless the query names its
@@ -642,20 +657,25 @@ def oxigraph_binary() -> str:
 
 @dataclass
 class Endpoint:
-    """A running read-only Oxigraph server over a cached release."""
+    """A running read-only Oxigraph server over a cached release, behind the front
+    (:mod:`tierslieux.front`) that listens on the public address."""
 
     url: str
     process: subprocess.Popen
     cached: CachedStore
     _lock: contextlib.ExitStack = field(repr=False)
     _log: IO[bytes] = field(repr=False)
+    front: Front | None = field(default=None, repr=False)
 
     @property
     def base(self) -> str:
         return self.url.rsplit("/", 1)[0]
 
     def stop(self, timeout: float = 10) -> int:
-        """Terminate the server (only the process this object started) and wait for it."""
+        """Stop the front, terminate the server (only the process this object started) and
+        wait for it."""
+        if self.front is not None:
+            self.front.stop()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -675,18 +695,28 @@ class Endpoint:
 
 
 def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
-                   cache_dir: str | Path | None = None, timeout_s: int | None = None,
-                   wait: float = 30.0) -> Endpoint:
-    """Start ``oxigraph serve-read-only`` over the release and wait until it answers."""
+                   cache_dir: str | Path | None = None, timeout_s: int | None = QUERY_TIMEOUT,
+                   allow_service: bool = False, max_result_bytes: int = MAX_RESULT_BYTES,
+                   cors: bool = True, wait: float = 30.0) -> Endpoint:
+    """Start ``oxigraph serve-read-only`` over the release on an internal loopback port, and
+    the front on ``host:port``; wait until it answers.
+
+    ``timeout_s``: seconds a query may run before Oxigraph cancels it (None or 0: no limit);
+    ``max_result_bytes``: largest answer; ``allow_service``: let queries use SERVICE (the
+    server then fetches the addresses clients name); ``cors``: answer browsers of any origin.
+    """
     binary = oxigraph_binary()
     cached = cache_release(data_dir, cache_dir=cache_dir)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     # Checked first: otherwise the readiness probe could be answered by whoever holds the port.
     _check_port(host, port, bind)
-    command = [binary, "serve-read-only", "--location", str(cached.store_path), "--bind", bind,
-               "--cors", "--union-default-graph"]
+    inner = f"127.0.0.1:{_free_loopback_port()}"
+    command = [binary, "serve-read-only", "--location", str(cached.store_path), "--bind", inner,
+               "--union-default-graph"]
+    if cors:
+        command.append("--cors")
     if timeout_s:
-        command += ["--timeout-s", str(timeout_s)]
+        command += ["--timeout-s", str(int(timeout_s))]
     holder = contextlib.ExitStack()
     holder.enter_context(_lock(cached.folder, exclusive=False))
     log = tempfile.TemporaryFile()
@@ -698,20 +728,34 @@ def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 78
         raise ServeError(f"cannot start {binary}: {exc.strerror or exc}") from None
     url = f"http://{bind}/query"
     endpoint = Endpoint(url, process, cached, holder, log)
-    probe_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    probe = f"http://{f'[{probe_host}]' if ':' in probe_host else probe_host}:{port}/query?query=ASK%7B%7D"
     deadline = time.monotonic() + wait
-    while True:
+    while not _answers(f"http://{inner}/query?query=ASK%7B%7D"):
         if process.poll() is not None:
             reason = _server_error(log)
             endpoint.stop()
             raise ServeError(f"oxigraph could not serve on {bind}: {reason}")
-        if _answers(probe):
-            return endpoint
         if time.monotonic() > deadline:
             endpoint.stop()
             raise ServeError(f"oxigraph did not answer on {bind} within {wait:.0f} s")
         time.sleep(0.05)
+    try:
+        endpoint.front = Front((host, port), inner, allow_service=allow_service,
+                               timeout_s=timeout_s or 0, max_result_bytes=max_result_bytes,
+                               cors=cors)
+    except OSError as exc:
+        endpoint.stop()
+        raise ServeError(f"could not serve on {bind}: {exc.strerror or exc}"
+                         " (choose another --port)") from None
+    endpoint.front.start()
+    return endpoint
+
+
+def _free_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _check_port(host: str, port: int, bind: str) -> None:
@@ -747,14 +791,18 @@ def _server_error(log: IO[bytes]) -> str:
 
 
 def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
-          cache_dir: str | Path | None = None, timeout_s: int | None = None,
-          on_ready: Callable[[str], None] | None = None) -> str:
+          cache_dir: str | Path | None = None, timeout_s: int | None = QUERY_TIMEOUT,
+          allow_service: bool = False, max_result_bytes: int = MAX_RESULT_BYTES,
+          cors: bool = True, on_ready: Callable[[str], None] | None = None) -> str:
     """Serve the release as a SPARQL 1.1 Protocol endpoint until Ctrl-C (or SIGTERM).
 
     ``on_ready`` gets the query URL once the server answers. Returns that URL after a clean
-    stop; raises ServeError when the server cannot start or dies on its own.
+    stop; raises ServeError when the server cannot start or dies on its own. The options are
+    those of :func:`start_endpoint`.
     """
-    endpoint = start_endpoint(data_dir, host, port, cache_dir=cache_dir, timeout_s=timeout_s)
+    endpoint = start_endpoint(data_dir, host, port, cache_dir=cache_dir, timeout_s=timeout_s,
+                              allow_service=allow_service, max_result_bytes=max_result_bytes,
+                              cors=cors)
     restore = None
     if threading.current_thread() is threading.main_thread():
         # systemd and docker stop with SIGTERM: stop the child the same way as on Ctrl-C.
@@ -889,7 +937,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
     if not urllib.parse.urlsplit(graph).scheme:
         raise PushError(f"the graph must be an absolute IRI, got {graph!r}")
     user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-    secrets = [s for s in (user, password, parsed.password) if s]
+    secrets = _push_secrets(user, password, parsed)
     auth = (user, password or "") if user else None
     safe = _safe_url(endpoint)
 
@@ -907,18 +955,43 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
         )
     except requests.RequestException as exc:
         reason = _redact(_one_line(str(exc)), secrets)
-        raise PushError(f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}") from None
-    if 300 <= response.status_code < 400 and response.headers.get("Location"):
-        target = _redact(_safe_url(response.headers["Location"]), secrets)
-        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}: "
-                        f"it moved to {target}; give that address as the endpoint")
-    if response.status_code not in (200, 201, 204):
-        body = response.text.strip().splitlines()
-        first = _redact(body[0].strip(), secrets)[:200] if body else ""
-        raise PushError(f"{safe} answered HTTP {response.status_code} {response.reason}"
-                        + (f": {first}" if first else ""))
+        failure = f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}"
+    else:
+        failure = _push_failure(response, safe, secrets)
+    if failure is not None:   # raised here: no __context__ holding the request
+        raise PushError(_redact(failure, secrets))
     return PushResult(safe, graph, triples, size, response.status_code,
                       round(time.perf_counter() - start, 3))
+
+
+def _push_failure(response: requests.Response, safe: str, secrets: list[str]) -> str | None:
+    """Why the upload failed, in one line with no credential in any form; None: it did not."""
+    status = f"HTTP {response.status_code} {_one_line(response.reason or '')}".rstrip()
+    if 300 <= response.status_code < 400 and response.headers.get("Location"):
+        target = _redact(_safe_url(_one_line(response.headers["Location"])), secrets)
+        return (f"{safe} answered {status}: it moved to {target[:200]}; give that address "
+                "as the endpoint")
+    if response.status_code not in (200, 201, 204):
+        body = response.text.strip().splitlines()
+        first = _redact(_one_line(body[0]), secrets)[:200] if body else ""
+        return f"{safe} answered {status}" + (f": {first}" if first else "")
+    return None
+
+
+def _push_secrets(user: str | None, password: str | None,
+                  parsed: urllib.parse.SplitResult) -> list[str]:
+    """Every form the credentials may come back in: plain, URL-encoded, base64 (HTTP Basic
+    ``user:password``), from the environment and from the endpoint's ``user:password@``."""
+    from tierslieux.secrets import forms
+
+    found: set[str] = {name for name in (user, parsed.username) if name}
+    found |= forms(password or "", user)
+    if parsed.password:
+        for secret, name in ((parsed.password, parsed.username),
+                             (urllib.parse.unquote(parsed.password),
+                              urllib.parse.unquote(parsed.username or ""))):
+            found |= forms(secret, name or None)
+    return sorted(found, key=len, reverse=True)
 
 
 def _safe_url(url: str) -> str:
@@ -927,6 +1000,7 @@ def _safe_url(url: str) -> str:
 
 
 def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
     return text

@@ -18,7 +18,7 @@ from tierslieux.errors import HarvestError, StoreError
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo
 from tierslieux.pipeline.store import Store, UpsertCounts
-from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, Wiki, connect
+from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, Wiki, connect
 
 T = TypeVar("T")
 
@@ -214,6 +214,8 @@ def harvest_wiki(
     delay: float = 0.0,
     max_retries: int = MAX_RETRIES,
     backoff: float = BACKOFF,
+    timeout: float = TIMEOUT,
+    deadline: float | None = None,
     batch_size: int = API_BATCH,
     overlap: int = SAFETY_OVERLAP,
     progress: Progress | None = None,
@@ -224,17 +226,46 @@ def harvest_wiki(
     Incremental when the store holds a finished harvest of the same wiki and selection,
     full otherwise or when ``full``. An interrupted harvest of the same wiki and selection
     is resumed. ``categories`` restricts the harvest to members of those categories (named
-    with or without prefix); ``namespaces`` to those namespaces.
+    with or without prefix); ``namespaces`` to those namespaces. ``deadline``: seconds the
+    whole harvest may take (None or 0: no limit); past it a HarvestError stops it, the store
+    keeping what was fetched for the next run to go on from.
+
+    When it fails, the exception carries what was done so far as ``harvest_report`` (a
+    HarvestReport: requests sent, pages fetched…), for the runs history.
     """
     if not 1 <= batch_size <= 50:
         raise HarvestError(f"batch size {batch_size}: must be between 1 and 50")
-    wiki = connect(url, contact=contact, delay=delay, max_retries=max_retries,
-                   backoff=backoff, credentials_from_env=credentials_from_env)
     try:
-        return _LiveHarvest(wiki, store, namespaces, categories, batch_size, overlap,
-                            progress).run(full)
+        wiki = connect(url, contact=contact, delay=delay, max_retries=max_retries,
+                       backoff=backoff, timeout=timeout, deadline=deadline or None,
+                       credentials_from_env=credentials_from_env)
+    except BaseException as exc:
+        exc.harvest_report = HarvestReport(  # type: ignore[attr-defined]
+            source=url, mode="full", pages_fetched=0, pages_new=0, pages_changed=0,
+            pages_unchanged=0, pages_deleted=0, requests=getattr(exc, "requests_made", 0))
+        raise
+    harvest = None
+    try:
+        harvest = _LiveHarvest(wiki, store, namespaces, categories, batch_size, overlap,
+                               progress)
+        return harvest.run(full)
+    except BaseException as exc:
+        exc.harvest_report = _partial_report(wiki, harvest)  # type: ignore[attr-defined]
+        raise
     finally:
         wiki.session.close()
+
+
+def _partial_report(wiki: Wiki, harvest: _LiveHarvest | None) -> HarvestReport:
+    """What a harvest that stopped half-way had done."""
+    state = harvest.state if harvest is not None and harvest.state else {}
+    new, changed, unchanged = state.get("counts", [0, 0, 0])
+    return HarvestReport(
+        source=wiki.canonical_api, mode=state.get("mode", "full"),
+        pages_fetched=state.get("fetched", 0), pages_new=new, pages_changed=changed,
+        pages_unchanged=unchanged, pages_deleted=len(state.get("deleted", [])),
+        requests=wiki.session.stats.requests, retries=wiki.session.stats.retries,
+    )
 
 
 def _base36_sha1(hexdigest: str | None) -> str | None:

@@ -5,58 +5,51 @@ Everything that makes the harvester a good citizen is set here, in one place:
 - a User-Agent naming the tool, its version and a contact (``TIERSLIEUX_CONTACT``): Wikimedia's
   User-Agent policy (https://meta.wikimedia.org/wiki/User-Agent_policy) requires a contact, so
   Wikimedia wikis are refused without one;
-- ``maxlag=5`` on every API request; mwclient waits for ``Retry-After`` when the wiki answers
-  that its database replicas lag (``X-Database-Lag`` header) and retries API-level database
-  errors;
-- what mwclient lacks, added under it through the ``requests`` session it is given
-  (``pool=``): urllib3 retries of 429, 500, 502, 503, 504, connection errors and read
-  timeouts, honouring ``Retry-After`` and otherwise backing off exponentially up to a cap;
-- an optional delay between two requests, and one request at a time (nothing is threaded);
-- a count of the requests and retries, for the run report.
+- ``maxlag=5`` on every API request, an optional delay between two requests, one request at
+  a time (nothing is threaded);
+- retries with bounded waits of what fails on the way (429, 5xx, dropped connections,
+  timeouts, truncated bodies, HTML or internal errors instead of an API answer), counted
+  for the run report: see :mod:`tierslieux.pipeline.session`.
 
 A private wiki is read with a bot password taken from ``TIERSLIEUX_WIKI_USER`` and
 ``TIERSLIEUX_WIKI_PASSWORD``; the password is used for the login request only and never kept,
-printed or put in an exception message.
+printed or put in an exception: every failure of the login, whatever the wiki or the network
+does, is one LoginError line, raised outside any ``except`` block (no ``__context__``).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import mwclient
 import requests
-from requests.adapters import HTTPAdapter
-from requests.exceptions import RetryError
-from urllib3.util.retry import Retry
 
 from tierslieux import __version__
 from tierslieux.errors import HarvestError, LoginError, WikiUnreachableError
 from tierslieux.pipeline.records import SiteInfo
+from tierslieux.pipeline.session import (  # re-exported: the harvest's knobs
+    BACKOFF,
+    BACKOFF_CAP,
+    DISCOVERY_BUDGET,
+    MAX_RETRIES,
+    MAXLAG,
+    REQUEST_BUDGET,
+    TIMEOUT,
+    WAIT_CAP,
+    PoliteSession,
+)
+from tierslieux.secrets import forms, redact
+
+__all__ = ["BACKOFF", "BACKOFF_CAP", "DISCOVERY_BUDGET", "MAX_RETRIES", "MAXLAG",
+           "REQUEST_BUDGET", "TIMEOUT", "WAIT_CAP", "PoliteSession", "Wiki", "connect",
+           "discover_api", "api_candidates", "user_agent"]
 
 CONTACT_ENV = "TIERSLIEUX_CONTACT"
 USER_ENV = "TIERSLIEUX_WIKI_USER"
 PASSWORD_ENV = "TIERSLIEUX_WIKI_PASSWORD"
-
-#: seconds of replication lag above which the wiki should refuse our requests
-MAXLAG = 5
-#: HTTP statuses that are retried (after Retry-After, else with exponential backoff)
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-#: retries of one request before giving up
-MAX_RETRIES = 8
-#: backoff in seconds before the 2nd retry of a request (the 1st is immediate, as urllib3
-#: does), doubled at each further failure ...
-BACKOFF = 1.0
-#: ... up to this many seconds
-BACKOFF_CAP = 120.0
-#: seconds to wait for a connection and for an answer
-TIMEOUT = 60.0
 
 #: paths tried, after the address given, to find ``api.php``
 API_CANDIDATES = ("/api.php", "/w/api.php", "/wiki/api.php")
@@ -72,121 +65,6 @@ def user_agent(contact: str | None) -> str:
     """``tierslieux/<version> (<contact>) mwclient/<version>``."""
     who = contact or "no contact given; set TIERSLIEUX_CONTACT"
     return f"tierslieux/{__version__} ({who}) mwclient/{mwclient.__version__}"
-
-
-@dataclass
-class RequestStats:
-    """What the session did: HTTP requests sent (retries included), retries made (HTTP
-    retries and waits for maxlag) and seconds spent waiting before retries."""
-
-    requests: int = 0
-    retries: int = 0
-    waited: float = 0.0
-
-
-class _CountingRetry(Retry):
-    """urllib3's Retry, counting the retries (each one a request sent again) and the time
-    slept into a RequestStats."""
-
-    stats: RequestStats | None = None
-
-    def new(self, **kw):  # type: ignore[no-untyped-def]
-        retry = super().new(**kw)
-        retry.stats = self.stats
-        return retry
-
-    def sleep(self, response=None) -> None:  # type: ignore[no-untyped-def]
-        start = time.monotonic()
-        super().sleep(response)
-        if self.stats is not None:
-            self.stats.requests += 1
-            self.stats.retries += 1
-            self.stats.waited += time.monotonic() - start
-
-
-class PoliteSession(requests.Session):
-    """The one ``requests`` session of a harvest, handed to mwclient as its pool."""
-
-    def __init__(self, *, contact: str | None = None, delay: float = 0.0,
-                 max_retries: int = MAX_RETRIES, backoff: float = BACKOFF,
-                 backoff_cap: float = BACKOFF_CAP, timeout: float = TIMEOUT) -> None:
-        super().__init__()
-        self.stats = RequestStats()
-        self.delay = delay
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._backoff = (backoff, backoff_cap)
-        self._last: float | None = None
-        self._probing = False
-        self.headers["User-Agent"] = user_agent(contact)
-        self._mount(connect=max_retries)
-
-    def _mount(self, *, connect: int) -> None:
-        retry = _CountingRetry(
-            total=self.max_retries, connect=connect, read=self.max_retries,
-            status=self.max_retries, other=0,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "HEAD", "POST"}),
-            respect_retry_after_header=True,
-            backoff_factor=self._backoff[0] / 2,   # urllib3 sleeps factor * 2**(n-1)
-            backoff_max=self._backoff[1],
-            raise_on_status=True,
-        )
-        retry.stats = self.stats
-        adapter = HTTPAdapter(max_retries=retry)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
-
-    @contextmanager
-    def probing(self) -> Iterator[None]:
-        """While looking for the API, a refused connection means "not here", not "retry"."""
-        self._probing = True
-        self._mount(connect=0)
-        try:
-            yield
-        finally:
-            self._probing = False
-            self._mount(connect=self.max_retries)
-
-    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        if self.delay and self._last is not None:
-            pause = self.delay - (time.monotonic() - self._last)
-            if pause > 0:
-                time.sleep(pause)
-        if urlsplit(url).path.endswith("api.php"):
-            key = "params" if method.upper() == "GET" else "data"
-            values = kwargs.get(key)
-            if isinstance(values, dict) and "maxlag" not in values:
-                kwargs[key] = {**values, "maxlag": MAXLAG}
-        kwargs.setdefault("timeout", self.timeout)
-        self.stats.requests += 1
-        try:
-            return super().request(method, url, *args, **kwargs)
-        except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
-            if self._probing:
-                raise
-            # Retries with backoff are done: tell mwclient not to start its own round.
-            where = urlsplit(url)
-            raise HarvestError(
-                f"{where.scheme}://{where.netloc}{where.path} still failing after "
-                f"{self.max_retries} retries ({_reason(exc)}): try again later"
-            ) from None
-        finally:
-            self._last = time.monotonic()
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, RetryError):
-        match = re.search(r"too many (\d+) error responses", str(exc))
-        return f"HTTP {match.group(1)}" if match else "too many error responses"
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused"
-    if "Name or service not known" in text or "NameResolutionError" in text:
-        return "unknown host"
-    return "connection failed"
 
 
 # --------------------------------------------------------------------------- discovery
@@ -232,25 +110,17 @@ def api_candidates(url: str) -> list[str]:
 
 def _probe(session: PoliteSession, api: str) -> tuple[str, dict] | str:
     """(final api address, siteinfo answer) when ``api`` is a MediaWiki API, else why not."""
-    for attempt in range(session.max_retries + 1):
-        try:
-            resp = session.get(api, params={
-                "action": "query", "meta": "siteinfo", "siprop": "general|namespaces",
-                "format": "json", "formatversion": "2",
-            })
-        except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
-            return _reason(exc)
-        except requests.RequestException as exc:
-            return type(exc).__name__
-        lag = resp.headers.get("X-Database-Lag")
-        if not lag or attempt == session.max_retries:
-            break
-        # Replicas lag (maxlag): wait as asked, as mwclient does for the later requests.
-        wait = resp.headers.get("Retry-After", "5")
-        pause = float(wait) if wait.isdigit() else 5.0
-        time.sleep(pause)
-        session.stats.retries += 1
-        session.stats.waited += pause
+    try:
+        resp = session.get(api, params={
+            "action": "query", "meta": "siteinfo", "siprop": "general|namespaces",
+            "format": "json", "formatversion": "2",
+        })
+    except requests.ConnectionError as exc:   # the session's one-line reason
+        return str(exc) or "connection failed"
+    except requests.RequestException as exc:
+        return type(exc).__name__
+    if resp.headers.get("X-Database-Lag"):
+        return "database lag (maxlag)"
     if resp.status_code != 200:
         return f"HTTP {resp.status_code}"
     try:
@@ -275,8 +145,8 @@ def _edit_uri(session: PoliteSession, url: str) -> str | None | tuple[str]:
     """The api.php address announced by the HTML page at ``url``; a 1-tuple holds why not."""
     try:
         resp = session.get(url)
-    except (RetryError, requests.ConnectionError, requests.Timeout) as exc:
-        return (_reason(exc),)
+    except requests.ConnectionError as exc:
+        return (str(exc) or "connection failed",)
     except requests.RequestException as exc:
         return (type(exc).__name__,)
     # MediaWiki's "no such page" answers 404 and still carries the link.
@@ -299,11 +169,19 @@ def discover_api(url: str, session: PoliteSession) -> tuple[str, dict]:
     tried: list[str] = []
     with session.probing():
         for api in api_candidates(url):
+            if session.probing_spent:
+                tried.append(f"{api} (not tried: {session.discovery_budget:g} s spent)")
+                continue
             answer = _probe(session, api)
             if isinstance(answer, tuple):
                 return answer
             tried.append(f"{api} ({answer})")
         page = _normalise_url(url)
+        if session.probing_spent:
+            tried.append(f"the EditURI link of {page} (not tried: "
+                         f"{session.discovery_budget:g} s spent)")
+            raise WikiUnreachableError(
+                f"no MediaWiki API found for {url}: tried {'; '.join(tried)}")
         edit = _edit_uri(session, page)
         if isinstance(edit, str):
             answer = _probe(session, edit)
@@ -380,22 +258,7 @@ class Wiki:
 
     def call(self, **params: object) -> dict:
         """One ``action=query`` request (formatversion 2), through mwclient."""
-        try:
-            return self.site.get("query", formatversion=2, **params)
-        except mwclient.errors.MaximumRetriesExceeded:
-            raise HarvestError(
-                f"{self.api_url} still asks to wait (database lag, maxlag={MAXLAG}) after "
-                f"{self.session.max_retries} retries: try again later"
-            ) from None
-        except mwclient.errors.APIError as exc:
-            raise HarvestError(f"{self.api_url} refused a query ({exc.code}: {exc.info})") \
-                from None
-        except mwclient.errors.MwClientError as exc:
-            raise HarvestError(f"{self.api_url} gave an unexpected answer "
-                               f"({type(exc).__name__})") from None
-        except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else "?"
-            raise HarvestError(f"{self.api_url} answered HTTP {status}") from None
+        return _api_call(self.site, self.api_url, **params)
 
     def query(self, params: dict, start: dict | None = None) -> Iterator[tuple[dict, dict | None]]:
         """Answers to ``params``, following API continuation from ``start``.
@@ -433,10 +296,40 @@ class Wiki:
                 pages = {}
 
 
+def _api_call(site: mwclient.Site, api_url: str, **params: object) -> dict:
+    """``site.get("query", formatversion=2, **params)``; every failure as one HarvestError,
+    raised outside the ``except`` block (nothing of the request kept as ``__context__``)."""
+    try:
+        return site.get("query", formatversion=2, **params)
+    except HarvestError:   # the session gave up: its message says why
+        raise
+    except Exception as exc:  # noqa: BLE001  (every other way, one line)
+        reason = _failure(exc, api_url)
+    raise HarvestError(reason)
+
+
+def _failure(exc: Exception, api_url: str) -> str:
+    """One line for a failed mwclient call, from safe parts of ``exc`` only."""
+    if isinstance(exc, mwclient.errors.APIError):
+        return f"{api_url} refused a query ({exc.code}: {exc.info})"
+    if isinstance(exc, requests.HTTPError):
+        status = exc.response.status_code if exc.response is not None else "?"
+        return f"{api_url} answered HTTP {status}"
+    if isinstance(exc, mwclient.errors.MaximumRetriesExceeded):
+        return f"{api_url} kept failing (mwclient gave up retrying): try again later"
+    return f"{api_url} gave an unexpected answer ({type(exc).__name__})"
+
+
 def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
             max_retries: int = MAX_RETRIES, backoff: float = BACKOFF,
-            timeout: float = TIMEOUT, credentials_from_env: bool = True) -> Wiki:
-    """Find the API of the wiki at ``url``, open the polite session, log in if asked."""
+            timeout: float = TIMEOUT, deadline: float | None = None,
+            discovery_budget: float = DISCOVERY_BUDGET,
+            credentials_from_env: bool = True) -> Wiki:
+    """Find the API of the wiki at ``url``, open the polite session, log in if asked.
+
+    ``deadline``: seconds the whole harvest may take from now (None: no limit);
+    ``discovery_budget``: seconds the search for the API may take, retries included.
+    """
     contact = contact or os.environ.get(CONTACT_ENV) or None
     host = (urlsplit(_normalise_url(url)).hostname or "").lower()
     if not contact and any(host == d or host.endswith("." + d) for d in _WIKIMEDIA):
@@ -444,11 +337,13 @@ def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
             f"{host} is a Wikimedia wiki: its User-Agent policy requires a contact; "
             f"set {CONTACT_ENV} (an e-mail address or a web page) or pass --contact"
         )
-    session = PoliteSession(contact=contact, delay=delay, max_retries=max_retries,
-                            backoff=backoff, timeout=timeout)
+    session = PoliteSession(user_agent=user_agent(contact), delay=delay,
+                            max_retries=max_retries, backoff=backoff, timeout=timeout,
+                            deadline=deadline, discovery_budget=discovery_budget)
     try:
         return _open(url, session, max_retries, backoff, timeout, credentials_from_env)
-    except BaseException:
+    except BaseException as exc:
+        exc.requests_made = session.stats.requests  # type: ignore[attr-defined]
         session.close()
         raise
 
@@ -464,6 +359,7 @@ def _open(url: str, session: PoliteSession, max_retries: int, backoff: float, ti
         wait_callback=lambda *_: _count_wait(session), max_lag=MAXLAG,
         connection_options={"timeout": timeout}, do_init=False,
     )
+    site.sleepers = _CappedSleepers(max_retries, backoff, lambda *_: _count_wait(session))
     logged_in_as = None
     if credentials_from_env:
         logged_in_as = _login_from_env(site, api_url)
@@ -473,14 +369,29 @@ def _open(url: str, session: PoliteSession, max_retries: int, backoff: float, ti
                 f"{api_url} is a private wiki: set {USER_ENV} and {PASSWORD_ENV} "
                 "(a bot password from Special:BotPasswords) to read it"
             )
-        answer = site.get("query", meta="siteinfo", siprop="general|namespaces",
-                          formatversion=2)
+        answer = _api_call(site, api_url, meta="siteinfo", siprop="general|namespaces")
     query = answer["query"]
     return Wiki(api_url, site, session, query["general"], query["namespaces"], logged_in_as)
 
 
+class _CappedSleeper(mwclient.sleep.Sleeper):
+    """mwclient's own waits (a throttled login says how long) obey the same cap as the
+    session's: a longer one is an error, not a sleep."""
+
+    def sleep(self, min_time: float = 0) -> None:
+        if min_time > WAIT_CAP:
+            raise HarvestError(f"the wiki asks to wait {min_time:.0f} s, more than the cap of "
+                               f"{WAIT_CAP:.0f} s: try again later")
+        super().sleep(min_time)
+
+
+class _CappedSleepers(mwclient.sleep.Sleepers):
+    def make(self, args=None):  # type: ignore[no-untyped-def]
+        return _CappedSleeper(None, self.max_retries, self.retry_timeout, self.callback)
+
+
 def _count_wait(session: PoliteSession) -> None:
-    """mwclient's own retries (maxlag, database errors) count as retries too."""
+    """mwclient's own retries (a login throttled) count as retries too."""
     session.stats.retries += 1
 
 
@@ -492,19 +403,40 @@ def _login_from_env(site: mwclient.Site, api_url: str) -> str | None:
     if not user or not password:
         missing = USER_ENV if not user else PASSWORD_ENV
         raise LoginError(f"{missing} is not set: both {USER_ENV} and {PASSWORD_ENV} are needed")
-    reason = None
-    try:
-        site.login(user, password)
-    except mwclient.errors.LoginError as exc:
-        reason = str(exc.info or exc.code or "refused")
-    except mwclient.errors.APIError as exc:
-        reason = f"{exc.code}: {exc.info}"
-    finally:
-        site.credentials = None   # mwclient keeps them for nothing we use
-    if reason is not None:
-        reason = reason.replace(password, "***").rstrip(".")
+    refused, reason = _try_login(site, user, password, api_url)
+    if reason is None:
+        return user
+    reason = redact(reason, forms(password, user)).rstrip(".")
+    del password   # not even in the raising frame's locals
+    if refused:
         raise LoginError(
             f"login to {api_url} as {user} failed ({reason}): check {USER_ENV} and "
             f"{PASSWORD_ENV} (a bot password: user 'Name@app', secret from Special:BotPasswords)"
         )
-    return user
+    raise LoginError(f"login to {api_url} as {user} failed: {reason}")
+
+
+def _try_login(site: mwclient.Site, user: str, password: str, api_url: str
+               ) -> tuple[bool, str | None]:
+    """(the wiki refused the credentials, why not logged in; None when logged in).
+
+    Every exception is turned into a reason here and dropped: mwclient's own carry the login
+    request (``MaximumRetriesExceeded`` holds ``('lgpassword', …)``, an ``HTTPError`` its
+    response's request body).
+    """
+    try:
+        site.login(user, password)
+    except mwclient.errors.LoginError as exc:
+        return True, str(exc.info or exc.code or "refused")
+    except mwclient.errors.APIError as exc:
+        return True, f"{exc.code}: {exc.info}"
+    except HarvestError as exc:   # the session gave up: retries, timeouts, deadline
+        return False, str(exc)
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        return False, f"{api_url} answered HTTP {status} to the login request"
+    except Exception as exc:  # noqa: BLE001  (an odd answer: one line, whatever it is)
+        return False, _failure(exc, api_url)
+    finally:
+        site.credentials = None   # mwclient keeps them for nothing we use
+    return False, None
