@@ -40,7 +40,7 @@ from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
 from tierslieux.exports.tables import neutralise
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 CASES = Path(__file__).parent / "cases" / "exports"
 RESOURCES = CASES / "resources"

@@ -24,7 +24,7 @@ from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.map import DEFAULT_BASE_IRI, Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "cases" / "geography"

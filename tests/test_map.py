@@ -29,7 +29,7 @@ from tierslieux.pipeline.map import (
     slugify,
 )
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import (
+from tierslieux.model.records import (
     ListItem,
     MappedPage,
     PageRevision,

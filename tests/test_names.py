@@ -11,7 +11,7 @@ from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.map import DEFAULT_BASE_IRI, Mapper
 from tierslieux.pipeline.names import rank
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 D = DEFAULT_BASE_IRI
 

@@ -28,7 +28,7 @@ import pytest
 
 from tierslieux.errors import ParseError, TierslieuxError
 from tierslieux.pipeline.parse import normalise_template_name, normalise_title, parse_page
-from tierslieux.pipeline.records import PageRevision, ParsedPage, StoredPage
+from tierslieux.model.records import PageRevision, ParsedPage, StoredPage
 
 CASES = Path(__file__).parent / "cases" / "parse"
 WIKIPEDIA = Path(__file__).parent / "data" / "wikipedia"

@@ -103,7 +103,7 @@ def test_lone_surrogates_delivered_by_a_harvest_are_replaced_and_reported(tmp_pa
     """An API answer may hold ``\\ud800`` escapes: the store, every output and the cache get
     U+FFFD instead, and the page is reported."""
     from tierslieux.pipeline.build import BuildOptions, build
-    from tierslieux.pipeline.records import PageRevision, SiteInfo
+    from tierslieux.model.records import PageRevision, SiteInfo
     from tierslieux.pipeline.store import Store
 
     store_path = tmp_path / "store.sqlite"
@@ -131,7 +131,7 @@ def test_pack_issues_of_a_page_with_lone_surrogates(tmp_path):
     from tierslieux.pipeline.cache import pack_issues, unpack_issues
     from tierslieux.pipeline.map import Mapper
     from tierslieux.pipeline.parse import parse_page
-    from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+    from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
     page = StoredPage(PageRevision(1, 0, "T\ud800", 2, None, "2025-01-01T00:00:00Z", None, "A",
                                    "== Titre &#xD800; \ud800 ==\n{{Inconnu|a=\udfff}}"), "T\ud800")

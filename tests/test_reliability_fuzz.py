@@ -32,7 +32,7 @@ from tierslieux.pipeline.cache import pack_issues, unpack_issues
 from tierslieux.pipeline.iri import is_iri
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 EXAMPLES = int(os.environ.get("TIERSLIEUX_FUZZ_EXAMPLES", "0")) or None
 SITE = SiteInfo("Wiki Test", "https://wiki.example.org/wiki/$1",

@@ -21,7 +21,7 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
 )
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.map import DEFAULT_BASE_IRI, nt_line
-from tierslieux.pipeline.records import MappedPage
+from tierslieux.model.records import MappedPage
 from tierslieux.pipeline.shacl import (
     ShapeChecker,
     Unsupported,

@@ -9,7 +9,7 @@ from test_map import mapping, sample, stored  # noqa: F401 - shared session fixt
 from tierslieux.ontology.mapping import Mapping
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import StoredPage
+from tierslieux.model.records import StoredPage
 from tierslieux.pipeline.store import Store
 from tierslieux.pipeline.survey import TABLE_HEADER, survey_pages, survey_store
 

@@ -45,7 +45,7 @@ from typing import Any
 
 from tierslieux.exports.package import csv_resource
 from tierslieux.exports.tables import neutralise
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 QUALITY_FILE = "quality.csv"
 TITLE_FR = "Rapport de qualité pour les contributeurs du wiki"

@@ -96,7 +96,7 @@ from tierslieux.exports.tables import (
     write_table,
 )
 from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
     from importlib.abc import Traversable

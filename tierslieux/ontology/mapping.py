@@ -20,7 +20,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 from tierslieux.errors import MappingError
 from tierslieux.ontology import MAPPING_FILE, ONTOLOGY_NS, load_ontology, read_text
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.clean import CLEANERS, fold
+from tierslieux.model.clean import CLEANERS, fold
 
 PARAM_KINDS = ("literal", "iri", "concept", "entity", "closure")
 CLOSURE_ROLES = ("status", "since", "note")

@@ -59,7 +59,7 @@ from tierslieux.pipeline.cache import (
 )
 from tierslieux.pipeline import runs as runs_module
 from tierslieux.pipeline.quarantine import FilteredLines, repair_release
-from tierslieux.pipeline.records import Issue, MappedPage, SiteInfo, StoredPage
+from tierslieux.model.records import Issue, MappedPage, SiteInfo, StoredPage
 from tierslieux.pipeline.runs import (
     RunSet,
     TripleOrder,

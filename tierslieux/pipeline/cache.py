@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,8 +46,8 @@ FLAG_CLASS_AXIOMS = 1
 #: modules whose code decides what a revision becomes (their source is part of the version)
 CODE_MODULES = (
     "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.pipeline.iri",
-    "tierslieux.pipeline.clean",
-    "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
+    "tierslieux.model.clean",
+    "tierslieux.model.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
     "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
     "tierslieux.ontology", "tierslieux.pipeline.build", "tierslieux.pipeline.cache",
     "tierslieux.pipeline.places", "tierslieux.pipeline.names", "tierslieux.geography", "tierslieux.geography.resolve",

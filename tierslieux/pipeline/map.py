@@ -46,7 +46,7 @@ from tierslieux.pipeline.iri import (  # noqa: F401  (iri_path, is_iri: imported
     is_iri,
     key_path,
 )
-from tierslieux.pipeline.clean import (
+from tierslieux.model.clean import (
     CLEANERS,
     Closure,
     DateValue,
@@ -57,7 +57,7 @@ from tierslieux.pipeline.clean import (
 )
 from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
-from tierslieux.pipeline.records import (
+from tierslieux.model.records import (
     Issue,
     MappedPage,
     ParsedPage,

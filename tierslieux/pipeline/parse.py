@@ -37,7 +37,7 @@ from mwparserfromhell.wikicode import Wikicode
 
 from tierslieux.errors import ParseError
 from tierslieux.pipeline.iri import clean_text
-from tierslieux.pipeline.records import (
+from tierslieux.model.records import (
     ExternalLink,
     Issue,
     ListItem,

@@ -17,7 +17,7 @@ from typing import Any
 
 from tierslieux.exports.ntriples import SortedLines, split_line
 from tierslieux.pipeline.iri import is_iri
-from tierslieux.pipeline.records import Issue
+from tierslieux.model.records import Issue
 
 #: validations after the first; a release still violating its shapes after them is refused
 ROUNDS = 3

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tierslieux.errors import StoreError
 from tierslieux.pipeline.iri import clean_text
-from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import Issue, PageRevision, SiteInfo, StoredPage
 
 SCHEMA_VERSION = 1
 

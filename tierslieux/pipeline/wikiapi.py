@@ -38,7 +38,7 @@ from urllib3.util.retry import Retry
 
 from tierslieux import __version__
 from tierslieux.errors import HarvestError, LoginError, WikiUnreachableError
-from tierslieux.pipeline.records import SiteInfo
+from tierslieux.model.records import SiteInfo
 
 CONTACT_ENV = "TIERSLIEUX_CONTACT"
 USER_ENV = "TIERSLIEUX_WIKI_USER"
