@@ -20,14 +20,8 @@ from tierslieux.ontology import read_text
 from tierslieux.ontology.mapping import Mapping, load_mapping
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.pipeline.map import (
-    DEFAULT_BASE_IRI,
-    Mapper,
-    iri_path,
-    nt_line,
-    page_address,
-    slugify,
-)
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, iri_path, nt_line, page_address, slugify
+from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.model.records import (
     ListItem,

@@ -23,7 +23,7 @@ from hostile import (
     write_dump,
 )
 from tierslieux.exports.checks import validate_release
-from tierslieux.pipeline.iri import is_iri
+from tierslieux.model.rdf import is_iri
 
 EXTERNAL_LINK = "<https://w3id.org/tierslieux/ontology#externalLink>"
 
@@ -241,7 +241,7 @@ def test_dot_segments_never_normalise_outside_page(tmp_path, title):
 
 
 def test_key_path_is_the_identity_for_ordinary_titles_and_injective():
-    from tierslieux.pipeline.iri import iri_path, key_path
+    from tierslieux.model.rdf import iri_path, key_path
 
     for title in ["La_Myne/2", "Développer_des_Tiers_Lieux", "Foo/Section/x", "a.b/c..d",
                   "Modèle:Tiers-lieu", "Sections"]:

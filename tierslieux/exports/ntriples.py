@@ -1,8 +1,8 @@
 """N-Triples lines: the form in which the map stage hands triples to the exports.
 
 The exports never load an RDF library to write: they work on the N-Triples lines themselves.
-This module checks and splits those lines, orders them, decodes the escapes of their terms,
-and writes the sorted, gzipped N-Triples dump.
+This module checks those lines, orders them, and writes the sorted, gzipped N-Triples dump;
+the terms themselves are written and read by ``model/rdf.py``.
 
 Two orders are used, both total and deterministic:
 
@@ -19,39 +19,24 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from tierslieux.errors import ValidationError
-
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-XSD_STRING = XSD + "string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+from tierslieux.model.rdf import IRI_TOKEN, LITERAL_TOKEN, Triple
 
 #: gzip level of every ``.nt.gz`` file; with mtime 0 and no file name the bytes depend only on
 #: the content (and on the zlib version).
 GZIP_LEVEL = 6
 
-_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
-_IRI = rf"<(?:[^\x00-\x20<>\"{{}}|^`\\]|{_UCHAR})*>"
-_LITERAL = (
-    rf"\"(?:[^\"\\\n\r]|\\[tbnrf\"'\\]|{_UCHAR})*\""
-    rf"(?:@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*|\^\^{_IRI})?"
-)
 #: a whole N-Triples statement without blank nodes (the contract of MappedPage.triples)
 _STATEMENT = re.compile(
-    rf"[ \t]*({_IRI})[ \t]*({_IRI})[ \t]*({_IRI}|{_LITERAL})[ \t]*\.[ \t]*(?:#.*)?"
+    rf"[ \t]*({IRI_TOKEN})[ \t]*({IRI_TOKEN})"
+    rf"[ \t]*({IRI_TOKEN}|{LITERAL_TOKEN})[ \t]*\.[ \t]*(?:#.*)?"
 )
 #: lines in the one-space form ``<s> <p> o .``, each followed by a newline
 _CANONICAL_BLOCK = re.compile(r'(?:<[^ \n<>"]*> <[^ \n<>"]*> [<"][^\n]*[^ \n] \.\n)*')
 _BLOCK = 100_000
-_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
-_ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-
-#: (subject IRI, predicate IRI, object as an N-Triples term)
-Triple = tuple[str, str, str]
 
 
 class SortedLines:
@@ -110,13 +95,6 @@ def _canonical(line: str) -> str:
     return f"{match.group(1)} {match.group(2)} {match.group(3)} ."
 
 
-def split_line(line: str) -> Triple:
-    """``<s> <p> o .`` -> (s, p, o) with the brackets of s and p removed."""
-    subject, predicate, rest = line.split(" ", 2)
-    # a blank node subject (data validated from elsewhere) keeps its "_:" label whole
-    return subject[1:-1] if subject[0] == "<" else subject, predicate[1:-1], rest[:-2]
-
-
 def subject_groups(triples: Iterable[Triple]) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """``(subject, [(predicate, object), ...])`` from triples whose subjects are contiguous
     (triple order, or line order)."""
@@ -143,47 +121,6 @@ def triple_order(lines: Iterable[str]) -> list[Triple] | Iterable[Triple]:
     # The input is nearly in this order already, which timsort turns into a near-linear pass.
     triples.sort()
     return triples
-
-
-def unescape(text: str) -> str:
-    """Decode the ``\\uXXXX``, ``\\UXXXXXXXX`` and ``\\n``-style escapes of an N-Triples term."""
-    if "\\" not in text:
-        return text
-
-    def _one(match: re.Match[str]) -> str:
-        if match.group(3) is not None:
-            return _ECHAR.get(match.group(3), match.group(0))
-        return chr(int(match.group(1) or match.group(2), 16))
-
-    return _ESCAPE.sub(_one, text)
-
-
-@dataclass(frozen=True)
-class Term:
-    """An object term decoded: an IRI, or a literal with its language or datatype."""
-
-    #: "iri" or "literal"
-    kind: str
-    #: the IRI or the literal's lexical form, escapes decoded
-    value: str
-    #: language tag as written (tags compare case-insensitively), "" if none
-    language: str = ""
-    #: datatype IRI ("" for a language-tagged literal, xsd:string for a plain one)
-    datatype: str = ""
-
-
-def parse_object(token: str) -> Term:
-    """Decode an object as written in canonical N-Triples."""
-    if token[0] == "<":
-        return Term("iri", unescape(token[1:-1]))
-    end = token.rindex('"')
-    value = unescape(token[1:end])
-    suffix = token[end + 1 :]
-    if suffix.startswith("@"):
-        return Term("literal", value, language=suffix[1:])
-    if suffix.startswith("^^"):
-        return Term("literal", value, datatype=unescape(suffix[3:-1]))
-    return Term("literal", value, datatype=XSD_STRING)
 
 
 def write_ntriples_gz(lines: Iterable[str], path: Path) -> int:

@@ -69,7 +69,6 @@ from tierslieux.exports.checks import (
 )
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import (
-    RDF_TYPE,
     NTriplesGzWriter,
     SortedLines,
     canonical_lines,
@@ -95,7 +94,8 @@ from tierslieux.exports.tables import (
     load_tables,
     write_table,
 )
-from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
+from tierslieux.exports.turtle import write_turtle
+from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI, RDF_TYPE
 from tierslieux.model.records import Issue, SiteInfo
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
@@ -103,7 +103,6 @@ if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
 #: Open Definition / SPDX identifiers of licences datapackage.json can name
 LICENCE_IDS = {

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS page (
 FLAG_CLASS_AXIOMS = 1
 #: modules whose code decides what a revision becomes (their source is part of the version)
 CODE_MODULES = (
-    "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.pipeline.iri",
+    "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.model.rdf",
+    "tierslieux.pipeline.iris", "tierslieux.pipeline.map_sections",
     "tierslieux.model.clean",
     "tierslieux.model.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
     "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",

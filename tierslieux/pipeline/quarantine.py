@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tierslieux.exports.ntriples import SortedLines, split_line
-from tierslieux.pipeline.iri import is_iri
+from tierslieux.model.rdf import is_iri
 from tierslieux.model.records import Issue
 
 #: validations after the first; a release still violating its shapes after them is refused

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.iri import clean_text
+from tierslieux.model.rdf import clean_text
 from tierslieux.model.records import Issue, PageRevision, SiteInfo, StoredPage
 
 SCHEMA_VERSION = 1
