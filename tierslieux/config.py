@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
-from tierslieux.exports.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.ontology.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder
 CONFIG_NAME = "tierslieux.toml"

@@ -30,7 +30,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from tierslieux.errors import PublishError
-from tierslieux.exports.catalog_terms import (
+from tierslieux.ontology.catalog_terms import (
     ADMS_LICENCE_TYPE,
     ADMS_PUBLISHER_TYPE,
     CC,
