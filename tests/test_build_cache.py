@@ -16,7 +16,7 @@ import pytest
 
 from tierslieux.errors import ValidationError
 from tierslieux.exports import checks
-from tierslieux.exports.ntriples import triple_order
+from tierslieux.model.lines import triple_order
 from tierslieux.exports.release import _diff
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline import runs as runs_module

@@ -37,7 +37,7 @@ from tierslieux.errors import PublishError, ValidationError
 from tierslieux.exports import ReleaseMeta, write_release
 from tierslieux.exports.checks import check_tables
 from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import canonical_lines, triple_order
+from tierslieux.model.lines import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
 from tierslieux.exports.tables import neutralise
 from tierslieux.model.records import Issue, SiteInfo

@@ -68,14 +68,7 @@ from tierslieux.exports.checks import (
     validator_name,
 )
 from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import (
-    NTriplesGzWriter,
-    SortedLines,
-    canonical_lines,
-    read_ntriples_gz,
-    triple_order,
-    write_ntriples_gz,
-)
+from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz, write_ntriples_gz
 from tierslieux.exports.quality import (
     QUALITY_FILE,
     TITLE_EN as QUALITY_TITLE_EN,
@@ -95,6 +88,7 @@ from tierslieux.exports.tables import (
     write_table,
 )
 from tierslieux.exports.turtle import write_turtle
+from tierslieux.model.lines import SortedLines, canonical_lines, triple_order
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI, RDF_TYPE
 from tierslieux.model.records import Issue, SiteInfo
 

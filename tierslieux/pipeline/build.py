@@ -202,7 +202,7 @@ _STATE: _State | None = None
 
 def _work(tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
     """Parse, map and check some pages (``(page_id, digest)``), reading them from the store."""
-    from tierslieux.exports.ntriples import canonical_lines
+    from tierslieux.model.lines import canonical_lines
 
     state = _STATE
     assert state is not None

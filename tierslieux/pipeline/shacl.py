@@ -45,7 +45,7 @@ from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from tierslieux.exports.ntriples import subject_groups
+from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, nt_term, parse_object, split_line, unescape
 from tierslieux.pipeline.validate import SEVERITIES, ValidationReport, Violation
 
@@ -841,7 +841,7 @@ def validate_data_graph(data: Graph, shapes: Graph, *, messages: bool = True
     hierarchy is the data graph's own (rdfs:subClassOf, as SHACL defines sh:class and
     sh:targetClass). Raises Unsupported for shapes or data this module does not check: run
     pyshacl then. ``messages``: see ``compile_shapes``."""
-    from tierslieux.exports.ntriples import triple_order
+    from tierslieux.model.lines import triple_order
 
     checker = ShapeChecker(shapes, data, messages=messages)
     ordered = triple_order(sorted(graph_lines(data, blank_nodes=True)))
@@ -853,7 +853,7 @@ def validate_pages(pages: Iterable[Iterable[str]],
     """Validate the N-Triples lines of some pages (with the ontology) the way the build does,
     in memory: each page resolves its ``sh:class`` checks, then the union is checked subject
     by subject. Gives the report ``validate.validate_graph`` gives for the union."""
-    from tierslieux.exports.ntriples import triple_order
+    from tierslieux.model.lines import triple_order
 
     checker = default_checker()
     everything: set[str] = set(ontology_lines())
