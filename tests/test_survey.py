@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from test_map import mapping, sample, stored  # noqa: F401 - shared session fixtures
-from tierslieux.ontology.mapping import Mapping
+from tierslieux.ontology.rules import Mapping
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.model.records import StoredPage

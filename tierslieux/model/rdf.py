@@ -337,7 +337,7 @@ def parse_object(token: str) -> Term:
     return Term("literal", value, datatype=XSD_STRING)
 
 
-# --------------------------------------------------------------------------- prefixes and compaction
+# --------------------------------------------------------------------------- prefixes, compaction
 
 #: prefixes every Turtle file of a release declares (a JSON-LD context may add more)
 CORE_PREFIXES: dict[str, str] = {

@@ -22,7 +22,7 @@ from rdflib import URIRef
 from tierslieux.errors import MappingError
 from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri, key_path, slugify
 from tierslieux.model.records import SiteInfo
-from tierslieux.ontology.mapping import Mapping
+from tierslieux.ontology.rules import Mapping
 
 
 class IriRules:

@@ -22,15 +22,6 @@ from dataclasses import dataclass, field
 from rdflib import RDF, RDFS, SKOS, XSD, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV
 
-from tierslieux.ontology.mapping import (
-    IgnoredTemplate,
-    Mapping,
-    ParamRule,
-    TemplateRule,
-)
-from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.iris import IriRules
-from tierslieux.pipeline.map_sections import map_sections
 from tierslieux.model.clean import (
     CLEANERS,
     Closure,
@@ -42,24 +33,22 @@ from tierslieux.model.clean import (
 )
 from tierslieux.model.rdf import (
     DEFAULT_BASE_IRI,
+    IRI_LIMIT,
     Node,
     Statement,
-    is_iri,
-    IRI_LIMIT,
     clean_text,
+    is_iri,
     nt_line,
     page_address,
     slugify,
 )
+from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
+from tierslieux.ontology.namespace import TL
+from tierslieux.ontology.rules import IgnoredTemplate, Mapping, ParamRule, TemplateRule
+from tierslieux.pipeline.iris import IriRules
+from tierslieux.pipeline.map_sections import map_sections
 from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
-from tierslieux.model.records import (
-    Issue,
-    MappedPage,
-    ParsedPage,
-    SiteInfo,
-    Template,
-)
 
 #: longest literal published, in characters (README, "Reliability"): a longer text is cut
 #: there and reported. RDF parsers hold a whole term in memory (Oxigraph refuses a term

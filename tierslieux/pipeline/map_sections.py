@@ -9,7 +9,7 @@ from rdflib import RDF, Literal, URIRef
 
 from tierslieux.model.records import Section
 from tierslieux.model.rdf import slugify
-from tierslieux.ontology.mapping import Meaning
+from tierslieux.ontology.rules import Meaning
 from tierslieux.ontology.namespace import TL
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from tierslieux.errors import ParseError
-from tierslieux.ontology.mapping import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
+from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.model.clean import fold
 from tierslieux.model.records import ParsedPage
 
