@@ -398,7 +398,7 @@ def test_an_address_too_long_for_an_iri_is_reported_not_minted(tmp_path, name, t
 
 
 def test_a_long_name_gets_a_short_distinct_slug():
-    from tierslieux.pipeline.map import SLUG_LIMIT, slugify
+    from tierslieux.model.rdf import SLUG_LIMIT, slugify
 
     long_a, long_b = "arles " * 100 + "a", "arles " * 100 + "b"
     assert len(slugify(long_a)) <= SLUG_LIMIT and slugify(long_a) != slugify(long_b)

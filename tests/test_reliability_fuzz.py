@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hostile import UNICODE, titles, wikitexts
-from tierslieux.exports.ntriples import parse_object, split_line
+from tierslieux.model.rdf import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
 from tierslieux.pipeline.build import _map_one
