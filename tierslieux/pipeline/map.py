@@ -7,8 +7,8 @@ as generic page structure (sections, list items, kept template calls) and is rep
 ``info`` issues, so nothing is dropped silently.
 
 The IRIs the page mints follow the rules of ``pipeline/iris.py``; the sections and list
-items are mapped by ``pipeline/map_sections.py``; the N-Triples lines are written by
-``model/rdf.py``.
+items are mapped by ``pipeline/map_sections.py``, the values of template parameters by
+``pipeline/map_values.py``; the N-Triples lines are written by ``model/rdf.py``.
 
 Licence and attribution are not per triple: the exports stage states them for the dataset.
 """
@@ -19,18 +19,10 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rdflib import RDF, RDFS, SKOS, XSD, Literal, URIRef
+from rdflib import RDF, RDFS, XSD, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV
 
-from tierslieux.model.clean import (
-    CLEANERS,
-    Closure,
-    DateValue,
-    find_closure,
-    fold,
-    plain_text,
-    split_values,
-)
+from tierslieux.model.clean import find_closure, fold, plain_text
 from tierslieux.model.rdf import (
     DEFAULT_BASE_IRI,
     IRI_LIMIT,
@@ -44,9 +36,10 @@ from tierslieux.model.rdf import (
 )
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
 from tierslieux.ontology.namespace import TL
-from tierslieux.ontology.rules import IgnoredTemplate, Mapping, ParamRule, TemplateRule
+from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules
 from tierslieux.pipeline.map_sections import map_sections
+from tierslieux.pipeline.map_values import map_param, set_closure
 from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
 
@@ -67,7 +60,7 @@ def _timestamp(text: str) -> Literal:
 
 
 @dataclass
-class _Record:
+class Record:
     """An entity the page describes (a place, a collectivity…) and what was set on it."""
 
     iri: URIRef
@@ -131,7 +124,7 @@ class PageJob:
         self.triples: set[Statement] = set()
         self.issues: list[Issue] = list(parsed.issues)
         #: (entity kind, name from a parameter or "") -> the record
-        self.records: dict[tuple[str, str], _Record] = {}
+        self.records: dict[tuple[str, str], Record] = {}
         # sub-pages: "La_Myne/2" belongs to "La_Myne"
         self.rootkey = self.key
         self.root_title = self.title
@@ -193,13 +186,13 @@ class PageJob:
     def issue(self, severity: str, field_: str, original: str, kept: str, message: str) -> None:
         self.issues.append(Issue(self.title, severity, field_, original, kept, message))
 
-    def record(self, kind: str, name: str = "") -> _Record:
+    def record(self, kind: str, name: str = "") -> Record:
         """The entity of ``kind`` this page describes (created on first use): the page's own
         record, or with ``name`` the one a record template names by a parameter."""
         if (kind, name) not in self.records:
             iri = self.iris.entity_iri(kind, key=self.key, rootkey=self.rootkey,
                                     name=name or self.root_title)
-            self.records[kind, name] = _Record(iri, kind, name)
+            self.records[kind, name] = Record(iri, kind, name)
         return self.records[kind, name]
 
     # ------------------------------------------------------------------ the walk
@@ -297,7 +290,7 @@ class PageJob:
                            f"{reason}: not published as a link, its text stays in the section")
 
     def apply(self, page_type: URIRef | None, page_status: URIRef | None,
-              describes: str | None, name: str = "") -> _Record | None:
+              describes: str | None, name: str = "") -> Record | None:
         if page_type is not None:
             self.add(self.page_iri, TL.pageType, page_type)
         if page_status is not None:
@@ -349,7 +342,7 @@ class PageJob:
             if not value.strip():
                 continue
             filled.add(param.name)
-            if not self.map_param(record, param, value, field_):
+            if not map_param(self, record, param, value, field_):
                 kept.append((name, value))
         for param in rule.params:
             if param.required and param.name not in filled:
@@ -391,107 +384,6 @@ class PageJob:
             self.add(param, TL.paramValue, Literal(value))
             self.add(call, TL.hasParameter, param)
 
-    def map_param(self, record: _Record, param: ParamRule, raw: str, field_: str) -> bool:
-        """Fill ``record`` from one parameter; False when some value was rejected."""
-        if param.separator:
-            parts = split_values(plain_text(raw, urls=True), param.separator)
-        else:
-            parts = (raw,)
-        all_ok = True
-        for part in parts:
-            cleaned = CLEANERS[param.cleaner](part)
-            if cleaned.issue is not None:
-                severity = cleaned.issue.severity
-                if cleaned.rejected and not param.required:
-                    severity = "warning"
-                self.issues.append(Issue(self.title, severity, field_, cleaned.issue.original,
-                                         cleaned.issue.kept, cleaned.issue.message))
-            if cleaned.rejected:
-                all_ok = False
-                continue
-            if not self.set_value(record, param, cleaned.value, field_):
-                all_ok = False
-        return all_ok
-
-    def set_value(self, record: _Record, param: ParamRule, value: object, field_: str) -> bool:
-        subject = record.iri
-        if param.kind == "closure":
-            assert isinstance(value, Closure)
-            return self.set_closure(record, value, dict(param.properties), by_param=True)
-        prop = param.property
-        assert prop is not None
-        record.set_by_param.add(prop)
-        record.set_any.add(prop)
-        if param.kind == "iri":
-            if not is_iri(str(value)) or len(str(value)) > IRI_LIMIT:
-                self.issue("warning", field_, str(value), "", "not a valid IRI")
-                return False
-            self.add(subject, prop, URIRef(str(value)))
-        elif param.kind == "entity":
-            assert param.entity is not None
-            name = str(value)
-            if param.entity == "person":
-                target = self.person(name)
-                if target is None:
-                    self.issue("warning", field_, name, "", "not a person's name")
-                    return False
-            else:
-                rule = self.mapping.entity(param.entity)
-                target = self.iris.entity_iri(param.entity, name=name)
-                self.entity(target, rule.cls, name)
-                self.add(target, TL.name, Literal(name))
-            self.add(subject, prop, target)
-            self.add(self.page_iri, TL.mentions, target)
-        elif param.kind == "concept":
-            assert param.scheme is not None
-            concept = self.mapping.concept(param.scheme, str(value), param.values)
-            if concept is None:
-                if param.unknown != "mint":
-                    self.issue("warning", field_, str(value), "",
-                               f"not a concept of tl:{param.scheme.rsplit('#', 1)[-1]}")
-                    return False
-                concept = self.mint_concept(param.scheme, str(value))
-                self.issue("info", field_, str(value), str(concept),
-                           "value not in the ontology: a new concept was minted")
-            self.add(subject, prop, concept)
-        else:
-            self.add(subject, prop, self.literal(prop, value))
-        return True
-
-    def literal(self, prop: URIRef, value: object) -> Literal:
-        if isinstance(value, DateValue):
-            return Literal(value.lexical, datatype=XSD[value.datatype], normalize=False)
-        datatype = self.mapping.property_info(prop).datatype
-        if datatype == RDF.langString:
-            return self.text(str(value))
-        if datatype is None or datatype == XSD.string:
-            return Literal(str(value))
-        return Literal(str(value), datatype=datatype, normalize=False)
-
-    def mint_concept(self, scheme: URIRef, value: str) -> URIRef:
-        iri = self.iris.concept_iri(scheme, value)
-        cls = self.mapping.scheme_classes.get(scheme, SKOS.Concept)
-        self.entity(iri, SKOS.Concept, self.text(value))
-        self.add(iri, RDF.type, cls)
-        self.add(iri, SKOS.inScheme, scheme)
-        self.add(iri, SKOS.prefLabel, self.text(value))
-        return iri
-
-    def set_closure(self, record: _Record, closure: Closure, roles: dict[str, URIRef], *,
-                    by_param: bool) -> bool:
-        status_prop = roles.get("status")
-        if status_prop is not None:
-            status = TL["status-closed"] if closure.closed else TL["status-open"]
-            self.add(record.iri, status_prop, status)
-            record.set_any.add(status_prop)
-            if by_param:
-                record.set_by_param.add(status_prop)
-        if closure.since is not None and roles.get("since") is not None:
-            self.add(record.iri, roles["since"], self.literal(roles["since"], closure.since))
-        if closure.note and roles.get("note") is not None:
-            self.add(record.iri, roles["note"], self.text(closure.note))
-        return True
-
     # ------------------------------------------------------------------ records
     def apply_text_rules(self) -> None:
         for rule in self.mapping.text_rules:
@@ -507,7 +399,7 @@ class PageJob:
                     continue
                 closure = find_closure(section.text)
                 if closure is not None:
-                    self.set_closure(record, closure, dict(rule.properties), by_param=False)
+                    set_closure(self, record, closure, dict(rule.properties), by_param=False)
                     break
 
     def apply_geography(self) -> None:
