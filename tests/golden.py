@@ -32,7 +32,8 @@ class Case:
     folder: Path
 
     def text(self, name: str) -> str:
-        return (self.folder / name).read_text(encoding="utf-8")
+        """A file of the case, as it is (UTF-8, no newline translation)."""
+        return (self.folder / name).read_bytes().decode("utf-8")
 
     def json(self, name: str, default: Any = None) -> Any:
         """A JSON file of the case, or ``default`` when the case has none."""
@@ -40,19 +41,19 @@ class Case:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
 
     def check(self, got: Mapping[str, str]) -> None:
-        """Compare ``got`` (file name in the case folder -> text) with the expected files;
-        UPDATE_GOLDEN rewrites them and skips the test."""
+        """Compare ``got`` (file name in the case folder -> text) with the expected files,
+        byte for byte; UPDATE_GOLDEN rewrites them and skips the test."""
         assert got, f"{self.folder}: nothing to compare"
         if os.environ.get("UPDATE_GOLDEN"):
             for name, text in sorted(got.items()):
                 path = self.folder / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                path.write_bytes(text.encode("utf-8"))
             pytest.skip(f"golden files of {self.stage}/{self.name} rewritten: review them")
         for name, text in sorted(got.items()):
             path = self.folder / name
             assert path.is_file(), f"{path} is missing (UPDATE_GOLDEN=1 writes it)"
-            assert text == path.read_text(encoding="utf-8"), f"{self.stage}/{self.name}/{name}"
+            assert text == self.text(name), f"{self.stage}/{self.name}/{name}"
 
 
 def case_folders(stage: str, marker: str) -> list[Path]:
