@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
+from rdflib import Graph, URIRef
 
 from tierslieux.errors import MappingError
-from tierslieux.ontology import MAPPING_FILE, ONTOLOGY_NS, load_ontology, read_text
+from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
 from tierslieux.model.clean import CLEANERS, fold
 from tierslieux.ontology.namespace import TL
 from tierslieux.ontology.rules import (
@@ -35,6 +35,7 @@ from tierslieux.ontology.rules import (
     SubpageRule,
     TemplateRule,
     TextRule,
+    ontology_facts,
 )
 
 PARAM_KINDS = ("literal", "iri", "concept", "entity", "closure")
@@ -46,35 +47,6 @@ CONTEXT_SCHEMES = {
     "partnership": "PartnershipTypes",
     "audience": "Audiences",
 }
-
-
-# --------------------------------------------------------------------------- ontology facts
-
-
-def _ontology_facts(graph: Graph) -> tuple[dict[str, PropertyInfo],
-                                           dict[URIRef, dict[str, URIRef]],
-                                           dict[URIRef, URIRef]]:
-    properties: dict[str, PropertyInfo] = {}
-    for rdf_type in (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property):
-        for prop in graph.subjects(RDF.type, rdf_type):
-            if not str(prop).startswith(ONTOLOGY_NS) or str(prop) in properties:
-                continue
-            ranges = list(graph.objects(prop, RDFS.range))
-            is_object = (prop, RDF.type, OWL.ObjectProperty) in graph
-            datatype = ranges[0] if (len(ranges) == 1 and not is_object) else None
-            properties[str(prop)] = PropertyInfo(URIRef(prop), is_object, datatype)
-    labels: dict[URIRef, dict[str, URIRef]] = {}
-    classes: dict[URIRef, URIRef] = {}
-    for concept in sorted(graph.subjects(RDF.type, SKOS.Concept)):
-        for scheme in graph.objects(concept, SKOS.inScheme):
-            index = labels.setdefault(URIRef(scheme), {})
-            for predicate in (SKOS.prefLabel, SKOS.altLabel, RDFS.label):
-                for label in graph.objects(concept, predicate):
-                    index.setdefault(fold(str(label)), URIRef(concept))
-            for cls in graph.objects(concept, RDF.type):
-                if str(cls).startswith(ONTOLOGY_NS):
-                    classes.setdefault(URIRef(scheme), URIRef(cls))
-    return properties, labels, classes
 
 
 # --------------------------------------------------------------------------- reading YAML
@@ -328,7 +300,7 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MappingError(f"{source}: {where}: not valid YAML ({problem})") from None
-    properties, labels, classes = _ontology_facts(ontology if ontology is not None
+    properties, labels, classes = ontology_facts(ontology if ontology is not None
                                                   else load_ontology())
     r = _Reader(source, properties, labels)
     tree = r.mapping(tree, "(top)", allowed=TOP_KEYS, required=("entities",))

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from rdflib import URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 
 from tierslieux.model.clean import fold
+from tierslieux.ontology import ONTOLOGY_NS
 
 CONTEXT_KEYS = ("statement_kind", "level", "partnership", "audience")
 
@@ -246,3 +247,34 @@ def _find_heading(rules: Iterable[HeadingRule], key: str) -> HeadingRule | None:
         if key in rule.keys:
             return rule
     return None
+
+
+# --------------------------------------------------------------------------- ontology facts
+
+
+def ontology_facts(graph: Graph) -> tuple[dict[str, PropertyInfo],
+                                         dict[URIRef, dict[str, URIRef]],
+                                         dict[URIRef, URIRef]]:
+    """What the mapping needs of the ontology: its properties, the concepts of each scheme by
+    folded label, the tl: class of each scheme's concepts."""
+    properties: dict[str, PropertyInfo] = {}
+    for rdf_type in (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property):
+        for prop in graph.subjects(RDF.type, rdf_type):
+            if not str(prop).startswith(ONTOLOGY_NS) or str(prop) in properties:
+                continue
+            ranges = list(graph.objects(prop, RDFS.range))
+            is_object = (prop, RDF.type, OWL.ObjectProperty) in graph
+            datatype = ranges[0] if (len(ranges) == 1 and not is_object) else None
+            properties[str(prop)] = PropertyInfo(URIRef(prop), is_object, datatype)
+    labels: dict[URIRef, dict[str, URIRef]] = {}
+    classes: dict[URIRef, URIRef] = {}
+    for concept in sorted(graph.subjects(RDF.type, SKOS.Concept)):
+        for scheme in graph.objects(concept, SKOS.inScheme):
+            index = labels.setdefault(URIRef(scheme), {})
+            for predicate in (SKOS.prefLabel, SKOS.altLabel, RDFS.label):
+                for label in graph.objects(concept, predicate):
+                    index.setdefault(fold(str(label)), URIRef(concept))
+            for cls in graph.objects(concept, RDF.type):
+                if str(cls).startswith(ONTOLOGY_NS):
+                    classes.setdefault(URIRef(scheme), URIRef(cls))
+    return properties, labels, classes
