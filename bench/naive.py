@@ -20,7 +20,7 @@ from rdflib import Graph
 
 from tierslieux.ontology import load_context, load_mapping
 from tierslieux.pipeline import parse as parse_module
-from tierslieux.pipeline.map import Mapper, _PageJob
+from tierslieux.pipeline.map import Mapper, PageJob
 from tierslieux.pipeline.store import Store
 
 
@@ -45,7 +45,7 @@ def run(store_path: str | Path, out_dir: str | Path) -> dict:
             except Exception:  # noqa: BLE001 - like the build: a page that fails is skipped
                 continue
             t1 = time.perf_counter()
-            job = _PageJob(mapper, parsed)
+            job = PageJob(mapper, parsed)
             job.run()
             t2 = time.perf_counter()
             for triple in job.triples:

@@ -166,7 +166,7 @@ def change_pages(store: Path, pages: int, seed: int, count: int) -> list[str]:
     """Give ``count`` pages spread over the wiki a new revision, like a harvest would."""
     import generate
 
-    from tierslieux.pipeline.records import PageRevision
+    from tierslieux.model.records import PageRevision
     from tierslieux.pipeline.store import Store
 
     wiki = generate.Wiki(pages, seed)

@@ -16,13 +16,13 @@ import pytest
 
 from tierslieux.errors import ValidationError
 from tierslieux.exports import checks
-from tierslieux.exports.ntriples import triple_order
+from tierslieux.model.lines import triple_order
 from tierslieux.exports.release import _diff
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline import runs as runs_module
 from tierslieux.pipeline.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump
-from tierslieux.pipeline.records import PageRevision
+from tierslieux.model.records import PageRevision
 from tierslieux.pipeline.runs import RunSet, group_runs, triple_key, write_run
 from tierslieux.pipeline.store import Store
 from test_exports import case_lines, release  # noqa: E402 - helpers of the exports tests

@@ -1,10 +1,10 @@
-"""The value cleaners (tierslieux.pipeline.clean), on good and bad values."""
+"""The value cleaners (tierslieux.model.clean), on good and bad values."""
 
 from __future__ import annotations
 
 import pytest
 
-from tierslieux.pipeline.clean import (
+from tierslieux.model.clean import (
     CLEANERS,
     Closure,
     DateValue,

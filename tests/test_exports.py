@@ -2,7 +2,8 @@
 
 Golden cases live in ``tests/cases/exports/<name>/``: ``input.nt`` (the triples the map stage
 would hand over) and ``expected/`` (published files to compare byte for byte). One
-parametrized test runs them all; it also checks that every RDF file parses back, with rdflib,
+parametrized test runs them all, through the loader every stage's cases share
+(tests/golden.py); it also checks that every RDF file parses back, with rdflib,
 into a graph isomorphic to ``input.nt``.
 
 Most tests use the small stand-in ontology files of ``tests/cases/exports/resources/`` so that
@@ -22,10 +23,8 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import random
 import re
-import shutil
 import warnings
 from pathlib import Path
 
@@ -33,14 +32,16 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from golden import Case, cases
+
 from tierslieux.errors import PublishError, ValidationError
 from tierslieux.exports import ReleaseMeta, write_release
 from tierslieux.exports.checks import check_tables
 from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import canonical_lines, triple_order
+from tierslieux.model.lines import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
 from tierslieux.exports.tables import neutralise
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 CASES = Path(__file__).parent / "cases" / "exports"
 RESOURCES = CASES / "resources"
@@ -70,7 +71,7 @@ def release(lines, out: Path, meta: ReleaseMeta = META, **kwargs):
 
 
 def case_lines(name: str) -> list[str]:
-    return (CASES / name / "input.nt").read_text(encoding="utf-8").splitlines()
+    return Case("exports", name, CASES / name).text("input.nt").splitlines()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -114,13 +115,9 @@ def synthetic(n: int, seed: int = 0) -> list[str]:
 # --------------------------------------------------------------------------- golden cases
 
 
-def _case_names() -> list[str]:
-    return sorted(p.name for p in CASES.iterdir() if (p / "input.nt").is_file())
-
-
-@pytest.mark.parametrize("name", _case_names())
-def test_case(name: str, tmp_path: Path) -> None:
-    lines = case_lines(name)
+@pytest.mark.parametrize("case", cases("exports", "input.nt"))
+def test_case(case: Case, tmp_path: Path) -> None:
+    lines = case.text("input.nt").splitlines()
     out = tmp_path / "exports"
     release(lines, out)
     expected_graph = reference_graph(lines)
@@ -134,16 +131,11 @@ def test_case(name: str, tmp_path: Path) -> None:
         assert len(graph) == len(expected_graph), file_name
         assert isomorphic(graph, expected_graph), file_name
 
-    expected_dir = CASES / name / "expected"
-    if os.environ.get("UPDATE_GOLDEN"):
-        expected_dir.mkdir(exist_ok=True)
-        for path in expected_dir.iterdir():
-            shutil.copyfile(out / path.name, path)
-        pytest.skip("golden files rewritten")
-    compared = sorted(expected_dir.iterdir())
-    assert compared, f"{expected_dir} holds no expected file"
-    for path in compared:
-        assert (out / path.name).read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), path.name
+    # expected/ holds the chosen files, compared byte for byte (as UTF-8 text)
+    compared = sorted((case.folder / "expected").iterdir())
+    assert compared, f"{case.folder / 'expected'} holds no expected file"
+    case.check({f"expected/{path.name}": (out / path.name).read_bytes().decode("utf-8")
+                for path in compared})
 
 
 # --------------------------------------------------------------------------- determinism

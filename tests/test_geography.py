@@ -22,9 +22,10 @@ from tierslieux.geography.derive import read_package, refresh
 from tierslieux.geography.resolve import identify, locate, name_key
 from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.map import DEFAULT_BASE_IRI, Mapper
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "cases" / "geography"

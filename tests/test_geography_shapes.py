@@ -17,7 +17,7 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
 )
 from test_shacl import graph_of_pages, pages_after
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.map import DEFAULT_BASE_IRI
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.pipeline.shacl import validate_pages
 from tierslieux.pipeline.validate import validate_graph
 

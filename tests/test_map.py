@@ -17,19 +17,14 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 from tierslieux.errors import MappingError
 from tierslieux.ontology import read_text
-from tierslieux.ontology.mapping import Mapping, load_mapping
+from tierslieux.ontology.mapping import load_mapping
+from tierslieux.ontology.rules import Mapping
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.pipeline.map import (
-    DEFAULT_BASE_IRI,
-    Mapper,
-    iri_path,
-    nt_line,
-    page_address,
-    slugify,
-)
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, iri_path, nt_line, page_address, slugify
+from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import (
+from tierslieux.model.records import (
     ListItem,
     MappedPage,
     PageRevision,

@@ -8,10 +8,11 @@ from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 
 from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.map import DEFAULT_BASE_IRI, Mapper
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.names import rank
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 D = DEFAULT_BASE_IRI
 

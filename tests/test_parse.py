@@ -3,7 +3,7 @@
 Golden cases live in ``tests/cases/parse/<name>/``: ``page.wiki`` (the wikitext), an optional
 ``revision.json`` (PageRevision fields to override, e.g. ``{"redirect": "X"}``) and
 ``expected.json`` (the ParsedPage as JSON, without its ``page``). One parametrized test runs
-them all.
+them all, through the loader every stage's cases share (tests/golden.py).
 
 To regenerate the expected files after a deliberate change of behaviour::
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pickle
 import random
 import re
@@ -26,11 +25,11 @@ from pathlib import Path
 import mwparserfromhell
 import pytest
 
+from golden import Case, cases
 from tierslieux.errors import ParseError, TierslieuxError
 from tierslieux.pipeline.parse import normalise_template_name, normalise_title, parse_page
-from tierslieux.pipeline.records import PageRevision, ParsedPage, StoredPage
+from tierslieux.model.records import PageRevision, ParsedPage, StoredPage
 
-CASES = Path(__file__).parent / "cases" / "parse"
 WIKIPEDIA = Path(__file__).parent / "data" / "wikipedia"
 BIG_PAGES = ("frwiki_Autriche.wiki", "frwiki_Berlin.wiki", "enwiki_Germany.wiki")
 
@@ -56,39 +55,25 @@ def as_json(parsed: ParsedPage) -> dict:
     return json.loads(json.dumps(data))
 
 
-def _case_names() -> list[str]:
-    return sorted(p.name for p in CASES.iterdir() if (p / "page.wiki").is_file())
-
-
-def _load_case(name: str) -> tuple[str, StoredPage]:
-    folder = CASES / name
-    text = (folder / "page.wiki").read_text(encoding="utf-8")
-    overrides = {}
-    if (folder / "revision.json").is_file():
-        overrides = json.loads((folder / "revision.json").read_text(encoding="utf-8"))
-    return text, make_page(text, **overrides)
+def _load_case(case: Case) -> tuple[str, StoredPage]:
+    text = case.text("page.wiki")
+    return text, make_page(text, **case.json("revision.json", {}))
 
 
 # --------------------------------------------------------------------------- golden cases
 
 
 def test_there_are_enough_golden_cases() -> None:
-    assert len(_case_names()) >= 8
+    assert len(cases("parse", "page.wiki")) >= 8
 
 
-@pytest.mark.parametrize("name", _case_names())
-def test_golden(name: str) -> None:
-    text, page = _load_case(name)
+@pytest.mark.parametrize("case", cases("parse", "page.wiki"))
+def test_golden(case: Case) -> None:
+    text, page = _load_case(case)
     # the property the whole stage relies on: the tree gives the exact source back
     assert str(mwparserfromhell.parse(text, skip_style_tags=True)) == text
     got = as_json(parse_page(page))
-    expected_file = CASES / name / "expected.json"
-    if os.environ.get("UPDATE_GOLDEN"):
-        expected_file.write_text(
-            json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        pytest.skip(f"{expected_file} rewritten: review it")
-    assert got == json.loads(expected_file.read_text(encoding="utf-8"))
+    case.check({"expected.json": json.dumps(got, ensure_ascii=False, indent=2) + "\n"})
 
 
 # --------------------------------------------------------------------------- details

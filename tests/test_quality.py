@@ -25,7 +25,7 @@ from tierslieux.exports.quality import (
 )
 from tierslieux.pipeline.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 from tierslieux.pipeline.store import Store
 
 HEADER = ["titre", "adresse_page", "champ", "modele", "parametre", "valeur_originale",

@@ -23,7 +23,7 @@ from hostile import (
     write_dump,
 )
 from tierslieux.exports.checks import validate_release
-from tierslieux.pipeline.iri import is_iri
+from tierslieux.model.rdf import is_iri
 
 EXTERNAL_LINK = "<https://w3id.org/tierslieux/ontology#externalLink>"
 
@@ -103,7 +103,7 @@ def test_lone_surrogates_delivered_by_a_harvest_are_replaced_and_reported(tmp_pa
     """An API answer may hold ``\\ud800`` escapes: the store, every output and the cache get
     U+FFFD instead, and the page is reported."""
     from tierslieux.pipeline.build import BuildOptions, build
-    from tierslieux.pipeline.records import PageRevision, SiteInfo
+    from tierslieux.model.records import PageRevision, SiteInfo
     from tierslieux.pipeline.store import Store
 
     store_path = tmp_path / "store.sqlite"
@@ -131,7 +131,7 @@ def test_pack_issues_of_a_page_with_lone_surrogates(tmp_path):
     from tierslieux.pipeline.cache import pack_issues, unpack_issues
     from tierslieux.pipeline.map import Mapper
     from tierslieux.pipeline.parse import parse_page
-    from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+    from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
     page = StoredPage(PageRevision(1, 0, "T\ud800", 2, None, "2025-01-01T00:00:00Z", None, "A",
                                    "== Titre &#xD800; \ud800 ==\n{{Inconnu|a=\udfff}}"), "T\ud800")
@@ -241,7 +241,7 @@ def test_dot_segments_never_normalise_outside_page(tmp_path, title):
 
 
 def test_key_path_is_the_identity_for_ordinary_titles_and_injective():
-    from tierslieux.pipeline.iri import iri_path, key_path
+    from tierslieux.model.rdf import iri_path, key_path
 
     for title in ["La_Myne/2", "Développer_des_Tiers_Lieux", "Foo/Section/x", "a.b/c..d",
                   "Modèle:Tiers-lieu", "Sections"]:
@@ -398,7 +398,7 @@ def test_an_address_too_long_for_an_iri_is_reported_not_minted(tmp_path, name, t
 
 
 def test_a_long_name_gets_a_short_distinct_slug():
-    from tierslieux.pipeline.map import SLUG_LIMIT, slugify
+    from tierslieux.model.rdf import SLUG_LIMIT, slugify
 
     long_a, long_b = "arles " * 100 + "a", "arles " * 100 + "b"
     assert len(slugify(long_a)) <= SLUG_LIMIT and slugify(long_a) != slugify(long_b)

@@ -24,15 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hostile import UNICODE, titles, wikitexts
-from tierslieux.exports.ntriples import parse_object, split_line
+from tierslieux.model.rdf import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
 from tierslieux.pipeline.build import _map_one
 from tierslieux.pipeline.cache import pack_issues, unpack_issues
-from tierslieux.pipeline.iri import is_iri
+from tierslieux.model.rdf import is_iri
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 EXAMPLES = int(os.environ.get("TIERSLIEUX_FUZZ_EXAMPLES", "0")) or None
 SITE = SiteInfo("Wiki Test", "https://wiki.example.org/wiki/$1",

@@ -20,8 +20,8 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
     sample_site,
 )
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.map import DEFAULT_BASE_IRI, nt_line
-from tierslieux.pipeline.records import MappedPage
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
+from tierslieux.model.records import MappedPage
 from tierslieux.pipeline.shacl import (
     ShapeChecker,
     Unsupported,

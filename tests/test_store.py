@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.records import PageRevision, SiteInfo
+from tierslieux.model.records import PageRevision, SiteInfo
 from tierslieux.pipeline.store import Store
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from test_map import mapping, sample, stored  # noqa: F401 - shared session fixtures
-from tierslieux.ontology.mapping import Mapping
+from tierslieux.ontology.rules import Mapping
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.records import StoredPage
+from tierslieux.model.records import StoredPage
 from tierslieux.pipeline.store import Store
 from tierslieux.pipeline.survey import TABLE_HEADER, survey_pages, survey_store
 

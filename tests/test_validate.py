@@ -15,7 +15,8 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
     stored,
 )
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.map import DEFAULT_BASE_IRI, Mapper
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.pipeline.validate import validate_graph
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
-from tierslieux.exports.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.ontology.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder
 CONFIG_NAME = "tierslieux.toml"
@@ -41,7 +42,6 @@ SECRET_WORDS = ("password", "passwd", "secret", "token", "api-key", "apikey", "c
 
 DEFAULT_STORE = Path("tierslieux.sqlite")
 DEFAULT_OUT = Path("exports")
-DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 DEFAULT_LICENCE = "https://creativecommons.org/licenses/by-sa/4.0/"
 DEFAULT_LICENCE_NAME = "CC BY-SA 4.0"
 DEFAULT_ATTRIBUTION = "Movilab contributors, https://movilab.org/wiki/Accueil"

@@ -95,6 +95,7 @@ import pyoxigraph as ox
 from tierslieux.errors import PushError, QueryError, ServeError
 from tierslieux.front import MAX_RESULT_BYTES, QUERY_TIMEOUT, SERVICE_REFUSED, Front, uses_service
 from tierslieux.ontology import ONTOLOGY_NS
+from tierslieux.model.rdf import display_compactor
 from tierslieux.ontology import PREFIXES as ONTOLOGY_PREFIXES
 
 if TYPE_CHECKING:
@@ -515,7 +516,7 @@ def _format_solutions(result: ox.QuerySolutions, fmt: str, prefixes: dict[str, s
     if fmt != "table":
         return result.serialize(format=_RESULT_FORMATS[fmt]).decode("utf-8")
     names = [v.value for v in result.variables]
-    compact = _compactor(prefixes)
+    compact = display_compactor(prefixes)
     rows = [[_cell(solution[name], compact) for name in names] for solution in result]
     return render_table(names, rows)
 
@@ -553,23 +554,6 @@ def _cell(term, compact: Callable[[str], str]) -> str:
     if isinstance(term, ox.Literal) and len(text) > _CELL_WIDTH:
         return text[:_CELL_WIDTH - 1] + "…"  # IRIs stay whole, to be copied into a query
     return text
-
-
-_LOCAL = re.compile(r"^(?:[\w-]|%[0-9A-Fa-f]{2})(?:(?:[\w.:-]|%[0-9A-Fa-f]{2})*(?:[\w:-]|%[0-9A-Fa-f]{2}))?$")
-
-
-def _compactor(prefixes: dict[str, str]) -> Callable[[str], str]:
-    spaces = sorted(((ns, p) for p, ns in prefixes.items() if ns), key=lambda x: -len(x[0]))
-
-    def compact(iri: str) -> str:
-        for ns, prefix in spaces:
-            if iri.startswith(ns):
-                local = iri[len(ns):]
-                if local == "" or _LOCAL.match(local):
-                    return f"{prefix}:{local}"
-        return f"<{iri}>"
-
-    return compact
 
 
 def _format_triples(result: ox.QueryTriples, fmt: str, prefixes: dict[str, str]) -> str:

@@ -30,7 +30,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from tierslieux.errors import PublishError
-from tierslieux.exports.catalog_terms import (
+from tierslieux.ontology.catalog_terms import (
     ADMS_LICENCE_TYPE,
     ADMS_PUBLISHER_TYPE,
     CC,
@@ -57,9 +57,9 @@ from tierslieux.exports.catalog_terms import (
     known_licence,
     scheme_of,
 )
-from tierslieux.exports.ntriples import RDF_TYPE, XSD, Triple, parse_object
-from tierslieux.exports.turtle import IriCompactor, write_turtle
+from tierslieux.exports.turtle import write_turtle
 from tierslieux.geography import SOURCE as GEOGRAPHY_SOURCE
+from tierslieux.model.rdf import RDF_TYPE, XSD, IriCompactor, Triple, parse_object
 
 OWL = "http://www.w3.org/2002/07/owl#"
 PROV = "http://www.w3.org/ns/prov#"

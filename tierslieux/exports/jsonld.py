@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from tierslieux.errors import MappingError
-from tierslieux.exports.ntriples import (
+from tierslieux.model.rdf import (
     RDF_TYPE,
     XSD_STRING,
     Term,

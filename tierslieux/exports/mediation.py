@@ -38,7 +38,7 @@ from typing import Any
 
 from tierslieux.exports.package import csv_resource
 from tierslieux.exports.tables import SEPARATOR, TableResult, neutralise
-from tierslieux.pipeline.records import Issue
+from tierslieux.model.records import Issue
 
 NAME = "lieux_mediation_numerique"
 FILE = f"{NAME}.csv"

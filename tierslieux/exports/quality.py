@@ -45,7 +45,7 @@ from typing import Any
 
 from tierslieux.exports.package import csv_resource
 from tierslieux.exports.tables import neutralise
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 QUALITY_FILE = "quality.csv"
 TITLE_FR = "Rapport de qualité pour les contributeurs du wiki"
@@ -101,7 +101,7 @@ def page_url(site: SiteInfo | None, title: str) -> str:
     """The wiki address of a page, or "" when the wiki's addresses are unknown."""
     if site is None or not (site.article_path or site.script_url):
         return ""
-    from tierslieux.pipeline.map import page_address
+    from tierslieux.model.rdf import page_address
 
     return page_address(site, title)
 

@@ -68,15 +68,7 @@ from tierslieux.exports.checks import (
     validator_name,
 )
 from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import (
-    RDF_TYPE,
-    NTriplesGzWriter,
-    SortedLines,
-    canonical_lines,
-    read_ntriples_gz,
-    triple_order,
-    write_ntriples_gz,
-)
+from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz, write_ntriples_gz
 from tierslieux.exports.quality import (
     QUALITY_FILE,
     TITLE_EN as QUALITY_TITLE_EN,
@@ -95,15 +87,16 @@ from tierslieux.exports.tables import (
     load_tables,
     write_table,
 )
-from tierslieux.exports.turtle import CORE_PREFIXES, write_turtle
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.exports.turtle import write_turtle
+from tierslieux.model.lines import SortedLines, canonical_lines, triple_order
+from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI, RDF_TYPE
+from tierslieux.model.records import Issue, SiteInfo
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
     from importlib.abc import Traversable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
 #: Open Definition / SPDX identifiers of licences datapackage.json can name
 LICENCE_IDS = {

@@ -33,7 +33,8 @@ from typing import Any
 import yaml
 
 from tierslieux.errors import MappingError
-from tierslieux.exports.ntriples import RDF_TYPE, Triple, parse_object, subject_groups
+from tierslieux.model.lines import subject_groups
+from tierslieux.model.rdf import RDF_TYPE, Triple, parse_object
 
 TABLES_FILE = "tables.yaml"
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime")

@@ -39,7 +39,7 @@ _ORDINAL = re.compile(r"\b(\d{1,2}) ?(?:er|e|eme|ieme|em)\b")
 
 def name_key(text: str) -> str:
     """The folded form of a place name used for matching."""
-    from tierslieux.pipeline.clean import fold
+    from tierslieux.model.clean import fold
 
     key = fold(text.replace("’", "'"))
     key = _ORDINAL.sub(r"\1", key)

@@ -1,4 +1,5 @@
-"""Load ``mapping.yaml`` into frozen dataclasses, checked against the ontology.
+"""Read ``mapping.yaml`` into the frozen rules of ``ontology/rules.py``, checked against the
+ontology; one function per section of the file.
 
 Every error names the file and the key (``mapping.yaml: templates[0].params[3].property:
 'postCode' is not a term of the ontology``), so that a domain expert editing the file can
@@ -8,23 +9,37 @@ fix it without reading Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
+from rdflib import Graph, URIRef
 
 from tierslieux.errors import MappingError
-from tierslieux.ontology import MAPPING_FILE, ONTOLOGY_NS, load_ontology, read_text
+from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
+from tierslieux.model.clean import CLEANERS, fold
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.clean import CLEANERS, fold
+from tierslieux.ontology.rules import (
+    CONTEXT_KEYS,
+    CategoryRule,
+    EntityRule,
+    HeadingRule,
+    IgnoredTemplate,
+    Mapping,
+    Meaning,
+    NamespaceRule,
+    ParamRule,
+    PrefixRule,
+    PropertyInfo,
+    SubpageRule,
+    TemplateRule,
+    TextRule,
+    ontology_facts,
+)
 
 PARAM_KINDS = ("literal", "iri", "concept", "entity", "closure")
 CLOSURE_ROLES = ("status", "since", "note")
-CONTEXT_KEYS = ("statement_kind", "level", "partnership", "audience")
 #: the concept scheme each context key points into
 CONTEXT_SCHEMES = {
     "statement_kind": "StatementKinds",
@@ -32,267 +47,6 @@ CONTEXT_SCHEMES = {
     "partnership": "PartnershipTypes",
     "audience": "Audiences",
 }
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class EntityRule:
-    kind: str
-    cls: URIRef
-    #: IRI pattern relative to the data base, with {key}, {rootkey}, {slug}
-    iri: str
-    #: "title": the record gets its root page title as tl:name
-    name_from: str | None = None
-
-
-@dataclass(frozen=True)
-class ParamRule:
-    name: str
-    aliases: tuple[str, ...] = ()
-    property: URIRef | None = None
-    kind: str = "literal"
-    cleaner: str = "text"
-    separator: str = ""
-    required: bool = False
-    scheme: URIRef | None = None
-    unknown: str = "keep"
-    entity: str | None = None
-    #: for kind "closure": (role, property) for status / since / note
-    properties: tuple[tuple[str, URIRef], ...] = ()
-    #: extra value -> concept pairs for kind "concept" (folded value)
-    values: tuple[tuple[str, URIRef], ...] = ()
-
-    def role(self, name: str) -> URIRef | None:
-        return dict(self.properties).get(name)
-
-
-@dataclass(frozen=True)
-class TemplateRule:
-    name: str
-    aliases: tuple[str, ...] = ()
-    describes: str | None = None
-    page_type: URIRef | None = None
-    page_status: URIRef | None = None
-    params: tuple[ParamRule, ...] = ()
-    #: (property, value IRI) set on the entity when no parameter set the property
-    defaults: tuple[tuple[URIRef, URIRef], ...] = ()
-    #: the parameter (its rule's name) that names the entity: its value gives the entity's
-    #: tl:name, label and {slug}, so that one page can hold the records of several entities;
-    #: None (or the parameter left empty): the entity is named after the page
-    named_by: str | None = None
-    _index: dict[str, ParamRule] = field(default_factory=dict, repr=False, compare=False)
-
-    def param(self, name: str) -> ParamRule | None:
-        return self._index.get(fold(name))
-
-
-@dataclass(frozen=True)
-class IgnoredTemplate:
-    name: str
-    aliases: tuple[str, ...] = ()
-    describes: str | None = None
-    page_type: URIRef | None = None
-    page_status: URIRef | None = None
-
-
-@dataclass(frozen=True)
-class CategoryRule:
-    name: str
-    aliases: tuple[str, ...] = ()
-    describes: str | None = None
-    page_type: URIRef | None = None
-    page_status: URIRef | None = None
-    set: tuple[tuple[URIRef, URIRef], ...] = ()
-
-
-@dataclass(frozen=True)
-class NamespaceRule:
-    number: int
-    page_type: URIRef
-
-
-@dataclass(frozen=True)
-class Meaning:
-    """What a heading or an item prefix says about the list items it governs."""
-
-    statement_kind: URIRef | None = None
-    level: URIRef | None = None
-    partnership: URIRef | None = None
-    audience: URIRef | None = None
-
-    def over(self, outer: Meaning) -> Meaning:
-        """This meaning, completed by ``outer`` where it says nothing."""
-        return Meaning(*(getattr(self, k) or getattr(outer, k) for k in CONTEXT_KEYS))
-
-    def __bool__(self) -> bool:
-        return any(getattr(self, k) for k in CONTEXT_KEYS)
-
-
-@dataclass(frozen=True)
-class HeadingRule:
-    heading: str
-    aliases: tuple[str, ...] = ()
-    meaning: Meaning = Meaning()
-    subheadings: tuple[HeadingRule, ...] = ()
-
-    @cached_property  # every section of every page looks the rules up by these keys
-    def keys(self) -> tuple[str, ...]:
-        return tuple(fold(n) for n in (self.heading, *self.aliases))
-
-
-@dataclass(frozen=True)
-class PrefixRule:
-    prefix: str
-    aliases: tuple[str, ...] = ()
-    meaning: Meaning = Meaning()
-
-
-@dataclass(frozen=True)
-class TextRule:
-    describes: str
-    sections: tuple[str, ...]
-    find: str
-    properties: tuple[tuple[str, URIRef], ...]
-
-    def role(self, name: str) -> URIRef | None:
-        return dict(self.properties).get(name)
-
-
-@dataclass(frozen=True)
-class SubpageRule:
-    pattern: str
-    namespaces: tuple[int, ...] = (0,)
-
-    def root(self, namespace: int, title: str) -> str | None:
-        if namespace not in self.namespaces:
-            return None
-        match = re.match(self.pattern, title)
-        return match.group("root") if match else None
-
-
-@dataclass(frozen=True)
-class PropertyInfo:
-    iri: URIRef
-    is_object: bool
-    #: the single datatype of a datatype property (xsd:string, rdf:langString, xsd:integer…),
-    #: None when the ontology gives several
-    datatype: URIRef | None
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """The whole mapping, with the ontology facts the map stage needs."""
-
-    source: str
-    entities: tuple[EntityRule, ...]
-    templates: tuple[TemplateRule, ...]
-    ignored_templates: tuple[IgnoredTemplate, ...]
-    categories: tuple[CategoryRule, ...]
-    namespaces: tuple[NamespaceRule, ...]
-    headings: tuple[HeadingRule, ...]
-    item_prefixes: tuple[PrefixRule, ...]
-    text_rules: tuple[TextRule, ...]
-    subpages: SubpageRule | None
-    redirect_page_type: URIRef | None
-    properties: dict[str, PropertyInfo] = field(repr=False, compare=False)
-    #: scheme IRI -> folded label -> concept IRI
-    concept_labels: dict[URIRef, dict[str, URIRef]] = field(repr=False, compare=False)
-    #: scheme IRI -> the tl: class of its concepts (tl:Theme for tl:Themes)
-    scheme_classes: dict[URIRef, URIRef] = field(repr=False, compare=False)
-    _templates: dict[str, TemplateRule | IgnoredTemplate] = field(
-        default_factory=dict, repr=False, compare=False)
-    _categories: dict[str, CategoryRule] = field(default_factory=dict, repr=False, compare=False)
-    _prefixes: dict[str, PrefixRule] = field(default_factory=dict, repr=False, compare=False)
-
-    # ------------------------------------------------------------------ look-ups
-    def entity(self, kind: str) -> EntityRule:
-        for rule in self.entities:
-            if rule.kind == kind:
-                return rule
-        raise KeyError(kind)
-
-    def template(self, name: str) -> TemplateRule | IgnoredTemplate | None:
-        return self._templates.get(fold(name))
-
-    def category(self, name: str) -> CategoryRule | None:
-        return self._categories.get(fold(name))
-
-    def namespace(self, number: int) -> NamespaceRule | None:
-        for rule in self.namespaces:
-            if rule.number == number:
-                return rule
-        return None
-
-    def heading(self, heading: str, ancestors: Sequence[str] = ()) -> HeadingRule | None:
-        """The rule for a heading whose enclosing headings are ``ancestors`` (outermost
-        first). Rules nested under an ancestor's rule win over top-level rules."""
-        key = fold(heading)
-        if not key:
-            return None
-        scopes: list[tuple[HeadingRule, ...]] = []
-        level: tuple[HeadingRule, ...] = self.headings
-        for ancestor in ancestors:
-            parent = _find_heading(level, fold(ancestor)) or _find_heading(
-                self.headings, fold(ancestor))
-            level = parent.subheadings if parent else ()
-            if level:
-                scopes.append(level)
-        for scope in reversed(scopes):
-            found = _find_heading(scope, key)
-            if found:
-                return found
-        return _find_heading(self.headings, key)
-
-    def prefix(self, text: str) -> PrefixRule | None:
-        """The rule for a list item written ``<prefix> : …``."""
-        head, sep, _ = text.partition(":")
-        return self._prefixes.get(fold(head)) if sep else None
-
-    def concept(self, scheme: URIRef, value: str, extra: Iterable[tuple[str, URIRef]] = ()
-                ) -> URIRef | None:
-        key = fold(value)
-        return dict(extra).get(key) or self.concept_labels.get(scheme, {}).get(key)
-
-    def property_info(self, prop: URIRef) -> PropertyInfo:
-        return self.properties[str(prop)]
-
-
-def _find_heading(rules: Iterable[HeadingRule], key: str) -> HeadingRule | None:
-    for rule in rules:
-        if key in rule.keys:
-            return rule
-    return None
-
-
-# --------------------------------------------------------------------------- ontology facts
-
-
-def _ontology_facts(graph: Graph) -> tuple[dict[str, PropertyInfo],
-                                           dict[URIRef, dict[str, URIRef]],
-                                           dict[URIRef, URIRef]]:
-    properties: dict[str, PropertyInfo] = {}
-    for rdf_type in (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property):
-        for prop in graph.subjects(RDF.type, rdf_type):
-            if not str(prop).startswith(ONTOLOGY_NS) or str(prop) in properties:
-                continue
-            ranges = list(graph.objects(prop, RDFS.range))
-            is_object = (prop, RDF.type, OWL.ObjectProperty) in graph
-            datatype = ranges[0] if (len(ranges) == 1 and not is_object) else None
-            properties[str(prop)] = PropertyInfo(URIRef(prop), is_object, datatype)
-    labels: dict[URIRef, dict[str, URIRef]] = {}
-    classes: dict[URIRef, URIRef] = {}
-    for concept in sorted(graph.subjects(RDF.type, SKOS.Concept)):
-        for scheme in graph.objects(concept, SKOS.inScheme):
-            index = labels.setdefault(URIRef(scheme), {})
-            for predicate in (SKOS.prefLabel, SKOS.altLabel, RDFS.label):
-                for label in graph.objects(concept, predicate):
-                    index.setdefault(fold(str(label)), URIRef(concept))
-            for cls in graph.objects(concept, RDF.type):
-                if str(cls).startswith(ONTOLOGY_NS):
-                    classes.setdefault(URIRef(scheme), URIRef(cls))
-    return properties, labels, classes
 
 
 # --------------------------------------------------------------------------- reading YAML
@@ -546,18 +300,50 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MappingError(f"{source}: {where}: not valid YAML ({problem})") from None
-    properties, labels, classes = _ontology_facts(ontology if ontology is not None
+    properties, labels, classes = ontology_facts(ontology if ontology is not None
                                                   else load_ontology())
     r = _Reader(source, properties, labels)
     tree = r.mapping(tree, "(top)", allowed=TOP_KEYS, required=("entities",))
     if tree.get("version", 1) != 1:
         raise r.fail("version", "this tierslieux reads mapping version 1")
 
+    # the sections in the order their errors are reported
     entities = _entities(r, tree["entities"])
-    kinds = {e.kind for e in entities}
+    templates = _templates(r, tree.get("templates"), entities)
+    ignored = _ignored_templates(r, tree.get("ignored_templates"), entities)
+    categories = _categories(r, tree.get("categories"), entities)
+    namespaces = _namespaces(r, tree.get("namespaces"))
+    subpages = _subpages(r, tree.get("subpages"))
+    prefixes = _item_prefixes(r, tree.get("item_prefixes"))
+    text_rules = _text_rules(r, tree.get("text_rules"), entities)
+    redirect = tree.get("redirect_page_type")
+    return Mapping(
+        source=source,
+        entities=entities,
+        templates=templates,
+        ignored_templates=ignored,
+        categories=categories,
+        namespaces=namespaces,
+        headings=_headings(r, tree.get("headings"), "headings"),
+        item_prefixes=prefixes,
+        text_rules=text_rules,
+        subpages=subpages,
+        redirect_page_type=(r.concept(redirect, "redirect_page_type", "PageTypes")
+                            if redirect is not None else None),
+        properties=properties,
+        concept_labels=labels,
+        scheme_classes=classes,
+        template_index=_index(r, [*templates, *ignored], "templates / ignored_templates"),
+        category_index=_index(r, categories, "categories"),
+        prefix_index=_index(r, prefixes, "item_prefixes", "prefix"),
+    )
 
+
+def _templates(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
+               ) -> tuple[TemplateRule, ...]:
+    kinds = {e.kind for e in entities}
     templates = []
-    for i, spec in enumerate(r.items(tree.get("templates"), "templates")):
+    for i, spec in enumerate(r.items(node, "templates")):
         where = f"templates[{i}]"
         spec = r.mapping(spec, where, required=("name",), allowed=(
             "name", "aliases", "describes", "page_type", "page_status", "params", "defaults",
@@ -571,7 +357,8 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             name=r.text(spec["name"], f"{where}.name"),
             aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
             params=params, defaults=_pairs(r, spec.get("defaults"), f"{where}.defaults"),
-            named_by=named_by, **_effects(r, spec, where, kinds),
+            named_by=named_by, param_index=_index(r, params, f"{where}.params"),
+            **_effects(r, spec, where, kinds),
         )
         if params and rule.describes is None:
             raise r.fail(f"{where}.describes", "a template with params must say which entity "
@@ -585,11 +372,15 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             if "{slug}" not in next(e.iri for e in entities if e.kind == rule.describes):
                 raise r.fail(f"{where}.named_by", f"the IRIs of entity {rule.describes!r} "
                                                   "must use {slug} to be named by a parameter")
-        object.__setattr__(rule, "_index", _index(r, params, f"{where}.params"))
         templates.append(rule)
+    return tuple(templates)
 
+
+def _ignored_templates(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
+                       ) -> tuple[IgnoredTemplate, ...]:
+    kinds = {e.kind for e in entities}
     ignored = []
-    for i, spec in enumerate(r.items(tree.get("ignored_templates"), "ignored_templates")):
+    for i, spec in enumerate(r.items(node, "ignored_templates")):
         where = f"ignored_templates[{i}]"
         spec = r.mapping(spec, where, required=("name",), allowed=(
             "name", "aliases", "describes", "page_type", "page_status"))
@@ -597,9 +388,14 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             name=r.text(spec["name"], f"{where}.name"),
             aliases=r.names(spec.get("aliases"), f"{where}.aliases"),
             **_effects(r, spec, where, kinds)))
+    return tuple(ignored)
 
+
+def _categories(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
+                ) -> tuple[CategoryRule, ...]:
+    kinds = {e.kind for e in entities}
     categories = []
-    for i, spec in enumerate(r.items(tree.get("categories"), "categories")):
+    for i, spec in enumerate(r.items(node, "categories")):
         where = f"categories[{i}]"
         spec = r.mapping(spec, where, required=("name",), allowed=(
             "name", "aliases", "describes", "page_type", "page_status", "set"))
@@ -610,9 +406,12 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         if rule.set and rule.describes is None:
             raise r.fail(f"{where}.set", "'set' needs 'describes' (which entity gets the values)")
         categories.append(rule)
+    return tuple(categories)
 
+
+def _namespaces(r: _Reader, node: Any) -> tuple[NamespaceRule, ...]:
     namespaces = []
-    for i, spec in enumerate(r.items(tree.get("namespaces"), "namespaces")):
+    for i, spec in enumerate(r.items(node, "namespaces")):
         where = f"namespaces[{i}]"
         spec = r.mapping(spec, where, required=("number", "page_type"),
                          allowed=("number", "page_type"))
@@ -620,25 +419,29 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             raise r.fail(f"{where}.number", "expected a namespace number")
         namespaces.append(NamespaceRule(
             spec["number"], r.concept(spec["page_type"], f"{where}.page_type", "PageTypes")))
+    return tuple(namespaces)
 
-    subpages = None
-    if tree.get("subpages") is not None:
-        spec = r.mapping(tree["subpages"], "subpages", required=("pattern",),
-                         allowed=("pattern", "namespaces"))
-        pattern = r.text(spec["pattern"], "subpages.pattern")
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise r.fail("subpages.pattern", f"not a valid regular expression ({exc})") from None
-        if "root" not in compiled.groupindex:
-            raise r.fail("subpages.pattern", "needs a named group (?P<root>...)")
-        numbers = r.items(spec.get("namespaces", [0]), "subpages.namespaces")
-        if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
-            raise r.fail("subpages.namespaces", "expected a list of namespace numbers")
-        subpages = SubpageRule(pattern, tuple(numbers))
 
+def _subpages(r: _Reader, node: Any) -> SubpageRule | None:
+    if node is None:
+        return None
+    spec = r.mapping(node, "subpages", required=("pattern",), allowed=("pattern", "namespaces"))
+    pattern = r.text(spec["pattern"], "subpages.pattern")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise r.fail("subpages.pattern", f"not a valid regular expression ({exc})") from None
+    if "root" not in compiled.groupindex:
+        raise r.fail("subpages.pattern", "needs a named group (?P<root>...)")
+    numbers = r.items(spec.get("namespaces", [0]), "subpages.namespaces")
+    if any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
+        raise r.fail("subpages.namespaces", "expected a list of namespace numbers")
+    return SubpageRule(pattern, tuple(numbers))
+
+
+def _item_prefixes(r: _Reader, node: Any) -> tuple[PrefixRule, ...]:
     prefixes = []
-    for i, spec in enumerate(r.items(tree.get("item_prefixes"), "item_prefixes")):
+    for i, spec in enumerate(r.items(node, "item_prefixes")):
         where = f"item_prefixes[{i}]"
         spec = r.mapping(spec, where, required=("prefix",),
                          allowed=("prefix", "aliases", *CONTEXT_KEYS))
@@ -647,9 +450,14 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             raise r.fail(where, f"an item prefix needs a meaning ({', '.join(CONTEXT_KEYS)})")
         prefixes.append(PrefixRule(r.text(spec["prefix"], f"{where}.prefix"),
                                    r.names(spec.get("aliases"), f"{where}.aliases"), meaning))
+    return tuple(prefixes)
 
+
+def _text_rules(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
+                ) -> tuple[TextRule, ...]:
+    kinds = {e.kind for e in entities}
     text_rules = []
-    for i, spec in enumerate(r.items(tree.get("text_rules"), "text_rules")):
+    for i, spec in enumerate(r.items(node, "text_rules")):
         where = f"text_rules[{i}]"
         spec = r.mapping(spec, where, required=("describes", "find", "properties"),
                          allowed=("describes", "sections", "find", "properties"))
@@ -665,30 +473,7 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
             find="closure",
             properties=tuple((role, r.prop(roles[role], f"{where}.properties.{role}"))
                              for role in CLOSURE_ROLES if role in roles)))
-
-    redirect = tree.get("redirect_page_type")
-    mapping = Mapping(
-        source=source,
-        entities=entities,
-        templates=tuple(templates),
-        ignored_templates=tuple(ignored),
-        categories=tuple(categories),
-        namespaces=tuple(namespaces),
-        headings=_headings(r, tree.get("headings"), "headings"),
-        item_prefixes=tuple(prefixes),
-        text_rules=tuple(text_rules),
-        subpages=subpages,
-        redirect_page_type=(r.concept(redirect, "redirect_page_type", "PageTypes")
-                            if redirect is not None else None),
-        properties=properties,
-        concept_labels=labels,
-        scheme_classes=classes,
-    )
-    object.__setattr__(mapping, "_templates",
-                       _index(r, [*templates, *ignored], "templates / ignored_templates"))
-    object.__setattr__(mapping, "_categories", _index(r, categories, "categories"))
-    object.__setattr__(mapping, "_prefixes", _index(r, prefixes, "item_prefixes", "prefix"))
-    return mapping
+    return tuple(text_rules)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

@@ -58,8 +58,9 @@ from tierslieux.pipeline.cache import (
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.pipeline.quarantine import FilteredLines, repair_release
-from tierslieux.pipeline.records import Issue, MappedPage, SiteInfo, StoredPage
+from tierslieux.model.records import Issue, MappedPage, SiteInfo, StoredPage
 from tierslieux.pipeline.runs import (
     RunSet,
     TripleOrder,
@@ -71,9 +72,6 @@ from tierslieux.pipeline.runs import (
 )
 from tierslieux.pipeline.store import Store
 from tierslieux.workers import InlineExecutor, process_pool
-
-#: Default root of the data IRIs; a deployment sets its own (``--base-iri``).
-DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
 
 log = logging.getLogger("tierslieux.build")
 #: from this many triples on, the build says what it is doing after the pages (the release
@@ -174,7 +172,7 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
 
 def _failed(page: StoredPage, message: str) -> MappedPage:
     """What a page that could not be parsed or mapped gives: no triple, one warning."""
-    from tierslieux.pipeline.iri import clean_text
+    from tierslieux.model.rdf import clean_text
 
     rev = page.revision
     title = clean_text(rev.title)[0]
@@ -204,7 +202,7 @@ _STATE: _State | None = None
 
 def _work(tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
     """Parse, map and check some pages (``(page_id, digest)``), reading them from the store."""
-    from tierslieux.exports.ntriples import canonical_lines
+    from tierslieux.model.lines import canonical_lines
 
     state = _STATE
     assert state is not None

@@ -10,8 +10,8 @@ pages whose revision changed. The cache lives beside the store:
 ``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py)
 
 The cache carries a *version*: a digest of the mapping file, the ontology and shapes files,
-the base IRI, the SiteInfo, the tierslieux version and the source of the modules that turn a
-revision into triples. Opening the cache with another version empties it.
+the base IRI, the SiteInfo, the tierslieux version and the source of the packages that turn
+a revision into triples (CODE_PACKAGES). Opening the cache with another version empties it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.records import Issue, SiteInfo
+from tierslieux.model.records import Issue, SiteInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,15 +43,9 @@ CREATE TABLE IF NOT EXISTS page (
 """
 #: a page whose triples define classes (rdfs:subClassOf): the compiled shapes do not see them
 FLAG_CLASS_AXIOMS = 1
-#: modules whose code decides what a revision becomes (their source is part of the version)
-CODE_MODULES = (
-    "tierslieux.pipeline.parse", "tierslieux.pipeline.map", "tierslieux.pipeline.iri",
-    "tierslieux.pipeline.clean",
-    "tierslieux.pipeline.records", "tierslieux.pipeline.shacl", "tierslieux.ontology.mapping",
-    "tierslieux.ontology.namespace", "tierslieux.exports.ntriples",
-    "tierslieux.ontology", "tierslieux.pipeline.build", "tierslieux.pipeline.cache",
-    "tierslieux.pipeline.places", "tierslieux.pipeline.names", "tierslieux.geography", "tierslieux.geography.resolve",
-)
+#: packages whose code may decide what a revision becomes: the source of every module in them
+#: is part of the version (more than needed, never less: a moved module stays counted)
+CODE_PACKAGES = ("geography", "model", "ontology", "pipeline", "validation")
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,6 @@ def unpack_issues(blob: bytes) -> list[Issue]:
 
 def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str:
     """The digest that names everything a page's cached result depends on besides the page."""
-    import importlib
     import sys
 
     import mwparserfromhell
@@ -118,9 +111,10 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str
     add("geography", geography.SOURCE["sha256"])  # the vendored data, by its digest
     add("base", base_iri)
     add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
-    for name in CODE_MODULES:
-        module = importlib.import_module(name)
-        add(name, Path(module.__file__ or "").read_bytes())
+    package = resources.files("tierslieux")
+    for name in CODE_PACKAGES:
+        for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
+            add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
     return digest.hexdigest()
 
 

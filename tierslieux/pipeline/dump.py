@@ -23,8 +23,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from tierslieux.errors import DumpError
-from tierslieux.pipeline.iri import is_iri
-from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo
+from tierslieux.model.rdf import is_iri
+from tierslieux.model.records import Issue, PageRevision, SiteInfo
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: MediaWiki's ids are unsigned 32-bit numbers in its database, 64-bit at most anywhere

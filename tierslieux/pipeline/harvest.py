@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from tierslieux.errors import HarvestError, StoreError
 from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo
+from tierslieux.model.records import Issue, PageRevision, SiteInfo
 from tierslieux.pipeline.store import Store, UpsertCounts
 from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, Wiki, connect
 

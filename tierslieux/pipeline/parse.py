@@ -36,8 +36,8 @@ from mwparserfromhell.nodes import (
 from mwparserfromhell.wikicode import Wikicode
 
 from tierslieux.errors import ParseError
-from tierslieux.pipeline.iri import clean_text
-from tierslieux.pipeline.records import (
+from tierslieux.model.rdf import clean_text
+from tierslieux.model.records import (
     ExternalLink,
     Issue,
     ListItem,

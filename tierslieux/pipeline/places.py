@@ -1,6 +1,6 @@
 """The map stage's geography step: the records of one page meet the official geography.
 
-Run by ``map._PageJob`` once a page's records are complete. For each record:
+Run by ``map.PageJob`` once a page's records are complete. For each record:
 
 - a collectivity (a ``{{Collectivité}}`` record, or a collectivity named by a value) that the
   official geography identifies — by its INSEE code, or by a name such as ``Ville d'Arles`` —

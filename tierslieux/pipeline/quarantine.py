@@ -15,14 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tierslieux.exports.ntriples import SortedLines, split_line
-from tierslieux.pipeline.iri import is_iri
-from tierslieux.pipeline.records import Issue
+from tierslieux.model.lines import SortedLines
+from tierslieux.model.rdf import Triple, is_iri, split_line
+from tierslieux.model.records import Issue
 
 #: validations after the first; a release still violating its shapes after them is refused
 ROUNDS = 3
-
-Triple = tuple[str, str, str]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from tierslieux.exports.ntriples import SortedLines, Triple
+from tierslieux.model.lines import SortedLines
+from tierslieux.model.rdf import Triple
 
 #: pages in a run, on average (a run is cut where a page key's hash says so, see group_runs)
 RUN_PAGES = 128

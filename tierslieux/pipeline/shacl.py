@@ -45,7 +45,8 @@ from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from tierslieux.exports.ntriples import RDF_TYPE, parse_object, subject_groups, unescape
+from tierslieux.model.lines import subject_groups
+from tierslieux.model.rdf import RDF_TYPE, nt_term, parse_object, split_line, unescape
 from tierslieux.pipeline.validate import SEVERITIES, ValidationReport, Violation
 
 #: (subject IRI, predicate IRI, object as an N-Triples term): the triple order of ntriples.py
@@ -349,7 +350,6 @@ def _token(node: Any) -> str:
         return f"<{node}>"
     if isinstance(node, BNode):
         return f"_:{node}"
-    from tierslieux.pipeline.map import nt_term
 
     return nt_term(node)
 
@@ -756,7 +756,6 @@ def validate_lines(lines: Callable[[], Iterable[str]],
     release folder."""
     import heapq
 
-    from tierslieux.exports.ntriples import split_line
 
     if shapes is None and ontology is None:
         checker, ontology_nt = default_checker(), ontology_lines()
@@ -811,7 +810,6 @@ def graph_lines(graph: Graph, *, blank_nodes: bool = False) -> tuple[str, ...]:
     """A graph as sorted N-Triples lines. Blank nodes keep their rdflib labels
     (``_:label``) with ``blank_nodes``, else raise Unsupported (an ontology whose blank
     nodes would mix with the data's)."""
-    from tierslieux.pipeline.map import nt_term
 
     def term(node: Any) -> str:
         if isinstance(node, BNode):
@@ -843,7 +841,7 @@ def validate_data_graph(data: Graph, shapes: Graph, *, messages: bool = True
     hierarchy is the data graph's own (rdfs:subClassOf, as SHACL defines sh:class and
     sh:targetClass). Raises Unsupported for shapes or data this module does not check: run
     pyshacl then. ``messages``: see ``compile_shapes``."""
-    from tierslieux.exports.ntriples import triple_order
+    from tierslieux.model.lines import triple_order
 
     checker = ShapeChecker(shapes, data, messages=messages)
     ordered = triple_order(sorted(graph_lines(data, blank_nodes=True)))
@@ -855,7 +853,7 @@ def validate_pages(pages: Iterable[Iterable[str]],
     """Validate the N-Triples lines of some pages (with the ontology) the way the build does,
     in memory: each page resolves its ``sh:class`` checks, then the union is checked subject
     by subject. Gives the report ``validate.validate_graph`` gives for the union."""
-    from tierslieux.exports.ntriples import triple_order
+    from tierslieux.model.lines import triple_order
 
     checker = default_checker()
     everything: set[str] = set(ontology_lines())

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.pipeline.iri import clean_text
-from tierslieux.pipeline.records import Issue, PageRevision, SiteInfo, StoredPage
+from tierslieux.model.rdf import clean_text
+from tierslieux.model.records import Issue, PageRevision, SiteInfo, StoredPage
 
 SCHEMA_VERSION = 1
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from tierslieux.errors import ParseError
-from tierslieux.ontology.mapping import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
-from tierslieux.pipeline.clean import fold
-from tierslieux.pipeline.records import ParsedPage
+from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
+from tierslieux.model.clean import fold
+from tierslieux.model.records import ParsedPage
 
 KINDS = ("template", "param", "heading", "category")
 STATUSES = ("unmapped", "mapped", "ignored")

@@ -29,7 +29,7 @@ import requests
 
 from tierslieux import __version__
 from tierslieux.errors import HarvestError, LoginError, WikiUnreachableError
-from tierslieux.pipeline.records import SiteInfo
+from tierslieux.model.records import SiteInfo
 from tierslieux.pipeline.session import (  # re-exported: the harvest's knobs
     BACKOFF,
     BACKOFF_CAP,

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import mwparserfromhell
 
-from tierslieux.pipeline.records import Issue
+from tierslieux.model.records import Issue
 
 # --------------------------------------------------------------------------- results
 

@@ -1,0 +1,430 @@
+"""THE RDF term layer: IRI rules, N-Triples terms written and read, prefixes, compaction.
+
+Every stage that writes or reads an RDF term goes through this module: the map stage
+(``nt_term``, ``nt_line``, ``iri_path``, ``slugify``), the exports (``split_line``,
+``parse_object``, ``unescape``, ``IriCompactor``), the validation (``nt_term``,
+``parse_object``) and the SPARQL output (``display_compactor``). It imports nothing above the
+model layer.
+
+IRI rules
+---------
+- ``is_iri``: an absolute IRI by the grammar of RFC 3987 (``IRI`` production: scheme, authority,
+  path, query, fragment, percent-encoding, ``ucschar``/``iprivate`` ranges, IPv4/IPv6 hosts),
+  the rule N-Triples, Turtle and JSON-LD parsers (pyoxigraph among them) apply. An address of
+  the wiki that breaks it (``http://@@``, ``http://a%zz``, a C1 control, U+10FFFF…) is not
+  minted as an IRI: the map stage reports it and keeps the text.
+- ``key_path``: a page key (or any title) as an IRI path under ``page/`` or ``place/``: ``/``
+  keeps separating sub-pages; characters an IRI does not allow are percent-encoded; segments
+  that would make the IRI mean something else (``.`` and ``..``, which every IRI normaliser
+  removes, and ``section`` / ``template``, the words of the IRIs minted under a page) get a
+  ``~`` in front, and so does any such segment already starting with ``~``, so that two keys
+  never give one IRI (README, "Identifiers").
+- ``clean_text``: text without lone surrogates (``&#xD800;`` in wikitext, ``\\ud800`` in an API
+  answer), which no UTF-8 output can hold; each is replaced by U+FFFD.
+- ``slugify``: a readable ASCII slug of a name (``{slug}`` in the mapping's IRI patterns).
+
+Design note: what the stages pass to each other
+-----------------------------------------------
+The map stage hands over **N-Triples lines in canonical form** (``<s> <p> o .``, one space,
+escapes as ``nt_term`` writes them), not typed term objects, and the writers work on those
+strings. Why:
+
+- a canonical line is its own identity: set/sort/dedup/merge of millions of statements are
+  plain ``str`` operations, and line order is ``LC_ALL=C sort`` order, so the build can merge
+  sorted run files from disk and the store/cache keeps lines as they are, with no
+  (de)serialisation at any stage boundary;
+- every writer needs the N-Triples token anyway (``.nt.gz`` writes it as is, Turtle keeps
+  literals as is and only compacts IRIs, the tables and JSON-LD decode only the objects they
+  print); decoding is done lazily, per token, by ``parse_object`` (and can be cached by
+  token), instead of once for every term of every triple;
+- typed terms (rdflib) cost an object per term and a hash of that object for every
+  comparison; the faster writers of the next issue can work on ``split_line`` slices and
+  memoise per distinct token, which typed terms would prevent.
+
+Inside the map stage the mapper builds rdflib ``URIRef``/``Literal`` (readable, checked) and
+turns them into lines once, with ``nt_line``; nothing after the map stage builds rdflib terms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+from urllib.parse import quote
+
+from rdflib import Literal, URIRef
+
+from tierslieux.model.clean import fold
+from tierslieux.model.records import SiteInfo
+
+#: root of the data IRIs when the configuration gives none
+DEFAULT_BASE_IRI = "https://w3id.org/tierslieux/movilab/"
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDF_TYPE = RDF + "type"
+RDF_LANGSTRING = RDF + "langString"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING = XSD + "string"
+
+#: an rdflib term as the map stage builds it, and a statement of such terms
+Node: TypeAlias = "URIRef | Literal"
+Statement: TypeAlias = "tuple[URIRef, URIRef, URIRef | Literal]"
+#: (subject IRI, predicate IRI, object as an N-Triples term): a canonical line split
+Triple = tuple[str, str, str]
+
+
+# --------------------------------------------------------------------------- IRI rules
+
+# --------------------------------------------------------------------------- RFC 3987
+
+_UCS_RANGES = (
+    "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    "\U00010000-\U0001fffd\U00020000-\U0002fffd\U00030000-\U0003fffd"
+    "\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
+    "\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd"
+    "\U000a0000-\U000afffd\U000b0000-\U000bfffd\U000c0000-\U000cfffd"
+    "\U000d0000-\U000dfffd\U000e1000-\U000efffd"
+)
+_IPRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_PCT = r"%[0-9A-Fa-f]{2}"
+_IUNRESERVED = rf"[A-Za-z0-9\-._~{_UCS_RANGES}]"
+_SUB_DELIMS = r"[!$&'()*+,;=]"
+_IPCHAR = rf"(?:{_IUNRESERVED}|{_PCT}|{_SUB_DELIMS}|[:@])"
+_DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_DEC_OCTET}(?:\.{_DEC_OCTET}){{3}}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "(?:" + "|".join((
+    rf"(?:{_H16}:){{6}}{_LS32}",
+    rf"::(?:{_H16}:){{5}}{_LS32}",
+    rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+    rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+    rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+    rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+)) + ")"
+_IPVFUTURE = rf"v[0-9A-Fa-f]+\.(?:[A-Za-z0-9\-._~]|{_SUB_DELIMS}|:)+"
+_IHOST = (rf"(?:\[(?:{_IPV6}|{_IPVFUTURE})\]|{_IPV4}"
+          rf"|(?:{_IUNRESERVED}|{_PCT}|{_SUB_DELIMS})*)")
+_IUSERINFO = rf"(?:{_IUNRESERVED}|{_PCT}|{_SUB_DELIMS}|:)*"
+_IAUTHORITY = rf"(?:{_IUSERINFO}@)?{_IHOST}(?::[0-9]*)?"
+_ISEGMENT = rf"{_IPCHAR}*"
+_IHIER = (rf"(?://{_IAUTHORITY}(?:/{_ISEGMENT})*"        # "//" iauthority ipath-abempty
+          rf"|/(?:{_IPCHAR}+(?:/{_ISEGMENT})*)?"          # ipath-absolute
+          rf"|{_IPCHAR}+(?:/{_ISEGMENT})*"                # ipath-rootless
+          r"|)")                                          # ipath-empty
+_IQUERY = rf"(?:{_IPCHAR}|[{_IPRIVATE}]|[/?])*"
+_IFRAGMENT = rf"(?:{_IPCHAR}|[/?])*"
+_IRI = re.compile(
+    rf"[A-Za-z][A-Za-z0-9+\-.]*:{_IHIER}(?:\?{_IQUERY})?(?:#{_IFRAGMENT})?"
+)
+
+
+def is_iri(text: str) -> bool:
+    """True for an absolute IRI (RFC 3987 ``IRI``, fragment allowed)."""
+    return _IRI.fullmatch(text) is not None
+
+
+# --------------------------------------------------------------------------- paths
+
+#: ASCII characters that may stay as they are in an IRI path (RFC 3987 ipchar + "/")
+_IRI_SAFE_ASCII = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+)
+#: non-ASCII code points allowed in an IRI path (RFC 3987 ucschar)
+_UCSCHAR = (
+    (0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), (0x10000, 0x1FFFD), (0x20000, 0x2FFFD),
+    (0x30000, 0x3FFFD), (0x40000, 0x4FFFD), (0x50000, 0x5FFFD), (0x60000, 0x6FFFD),
+    (0x70000, 0x7FFFD), (0x80000, 0x8FFFD), (0x90000, 0x9FFFD), (0xA0000, 0xAFFFD),
+    (0xB0000, 0xBFFFD), (0xC0000, 0xCFFFD), (0xD0000, 0xDFFFD), (0xE1000, 0xEFFFD),
+)
+
+
+def _iri_char_ok(ch: str) -> bool:
+    if ch in _IRI_SAFE_ASCII:
+        return True
+    code = ord(ch)
+    if code < 0x80 or unicodedata.category(ch)[0] == "Z":
+        return False
+    return any(low <= code <= high for low, high in _UCSCHAR)
+
+
+def iri_path(text: str) -> str:
+    """``text`` as an IRI path: characters an IRI does not allow (and ``%``, ``?``, ``#``)
+    are percent-encoded as UTF-8 (a lone surrogate as U+FFFD); accented letters stay."""
+    return "".join(
+        ch if _iri_char_ok(ch) else "".join(f"%{b:02X}" for b in _utf8(ch))
+        for ch in text
+    )
+
+
+def _utf8(ch: str) -> bytes:
+    return ch.encode("utf-8") if not 0xD800 <= ord(ch) <= 0xDFFF else "\ufffd".encode("utf-8")
+
+
+#: segments a key may not keep as they are: dot segments, and the words of the IRIs minted
+#: under a page (``…/section/<slug>``, ``…/template/<n>``), with any ``~`` already in front
+_UNSAFE_SEGMENT = re.compile(r"~*(?:\.|\.\.|section|template)")
+
+
+def key_path(key: str) -> str:
+    """A page key as an IRI path (see the module docstring): injective, and for keys without
+    such segments the same as ``iri_path``."""
+    path = iri_path(key)
+    if "." not in path and "section" not in path and "template" not in path:
+        return path
+    return "/".join("~" + seg if _UNSAFE_SEGMENT.fullmatch(seg) else seg
+                    for seg in path.split("/"))
+
+
+# --------------------------------------------------------------------------- text
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> tuple[str, int]:
+    """``text`` with every lone surrogate replaced by U+FFFD, and how many were."""
+    if _SURROGATE.search(text) is None:
+        return text, 0
+    return _SURROGATE.subn("\ufffd", text)
+
+
+#: longest address minted as an IRI (RFC 9110 asks HTTP software for 8,000 octets at least);
+#: a longer one is reported and left in the text
+IRI_LIMIT = 8_000
+#: longest slug of a name in an IRI
+SLUG_LIMIT = 200
+
+
+def slugify(text: str) -> str:
+    """A readable ASCII slug: ``"Agglomération & EPCI"`` -> ``"agglomeration-epci"``.
+    Text with no letter or digit gets a short hash, so that the slug is never empty."""
+    slug = fold(text).replace(" ", "-")
+    slug = re.sub(r"[^a-z0-9-]", "", slug).strip("-")
+    if len(slug) > SLUG_LIMIT:  # a name that long is not one: keep IRIs short, still distinct
+        digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
+        return slug[:SLUG_LIMIT - 9].rstrip("-") + "-" + digest
+    if slug:
+        return slug
+    return "x" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def page_address(site: SiteInfo, title: str) -> str:
+    """The wiki address of a page, as MediaWiki writes it (``$1`` of the article path)."""
+    key = clean_text(title)[0].strip().replace(" ", "_")
+    path = site.article_path or (site.script_url + "?title=$1")
+    return path.replace("$1", quote(key, safe=";:@$!*(),/~"))
+
+
+# --------------------------------------------------------------------------- writing terms
+
+#: the characters escape_literal rewrites; most texts have none and are kept as they are
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
+#: N-Triples form of the IRIs already checked (the map stage writes the same few thousand
+#: IRIs over and over: predicates, classes, the page's own IRIs)
+_IRI_TERMS: dict[URIRef, str] = {}
+_IRI_TERMS_LIMIT = 100_000
+
+
+def escape_literal(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+_ECHARS = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    escaped = _ECHARS.get(ch)
+    if escaped is not None:
+        return escaped
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+        return "\\uFFFD"
+    return f"\\u{code:04X}"  # other control characters, U+FFFE, U+FFFF
+
+
+def nt_term(term: Node) -> str:
+    """The N-Triples form of an rdflib IRI or literal (IRIs are checked with ``is_iri``)."""
+    if isinstance(term, URIRef):
+        written = _IRI_TERMS.get(term)
+        if written is None:
+            if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
+                raise ValueError(f"not an IRI: {str(term)[:200]!r}")
+            if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
+                _IRI_TERMS.clear()
+            written = _IRI_TERMS[term] = f"<{term}>"
+        return written
+    text = f'"{escape_literal(str(term))}"'
+    if term.language:
+        return f"{text}@{term.language}"
+    if term.datatype is not None and str(term.datatype) != XSD_STRING:
+        return f"{text}^^<{term.datatype}>"
+    return text
+
+
+def nt_line(triple: Statement) -> str:
+    """One N-Triples statement, without the final newline."""
+    s, p, o = triple
+    return f"{nt_term(s)} {nt_term(p)} {nt_term(o)} ."
+
+
+# --------------------------------------------------------------------------- reading terms
+
+#: the N-Triples grammar of an IRI token and of a literal token (regular expressions)
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+IRI_TOKEN = rf"<(?:[^\x00-\x20<>\"{{}}|^`\\]|{_UCHAR})*>"
+LITERAL_TOKEN = (
+    rf"\"(?:[^\"\\\n\r]|\\[tbnrf\"'\\]|{_UCHAR})*\""
+    rf"(?:@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*|\^\^{IRI_TOKEN})?"
+)
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def split_line(line: str) -> Triple:
+    """``<s> <p> o .`` -> (s, p, o) with the brackets of s and p removed."""
+    subject, predicate, rest = line.split(" ", 2)
+    # a blank node subject (data validated from elsewhere) keeps its "_:" label whole
+    return subject[1:-1] if subject[0] == "<" else subject, predicate[1:-1], rest[:-2]
+
+
+def unescape(text: str) -> str:
+    """Decode the ``\\uXXXX``, ``\\UXXXXXXXX`` and ``\\n``-style escapes of an N-Triples term."""
+    if "\\" not in text:
+        return text
+
+    def _one(match: re.Match[str]) -> str:
+        if match.group(3) is not None:
+            return _ECHAR.get(match.group(3), match.group(0))
+        return chr(int(match.group(1) or match.group(2), 16))
+
+    return _ESCAPE.sub(_one, text)
+
+
+@dataclass(frozen=True)
+class Term:
+    """An object term decoded: an IRI, or a literal with its language or datatype."""
+
+    #: "iri" or "literal"
+    kind: str
+    #: the IRI or the literal's lexical form, escapes decoded
+    value: str
+    #: language tag as written (tags compare case-insensitively), "" if none
+    language: str = ""
+    #: datatype IRI ("" for a language-tagged literal, xsd:string for a plain one)
+    datatype: str = ""
+
+
+def parse_object(token: str) -> Term:
+    """Decode an object as written in canonical N-Triples."""
+    if token[0] == "<":
+        return Term("iri", unescape(token[1:-1]))
+    end = token.rindex('"')
+    value = unescape(token[1:end])
+    suffix = token[end + 1 :]
+    if suffix.startswith("@"):
+        return Term("literal", value, language=suffix[1:])
+    if suffix.startswith("^^"):
+        return Term("literal", value, datatype=unescape(suffix[3:-1]))
+    return Term("literal", value, datatype=XSD_STRING)
+
+
+# --------------------------------------------------------------------------- prefixes, compaction
+
+#: prefixes every Turtle file of a release declares (a JSON-LD context may add more)
+CORE_PREFIXES: dict[str, str] = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "org": "http://www.w3.org/ns/org#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "pair": "http://virtual-assembly.org/ontologies/pair#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "http://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "tl": "https://w3id.org/tierslieux/ontology#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+# A conservative PN_LOCAL: letters, digits, "_", "-", and "." inside. Anything else keeps the
+# full <IRI>, so no escaping rule of Turtle is ever needed.
+_LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+_PREFIX_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+_CACHE_LIMIT = 200_000
+
+
+class IriCompactor:
+    """Shortens IRIs to ``prefix:local`` where the namespace is declared and the local part is
+    a plain name; remembers its answers."""
+
+    def __init__(self, prefixes: Mapping[str, str]) -> None:
+        bad = [name for name in prefixes if not _PREFIX_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"not a Turtle prefix name: {bad[0]!r}")
+        self.prefixes = dict(sorted(prefixes.items()))
+        self._by_namespace = {ns: name for name, ns in sorted(self.prefixes.items(), reverse=True)}
+        self._namespaces = tuple(sorted(set(self.prefixes.values())))
+        self._cache: dict[str, str] = {}
+
+    def term(self, iri: str) -> str:
+        """The Turtle form of an IRI given without its brackets."""
+        if not iri.startswith(self._namespaces):
+            return f"<{iri}>"
+        cached = self._cache.get(iri)
+        if cached is not None:
+            return cached
+        result = f"<{iri}>"
+        cut = max(iri.rfind("#"), iri.rfind("/"))
+        if cut > 0:
+            name = self._by_namespace.get(iri[: cut + 1])
+            local = iri[cut + 1 :]
+            if name is not None and _LOCAL.fullmatch(local):
+                result = f"{name}:{local}"
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[iri] = result
+        return result
+
+    def object(self, token: str) -> str:
+        """The Turtle form of an object given in N-Triples."""
+        if token[0] == "<":
+            return self.term(token[1:-1])
+        if token[-1] == ">":  # a typed literal: "…"^^<datatype>
+            cut = token.rindex("^^<")
+            return token[:cut + 2] + self.term(token[cut + 3 : -1])
+        return token
+
+    def header(self) -> str:
+        lines = [f"@prefix {name}: <{ns}> ." for name, ns in self.prefixes.items()]
+        return "\n".join(lines) + "\n\n"
+
+
+#: a local name the query output shortens to ``prefix:local`` (SPARQL's PN_LOCAL, roughly)
+_DISPLAY_LOCAL = re.compile(
+    r"^(?:[\w-]|%[0-9A-Fa-f]{2})(?:(?:[\w.:-]|%[0-9A-Fa-f]{2})*(?:[\w:-]|%[0-9A-Fa-f]{2}))?$")
+
+
+def display_compactor(prefixes: dict[str, str]) -> Callable[[str], str]:
+    """IRI -> ``prefix:local`` (longest namespace first) or ``<IRI>``, for the text output of
+    SPARQL results; more lenient than ``IriCompactor`` (``%XX`` and ``:`` in local names)."""
+    spaces = sorted(((ns, p) for p, ns in prefixes.items() if ns), key=lambda x: -len(x[0]))
+
+    def compact(iri: str) -> str:
+        for ns, prefix in spaces:
+            if iri.startswith(ns):
+                local = iri[len(ns):]
+                if local == "" or _DISPLAY_LOCAL.match(local):
+                    return f"{prefix}:{local}"
+        return f"<{iri}>"
+
+    return compact

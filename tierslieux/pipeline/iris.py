@@ -1,0 +1,71 @@
+"""The IRI rules of the map stage: which IRI each thing a page describes gets.
+
+IRIs (``{base}`` is the data base IRI, ``{key}`` the stored page key, stable across moves):
+
+    {base}page/{key}                               the page (tl:WikiPage)
+    {base}page/{key}/section/{slug}                a section ("lead" before the first heading)
+    {base}page/{key}/section/{slug}/item/{n}       a list item (n from 1)
+    {base}page/{key}/template/{n}                  a kept template call (n from 1)
+    {base}page/{key}/template/{n}/param/{slug}     one of its parameters
+    {base}place/{rootkey} …                        records and values (see mapping.yaml)
+    {base}concept/{scheme}/{slug}                  a concept minted for an unknown value
+    {script_url}?oldid={rev}                       the revision (provenance of everything)
+
+The character rules (``key_path``, ``slugify``, ``is_iri``) are those of ``model/rdf.py``:
+keys keep ``/`` and never give one IRI for two keys.
+"""
+
+from __future__ import annotations
+
+from rdflib import URIRef
+
+from tierslieux.errors import MappingError
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri, key_path, slugify
+from tierslieux.model.records import SiteInfo
+from tierslieux.ontology.rules import Mapping
+
+
+class IriRules:
+    """The IRIs of one wiki's pages and of what they describe, under one base IRI."""
+
+    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI) -> None:
+        if not is_iri(base_iri) or not base_iri.endswith(("/", "#")):
+            raise MappingError(f"base IRI {base_iri!r} must be an absolute IRI ending with / or #")
+        self.mapping = mapping
+        self.site = site
+        self.base = base_iri
+
+    def page_iri(self, key: str) -> URIRef:
+        return URIRef(f"{self.base}page/{key_path(key)}")
+
+    def revision_iri(self, rev_id: int) -> URIRef:
+        if self.site.script_url:
+            return URIRef(f"{self.site.script_url}?oldid={rev_id}")
+        return URIRef(f"{self.base}revision/{rev_id}")
+
+    def entity_iri(self, kind: str, *, key: str = "", rootkey: str = "", name: str = ""
+                   ) -> URIRef:
+        rule = self.mapping.entity(kind)
+        path = rule.iri.format(key=key_path(key), rootkey=key_path(rootkey or key),
+                               slug=slugify(name))
+        return URIRef(self.base + path)
+
+    def concept_iri(self, scheme: URIRef, value: str) -> URIRef:
+        scheme_name = scheme.rsplit("#", 1)[-1]
+        return URIRef(f"{self.base}concept/{slugify(scheme_name)}/{slugify(value)}")
+
+    @staticmethod
+    def section_iri(page: URIRef, slug: str) -> URIRef:
+        return URIRef(f"{page}/section/{slug}")
+
+    @staticmethod
+    def item_iri(section: URIRef, number: int) -> URIRef:
+        return URIRef(f"{section}/item/{number}")
+
+    @staticmethod
+    def template_iri(page: URIRef, number: int) -> URIRef:
+        return URIRef(f"{page}/template/{number}")
+
+    @staticmethod
+    def param_iri(call: URIRef, slug: str) -> URIRef:
+        return URIRef(f"{call}/param/{slug}")
