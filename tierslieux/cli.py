@@ -33,7 +33,7 @@ from tierslieux.runlog import (
     setup_logging,
     success_outcome,
 )
-from tierslieux.secrets import redact
+from tierslieux.model.secrets import redact
 
 log = logging.getLogger("tierslieux")
 

@@ -18,7 +18,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
-from tierslieux.secrets import RedactingFilter, redact
+from tierslieux.model.secrets import RedactingFilter, redact
 
 LOGGER_NAME = "tierslieux"
 log = logging.getLogger(LOGGER_NAME)

@@ -966,7 +966,7 @@ def _push_secrets(user: str | None, password: str | None,
                   parsed: urllib.parse.SplitResult) -> list[str]:
     """Every form the credentials may come back in: plain, URL-encoded, base64 (HTTP Basic
     ``user:password``), from the environment and from the endpoint's ``user:password@``."""
-    from tierslieux.secrets import forms
+    from tierslieux.model.secrets import forms
 
     found: set[str] = {name for name in (user, parsed.username) if name}
     found |= forms(password or "", user)

@@ -41,7 +41,7 @@ from tierslieux.pipeline.session import (  # re-exported: the harvest's knobs
     WAIT_CAP,
     PoliteSession,
 )
-from tierslieux.secrets import forms, redact
+from tierslieux.model.secrets import forms, redact
 
 __all__ = ["BACKOFF", "BACKOFF_CAP", "DISCOVERY_BUDGET", "MAX_RETRIES", "MAXLAG",
            "REQUEST_BUDGET", "TIMEOUT", "WAIT_CAP", "PoliteSession", "Wiki", "connect",
