@@ -2,7 +2,7 @@
 
 Each command reads the effective configuration (``tierslieux.toml`` < command line), calls the
 library, and turns the library's typed exceptions (``tierslieux.errors``) into a one-line
-message and a documented exit code (``tierslieux.runlog.ExitCode``).
+message and a documented exit code (``tierslieux.runner.history.ExitCode``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import click
 from tierslieux import __version__
 from tierslieux.config import Config, load_config
 from tierslieux.errors import TierslieuxError, ValidationError
-from tierslieux.runlog import (
+from tierslieux.runner.history import (
     ExitCode,
     Outcome,
     RunRecord,
@@ -206,7 +206,7 @@ build_options = _options(
 @contextmanager
 def recorded_run(cfg: Config, command: str, source: str) -> Iterator[dict]:
     """Hold the store's lock and append one line to the runs history, whatever happens."""
-    from tierslieux.lock import acquire_lock
+    from tierslieux.runner.lock import acquire_lock
     from tierslieux.pipeline.harvest import now_utc
 
     start = now_utc()
