@@ -15,7 +15,7 @@ import pytest
 
 from fixtures.oxigraph import make_release
 from tierslieux import sparql
-from tierslieux.errors import QueryError, TierslieuxError
+from tierslieux.errors import MissingInputError, QueryError, TierslieuxError
 
 D = "https://w3id.org/tierslieux/movilab/"
 DATA = rf"""
@@ -142,8 +142,25 @@ def test_broken_query_gives_one_line_with_position(release, query, message):
 
 
 def test_missing_release(tmp_path):
-    with pytest.raises(QueryError, match=r"no release in .*tierslieux.nt.gz is missing"):
+    with pytest.raises(MissingInputError, match=r"no release in .*tierslieux.nt.gz is missing") \
+            as caught:
         sparql.run_query(tmp_path, SELECT)
+    assert caught.value.exit_code == 6   # as for every file or folder that does not exist
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELEC * WHERE { ?s ?p ?o }",
+     'near "SELEC * WHERE { ?s ?p ?o }": "SELEC" is not a SPARQL keyword (did you mean '
+     "SELECT?); a query starts with SELECT, ASK, CONSTRUCT or DESCRIBE"),
+    ("PREFIX tl: <https://w3id.org/tierslieux/ontology#>\n"
+     "SELECT * WHERE { ?s tl:name ?o } ORDER BY ?o LIMT 3",
+     'near "} ORDER BY ?o LIMT 3": "LIMT" is not a SPARQL keyword (did you mean LIMIT?)'),
+    ("SELECT * WHERE { ?s ?p ?o ", "at the end of the query: the query ends too soon"),
+])
+def test_syntax_error_names_the_whole_token_and_a_hint(release, query, message):
+    with pytest.raises(QueryError) as caught:
+        sparql.run_query(release, query)
+    assert message in str(caught.value)
 
 
 def test_damaged_release_is_refused(tmp_path):
@@ -377,7 +394,7 @@ def test_worked_queries_are_documented_and_parse():
 
 def test_worked_query_by_name():
     assert sparql.worked_query("obstacles.rq").name == "obstacles"
-    with pytest.raises(QueryError, match="no worked query 'nope': choose one of "):
+    with pytest.raises(MissingInputError, match="no worked query 'nope': choose one of "):
         sparql.worked_query("nope")
 
 

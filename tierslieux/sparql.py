@@ -92,7 +92,7 @@ from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from tierslieux.errors import PushError, QueryError, ServeError
+from tierslieux.errors import MissingInputError, PushError, QueryError, ServeError
 from tierslieux.front import MAX_RESULT_BYTES, QUERY_TIMEOUT, SERVICE_REFUSED, Front, uses_service
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.model.rdf import display_compactor
@@ -141,10 +141,10 @@ _BLOCK = 1 << 20
 
 
 def release_file(data_dir: str | Path) -> Path:
-    """``DIR/tierslieux.nt.gz``, or QueryError when DIR holds no release."""
+    """``DIR/tierslieux.nt.gz``, or MissingInputError when DIR holds no release."""
     path = Path(data_dir) / NT_GZ
     if not path.is_file():
-        raise QueryError(
+        raise MissingInputError(
             f"no release in {data_dir}: {NT_GZ} is missing "
             "(run 'tierslieux run' first, or give --data DIR)"
         )
@@ -446,16 +446,63 @@ def _syntax_message(sparql: str, message: str) -> str:
     if "Prefix not found" in detail:
         detail = "undeclared prefix (add a PREFIX line)"
     else:
-        detail = _shorten_expected(detail)
-    lines = sparql.splitlines()
-    near = ""
-    if 0 < line <= len(lines):
-        text = lines[line - 1]
-        start = max(0, column - 1 - 20)
-        excerpt = text[start:column - 1 + 20].strip()
+        detail = _unknown_word_hint(sparql) or _shorten_expected(detail)
+    lines = sparql.rstrip().splitlines()
+    near = " at the end of the query"
+    if 0 < line <= len(lines) and (line < len(lines) or column <= len(lines[-1]) + 1):
+        excerpt = _excerpt(lines[line - 1], column - 1)
         if excerpt:
             near = f' near "{excerpt}"'
+    elif detail == "unexpected text":
+        detail = "the query ends too soon (a { or ( left open?)"
     return f"line {line}, column {column}: syntax error{near}: {detail}"
+
+
+def _excerpt(text: str, at: int, reach: int = 20) -> str:
+    """About ``reach`` characters either side of ``at``, widened to whole tokens."""
+    start, end = max(0, at - reach), min(len(text), at + reach)
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[start:end].strip()
+
+
+#: the words SPARQL 1.1 knows (keywords and built-in functions), for "did you mean"
+_KEYWORDS = frozenset("""
+    SELECT ASK CONSTRUCT DESCRIBE WHERE PREFIX BASE DISTINCT REDUCED FROM NAMED OPTIONAL FILTER
+    UNION MINUS GRAPH SERVICE SILENT BIND AS VALUES GROUP BY HAVING ORDER ASC DESC LIMIT OFFSET
+    NOT EXISTS IN UNDEF A TRUE FALSE LATERAL STR LANG LANGMATCHES DATATYPE BOUND IRI URI BNODE
+    RAND ABS CEIL FLOOR ROUND CONCAT STRLEN UCASE LCASE ENCODE_FOR_URI CONTAINS STRSTARTS STRENDS
+    STRBEFORE STRAFTER YEAR MONTH DAY HOURS MINUTES SECONDS TIMEZONE TZ NOW UUID STRUUID MD5 SHA1
+    SHA256 SHA384 SHA512 COALESCE IF STRLANG STRDT SAMETERM ISIRI ISURI ISBLANK ISLITERAL
+    ISNUMERIC REGEX SUBSTR REPLACE COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT SEPARATOR
+    INSERT DELETE DATA LOAD CLEAR DROP CREATE ADD MOVE COPY WITH INTO USING DEFAULT ALL TO
+""".split())
+_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+#: strings, IRIs and comments, whose words are not SPARQL's
+_NOT_WORDS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"'
+                        r"|'(?:[^'\\\n]|\\.)*'|<[^<>\"{}|^`\\\s]*>|#[^\n]*")
+#: a bare word: not a ?variable, $variable, prefixed name, @language tag or number
+_WORD = re.compile(r"(?<![\w?$:@.\-])[A-Za-z_][\w]*(?![\w:\-])")
+
+
+def _unknown_word_hint(sparql: str) -> str:
+    """A hint naming the first word that is no SPARQL keyword, with the nearest one."""
+    import difflib
+
+    words = _WORD.findall(_NOT_WORDS.sub(" ", sparql))
+    for index, word in enumerate(words):
+        if word.upper() in _KEYWORDS:
+            continue
+        close = difflib.get_close_matches(word.upper(), sorted(_KEYWORDS), n=1, cutoff=0.6)
+        hint = f'"{word}" is not a SPARQL keyword'
+        if close:
+            hint += f" (did you mean {close[0]}?)"
+        if index == 0 or (words[:index] and words[index - 1].upper() in ("PREFIX", "BASE")):
+            hint += "; a query starts with " + ", ".join(_FORMS[:-1]) + " or " + _FORMS[-1]
+        return hint
+    return ""
 
 
 def _shorten_expected(detail: str) -> str:
@@ -617,8 +664,25 @@ def worked_query(name: str) -> WorkedQuery:
     queries = {q.name: q for q in worked_queries()}
     stem = name[:-3] if name.endswith(".rq") else name
     if stem not in queries:
-        raise QueryError(f"no worked query {name!r}: choose one of {', '.join(sorted(queries))}")
+        raise MissingInputError(
+            f"no worked query {name!r}: choose one of {', '.join(sorted(queries))}")
     return queries[stem]
+
+
+def load_query(file_or_name: str) -> str:
+    """The text of the query file ``file_or_name``, or of the worked query of that name."""
+    path = Path(file_or_name)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MissingInputError(f"{path}: cannot read it ({exc})") from None
+    bare = path.name == file_or_name   # no folder in it
+    if bare and path.suffix in ("", ".rq") and path.stem in {q.name for q in worked_queries()}:
+        return worked_query(file_or_name).text
+    if path.suffix or not bare:
+        raise MissingInputError(f"{file_or_name}: no such file (nor a worked query: see --list)")
+    return worked_query(file_or_name).text
 
 
 def _header(text: str, label: str) -> str:
@@ -780,17 +844,19 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
           cors: bool = True, on_ready: Callable[[str], None] | None = None) -> str:
     """Serve the release as a SPARQL 1.1 Protocol endpoint until Ctrl-C (or SIGTERM).
 
-    ``on_ready`` gets the query URL once the server answers. Returns that URL after a clean
-    stop; raises ServeError when the server cannot start or dies on its own. The options are
-    those of :func:`start_endpoint`.
+    ``on_ready`` gets the query URL once the server answers. SIGINT and SIGTERM stop the
+    server, then raise KeyboardInterrupt (the command exits 130, "interrupted"); returns the URL
+    if the server ends by itself cleanly; raises ServeError when it cannot start or dies.
     """
     endpoint = start_endpoint(data_dir, host, port, cache_dir=cache_dir, timeout_s=timeout_s,
                               allow_service=allow_service, max_result_bytes=max_result_bytes,
                               cors=cors)
-    restore = None
+    restore = {}
     if threading.current_thread() is threading.main_thread():
-        # systemd and docker stop with SIGTERM: stop the child the same way as on Ctrl-C.
-        restore = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # Ctrl-C, the SIGTERM of systemd and docker, and a SIGINT sent to a serve that a shell
+        # started in the background (with SIGINT ignored) all stop the child the same way.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            restore[signum] = signal.signal(signum, signal.default_int_handler)
     try:
         if on_ready:
             on_ready(endpoint.url)
@@ -798,12 +864,10 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 7878, *,
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             reason = _server_error(endpoint._log)
             raise ServeError(f"oxigraph stopped on its own (exit {code}): {reason}")
-    except KeyboardInterrupt:
-        pass
     finally:
         endpoint.stop()
-        if restore is not None:
-            signal.signal(signal.SIGTERM, restore)
+        for signum, handler in restore.items():
+            signal.signal(signum, handler)
     return endpoint.url
 
 
@@ -910,10 +974,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
     import requests
 
     data = Path(data_dir)
-    try:
-        nt = release_file(data)
-    except QueryError as exc:
-        raise PushError(str(exc)) from None
+    nt = release_file(data)
     parsed = urllib.parse.urlsplit(endpoint)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PushError(f"the endpoint must be an http(s) address, got {_safe_url(endpoint)!r}")
@@ -938,8 +999,7 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
             timeout=(30, timeout), allow_redirects=False,  # a streamed body cannot be re-sent
         )
     except requests.RequestException as exc:
-        reason = _redact(_one_line(str(exc)), secrets)
-        failure = f"cannot reach {safe}: {type(exc).__name__}: {reason[:200]}"
+        failure = f"cannot reach {safe}: {_network_reason(exc)}"
     else:
         failure = _push_failure(response, safe, secrets)
     if failure is not None:   # raised here: no __context__ holding the request
@@ -976,6 +1036,31 @@ def _push_secrets(user: str | None, password: str | None,
                               urllib.parse.unquote(parsed.username or ""))):
             found |= forms(secret, name or None)
     return sorted(found, key=len, reverse=True)
+def _network_reason(exc: BaseException) -> str:
+    """What a failed request says a person can act on, in a few words (no library repr).
+
+    requests wraps urllib3, which wraps the socket error: the innermost OSError says it
+    ("connection refused", "name or service not known"...).
+    """
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time (timed out)"
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__,
+                     item.__context__])
+    for found in reversed(seen):
+        if isinstance(found, OSError) and found.strerror:
+            return found.strerror[0].lower() + found.strerror[1:]
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed (certificate?)"
+    return "the connection failed"
 
 
 def _safe_url(url: str) -> str:
