@@ -299,7 +299,7 @@ def survey(app: App, store, mapping, fmt) -> None:
     from tierslieux.ontology import load_mapping
     from tierslieux.pipeline.store import Store
     from tierslieux.pipeline.survey import survey_store
-    from tierslieux.sparql import render_table
+    from tierslieux.sparql.format import render_table
 
     cfg = app.config.merged(store=store, mapping=mapping)
     with Store(cfg.store, create=False) as opened:
@@ -342,7 +342,7 @@ def query(app: App, data, sparql, query_file, fmt, list_queries, allow_service) 
     The release is loaded once into a cached Oxigraph store beside it; later queries reuse it
     while the release's checksums are unchanged. A syntax error exits with code 2.
     """
-    from tierslieux.sparql import load_query, run_query, worked_queries
+    from tierslieux.sparql.query import load_query, run_query, worked_queries
 
     if list_queries:
         for worked in worked_queries():
@@ -379,7 +379,7 @@ def serve(app: App, data, host, port, timeout_s, max_result_mb, allow_service, n
     SERVICE is refused, queries are stopped after --timeout seconds and answers over
     --max-result-mb refused, unless told otherwise.
     """
-    from tierslieux.sparql import serve as serve_release
+    from tierslieux.sparql.serve import serve as serve_release
 
     data = data or app.config.out
     serve_release(data, host, port, timeout_s=timeout_s or None, allow_service=allow_service,
@@ -400,7 +400,7 @@ def push(app: App, data, endpoint, graph) -> None:
 
     Credentials come from $TIERSLIEUX_SPARQL_USER and $TIERSLIEUX_SPARQL_PASSWORD.
     """
-    from tierslieux.sparql import push as push_release
+    from tierslieux.sparql.push import push as push_release
 
     data = data or app.config.out
     result = push_release(data, endpoint, graph)
