@@ -39,9 +39,6 @@ LAYERS: dict[str, int] = {
     "tierslieux.exports": 1,
     "tierslieux.sparql": 1,
     "tierslieux.runner": 2,
-    # today's top-level modules of layer 2, until they move to runner/ (lock.py, history.py)
-    "tierslieux.lock": 2,
-    "tierslieux.runlog": 2,
     "tierslieux.cli": 3,
     "tierslieux.__main__": 3,
 }
