@@ -17,7 +17,11 @@ from rdflib.compare import isomorphic
 from exportxml import Page, Rev, export
 from tierslieux.cli import cli
 
-COMMANDS = ["run", "harvest", "build", "validate", "survey", "query", "serve", "push", "config"]
+#: every command Click knows (not a hand-kept list)
+COMMANDS = sorted(cli.commands)
+README = Path(__file__).resolve().parent.parent / "README.md"
+HELP_BEGIN = "<!-- begin: every command's --help (UPDATE_README=1 pytest tests/test_cli.py) -->"
+HELP_END = "<!-- end: every command's --help -->"
 
 
 def tierslieux(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -102,7 +106,7 @@ def test_harvest_needs_a_source(tmp_path):
 
 def test_build_without_store_says_what_to_do(tmp_path):
     result = tierslieux("build", "--store", "absent.sqlite", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 6
     assert result.stderr.strip() == ("Error: no store at absent.sqlite: run 'tierslieux harvest' "
                                      "first")
 
@@ -114,16 +118,60 @@ def test_every_command_has_help(command):
     assert result.output.startswith(f"Usage: cli {command}") or "Usage:" in result.output
 
 
-def test_readme_documents_every_command_and_option():
-    """The README's command reference cannot drift from --help."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    for command in COMMANDS:
-        assert f"tierslieux {command}" in readme, command
-        params = cli.commands[command].params
-        for param in params:
-            for opt in param.opts:
-                if opt.startswith("--") and opt != "--help":
-                    assert opt in readme, f"{command} {opt} missing from README"
+def help_reference() -> str:
+    """The README's command reference: ``tierslieux --help`` and each command's, verbatim."""
+    parts = []
+    for args in [[], *([name] for name in COMMANDS)]:
+        result = CliRunner().invoke(cli, [*args, "--help"], prog_name="tierslieux")
+        assert result.exit_code == 0, result.output
+        title = " ".join(["tierslieux", *args])
+        parts.append(f"#### `{title}`\n\n```text\n{result.output.rstrip()}\n```\n")
+    return "\n".join(parts)
+
+
+def test_readme_command_reference_is_each_commands_help():
+    """The README's command reference cannot drift: it is exactly what --help prints."""
+    text = README.read_text(encoding="utf-8")
+    assert text.count(HELP_BEGIN) == 1 and text.count(HELP_END) == 1
+    head, rest = text.split(HELP_BEGIN)
+    documented, tail = rest.split(HELP_END)
+    expected = "\n" + help_reference() + "\n"
+    if os.environ.get("UPDATE_README"):
+        README.write_text(head + HELP_BEGIN + expected + HELP_END + tail, encoding="utf-8")
+        documented = expected
+    assert documented == expected, "README command reference out of date: UPDATE_README=1"
+    for command in COMMANDS:   # and the prose names every command
+        assert f"**`tierslieux {command}" in head, command
+
+
+def test_readme_exit_codes_are_the_table_of_the_code():
+    from tierslieux.runner.history import exit_code_table
+
+    assert exit_code_table() in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args", [
+    ["validate", "nowhere"],
+    ["query", "--data", "nowhere", "ASK {}"],
+    ["serve", "--data", "nowhere", "--port", "1"],
+    ["push", "--data", "nowhere", "--endpoint", "http://127.0.0.1:9/store"],
+    ["build", "--store", "nowhere.sqlite"],
+    ["run", "--dump", "nowhere.xml"],
+    ["query", "-f", "nowhere.rq"],
+    ["query", "-f", "no-such-worked-query"],
+], ids=lambda args: " ".join(args[:2]))
+def test_a_missing_input_is_one_code_and_one_line(tmp_path, args):
+    """A release, store, dump or query that does not exist: exit 6, one line, no file left."""
+    result = tierslieux(*args, cwd=tmp_path)
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: ") and "nowhere" in line or "no-such" in line, line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_query_file_that_does_not_exist_says_so(tmp_path):
+    result = tierslieux("query", "-f", "missing.rq", cwd=tmp_path)
+    assert result.stderr.strip() == "Error: missing.rq: no such file (nor a worked query: see --list)"
 
 
 def test_validate_a_release_and_a_tampered_copy(tmp_path, sample_release):
@@ -170,11 +218,28 @@ def test_json_log_lines_for_log_shippers(tmp_path):
     assert [e["level"] for e in events] == ["info", "warning", "info"]
     assert events[1]["message"].startswith("No publication URL")  # the sample has none
     assert events[-1]["message"].startswith("Published ")
+    before = sorted(p.name for p in tmp_path.iterdir())
     bad = tierslieux("--log-format", "json", "run", "--dump", "absent.xml", cwd=tmp_path)
-    assert bad.returncode == 1
+    assert bad.returncode == 6   # an option naming a file that does not exist
     (event,) = [json.loads(line) for line in bad.stderr.splitlines()]
-    assert event["level"] == "error" and event["exit_code"] == 1
+    assert event["level"] == "error" and event["exit_code"] == 6
     assert event["message"] == "absent.xml: no such file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_failed_first_run_leaves_no_new_file(tmp_path):
+    """A dump that does not exist: no store, no lock, no runs history, no release."""
+    result = tierslieux("run", "--dump", "missing.xml", cwd=tmp_path)
+    assert result.returncode == 6
+    assert result.stderr.strip() == "Error: missing.xml: no such file"
+    assert list(tmp_path.iterdir()) == []
+    empty = tmp_path / "empty.xml"
+    empty.write_text('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/">')
+    result = tierslieux("run", "--dump", str(empty), cwd=tmp_path)
+    assert result.returncode == 1 and "Error: " in result.stderr
+    # the failure is recorded, but the store it could not fill is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "empty.xml", "tierslieux.sqlite.runs.jsonl"]
 
 
 def test_progress_is_silent_on_a_pipe_unless_asked(tmp_path):

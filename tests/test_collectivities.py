@@ -7,10 +7,11 @@ import csv
 import io
 from pathlib import Path
 
-from tierslieux import sparql
+from tierslieux.ontology import ONTOLOGY_NS
+from tierslieux.sparql.query import run_query
 
 D = "https://w3id.org/tierslieux/movilab/"
-TL = sparql.ONTOLOGY_NS
+TL = ONTOLOGY_NS
 CONVENTION = f"{D}page/Convention_immobilière_et_de_partenariat"
 CONVENTION_ADDRESS = "https://movilab.org/wiki/Convention_immobili%C3%A8re_et_de_partenariat"
 ARLES = f"{D}collectivity/commune/13004"
@@ -19,7 +20,7 @@ ASSOCIATION = f"{D}organisation/vers-un-tiers-lieu-en-pays-d-arles"
 
 
 def select(release: Path, query: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(sparql.run_query(release, query, "csv"))))
+    return list(csv.DictReader(io.StringIO(run_query(release, query, "csv"))))
 
 
 def rows(path: Path) -> list[dict[str, str]]:

@@ -18,7 +18,6 @@ from tierslieux.config import (
 )
 from tierslieux.errors import ConfigError
 from tierslieux.pipeline.build import BuildOptions
-from tierslieux.pipeline.build import DEFAULT_BASE_IRI as BUILD_BASE_IRI
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tierslieux.example.toml"
@@ -49,8 +48,16 @@ def test_no_file_gives_the_defaults(tmp_path: Path) -> None:
 
 
 def test_defaults_agree_with_the_build() -> None:
-    assert DEFAULT_BASE_IRI == BUILD_BASE_IRI
-    assert Config().diff_threshold == BuildOptions().diff_threshold
+    """Config is the one source of defaults: a build and a release default to its values."""
+    from tierslieux.exports.release import ReleaseMeta
+    from tierslieux.runner.job import build_options
+
+    assert build_options(Config()) == BuildOptions()
+    config, meta = Config(), ReleaseMeta()
+    assert (meta.base_iri, meta.licence_iri, meta.licence_name, meta.attribution,
+            meta.diff_threshold) == (config.base_iri, config.licence, config.licence_name,
+                                     config.attribution, config.diff_threshold)
+    assert config.base_iri == DEFAULT_BASE_IRI
 
 
 def test_every_field_has_a_checker() -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tierslieux.errors import LockedError
-from tierslieux.lock import acquire_lock, lock_path
+from tierslieux.runner.lock import acquire_lock, lock_path
 
 HOLDER = """
 import sys, time
-from tierslieux.lock import acquire_lock
+from tierslieux.runner.lock import acquire_lock
 with acquire_lock(sys.argv[1], command="tierslieux run --test") as lock:
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -111,7 +111,7 @@ def test_many_processes_race_for_one_lock(store: Path) -> None:
     racer = """
 import sys
 from tierslieux.errors import LockedError
-from tierslieux.lock import acquire_lock
+from tierslieux.runner.lock import acquire_lock
 try:
     with acquire_lock(sys.argv[1]):
         print("won", flush=True)
@@ -140,7 +140,7 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
 
     code = (
         "import os, sys, time\n"
-        "from tierslieux.lock import acquire_lock\n"
+        "from tierslieux.runner.lock import acquire_lock\n"
         f"lock = acquire_lock({str(tmp_path / 'store.sqlite')!r})\n"
         "ready, tell = os.pipe()\n"
         "child = os.fork()\n"

@@ -16,11 +16,15 @@ import pytest
 import requests
 
 from fixtures.oxigraph import count_release_triples, free_port
-from tierslieux import sparql
+from tierslieux.ontology import ONTOLOGY_NS
+from tierslieux.sparql.cache import default_graph
+from tierslieux.sparql.push import push
+from tierslieux.sparql.query import run_query, worked_queries, worked_query
+from tierslieux.sparql.serve import start_endpoint
 from tierslieux.errors import ServeError
 
 D = "https://w3id.org/tierslieux/movilab/"
-TL = sparql.ONTOLOGY_NS
+TL = ONTOLOGY_NS
 OLDID = "https://movilab.org/index.php?oldid="
 SEED = "Développer des Tiers Lieux dans les collectivités"
 SEED_KEY = SEED.replace(" ", "_")
@@ -171,7 +175,7 @@ NAMES = sorted(EXPECTED)
 @pytest.fixture(scope="session")
 def sample_endpoint(sample_release):
     try:
-        endpoint = sparql.start_endpoint(sample_release, port=free_port())
+        endpoint = start_endpoint(sample_release, port=free_port())
     except ServeError as exc:
         if "not installed" in str(exc) and os.environ.get("CI") != "true":
             pytest.skip(str(exc))
@@ -196,37 +200,37 @@ def _check(rows: list[dict[str, str]], expected: list[dict]) -> None:
 
 
 def test_every_worked_query_has_an_expected_answer():
-    assert NAMES == sorted(q.name for q in sparql.worked_queries())
+    assert NAMES == sorted(q.name for q in worked_queries())
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_worked_query_on_the_sample(sample_release, name):
-    text = sparql.worked_query(name).text
-    _check(_rows(sparql.run_query(sample_release, text, "csv")), EXPECTED[name])
+    text = worked_query(name).text
+    _check(_rows(run_query(sample_release, text, "csv")), EXPECTED[name])
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", NAMES)
 def test_worked_query_through_serve(sample_endpoint, sample_release, name):
-    text = sparql.worked_query(name).text
+    text = worked_query(name).text
     response = requests.post(sample_endpoint.url, data={"query": text}, timeout=30,
                              headers={"Accept": "text/csv"})
     assert response.status_code == 200, response.text
     _check(_rows(response.text), EXPECTED[name])
     remote = requests.get(sample_endpoint.url, params={"query": text}, timeout=30,
                           headers={"Accept": "application/sparql-results+json"}).json()
-    assert remote == json.loads(sparql.run_query(sample_release, text, "json"))
+    assert remote == json.loads(run_query(sample_release, text, "json"))
 
 
 def test_pages_changed_since_another_date(sample_release):
-    text = sparql.worked_query("pages-changed-since").text.replace(
+    text = worked_query("pages-changed-since").text.replace(
         '"2024-01-01T00:00:00Z"', '"2025-01-01T00:00:00Z"')
-    assert [r["title"] for r in _rows(sparql.run_query(sample_release, text, "csv"))] == [
+    assert [r["title"] for r in _rows(run_query(sample_release, text, "csv"))] == [
         "Construire et équilibrer son budget", "Préfiguration"]
 
 
 def test_worked_query_as_a_table(sample_release):
-    lines = sparql.run_query(sample_release, sparql.worked_query("closed-places").text).splitlines()
+    lines = run_query(sample_release, worked_query("closed-places").text).splitlines()
     assert lines[0].split() == ["place", "name", "closedSince", "note"]
     assert lines[2].startswith(f"<{D}place/Au_Comptoir_Numérique>  Au Comptoir Numérique  2016 ")
     assert lines[3].startswith(f"<{D}place/Le_WIP>                 Le WIP                 2023-07")
@@ -234,25 +238,25 @@ def test_worked_query_as_a_table(sample_release):
 
 
 def test_sample_release_is_pushed_with_its_dataset_iri(sample_release):
-    assert sparql.default_graph(sample_release) == f"{D}dataset"
+    assert default_graph(sample_release) == f"{D}dataset"
 
 
 @pytest.mark.integration
 def test_push_the_sample_and_count(oxigraph, sample_release):
-    result = sparql.push(sample_release, oxigraph.store)
+    result = push(sample_release, oxigraph.store)
     rows = oxigraph.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{result.graph}> "
                            "{ ?s ?p ?o } }")
     # locally the data is one named graph of the store, beside the vocabulary and catalogue
-    local = _rows(sparql.run_query(sample_release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH "
+    local = _rows(run_query(sample_release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH "
                                    f"<{result.graph}> {{ ?s ?p ?o }} }}", "csv"))
     assert int(rows[0]["n"]) == int(local[0]["n"]) == count_release_triples(sample_release)
     assert result.triples == count_release_triples(sample_release)
     # a worked query gives the same answer on the external store, inside the pushed graph
     # (the data alone: labels fall back to the concepts' local names there and here)
-    text = sparql.worked_query("statements-by-kind").text.replace(
+    text = worked_query("statements-by-kind").text.replace(
         "WHERE {", f"FROM <{result.graph}> WHERE {{", 1)
     remote = oxigraph.select(text)
-    here = _rows(sparql.run_query(sample_release, text, "csv"))
+    here = _rows(run_query(sample_release, text, "csv"))
     assert [(r["label"], r["statements"]) for r in remote] == [
         (r["label"], r["statements"]) for r in here]
     assert sorted((r["kind"], r["statements"]) for r in remote) == sorted(
@@ -266,7 +270,7 @@ LABELS = ("SELECT (COUNT(*) AS ?n) WHERE { ?concept skos:prefLabel ?label }")
 def test_concept_labels_through_query_and_serve(sample_endpoint, sample_release):
     """The vocabulary is served beside the data: skos:prefLabel counts the same both ways."""
     text = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n" + LABELS
-    local = int(_rows(sparql.run_query(sample_release, text, "csv"))[0]["n"])
+    local = int(_rows(run_query(sample_release, text, "csv"))[0]["n"])
     remote = requests.post(sample_endpoint.url, data={"query": text}, timeout=30,
                            headers={"Accept": "text/csv"})
     assert remote.status_code == 200, remote.text

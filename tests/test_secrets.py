@@ -154,7 +154,7 @@ def test_push_errors_never_show_the_credentials(tmp_path, monkeypatch, answer, w
     from fixtures.oxigraph import make_release
     from tierslieux.cli import cli
     from tierslieux.errors import PushError
-    from tierslieux.sparql import push
+    from tierslieux.sparql.push import push
 
     release = make_release(tmp_path / "exports", "<https://x.example/a> a <https://x.example/B> .")
     chosen = _push_answers(PUSH_MARKER)[answer]
@@ -201,7 +201,7 @@ def test_a_bug_prints_its_traceback_without_the_secrets(monkeypatch):
 
     from click.testing import CliRunner
 
-    from tierslieux import sparql
+    from tierslieux.sparql import query
     from tierslieux.cli import cli
 
     monkeypatch.setenv("TIERSLIEUX_SPARQL_USER", PUSH_USER)
@@ -211,7 +211,7 @@ def test_a_bug_prints_its_traceback_without_the_secrets(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError(f"a bug holding {PUSH_MARKER} and Basic {basic}")
 
-    monkeypatch.setattr(sparql, "run_query", broken)
+    monkeypatch.setattr(query, "run_query", broken)
     for fmt in ("text", "json"):
         result = CliRunner().invoke(cli, ["--log-format", fmt, "query", "ASK {}"])
         assert result.exit_code == 1

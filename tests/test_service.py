@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from exportxml import Page, Rev, export
-from tierslieux.runlog import ExitCode, read_runs
+from tierslieux.runner.history import ExitCode, read_runs
 
 EXE = str(Path(sys.executable).with_name("tierslieux"))
 

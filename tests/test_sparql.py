@@ -14,8 +14,20 @@ import pyoxigraph as ox
 import pytest
 
 from fixtures.oxigraph import make_release
-from tierslieux import sparql
-from tierslieux.errors import QueryError, TierslieuxError
+from tierslieux.ontology import ONTOLOGY_NS
+from tierslieux.sparql.cache import (
+    CACHE_ENV,
+    ONTOLOGY_IRI,
+    cache_release,
+    default_graph,
+    lock,
+    open_release_store,
+)
+from tierslieux.sparql.format import _cell, release_prefixes, render_table
+from tierslieux.sparql.push import _safe_url
+from tierslieux.sparql.query import query_store, run_query, worked_queries, worked_query
+from tierslieux.sparql.serve import OXIGRAPH_ENV, oxigraph_binary
+from tierslieux.errors import MissingInputError, QueryError, TierslieuxError
 
 D = "https://w3id.org/tierslieux/movilab/"
 DATA = rf"""
@@ -37,7 +49,7 @@ def release(tmp_path: Path) -> Path:
 
 
 def test_select_table_is_aligned_and_compacts_iris(release):
-    out = sparql.run_query(release, "SELECT ?p ?name ?theme WHERE { ?p tl:name ?name "
+    out = run_query(release, "SELECT ?p ?name ?theme WHERE { ?p tl:name ?name "
                                     "OPTIONAL { ?p tl:theme ?theme } } ORDER BY ?name")
     assert out == (
         "p                                                    name     theme\n"
@@ -49,17 +61,17 @@ def test_select_table_is_aligned_and_compacts_iris(release):
 
 
 def test_select_table_keeps_multiline_literals_on_one_row(release):
-    out = sparql.run_query(release, "SELECT ?d WHERE { ?p tl:description ?d }")
+    out = run_query(release, "SELECT ?d WHERE { ?p tl:description ?d }")
     assert out.splitlines()[2] == "ligne 1 ligne 2"
     assert out.endswith("(1 row)\n")
 
 
 def test_select_csv_tsv_json_are_the_w3c_formats(release):
-    assert sparql.run_query(release, SELECT, "csv") == (
+    assert run_query(release, SELECT, "csv") == (
         "name,town\r\nLa Myne,\r\nLe WIP,Colombelles\r\n")
-    assert sparql.run_query(release, SELECT, "tsv") == (
+    assert run_query(release, SELECT, "tsv") == (
         '?name\t?town\n"La Myne"\t\n"Le WIP"\t"Colombelles"\n')
-    answer = json.loads(sparql.run_query(release, SELECT, "json"))
+    answer = json.loads(run_query(release, SELECT, "json"))
     assert answer["head"]["vars"] == ["name", "town"]
     assert answer["results"]["bindings"] == [
         {"name": {"type": "literal", "value": "La Myne"}},
@@ -69,56 +81,56 @@ def test_select_csv_tsv_json_are_the_w3c_formats(release):
 
 
 def test_typed_values_keep_their_datatype_in_json(release):
-    answer = json.loads(sparql.run_query(release, "SELECT ?id WHERE { ?p tl:pageId ?id }", "json"))
+    answer = json.loads(run_query(release, "SELECT ?id WHERE { ?p tl:pageId ?id }", "json"))
     assert answer["results"]["bindings"] == [{"id": {
         "type": "literal", "value": "2121",
         "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
 
 
 def test_ask(release):
-    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
-    assert sparql.run_query(release, "ASK { ?p tl:town 'Lyon' }") == "false\n"
-    assert json.loads(sparql.run_query(release, "ASK { ?p tl:town 'Lyon' }", "json")) == {
+    assert run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+    assert run_query(release, "ASK { ?p tl:town 'Lyon' }") == "false\n"
+    assert json.loads(run_query(release, "ASK { ?p tl:town 'Lyon' }", "json")) == {
         "head": {}, "boolean": False}
 
 
 def test_construct_as_turtle_csv_and_jsonld(release):
     query = "CONSTRUCT { ?p tl:name ?n } WHERE { ?p a tl:ThirdPlace ; tl:name ?n }"
-    turtle = sparql.run_query(release, query)
+    turtle = run_query(release, query)
     assert turtle.startswith("@prefix tl: <https://w3id.org/tierslieux/ontology#> .\n")
     triples = {q.triple for q in ox.parse(turtle, format=ox.RdfFormat.TURTLE)}
     assert triples == {
-        ox.Triple(ox.NamedNode(f"{D}place/La_Myne"), ox.NamedNode(sparql.ONTOLOGY_NS + "name"),
+        ox.Triple(ox.NamedNode(f"{D}place/La_Myne"), ox.NamedNode(ONTOLOGY_NS + "name"),
                   ox.Literal("La Myne")),
-        ox.Triple(ox.NamedNode(f"{D}place/Le_WIP"), ox.NamedNode(sparql.ONTOLOGY_NS + "name"),
+        ox.Triple(ox.NamedNode(f"{D}place/Le_WIP"), ox.NamedNode(ONTOLOGY_NS + "name"),
                   ox.Literal("Le WIP")),
     }
-    rows = list(csv.reader(io.StringIO(sparql.run_query(release, query, "csv"))))
+    rows = list(csv.reader(io.StringIO(run_query(release, query, "csv"))))
     assert rows == [["subject", "predicate", "object"],
-                    [f"{D}place/La_Myne", sparql.ONTOLOGY_NS + "name", "La Myne"],
-                    [f"{D}place/Le_WIP", sparql.ONTOLOGY_NS + "name", "Le WIP"]]
-    jsonld = sparql.run_query(release, query, "json")
+                    [f"{D}place/La_Myne", ONTOLOGY_NS + "name", "La Myne"],
+                    [f"{D}place/Le_WIP", ONTOLOGY_NS + "name", "Le WIP"]]
+    jsonld = run_query(release, query, "json")
     assert {q.triple for q in ox.parse(jsonld, format=ox.RdfFormat.JSON_LD)} == triples
 
 
 def test_describe(release):
-    out = sparql.run_query(release, f"DESCRIBE <{D}place/Le_WIP>", "csv")
+    out = run_query(release, f"DESCRIBE <{D}place/Le_WIP>", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {(r["predicate"].rsplit("#", 1)[1], r["object"]) for r in rows} == {
-        ("type", sparql.ONTOLOGY_NS + "ThirdPlace"), ("name", "Le WIP"), ("postalCode", "14460"),
+        ("type", ONTOLOGY_NS + "ThirdPlace"), ("name", "Le WIP"), ("postalCode", "14460"),
         ("town", "Colombelles"), ("description", "ligne 1\nligne 2"),
-        ("theme", sparql.ONTOLOGY_NS + "theme-gouvernance")}
+        ("theme", ONTOLOGY_NS + "theme-gouvernance")}
 
 
 def test_declared_prefixes_are_used_in_tables(release):
-    out = sparql.run_query(release, f"PREFIX place: <{D}place/>\n"
+    out = run_query(release, f"PREFIX place: <{D}place/>\n"
                                     "SELECT ?p WHERE { ?p tl:town ?t }")
     assert out.splitlines()[2] == "place:Le_WIP"
 
 
 def test_unknown_format(release):
     with pytest.raises(QueryError, match="unknown format 'xml'"):
-        sparql.run_query(release, SELECT, "xml")
+        run_query(release, SELECT, "xml")
 
 
 # --------------------------------------------------------------------------- errors
@@ -136,14 +148,31 @@ def test_unknown_format(release):
 ])
 def test_broken_query_gives_one_line_with_position(release, query, message):
     with pytest.raises(QueryError, match=message) as caught:
-        sparql.run_query(release, query)
+        run_query(release, query)
     assert "\n" not in str(caught.value)
     assert caught.value.exit_code == 2
 
 
 def test_missing_release(tmp_path):
-    with pytest.raises(QueryError, match=r"no release in .*tierslieux.nt.gz is missing"):
-        sparql.run_query(tmp_path, SELECT)
+    with pytest.raises(MissingInputError, match=r"no release in .*tierslieux.nt.gz is missing") \
+            as caught:
+        run_query(tmp_path, SELECT)
+    assert caught.value.exit_code == 6   # as for every file or folder that does not exist
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELEC * WHERE { ?s ?p ?o }",
+     'near "SELEC * WHERE { ?s ?p ?o }": "SELEC" is not a SPARQL keyword (did you mean '
+     "SELECT?); a query starts with SELECT, ASK, CONSTRUCT or DESCRIBE"),
+    ("PREFIX tl: <https://w3id.org/tierslieux/ontology#>\n"
+     "SELECT * WHERE { ?s tl:name ?o } ORDER BY ?o LIMT 3",
+     'near "} ORDER BY ?o LIMT 3": "LIMT" is not a SPARQL keyword (did you mean LIMIT?)'),
+    ("SELECT * WHERE { ?s ?p ?o ", "at the end of the query: the query ends too soon"),
+])
+def test_syntax_error_names_the_whole_token_and_a_hint(release, query, message):
+    with pytest.raises(QueryError) as caught:
+        run_query(release, query)
+    assert message in str(caught.value)
 
 
 def test_damaged_release_is_refused(tmp_path):
@@ -151,7 +180,7 @@ def test_damaged_release_is_refused(tmp_path):
     other = make_release(tmp_path / "other", DATA + f"<{D}x> tl:name 'x' .")
     (release / "tierslieux.nt.gz").write_bytes((other / "tierslieux.nt.gz").read_bytes())
     with pytest.raises(QueryError, match="does not match SHA256SUMS"):
-        sparql.run_query(release, SELECT)
+        run_query(release, SELECT)
 
 
 def test_invalid_ntriples_is_a_query_error(tmp_path):
@@ -161,7 +190,7 @@ def test_invalid_ntriples_is_a_query_error(tmp_path):
     folder.mkdir()
     (folder / "tierslieux.nt.gz").write_bytes(gzip.compress(b"<a:b> <a:c> oops .\n"))
     with pytest.raises(QueryError, match="is not valid gzipped N-Triples"):
-        sparql.run_query(folder, SELECT)
+        run_query(folder, SELECT)
 
 
 # --------------------------------------------------------------------------- graphs
@@ -181,23 +210,23 @@ def _with_vocabulary(release: Path, ontology: bytes | None = None) -> Path:
 
 def test_data_vocabulary_and_catalogue_are_named_graphs_and_their_union(release):
     _with_vocabulary(release)
-    cached = sparql.cache_release(release)
+    cached = cache_release(release)
     catalogue = (release / "catalog.ttl").resolve().as_uri()  # it types no dcat:Catalog
     assert cached.graphs == ((catalogue, "catalog.ttl", 1),
-                             (sparql.ONTOLOGY_IRI, "ontology.ttl", cached.graphs[1][2]),
+                             (ONTOLOGY_IRI, "ontology.ttl", cached.graphs[1][2]),
                              (f"{D}dataset", "tierslieux.nt.gz", 12))
     assert cached.triples == 12 and cached.graphs[1][2] > 1000
-    graphs = sparql.run_query(release, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g "
+    graphs = run_query(release, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g "
                                        "{ ?s ?p ?o } } GROUP BY ?g", "csv")
     rows = list(csv.DictReader(io.StringIO(graphs)))
     assert sorted((r["g"], int(r["n"])) for r in rows) == sorted(
         (g, n) for g, _, n in cached.graphs)
     # the default graph is the union: a theme of the data with its label from the vocabulary
-    out = sparql.run_query(release, "SELECT ?label WHERE { ?p tl:theme ?t . ?t skos:prefLabel "
+    out = run_query(release, "SELECT ?label WHERE { ?p tl:theme ?t . ?t skos:prefLabel "
                                     "?label FILTER(LANG(?label) = 'fr') }", "csv")
     assert out == "label\r\nGouvernance\r\n"
     # a query that names its dataset gets that dataset, not the union
-    only_data = sparql.run_query(release, f"SELECT (COUNT(*) AS ?n) FROM <{D}dataset> "
+    only_data = run_query(release, f"SELECT (COUNT(*) AS ?n) FROM <{D}dataset> "
                                           "WHERE { ?s ?p ?o }", "csv")
     assert only_data == "n\r\n12\r\n"
 
@@ -210,10 +239,10 @@ def test_the_catalogue_gets_its_own_graph(tmp_path):
         f"<{D}dataset> a <http://www.w3.org/ns/dcat#Dataset> ; "
         "<http://www.w3.org/ns/dcat#downloadURL> <tierslieux.nt.gz> .\n")
     _with_vocabulary(release)
-    cached = sparql.cache_release(release)
+    cached = cache_release(release)
     assert [(g, f, n) for g, f, n in cached.graphs][0] == (f"{D}catalog", "catalog.ttl", 4)
     # a relative IRI (a run without --publication-url) is resolved against the file
-    url = sparql.run_query(release, "SELECT ?u WHERE { ?d dcat:downloadURL ?u }", "csv")
+    url = run_query(release, "SELECT ?u WHERE { ?d dcat:downloadURL ?u }", "csv")
     assert url.splitlines()[1] == (release / "tierslieux.nt.gz").resolve().as_uri()
 
 
@@ -223,25 +252,25 @@ def test_a_tampered_ontology_is_refused(release):
     (release / "ontology.ttl").write_text(text.replace('"Gouvernance"@fr', '"Pirate"@fr'),
                                           encoding="utf-8")
     with pytest.raises(QueryError, match="ontology.ttl does not match SHA256SUMS"):
-        sparql.run_query(release, SELECT)
+        run_query(release, SELECT)
 
 
 def test_a_broken_ontology_is_one_line(release):
     _with_vocabulary(release, b"@prefix tl: <x#> . tl:a tl:b .\n")
     with pytest.raises(QueryError) as caught:
-        sparql.run_query(release, SELECT)
+        run_query(release, SELECT)
     assert "ontology.ttl is not valid Turtle" in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
 def test_a_cache_of_the_previous_layout_is_built_again(release):
-    first = sparql.cache_release(release)
+    first = cache_release(release)
     info = json.loads((first.folder / "build.json").read_text())
     del info["layout"]
     (first.folder / "build.json").write_text(json.dumps(info))
-    again = sparql.cache_release(release)
+    again = cache_release(release)
     assert again.built and again.folder == first.folder
-    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+    assert run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
 
 
 def test_errors_belong_to_the_tree():
@@ -264,26 +293,26 @@ def _sha256sum_check(folder: Path) -> None:
 
 
 def test_cache_sits_beside_the_release_and_is_reused(release):
-    first = sparql.cache_release(release)
+    first = cache_release(release)
     assert first.built and first.triples == 12
     assert first.folder.parent == release.parent / ".tierslieux-cache" / "exports"
     info = first.folder / "build.json"
     stamp = info.stat().st_mtime_ns, info.stat().st_ino
-    second = sparql.cache_release(release)
+    second = cache_release(release)
     assert not second.built
     assert second.folder == first.folder
     assert (info.stat().st_mtime_ns, info.stat().st_ino) == stamp
-    assert sparql.run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
+    assert run_query(release, "ASK { ?p tl:town 'Colombelles' }") == "true\n"
     assert (info.stat().st_mtime_ns, info.stat().st_ino) == stamp
     _sha256sum_check(release)
 
 
 def test_changed_release_rebuilds_and_drops_the_old_cache(tmp_path):
     release = make_release(tmp_path / "exports", DATA)
-    old = sparql.cache_release(release)
+    old = cache_release(release)
     make_release(release, DATA + f'<{D}place/X> a tl:ThirdPlace ; tl:name "X" .')
-    assert "X" in sparql.run_query(release, SELECT, "csv")
-    new = sparql.cache_release(release)
+    assert "X" in run_query(release, SELECT, "csv")
+    new = cache_release(release)
     assert not new.built and new.folder != old.folder and new.triples == 14
     assert not old.folder.exists()
     assert [p.name for p in new.folder.parent.iterdir()] == [new.folder.name]
@@ -291,21 +320,21 @@ def test_changed_release_rebuilds_and_drops_the_old_cache(tmp_path):
 
 def test_a_cache_in_use_is_kept_until_released(tmp_path):
     release = make_release(tmp_path / "exports", DATA)
-    old = sparql.cache_release(release)
-    with sparql._lock(old.folder, exclusive=False):  # what a running serve holds
+    old = cache_release(release)
+    with lock(old.folder, exclusive=False):  # what a running serve holds
         make_release(release, DATA + f'<{D}place/X> a tl:ThirdPlace ; tl:name "X" .')
-        new = sparql.cache_release(release)
+        new = cache_release(release)
         assert new.built and old.folder.exists()
         ask = "ASK { GRAPH ?g { ?s ?p 'X' } }"
         assert not ox.Store.read_only(str(old.store_path)).query(ask)
         assert ox.Store.read_only(str(new.store_path)).query(ask)
-    sparql.cache_release(release)
+    cache_release(release)
     assert not old.folder.exists()
 
 
 def test_cache_dir_from_the_environment(release, tmp_path, monkeypatch):
-    monkeypatch.setenv(sparql.CACHE_ENV, str(tmp_path / "elsewhere"))
-    cached = sparql.cache_release(release)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "elsewhere"))
+    cached = cache_release(release)
     assert cached.folder.parent == tmp_path / "elsewhere" / "exports"
     assert not (release.parent / ".tierslieux-cache").exists()
 
@@ -313,12 +342,12 @@ def test_cache_dir_from_the_environment(release, tmp_path, monkeypatch):
 def test_unwritable_cache_dir_says_what_to_do(release, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(QueryError, match=f"set {sparql.CACHE_ENV} to a writable folder"):
-        sparql.cache_release(release, cache_dir=blocker)
+    with pytest.raises(QueryError, match=f"set {CACHE_ENV} to a writable folder"):
+        cache_release(release, cache_dir=blocker)
 
 
 def test_concurrent_builders_agree(release):
-    code = ("import sys; from tierslieux.sparql import cache_release; "
+    code = ("import sys; from tierslieux.sparql.cache import cache_release; "
             "c = cache_release(sys.argv[1]); print(c.folder, c.triples)")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(release)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
@@ -330,15 +359,15 @@ def test_concurrent_builders_agree(release):
 
 
 def test_open_release_store_is_read_only(release):
-    store = sparql.open_release_store(release)
+    store = open_release_store(release)
     assert len(store) == 12 + 1  # the data and the catalogue's one triple
     with pytest.raises(RuntimeError, match="read-write"):
         store.update("INSERT DATA { <a:b> <a:c> <a:d> }")
 
 
 def test_release_prefixes_come_from_the_turtle_file(release):
-    prefixes = sparql.release_prefixes(release)
-    assert prefixes["tl"] == sparql.ONTOLOGY_NS
+    prefixes = release_prefixes(release)
+    assert prefixes["tl"] == ONTOLOGY_NS
     assert prefixes["dcterms"] == "http://purl.org/dc/terms/"
 
 
@@ -348,15 +377,15 @@ def test_a_second_query_is_much_faster_than_the_first(tmp_path):
 
     folder = tmp_path / "big"
     folder.mkdir()
-    lines = "".join(f'<{D}place/p{i}> <{sparql.ONTOLOGY_NS}name> "lieu {i}" .\n'
+    lines = "".join(f'<{D}place/p{i}> <{ONTOLOGY_NS}name> "lieu {i}" .\n'
                     for i in range(20000))
     (folder / "tierslieux.nt.gz").write_bytes(gzip.compress(lines.encode(), mtime=0))
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     start = time.perf_counter()
-    assert sparql.run_query(folder, query, "csv") == "n\r\n20000\r\n"
+    assert run_query(folder, query, "csv") == "n\r\n20000\r\n"
     first = time.perf_counter() - start
     start = time.perf_counter()
-    assert sparql.run_query(folder, query, "csv") == "n\r\n20000\r\n"
+    assert run_query(folder, query, "csv") == "n\r\n20000\r\n"
     second = time.perf_counter() - start
     assert second < first / 2, (first, second)
 
@@ -365,7 +394,7 @@ def test_a_second_query_is_much_faster_than_the_first(tmp_path):
 
 
 def test_worked_queries_are_documented_and_parse():
-    queries = sparql.worked_queries()
+    queries = worked_queries()
     assert len(queries) >= 10
     empty = ox.Store()
     for query in queries:
@@ -376,9 +405,9 @@ def test_worked_queries_are_documented_and_parse():
 
 
 def test_worked_query_by_name():
-    assert sparql.worked_query("obstacles.rq").name == "obstacles"
-    with pytest.raises(QueryError, match="no worked query 'nope': choose one of "):
-        sparql.worked_query("nope")
+    assert worked_query("obstacles.rq").name == "obstacles"
+    with pytest.raises(MissingInputError, match="no worked query 'nope': choose one of "):
+        worked_query("nope")
 
 
 def test_worked_queries_ship_as_package_data():
@@ -387,21 +416,21 @@ def test_worked_queries_ship_as_package_data():
 
 
 def test_table_literals_are_cut_at_80_characters_but_not_iris():
-    out = sparql.render_table(["a"], [["x" * 10]])
+    out = render_table(["a"], [["x" * 10]])
     assert out == "a\n----------\nxxxxxxxxxx\n(1 row)\n"
-    cell = sparql._cell(ox.Literal("y" * 100), lambda iri: iri)
+    cell = _cell(ox.Literal("y" * 100), lambda iri: iri)
     assert len(cell) == 80 and cell.endswith("…")
     iri = "https://example.org/" + "z" * 100
-    assert sparql._cell(ox.NamedNode(iri), lambda iri: f"<{iri}>") == f"<{iri}>"
+    assert _cell(ox.NamedNode(iri), lambda iri: f"<{iri}>") == f"<{iri}>"
 
 
 def test_empty_select_table():
     store = ox.Store()
-    assert sparql.query_store(store, "SELECT ?s WHERE { ?s ?p ?o }") == "s\n-\n(0 rows)\n"
+    assert query_store(store, "SELECT ?s WHERE { ?s ?p ?o }") == "s\n-\n(0 rows)\n"
 
 
 def test_nothing_is_printed_or_left_in_the_release(release, capsys):
-    sparql.run_query(release, SELECT)
+    run_query(release, SELECT)
     assert capsys.readouterr() == ("", "")
     _sha256sum_check(release)
 
@@ -410,7 +439,7 @@ def test_nothing_is_printed_or_left_in_the_release(release, capsys):
 
 
 def test_default_graph_is_the_dataset_of_the_catalogue(release):
-    assert sparql.default_graph(release) == "https://w3id.org/tierslieux/movilab/dataset"
+    assert default_graph(release) == "https://w3id.org/tierslieux/movilab/dataset"
 
 
 def test_default_graph_picks_the_dataset_distributed_as_ntriples(release):
@@ -420,7 +449,7 @@ def test_default_graph_picks_the_dataset_distributed_as_ntriples(release):
         "  dcat:downloadURL <https://example.org/files/ontology.ttl> ] .\n"
         "<https://example.org/data> a dcat:Dataset ; dcat:distribution [\n"
         "  dcat:downloadURL <https://example.org/files/tierslieux.nt.gz> ] .\n")
-    assert sparql.default_graph(release) == "https://example.org/data"
+    assert default_graph(release) == "https://example.org/data"
 
 
 def test_default_graph_falls_back_to_the_base_iri_of_the_report(tmp_path):
@@ -428,30 +457,30 @@ def test_default_graph_falls_back_to_the_base_iri_of_the_report(tmp_path):
 
     release = make_release(tmp_path / "exports", DATA, dataset=None)
     with pytest.raises(PushError, match="give --graph IRI"):
-        sparql.default_graph(release)
+        default_graph(release)
     (release / "report.json").write_text(json.dumps({"base_iri": D}))
-    assert sparql.default_graph(release) == D
+    assert default_graph(release) == D
 
 
 def test_credentials_are_cut_from_addresses():
-    assert sparql._safe_url("https://bob:pw@example.org:8443/store?x=1") == (
+    assert _safe_url("https://bob:pw@example.org:8443/store?x=1") == (
         "https://example.org:8443/store?x=1")
-    assert sparql._safe_url("http://example.org/a@b") == "http://example.org/a@b"
+    assert _safe_url("http://example.org/a@b") == "http://example.org/a@b"
 
 
 def test_missing_oxigraph_binary_says_how_to_install_it(monkeypatch, tmp_path):
     from tierslieux.errors import ServeError
 
-    monkeypatch.setenv(sparql.OXIGRAPH_ENV, str(tmp_path / "nope"))
+    monkeypatch.setenv(OXIGRAPH_ENV, str(tmp_path / "nope"))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ServeError, match=r"pip install 'oxigraph>=0.5,<0.6'"):
-        sparql.oxigraph_binary()
+        oxigraph_binary()
 
 
 def test_oxigraph_binary_from_the_environment(monkeypatch, tmp_path):
     fake = tmp_path / "my-oxigraph"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
-    monkeypatch.setenv(sparql.OXIGRAPH_ENV, str(fake))
-    assert sparql.oxigraph_binary() == str(fake)
+    monkeypatch.setenv(OXIGRAPH_ENV, str(fake))
+    assert oxigraph_binary() == str(fake)

@@ -2,7 +2,7 @@
 
 Each command reads the effective configuration (``tierslieux.toml`` < command line), calls the
 library, and turns the library's typed exceptions (``tierslieux.errors``) into a one-line
-message and a documented exit code (``tierslieux.runlog.ExitCode``).
+message and a documented exit code (``tierslieux.runner.history.ExitCode``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +21,9 @@ import click
 from tierslieux import __version__
 from tierslieux.config import Config, load_config
 from tierslieux.errors import TierslieuxError, ValidationError
-from tierslieux.runlog import (
-    ExitCode,
-    Outcome,
-    RunRecord,
-    append_run,
-    exit_code_for,
-    history_path,
-    outcome_for,
-    setup_logging,
-    success_outcome,
-)
+from tierslieux.runner import job
+from tierslieux.runner.history import ExitCode, exit_code_for, setup_logging
+from tierslieux.runner.job import JobResult
 from tierslieux.model.secrets import redact
 
 log = logging.getLogger("tierslieux")
@@ -44,7 +35,6 @@ class App:
 
     config_file: Path | None
     quiet: bool
-    full: bool = False
     log_format: str = "text"
     #: draw progress even when stderr is not a terminal
     force_progress: bool = False
@@ -60,7 +50,7 @@ class App:
     def tty(self) -> bool:
         return self.force_progress or sys.stderr.isatty()
 
-    def progress(self, label: str) -> Callable[[int, int | None], None] | None:
+    def phase(self, label: str) -> Callable[[int, int | None], None] | None:
         """A callback drawing ``label: done/total`` on a terminal; None on a pipe or with -q."""
         if self.quiet or not self.tty:
             return None
@@ -84,7 +74,7 @@ class App:
 
         return draw
 
-    def end_progress(self) -> None:
+    def end(self) -> None:
         if sys.stderr.isatty() and not self.quiet:
             click.echo("\r\033[K", err=True, nl=False)
 
@@ -99,7 +89,9 @@ def handle_errors(func: Callable) -> Callable:
         except TierslieuxError as exc:
             _fail(redact(str(exc)), int(exit_code_for(exc)))
         except KeyboardInterrupt:
-            click.echo("Interrupted; run the same command again to finish.", err=True)
+            resumable = click.get_current_context().info_name in ("run", "harvest", "build")
+            click.echo("Interrupted; run the same command again to finish." if resumable
+                       else "Interrupted.", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -122,7 +114,9 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: --help is laid out for 100 columns whatever the terminal: the README quotes it verbatim
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 100,
+                               "max_content_width": 100})
 @click.version_option(__version__, prog_name="tierslieux")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Configuration file [default: ./tierslieux.toml if present].")
@@ -195,6 +189,9 @@ build_options = _options(
     click.option("--force", is_flag=True,
                  help="Build and publish even when nothing changed or the release shrinks "
                       "more than the diff threshold."),
+    click.option("--diff-threshold", type=float, default=None, metavar="SHARE",
+                 help="Largest share (0..1) of the previous release a build may drop without "
+                      "--force [default: 0.10]."),
     click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
                  help="Processes that parse, map and write [default: 0, one per core]."),
 )
@@ -203,129 +200,8 @@ build_options = _options(
 # ------------------------------------------------------------------------ the work
 
 
-@contextmanager
-def recorded_run(cfg: Config, command: str, source: str) -> Iterator[dict]:
-    """Hold the store's lock and append one line to the runs history, whatever happens."""
-    from tierslieux.lock import acquire_lock
-    from tierslieux.pipeline.harvest import now_utc
-
-    start = now_utc()
-    facts: dict = {"outcome": None}
-    try:
-        lock = acquire_lock(cfg.store, command=command)
-    except TierslieuxError as exc:
-        append_run(history_path(cfg.store), RunRecord(
-            start=start, end=now_utc(), command=command, source=source,
-            outcome=outcome_for(exc), exit_code=int(exit_code_for(exc)), message=str(exc)))
-        raise
-    try:
-        if lock.took_over_stale:
-            log.warning("took over the lock left by a run that died (%s)", lock.stale.describe())
-        yield facts
-    except BaseException as exc:
-        outcome = outcome_for(exc) if not isinstance(exc, SystemExit) else Outcome.ERROR
-        append_run(history_path(cfg.store), RunRecord(
-            start=start, end=now_utc(), command=command, source=source, outcome=outcome,
-            exit_code=int(exit_code_for(outcome)), message=str(exc)[:500],
-            **facts.get("counts", {})))
-        raise
-    else:
-        outcome = facts["outcome"] or Outcome.OK
-        append_run(history_path(cfg.store), RunRecord(
-            start=start, end=now_utc(), command=command, source=source, outcome=outcome,
-            exit_code=int(exit_code_for(outcome)), **facts.get("counts", {})))
-    finally:
-        lock.release()
-
-
-def _source(cfg: Config) -> str:
-    if cfg.wiki:
-        return cfg.wiki
-    if cfg.dump:
-        return str(cfg.dump)
-    return "bundled sample"
-
-
-def _do_harvest(app: App, cfg: Config, facts: dict):
-    from tierslieux.pipeline.build import sample_dump
-    from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
-    from tierslieux.pipeline.store import Store
-
-    with Store(cfg.store) as store:
-        if cfg.wiki:
-            try:
-                report = harvest_wiki(
-                    cfg.wiki, store, namespaces=cfg.namespaces or (0,),
-                    categories=cfg.categories, full=app.full, contact=cfg.contact or None,
-                    delay=cfg.delay, max_retries=cfg.retries, backoff=cfg.backoff,
-                    timeout=cfg.timeout, deadline=cfg.deadline or None,
-                    progress=app.progress("pages fetched"),
-                )
-            except BaseException as exc:   # the runs history gets what was done anyway
-                done = getattr(exc, "harvest_report", None)
-                if done is not None:
-                    facts["counts"] = _counts(done)
-                raise
-        else:
-            dump = cfg.dump or sample_dump()
-            report = harvest_dump(dump, store, namespaces=cfg.namespaces or (0,),
-                                  progress=app.progress("pages read"))
-    app.end_progress()
-    _info(app, f"Harvested {report.source} into {cfg.store} ({report.mode}): "
-               f"{report.pages_fetched} pages fetched, {report.pages_new} new, "
-               f"{report.pages_changed} changed, {report.pages_deleted} deleted"
-               + (f", {report.requests} requests" if report.requests else "") + ".")
-    for note in report.notes:
-        _info(app, f"Note: {note}")
-    return report
-
-
-def _do_build(app: App, cfg: Config, *, stats: dict, started: str, force: bool):
-    from tierslieux.exports.catalog import CatalogSettings
-    from tierslieux.pipeline.build import BuildOptions, build
-
-    options = BuildOptions(
-        base_iri=cfg.base_iri, namespaces=None, mapping_path=cfg.mapping,
-        publication_url=cfg.publication_url, force=force, diff_threshold=cfg.diff_threshold,
-        stats=stats, started=started, licence=cfg.licence, licence_name=cfg.licence_name,
-        attribution=cfg.attribution, workers=cfg.workers or None,
-        catalog=CatalogSettings(
-            contact_point=cfg.contact_point, accrual_periodicity=cfg.accrual_periodicity,
-            publisher_type=cfg.publisher_type, checksum_datatype=cfg.checksum_datatype),
-    )
-    result = build(cfg.store, cfg.out, options, progress=app.progress("pages built"))
-    app.end_progress()
-    log.debug("Build phases (s): %s; %d of %d pages parsed, the others from the cache.",
-              ", ".join(f"{name} {seconds}" for name, seconds in result.timings),
-              result.pages_parsed, result.pages)
-    _info(app, f"Published {result.triples} triples from {result.pages} pages to "
-               f"{cfg.out}/ ({len(result.warnings)} warnings).")
-    for issue in result.warnings[:10]:
-        log.warning("%s: %s: %s", issue.page_title, issue.field, issue.message)
-    if len(result.warnings) > 10:
-        log.warning("... and %d more warnings (see %s/report.json)",
-                    len(result.warnings) - 10, cfg.out)
-    return result
-
-
-def _info(app: App, message: str) -> None:
-    """A message for the person or the log shipper (stderr; silenced by --quiet)."""
-    log.info(message)
-
-
-def _counts(report=None, result=None) -> dict:
-    counts = {}
-    if report is not None:
-        counts.update(pages_fetched=report.pages_fetched, pages_new=report.pages_new,
-                      pages_changed=report.pages_changed, pages_deleted=report.pages_deleted,
-                      requests=report.requests)
-    if result is not None:
-        counts.update(triples=result.triples, warnings=len(result.warnings))
-    return counts
-
-
-def _exit_with(outcome: Outcome) -> None:
-    code = exit_code_for(outcome)
+def _exit_with(result: JobResult) -> None:
+    code = exit_code_for(result.outcome)
     if code != ExitCode.OK:
         sys.exit(int(code))
 
@@ -339,33 +215,16 @@ def _exit_with(outcome: Outcome) -> None:
 @click.pass_obj
 @handle_errors
 def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, deadline, out,
-        base_iri, publication_url, mapping, force, workers) -> None:
+        base_iri, publication_url, mapping, force, diff_threshold, workers) -> None:
     """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
 
     When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
     """
-    from tierslieux.pipeline.harvest import now_utc
-
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
                             categories=categories, contact=contact, delay=delay,
-                            deadline=deadline, out=out,
-                            base_iri=base_iri, publication_url=publication_url, mapping=mapping,
-                            workers=workers)
-    app.full = full
-    with recorded_run(cfg, "run", _source(cfg)) as facts:
-        started = now_utc()
-        report = _do_harvest(app, cfg, facts)
-        facts["counts"] = _counts(report)
-        changed = bool(report.pages_new or report.pages_changed or report.pages_deleted
-                       or report.problems_changed)
-        if not changed and (cfg.out / "SHA256SUMS").exists() and not force:
-            _info(app, f"Nothing changed since the last run; {cfg.out}/ left as it was.")
-            facts["outcome"] = Outcome.UNCHANGED
-        else:
-            result = _do_build(app, cfg, stats=report.stats(), started=started, force=force)
-            facts["counts"] = _counts(report, result)
-            facts["outcome"] = success_outcome(changed=True, warnings=len(result.warnings))
-    _exit_with(facts["outcome"])
+                            deadline=deadline, out=out, base_iri=base_iri, publication_url=publication_url, mapping=mapping,
+                            diff_threshold=diff_threshold, workers=workers)
+    _exit_with(job.run(cfg, full=full, force=force, progress=app))
 
 
 @cli.command()
@@ -384,15 +243,7 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
                             deadline=deadline)
     if not cfg.wiki and not cfg.dump:
         raise click.UsageError("give --wiki URL or --dump FILE (or set one in tierslieux.toml)")
-    app.full = full
-    with recorded_run(cfg, "harvest", _source(cfg)) as facts:
-        report = _do_harvest(app, cfg, facts)
-        facts["counts"] = _counts(report)
-        facts["outcome"] = success_outcome(
-            changed=bool(report.pages_new or report.pages_changed or report.pages_deleted),
-            warnings=0)
-    if facts["outcome"] is Outcome.UNCHANGED:
-        _info(app, "Nothing changed since the last harvest.")
+    job.harvest(cfg, full=full, progress=app)
 
 
 @cli.command()
@@ -400,17 +251,13 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
 @build_options
 @click.pass_obj
 @handle_errors
-def build(app: App, store, out, base_iri, publication_url, mapping, force, workers) -> None:
+def build(app: App, store, out, base_iri, publication_url, mapping, force, diff_threshold,
+          workers) -> None:
     """Parse, map, validate and publish the harvested store (no network)."""
-    from tierslieux.pipeline.harvest import now_utc
-
     cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
-                            publication_url=publication_url, mapping=mapping, workers=workers)
-    with recorded_run(cfg, "build", "") as facts:
-        result = _do_build(app, cfg, stats={}, started=now_utc(), force=force)
-        facts["counts"] = _counts(result=result)
-        facts["outcome"] = success_outcome(changed=True, warnings=len(result.warnings))
-    _exit_with(facts["outcome"])
+                            publication_url=publication_url, mapping=mapping,
+                            diff_threshold=diff_threshold, workers=workers)
+    _exit_with(job.build(cfg, force=force, progress=app))
 
 
 @cli.command()
@@ -431,13 +278,14 @@ def validate(app: App, folder: Path | None) -> None:
         click.echo(problem)
     if problems:
         raise ValidationError(f"{folder}: {len(problems)} problem(s), listed above")
-    _info(app, f"{folder}: valid release.")
+    log.info(f"{folder}: valid release.")
 
 
 @cli.command()
 @store_option
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Mapping file to survey against [default: the bundled one].")
+              help="Mapping file to survey against [default: the configured one, else the "
+                   "bundled one].")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
 @click.pass_obj
@@ -451,7 +299,7 @@ def survey(app: App, store, mapping, fmt) -> None:
     from tierslieux.ontology import load_mapping
     from tierslieux.pipeline.store import Store
     from tierslieux.pipeline.survey import survey_store
-    from tierslieux.sparql import render_table
+    from tierslieux.sparql.format import render_table
 
     cfg = app.config.merged(store=store, mapping=mapping)
     with Store(cfg.store, create=False) as opened:
@@ -464,19 +312,20 @@ def survey(app: App, store, mapping, fmt) -> None:
     summary = ", ".join(
         f"{kind}: " + " / ".join(f"{n} {status}" for status, n in counts.items())
         for kind, counts in report.summary().items())
-    _info(app, f"{report.pages} pages surveyed. {summary}.")
+    log.info(f"{report.pages} pages surveyed. {summary}.")
     for title, reason in report.failures:
         log.warning("%s: not parsed: %s", title, reason)
 
 
-data_option = click.option(
-    "--data", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Release folder to query [default: the configured output folder, exports].",
-)
+def data_option(verb: str) -> Callable:
+    return click.option(
+        "--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help=f"Release folder to {verb} [default: the configured output folder, exports].",
+    )
 
 
 @cli.command()
-@data_option
+@data_option("query")
 @click.argument("sparql", required=False)
 @click.option("-f", "--file", "query_file", default=None, metavar="FILE.rq|NAME",
               help="Read the query from a file, or name a worked query (see --list).")
@@ -493,7 +342,7 @@ def query(app: App, data, sparql, query_file, fmt, list_queries, allow_service) 
     The release is loaded once into a cached Oxigraph store beside it; later queries reuse it
     while the release's checksums are unchanged. A syntax error exits with code 2.
     """
-    from tierslieux.sparql import run_query, worked_queries, worked_query
+    from tierslieux.sparql.query import load_query, run_query, worked_queries
 
     if list_queries:
         for worked in worked_queries():
@@ -502,17 +351,13 @@ def query(app: App, data, sparql, query_file, fmt, list_queries, allow_service) 
     if (sparql is None) == (query_file is None):
         raise click.UsageError("give a SPARQL query or -f FILE.rq (one of them)")
     if query_file is not None:
-        path = Path(query_file)
-        if path.is_file():
-            sparql = path.read_text(encoding="utf-8")
-        else:
-            sparql = worked_query(query_file).text
+        sparql = load_query(query_file)
     data = data or app.config.out
     click.echo(run_query(data, sparql, fmt, allow_service=allow_service), nl=False)
 
 
 @cli.command()
-@data_option
+@data_option("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default).")
 @click.option("--port", type=int, default=7878, show_default=True, help="Port to listen on.")
@@ -534,7 +379,7 @@ def serve(app: App, data, host, port, timeout_s, max_result_mb, allow_service, n
     SERVICE is refused, queries are stopped after --timeout seconds and answers over
     --max-result-mb refused, unless told otherwise.
     """
-    from tierslieux.sparql import serve as serve_release
+    from tierslieux.sparql.serve import serve as serve_release
 
     data = data or app.config.out
     serve_release(data, host, port, timeout_s=timeout_s or None, allow_service=allow_service,
@@ -543,7 +388,7 @@ def serve(app: App, data, host, port, timeout_s, max_result_mb, allow_service, n
 
 
 @cli.command()
-@data_option
+@data_option("push")
 @click.option("--endpoint", required=True, metavar="URL",
               help="Graph Store Protocol address of the triple store (e.g. http://host/store).")
 @click.option("--graph", default=None, metavar="IRI",
@@ -555,11 +400,11 @@ def push(app: App, data, endpoint, graph) -> None:
 
     Credentials come from $TIERSLIEUX_SPARQL_USER and $TIERSLIEUX_SPARQL_PASSWORD.
     """
-    from tierslieux.sparql import push as push_release
+    from tierslieux.sparql.push import push as push_release
 
     data = data or app.config.out
     result = push_release(data, endpoint, graph)
-    _info(app, f"Pushed {result.triples} triples into <{result.graph}> at {result.url} "
+    log.info(f"Pushed {result.triples} triples into <{result.graph}> at {result.url} "
                f"(HTTP {result.status}, {result.seconds:.1f} s).")
 
 

@@ -51,6 +51,8 @@ DEFAULT_PUBLISHER_TYPE = "NonProfitOrganisation"
 #: udata (data.gouv.fr) stores a checksum only as text; see the README
 DEFAULT_CHECKSUM_DATATYPE = "string"
 LOG_FORMATS = ("text", "json")
+DEFAULT_DIFF_THRESHOLD = 0.10
+
 
 #: where a value came from, as shown by ``tierslieux config``
 DEFAULT, COMMAND_LINE = "default", "command line"
@@ -70,8 +72,8 @@ class Config:
     wiki: str | None = None
     #: a MediaWiki XML export instead of a live wiki
     dump: Path | None = None
-    #: namespaces to harvest and build; None = every namespace of the source
-    namespaces: tuple[int, ...] | None = None
+    #: namespaces to harvest (0: the articles); a build publishes every namespace of the store
+    namespaces: tuple[int, ...] = (0,)
     #: only pages of these categories; empty = every page
     categories: tuple[str, ...] = ()
     #: contact (email or URL) put in the User-Agent of live harvests
@@ -105,7 +107,7 @@ class Config:
     #: a mapping file replacing the bundled one
     mapping: Path | None = None
     #: largest share (0..1) of the previous release that a build may drop without --force
-    diff_threshold: float = 0.10
+    diff_threshold: float = DEFAULT_DIFF_THRESHOLD
     #: processes that parse, map and write a build; 0 = one per core
     workers: int = 0
     log_format: str = "text"
@@ -352,7 +354,7 @@ def _path(value: Any, key: str, base: Path | None) -> Path:
 
 
 def _namespaces(value: Any, key: str, base: Path | None) -> tuple[int, ...]:
-    if not isinstance(value, list | tuple) or any(
+    if not isinstance(value, list | tuple) or not value or any(
             isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
         raise _Bad("a list of namespace numbers (integers >= 0)")
     return tuple(sorted(set(value)))

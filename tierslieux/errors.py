@@ -75,6 +75,10 @@ class ConfigError(TierslieuxError):
     exit_code = 6
 
 
+class MissingInputError(ConfigError):
+    """A file or folder the command needs does not exist: a dump, a store, a release, a query."""
+
+
 class LockedError(TierslieuxError):
     """Another run holds the lock on this store."""
 

@@ -31,6 +31,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tierslieux.errors import MissingInputError
+
 if TYPE_CHECKING:
     import rdflib
 
@@ -404,10 +406,14 @@ def validate_release(folder: str | Path,
                      validators: Sequence[Validator] | None = None) -> list[str]:
     """Check a published release folder: checksums, then the validators a build runs.
 
-    Returns one message per problem; an empty list means the release is valid.
+    Returns one message per problem; an empty list means the release is valid. A folder with
+    no ``tierslieux.nt.gz`` holds no release: MissingInputError.
     """
     folder = Path(folder)
-    if not (folder / "SHA256SUMS").is_file() or not (folder / "tierslieux.nt.gz").is_file():
+    if not (folder / "tierslieux.nt.gz").is_file():
+        raise MissingInputError(f"no release in {folder}: tierslieux.nt.gz is missing "
+                                "(run 'tierslieux run' first, or give the release folder)")
+    if not (folder / "SHA256SUMS").is_file():
         return [f"{folder} is not a tierslieux release (no SHA256SUMS or tierslieux.nt.gz)"]
     problems = list(check_checksums(folder))
     try:

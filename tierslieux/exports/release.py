@@ -49,6 +49,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierslieux import __version__
+from tierslieux.config import (
+    DEFAULT_ATTRIBUTION,
+    DEFAULT_DIFF_THRESHOLD,
+    DEFAULT_LICENCE,
+    DEFAULT_LICENCE_NAME,
+)
 from tierslieux.errors import PublishError, TierslieuxError, ValidationError
 from tierslieux.exports import publish as pub
 from tierslieux.exports.catalog import (
@@ -97,7 +103,7 @@ if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.
 
 log = logging.getLogger(__name__)
 
-CC_BY_SA_4 = "https://creativecommons.org/licenses/by-sa/4.0/"
+CC_BY_SA_4 = DEFAULT_LICENCE
 #: Open Definition / SPDX identifiers of licences datapackage.json can name
 LICENCE_IDS = {
     CC_BY_SA_4: "CC-BY-SA-4.0",
@@ -123,8 +129,8 @@ class ReleaseMeta:
     #: ``{base_iri}release/`` (catalog.default_publication_url) and logs a warning
     publication_url: str = ""
     licence_iri: str = CC_BY_SA_4
-    licence_name: str = "CC BY-SA 4.0"
-    attribution: str = "Movilab contributors, https://movilab.org"
+    licence_name: str = DEFAULT_LICENCE_NAME
+    attribution: str = DEFAULT_ATTRIBUTION
     publisher_name: str = "Movilab"
     site: SiteInfo | None = None
     title_fr: str = "Tiers-lieux et collectivités : les données ouvertes de Movilab"
@@ -154,7 +160,7 @@ class ReleaseMeta:
     #: wiki has hundreds of thousands of them)
     info_issues: int = 0
     #: largest share of triples a release may lose unexplained (0.10 = 10 %)
-    diff_threshold: float = 0.10
+    diff_threshold: float = DEFAULT_DIFF_THRESHOLD
     force: bool = False
     #: contact point, update frequency, publisher type, checksum datatype of catalog.ttl
     catalog: CatalogSettings = CatalogSettings()

@@ -45,6 +45,12 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from tierslieux.config import (
+    DEFAULT_ATTRIBUTION,
+    DEFAULT_DIFF_THRESHOLD,
+    DEFAULT_LICENCE,
+    DEFAULT_LICENCE_NAME,
+)
 from tierslieux.errors import ParseError, StoreError, ValidationError
 from tierslieux.exports.catalog import CatalogSettings
 from tierslieux.pipeline.cache import (
@@ -97,11 +103,11 @@ class BuildOptions:
     namespaces: tuple[int, ...] | None = None
     mapping_path: Path | None = None
     publication_url: str = ""
-    licence: str = "https://creativecommons.org/licenses/by-sa/4.0/"
-    licence_name: str = "CC BY-SA 4.0"
-    attribution: str = "Movilab contributors, https://movilab.org/wiki/Accueil"
+    licence: str = DEFAULT_LICENCE
+    licence_name: str = DEFAULT_LICENCE_NAME
+    attribution: str = DEFAULT_ATTRIBUTION
     force: bool = False
-    diff_threshold: float = 0.10
+    diff_threshold: float = DEFAULT_DIFF_THRESHOLD
     #: harvest statistics of the run, copied into report.json
     stats: dict = field(default_factory=dict)
     started: str = ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tierslieux import errors
-from tierslieux.runlog import (
+from tierslieux.runner.history import (
     EXIT_MEANINGS,
     ExitCode,
     Outcome,
@@ -90,10 +90,10 @@ def test_logs_go_to_stderr_not_stdout() -> None:
     """In a real process: JSON log lines on stderr, stdout left to the data."""
     code = (
         "import logging\n"
-        "from tierslieux.runlog import setup_logging\n"
+        "from tierslieux.runner.history import setup_logging\n"
         "setup_logging('json')\n"
         "print('data')\n"
-        "logging.getLogger('tierslieux.lock').info('took over', extra={'pid': 42})\n"
+        "logging.getLogger('tierslieux.runner.lock').info('took over', extra={'pid': 42})\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
@@ -157,7 +157,7 @@ def test_concurrent_appends_keep_whole_lines(tmp_path: Path) -> None:
     path = tmp_path / "runs.jsonl"
     code = (
         "import sys\n"
-        "from tierslieux.runlog import RunRecord, Outcome, append_run\n"
+        "from tierslieux.runner.history import RunRecord, Outcome, append_run\n"
         "for i in range(200):\n"
         "    append_run(sys.argv[1], RunRecord('s', 'e', 'c' * 500, sys.argv[2],\n"
         "               Outcome.OK, 0, pages_fetched=i))\n"

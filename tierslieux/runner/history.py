@@ -18,6 +18,7 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
+from tierslieux.errors import TierslieuxError
 from tierslieux.model.secrets import RedactingFilter, redact
 
 LOGGER_NAME = "tierslieux"
@@ -34,7 +35,8 @@ class ExitCode(IntEnum):
     OK = 0
     #: an unexpected failure (unreadable dump, broken store, failed publish, bug); see the log
     ERROR = 1
-    #: the command line was wrong (Click's usage errors) or the SPARQL query is invalid
+    #: the command line was wrong (Click's usage errors: an unknown option, a missing argument)
+    #: or the SPARQL query is invalid
     USAGE = 2
     #: published, but some pages or values were reported (see report.json and quality.csv)
     WARNINGS = 3
@@ -42,7 +44,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4
     #: the new release failed validation and was not published; the previous one stays
     INVALID = 5
-    #: the configuration file or an option is invalid; nothing was done
+    #: a value of the configuration file or of an option is invalid, or names a file or
+    #: folder that does not exist (a dump, the store, a release); nothing was done
     CONFIG = 6
     #: another run holds the lock on the store; nothing was done
     LOCKED = 7
@@ -82,17 +85,16 @@ def outcome_for(exc: BaseException) -> Outcome:
 def exit_code_for(outcome: Outcome | BaseException) -> ExitCode:
     """The exit code for an outcome, or for the exception that ended a run.
 
-    Exceptions carry their code (``TierslieuxError.exit_code``, Click's ``exit_code``); an
-    exception without one, or with an unknown one, is an unexpected failure (1).
+    The errors of tierslieux carry their code (``TierslieuxError.exit_code``); any other
+    exception is an unexpected failure (1).
     """
     if isinstance(outcome, Outcome):
         return ExitCode[outcome.name]
     if isinstance(outcome, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
-    try:
-        return ExitCode(getattr(outcome, "exit_code", None))
-    except ValueError:
-        return ExitCode.ERROR
+    if isinstance(outcome, TierslieuxError):
+        return ExitCode(outcome.exit_code)
+    return ExitCode.ERROR
 
 
 def exit_code_table() -> str:
@@ -105,14 +107,16 @@ def exit_code_table() -> str:
 
 EXIT_MEANINGS = {
     ExitCode.OK: "Success: harvested, built and published.",
-    ExitCode.ERROR: "Unexpected failure (unreadable dump, broken store, failed publish); "
-                    "see the log.",
-    ExitCode.USAGE: "Wrong command line, or an invalid SPARQL query.",
+    ExitCode.ERROR: "Failure while working (unreadable dump, broken store, failed publish or "
+                    "push, a bug); see the log.",
+    ExitCode.USAGE: "Wrong command line (unknown option, missing argument), or an invalid "
+                    "SPARQL query.",
     ExitCode.WARNINGS: "Published, with warnings (pages or values reported in report.json "
                        "and quality.csv).",
     ExitCode.UNREACHABLE: "The wiki did not answer; nothing changed.",
     ExitCode.INVALID: "Validation refused the new release; the previous release stays.",
-    ExitCode.CONFIG: "Configuration error (tierslieux.toml or an option); nothing done.",
+    ExitCode.CONFIG: "Configuration error: a bad value in tierslieux.toml or an option, or a "
+                     "dump, store, release or query file that does not exist; nothing done.",
     ExitCode.LOCKED: "Another run holds the lock on the store; nothing done.",
     ExitCode.UNCHANGED: "Nothing changed on the wiki since the last run; release left as is.",
     ExitCode.INTERRUPTED: "Interrupted (Ctrl-C); the store stays consistent, rerun to finish.",
