@@ -66,20 +66,20 @@ EXPECTED: dict[str, list[dict]] = {
     ],
     "places-per-epci": [
         {"epci": f"{D}collectivity/epci/200065597", "siren": "200065597", "name": "CU Caen la Mer",
-         "level": "communaute-urbaine", "places": "1", "names": {"Le WIP"}},
+         "level": "Communauté urbaine", "places": "1", "names": {"Le WIP"}},
     ],
     "collectivities-by-page": [
-        {"title": "Convention immobilière et de partenariat", "how": how, "level": "commune",
+        {"title": "Convention immobilière et de partenariat", "how": how, "level": "Commune",
          "collectivity": f"{D}collectivity/commune/13004", "name": "Arles"}
         for how in ("partner", "record")
     ] + [
         {"title": "Le WIP", "how": "place", "level": level, "name": name,
          "collectivity": f"{D}collectivity/{kind}/{code}"}
         for kind, code, name, level in [
-            ("commune", "14167", "Colombelles", "commune"),
-            ("departement", "14", "Calvados", "departement"),
-            ("epci", "200065597", "CU Caen la Mer", "communaute-urbaine"),
-            ("region", "28", "Normandie", "region")]
+            ("commune", "14167", "Colombelles", "Commune"),
+            ("departement", "14", "Calvados", "Département"),
+            ("epci", "200065597", "CU Caen la Mer", "Communauté urbaine"),
+            ("region", "28", "Normandie", "Région")]
     ],
     "places-by-theme": [
         {"theme": TL + f"theme-{t}", "label": label, "places": "1", "names": {"Le WIP"}}
