@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from tierslieux.errors import ValidationError
-from tierslieux.exports import checks
+from tierslieux.validation import release as checks
 from tierslieux.model.lines import triple_order
 from tierslieux.exports.release import _diff
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline import runs as runs_module
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.runner.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump
 from tierslieux.model.records import PageRevision
 from tierslieux.pipeline.runs import RunSet, group_runs, triple_key, write_run
@@ -146,7 +146,7 @@ def test_parallel_build_equals_one_process(store: Path, tmp_path: Path,
 def test_class_checks_a_page_cannot_decide_are_decided_at_the_end(
         store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages leave every tl:inSection value undecided: the end of the stream types them."""
-    from tierslieux.pipeline import shacl
+    from tierslieux.validation import shacl
 
     original = shacl.ShapeChecker.local_class_failures
     undecided: list[str] = []
@@ -295,7 +295,7 @@ def test_tablecheck_finds_broken_rows(tmp_path: Path, sample_release: Path, edit
     import hashlib
     import json
 
-    from tierslieux.exports.tablecheck import check_package
+    from tierslieux.validation.tables import check_package
 
     folder = tmp_path / "release"
     shutil.copytree(sample_release, folder)
@@ -341,7 +341,7 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
 def test_a_big_build_says_what_it_does_after_the_pages(store: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    from tierslieux.pipeline import build as build_module
+    from tierslieux.runner import build as build_module
 
     monkeypatch.setattr(build_module, "TELL_FROM", 10**12)
     # with a publication URL: without one, the release warns about the catalogue's addresses

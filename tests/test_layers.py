@@ -51,11 +51,11 @@ ALLOWED: set[tuple[str, str]] = {
 #: removes one also remove its line here, so the list only shrinks
 PENDING: set[tuple[str, str]] = {
     # pipeline/build.py becomes runner/build.py (layer 2, may import the exports)
-    ("tierslieux.pipeline.build", "tierslieux.exports.catalog"),
-    ("tierslieux.pipeline.build", "tierslieux.exports.release"),
-    ("tierslieux.pipeline.build", "tierslieux.exports.checks"),
+    ("tierslieux.runner.build", "tierslieux.exports.catalog"),
+    ("tierslieux.runner.build", "tierslieux.exports.release"),
+    ("tierslieux.runner.build", "tierslieux.validation.release"),
     # pipeline/shacl.py moves into validation/ (which the exports may import)
-    ("tierslieux.exports.checks", "tierslieux.pipeline.shacl"),
+    ("tierslieux.validation.release", "tierslieux.validation.shacl"),
 }
 #: files that still import a module named by a string (same rule as PENDING)
 PENDING_NAME_STRINGS: set[str] = {

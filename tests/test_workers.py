@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 #: every progress call prints the pages done, the total and the pids of the worker processes.
 BUILD = """
 import multiprocessing, signal, sys, time
-from tierslieux.pipeline import build as build_module
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.runner import build as build_module
+from tierslieux.runner.build import BuildOptions, build
 
 map_one = build_module._map_one
 

@@ -66,7 +66,7 @@ from tierslieux.exports.catalog import (
     graph_stats,
     write_catalog,
 )
-from tierslieux.exports.checks import (
+from tierslieux.validation.release import (
     StagedRelease,
     Validator,
     check_rdf_files,

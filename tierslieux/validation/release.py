@@ -15,7 +15,7 @@ problem (nothing when the release is fine). The build may pass its own list; the
   bytes of CSV, with the same checks made streaming by ``tablecheck.py``.
 - ``check_shacl``: the graph against the release's own SHACL shapes and ontology
   (``shapes.ttl``, ``ontology.ttl`` of the folder), streaming over the dump with the
-  compiled shapes (``tierslieux.pipeline.shacl``), or with pyshacl's ``validate_graph`` when
+  compiled shapes (``tierslieux.validation.shacl``), or with pyshacl's ``validate_graph`` when
   the shapes use what the compiler does not run; only results of severity violation block.
 """
 
@@ -248,7 +248,7 @@ def check_tables(release: StagedRelease) -> Iterator[str]:
         return
     csv_bytes = sum(p.stat().st_size for p in release.folder.glob("*.csv"))
     if csv_bytes > FRICTIONLESS_LIMIT:
-        from tierslieux.exports.tablecheck import check_package
+        from tierslieux.validation.tables import check_package
 
         yield from check_package(package, MAX_MESSAGES)
         return
@@ -261,7 +261,7 @@ def check_tables(release: StagedRelease) -> Iterator[str]:
 
 
 #: where ``validate_graph(graph) -> report`` (with ``conforms`` and ``violations``) may live
-SHACL_MODULES = ("tierslieux.pipeline.validate", "tierslieux.ontology.validate")
+SHACL_MODULES = ("tierslieux.validation.reference", "tierslieux.ontology.validate")
 
 
 def _shacl_module() -> str | None:
@@ -277,11 +277,11 @@ def _shacl_module() -> str | None:
 def check_shacl(release: StagedRelease) -> Iterator[str]:
     """The release against its own SHACL shapes (``shapes.ttl`` of the folder, with its
     ``ontology.ttl``; the bundled files when the folder has none): streaming over the sorted
-    N-Triples dump with the compiled shapes (``pipeline/shacl.py``), or with pyshacl on the
+    N-Triples dump with the compiled shapes (``validation/shacl.py``), or with pyshacl on the
     whole graph when the shapes use something the compiler does not run."""
     from tierslieux.errors import ShapesError
     from tierslieux.exports.ntriples import read_ntriples_gz
-    from tierslieux.pipeline.shacl import Unsupported, validate_lines
+    from tierslieux.validation.shacl import Unsupported, validate_lines
 
     try:
         shapes, ontology = release_shapes(release.folder)

@@ -252,7 +252,7 @@ def _write_run(run_dir: str, name: str, page_ids: Sequence[int]) -> str:
 def _validate(paths: Sequence[str], unresolved: frozenset[tuple[str, str]]):
     """The SHACL report of the release and the ontology (sorted files in triple order):
     violations only, the other severities are not reported by a build."""
-    from tierslieux.pipeline.shacl import default_checker, validate_triples
+    from tierslieux.validation.shacl import default_checker, validate_triples
 
     triples = TripleOrder([Path(p) for p in paths])
     return validate_triples(default_checker(), lambda: triples, unresolved,
@@ -495,7 +495,7 @@ def _forget_state() -> None:
 
 def _checker() -> Any:
     """The compiled shapes, or None when shapes.ttl needs pyshacl."""
-    from tierslieux.pipeline.shacl import Unsupported, default_checker, ontology_lines
+    from tierslieux.validation.shacl import Unsupported, default_checker, ontology_lines
 
     try:
         checker = default_checker()
@@ -506,7 +506,7 @@ def _checker() -> Any:
 
 
 def _ontology_lines() -> tuple[str, ...]:
-    from tierslieux.pipeline.shacl import ontology_lines
+    from tierslieux.validation.shacl import ontology_lines
 
     return ontology_lines()
 
@@ -521,7 +521,7 @@ def _ontology_run(cache: BuildCache, version: str) -> str:
 
 def _validators(shacl_future: Future) -> list:
     """The default validators, with SHACL read from the streaming check running aside."""
-    from tierslieux.exports.checks import default_validators, shacl_messages, validator_name
+    from tierslieux.validation.release import default_validators, shacl_messages, validator_name
 
     def check_shacl(release: Any) -> Iterator[str]:
         yield from shacl_messages(shacl_future.result())

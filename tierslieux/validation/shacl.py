@@ -6,7 +6,7 @@ tens of thousands of pages cannot afford. The shapes of ``shapes.ttl`` only ever
 node's own triples, at the types of the values of ``sh:class`` constraints, and at the class
 hierarchy of the ontology. So the build validates a release as a stream: the triples of one
 subject are contiguous in a sorted dump, the ``sh:class`` checks are resolved page by page where
-the values are minted (see ``local_class_failures`` and ``tierslieux.pipeline.build``), and the
+the values are minted (see ``local_class_failures`` and ``tierslieux.runner.build``), and the
 few values no page could type are looked up at the end of the stream.
 
 ``compile_shapes`` accepts the subset of SHACL Core the shapes use and raises ``Unsupported``
@@ -47,7 +47,7 @@ from rdflib.namespace import SH
 
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, nt_term, parse_object, split_line, unescape
-from tierslieux.pipeline.validate import SEVERITIES, ValidationReport, Violation
+from tierslieux.validation.reference import SEVERITIES, ValidationReport, Violation
 
 #: (subject IRI, predicate IRI, object as an N-Triples term): the triple order of ntriples.py
 Triple = tuple[str, str, str]
