@@ -17,7 +17,7 @@ import pytest
 from tierslieux.errors import ValidationError
 from tierslieux.validation import release as checks
 from tierslieux.model.lines import triple_order
-from tierslieux.exports.release import _diff
+from tierslieux.exports.diff import diff_release as _diff
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline import runs as runs_module
 from tierslieux.runner.build import BuildOptions, build
@@ -318,20 +318,20 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
     (unless --workers 1): the files are the bytes the one-process writers give."""
     import os
 
-    from tierslieux.exports import release as release_module
+    from tierslieux.exports import writers
 
-    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 10**12)
+    monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 10**12)
     build(store, tmp_path / "inline", ONE)
     pids = tmp_path / "pids"
-    original = release_module._write_turtle
+    turtle = writers.FORMATS["turtle"]
 
-    def recording() -> None:
+    def recording(job: writers.WriterInput) -> None:
         with open(pids, "a") as out:
             out.write(f"{os.getpid()}\n")
-        original()
+        turtle.write(job)
 
-    monkeypatch.setattr(release_module, "_write_turtle", recording)
-    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 0)
+    monkeypatch.setitem(writers.FORMATS, "turtle", dataclasses.replace(turtle, write=recording))
+    monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 0)
     build(store, tmp_path / "forked", BuildOptions(workers=2, cache=False))
     assert [int(p) for p in pids.read_text().split()] != [os.getpid()]
     assert len(pids.read_text().split()) == 1
@@ -402,7 +402,7 @@ def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
 
 def test_the_streaming_diff_counts_every_entity_but_lists_a_few(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tierslieux.exports import release as release_module
+    from tierslieux.exports import diff as diff_module
 
     old = case_lines("third_place")
     release(old, tmp_path / "out")
@@ -410,7 +410,7 @@ def test_the_streaming_diff_counts_every_entity_but_lists_a_few(
     write_run(tmp_path, "run", [moved])
     full = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
     assert full.entities_counts is None and len(full.entities_added) > 2
-    monkeypatch.setattr(release_module, "REPORT_LIST_LIMIT", 2)
+    monkeypatch.setattr(diff_module, "REPORT_LIST_LIMIT", 2)
     cut = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
     assert cut.entities_added == full.entities_added[:2]
     assert cut.count("added") == len(full.entities_added)

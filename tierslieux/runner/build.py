@@ -25,8 +25,15 @@ How a build scales (README, "Big wikis", gives the benchmark and its figures):
    the statistics are each one streaming pass over the merged files, run in forked processes
    (``exports/release.py``); the parse-back of the three dumps runs in parallel too.
 
-Worker processes come from ``tierslieux.workers.process_pool``: they ignore Ctrl-C (the main
-process stops them), and die with the main process even when it is killed.
+Worker processes come from ``tierslieux.workers.shared_pool``: they ignore Ctrl-C (the main
+process stops them), die with the main process even when it is killed, and inherit at fork time
+the ``Shared`` object the build prepared (the mapper, the compiled shapes): every task receives
+it as its first argument; no module keeps it.
+
+``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
+the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
+``_collect`` (the pages' issues and pending checks), ``_merge``, ``_shacl`` (the streaming check,
+aside) and ``_release`` (exports/release.py).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -51,33 +58,31 @@ from tierslieux.config import (
     DEFAULT_LICENCE,
     DEFAULT_LICENCE_NAME,
 )
-from tierslieux.errors import ParseError, StoreError, ValidationError
+from tierslieux.errors import StoreError, ValidationError
 from tierslieux.exports.catalog import CatalogSettings
+from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
 from tierslieux.pipeline.cache import (
     FLAG_CLASS_AXIOMS,
     BuildCache,
-    PageResult,
     build_version,
-    pack_issues,
-    pack_lines,
     page_digest,
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
-from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.pipeline.quarantine import FilteredLines, repair_release
-from tierslieux.model.records import Issue, MappedPage, SiteInfo, StoredPage
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.model.records import Issue, SiteInfo
 from tierslieux.pipeline.runs import (
     RunSet,
-    TripleOrder,
     group_runs,
-    materialize,
     run_id,
     run_paths,
     write_run,
 )
 from tierslieux.pipeline.store import Store
-from tierslieux.workers import InlineExecutor, process_pool
+from tierslieux.runner import pages as tasks
+from tierslieux.workers import SharedPool, shared_pool
+
 
 log = logging.getLogger("tierslieux.build")
 #: from this many triples on, the build says what it is doing after the pages (the release
@@ -91,7 +96,6 @@ Progress = Callable[[int, int], None]
 CHUNK_PAGES = 8
 #: below this many pages to parse (and runs to write), a build stays in one process
 PARALLEL_FROM = 64
-_RDFS_SUBCLASS = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
 
 
 @dataclass(frozen=True)
@@ -149,125 +153,8 @@ def sample_dump() -> Path:
         return Path(path)
 
 
-def map_pages(
-    pages: Iterable[StoredPage], site: SiteInfo, options: BuildOptions,
-) -> Iterator[MappedPage]:
-    """Parse and map every page; a failing page becomes a MappedPage with only an issue."""
-    from tierslieux.ontology import load_mapping
-    from tierslieux.pipeline.map import Mapper
-
-    mapper = Mapper(load_mapping(options.mapping_path), site, options.base_iri)
-    for page in pages:
-        yield _map_one(mapper, page)
-
-
-def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
-    from tierslieux.pipeline.parse import parse_page
-
-    try:
-        parsed = parse_page(page)
-    except ParseError as exc:  # parse_page turns any failure into a ParseError
-        return _failed(page, f"not parsed: {exc}")
-    try:
-        return mapper.map_page(parsed)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
-            ArithmeticError, AssertionError) as exc:
-        # a bug of the mapping or of a cleaner on one page: reported, the other pages go on
-        return _failed(page, f"not mapped: {type(exc).__name__}: {exc}")
-
-
-def _failed(page: StoredPage, message: str) -> MappedPage:
-    """What a page that could not be parsed or mapped gives: no triple, one warning."""
-    from tierslieux.model.rdf import clean_text
-
-    rev = page.revision
-    title = clean_text(rev.title)[0]
-    return MappedPage(page_id=rev.page_id, rev_id=rev.rev_id, title=title, triples=(),
-                      issues=(Issue(title, "warning", "page", "", "",
-                                    clean_text(message)[0]),))
-
-
-# --------------------------------------------------------------------------- worker side
-
-
-@dataclass
-class _State:
-    """What a worker needs, made once in the main process (and inherited by forked workers)."""
-
-    store_path: str
-    cache_path: str
-    mapper: Any
-    #: the compiled shapes, or None when they fall back to pyshacl
-    checker: Any
-    #: the store, opened by the first task of each process
-    store: Store | None = None
-
-
-_STATE: _State | None = None
-
-
-def _work(tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
-    """Parse, map and check some pages (``(page_id, digest)``), reading them from the store."""
-    from tierslieux.model.lines import canonical_lines
-
-    state = _STATE
-    assert state is not None
-    if state.store is None:  # one read connection per worker process, for every task
-        state.store = Store(state.store_path, create=False)
-    store = state.store
-    out = []
-    for page_id, digest in tasks:
-        page = store.get(page_id)
-        if page is None:
-            raise StoreError(f"page {page_id} left the store during the build")
-        mapped = _map_one(state.mapper, page)
-        lines = list(canonical_lines(mapped.triples))
-        unresolved = (sorted(state.checker.local_class_failures(lines))
-                      if state.checker is not None else [])
-        flags = FLAG_CLASS_AXIOMS if any(_RDFS_SUBCLASS in line for line in lines) else 0
-        out.append(PageResult(
-            page_id=page_id, digest=digest, triples=len(lines), lines=pack_lines(lines),
-            issues=pack_issues(mapped.issues), unresolved=json.dumps(unresolved), flags=flags,
-        ))
-    return out
-
-
-def _write_run(run_dir: str, name: str, page_ids: Sequence[int]) -> str:
-    state = _STATE
-    assert state is not None
-    import sqlite3
-
-    from tierslieux.pipeline.cache import unpack_lines
-
-    db = sqlite3.connect(state.cache_path, timeout=60)
-    try:
-        pages = (unpack_lines(db.execute("SELECT lines FROM page WHERE page_id = ?",
-                                         (pid,)).fetchone()[0]) for pid in page_ids)
-        write_run(Path(run_dir), name, pages)
-    finally:
-        db.close()
-    return name
-
-
-def _validate(paths: Sequence[str], unresolved: frozenset[tuple[str, str]]):
-    """The SHACL report of the release and the ontology (sorted files in triple order):
-    violations only, the other severities are not reported by a build."""
-    from tierslieux.validation.shacl import default_checker, validate_triples
-
-    triples = TripleOrder([Path(p) for p in paths])
-    return validate_triples(default_checker(), lambda: triples, unresolved,
-                            severities=frozenset({"violation"}))
-
-
-def _executor(workers: int) -> AbstractContextManager[Any]:
-    """The build's pool, to enter: forked workers (they inherit the mapper and the compiled
-    shapes instead of rebuilding them), killed rather than waited for if the build fails."""
-    if workers <= 1:
-        return InlineExecutor()
-    return process_pool(workers)
-
-
-def _bounded(pool: Any, fn: Callable, tasks: Iterable[Any], in_flight: int) -> Iterator[Any]:
+def _bounded(pool: SharedPool, fn: Callable, tasks: Iterable[Any], in_flight: int
+             ) -> Iterator[Any]:
     """``fn(task)`` for every task, at most ``in_flight`` at a time (so that a big build does
     not queue every page at once); results in completion order of submission."""
     pending: deque[Future] = deque()
@@ -312,164 +199,260 @@ def _mapping_bytes(path: Path | None) -> bytes:
     return Path(path).read_bytes()
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What the store holds and what this build has to do."""
+
+    site: SiteInfo
+    #: pages in the store (the progress total)
+    total: int
+    #: (page_id, key, digest) of the pages to build, in key order
+    listing: list[tuple[int, str, str]]
+    #: every page id of the store (the cache forgets the others)
+    every_page: frozenset[int]
+    newest: str
+    version: str
+    #: pages a harvest could not store as delivered (reported, never a reason to refuse)
+    store_problems: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """The pages' issues and what their results leave to the release-wide checks."""
+
+    issues: tuple[Issue, ...]
+    info_issues: int
+    unresolved: frozenset[tuple[str, str]]
+    flags: int
+
+
+class _Clock:
+    """The seconds each phase took."""
+
+    def __init__(self) -> None:
+        self._marks = [("start", time.perf_counter())]
+
+    def mark(self, phase: str) -> None:
+        self._marks.append((phase, time.perf_counter()))
+
+    def timings(self) -> tuple[tuple[str, float], ...]:
+        return tuple((name, round(t - self._marks[i][1], 3))
+                     for i, (name, t) in enumerate(self._marks[1:]))
+
+
 def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = BuildOptions(),
           *, progress: Progress | None = None) -> BuildResult:
     """Build and publish a release from a harvested store."""
-    from tierslieux.exports.release import ReleaseMeta, write_release
     from tierslieux.ontology import load_mapping
     from tierslieux.pipeline.map import Mapper
 
-    global _STATE
-    clock = [("start", time.perf_counter())]
+    clock = _Clock()
     out_dir = Path(out_dir)
+    plan = _plan(store_path, options)
+    mapper = Mapper(load_mapping(options.mapping_path), plan.site, options.base_iri)
+    checker = _checker()
+    listing = plan.listing
+
+    with ExitStack() as stack:
+        cache_root = Path(store_path)
+        if not options.cache:
+            cache_root = Path(stack.enter_context(TemporaryDirectory())) / "store"
+        cache = stack.enter_context(BuildCache(cache_root, plan.version))
+        cache.forget(plan.every_page)
+        known = cache.digests()
+        todo = [(pid, digest) for pid, _, digest in listing if known.get(pid) != digest]
+        runs = _run_names(listing, plan.version)
+
+        # a worker per core as soon as there is something to share: pages to parse, or just
+        # the merges and the SHACL check of a big release
+        workers = options.workers or ((os.cpu_count() or 1) if len(listing) >= PARALLEL_FROM
+                                      else 1)
+        shared = tasks.Shared(str(store_path), str(cache.path), mapper, checker)
+        stack.callback(shared.close)
+        pool = stack.enter_context(shared_pool(workers, shared))
+        clock.mark("prepare")
+        _pages(pool, cache, todo, len(listing), plan.total, workers, progress)
+        clock.mark("pages")
+        _runs(pool, cache, runs)
+        clock.mark("runs")
+        collected = _collect(cache, plan)
+        release = _merge(pool, cache, [name for name, _ in runs])
+        stack.callback(release.forget_merged)
+        clock.mark("merge")
+        shacl = _shacl(pool, cache, plan.version, checker, release, collected)
+        cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
+        if len(release) >= TELL_FROM:
+            log.info("Writing and validating the release: %d triples from %d pages "
+                     "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
+                     len(listing) - len(todo))
+        published = _release(release, out_dir, plan, options, collected, shacl)
+        clock.mark("release")
+        return BuildResult(
+            out_dir=out_dir, pages=len(listing), triples=published.triples,
+            issues=published.issues, files=published.result.files, pages_parsed=len(todo),
+            info_issues=collected.info_issues,
+            timings=clock.timings()
+            + tuple((f"release: {step}", seconds)
+                    for step, seconds in published.result.timings),
+        )
+
+
+def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:
+    """Phase "prepare": the pages to build and the version of their results."""
     with Store(store_path, create=False) as store:
         site = store.site_info
         if site is None or store.count() == 0:
             raise StoreError(f"{store_path} holds no harvested page: run 'tierslieux harvest' first")
         total = store.count()
         listing = _listing(store, options.namespaces)
-        every_page = {pid for (pid,) in store.db.execute("SELECT page_id FROM page")}
+        every_page = frozenset(pid for (pid,) in store.db.execute("SELECT page_id FROM page"))
         newest = store.newest_timestamp(options.namespaces)
-        #: pages a harvest could not store as delivered (reported, never a reason to refuse)
-        store_problems = store.problems()
-    mapper = Mapper(load_mapping(options.mapping_path), site, options.base_iri)
-    checker = _checker()
+        store_problems = tuple(store.problems())
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
                             base_iri=options.base_iri, site=site)
+    return _Plan(site, total, listing, every_page, newest, version, store_problems)
 
-    with ExitStack() as stack:
-        cache_root = Path(store_path)
-        if not options.cache:
-            cache_root = Path(stack.enter_context(TemporaryDirectory())) / "store"
-        cache = stack.enter_context(BuildCache(cache_root, version))
-        cache.forget(every_page)
-        known = cache.digests()
-        todo = [(pid, digest) for pid, _, digest in listing if known.get(pid) != digest]
-        groups = group_runs([key for _, key, _ in listing], runs_module.RUN_PAGES)
-        runs = []
-        for start, end in groups:
-            members = listing[start:end]
-            name = run_id(version, (f"{pid}:{digest}" for pid, _, digest in members))
-            runs.append((name, [pid for pid, _, _ in members]))
-        missing = [(name, pids) for name, pids in runs
-                   if not all(p.is_file() for p in run_paths(cache.run_dir, name))]
 
-        # a worker per core as soon as there is something to share: pages to parse, or just
-        # the merges and the SHACL check of a big release
-        workers = options.workers or ((os.cpu_count() or 1) if len(listing) >= PARALLEL_FROM
-                                      else 1)
-        _STATE = _State(str(store_path), str(cache.path), mapper, checker)
-        stack.callback(_forget_state)
-        pool = stack.enter_context(_executor(workers))
+def _run_names(listing: list[tuple[int, str, str]], version: str
+               ) -> list[tuple[str, list[int]]]:
+    """(run name, page ids) of the runs the release is made of, in key order."""
+    runs = []
+    for start, end in group_runs([key for _, key, _ in listing], runs_module.RUN_PAGES):
+        members = listing[start:end]
+        name = run_id(version, (f"{pid}:{digest}" for pid, _, digest in members))
+        runs.append((name, [pid for pid, _, _ in members]))
+    return runs
 
-        clock.append(("prepare", time.perf_counter()))
-        done = len(listing) - len(todo)
-        if progress and done:
+
+def _pages(pool: SharedPool, cache: BuildCache, todo: list[tuple[int, str]], pages: int,
+           total: int, workers: int, progress: Progress | None) -> None:
+    """Phase "pages": parse, map and check the pages the cache does not have."""
+    done = pages - len(todo)
+    if progress and done:
+        progress(done, total)
+    for results in _bounded(pool, tasks.work, _chunks(todo, CHUNK_PAGES), 4 * workers):
+        cache.put(results)
+        done += len(results)
+        if progress:
             progress(done, total)
-        for results in _bounded(pool, _work, _chunks(todo, CHUNK_PAGES), 4 * workers):
-            cache.put(results)
-            done += len(results)
-            if progress:
-                progress(done, total)
-        clock.append(("pages", time.perf_counter()))
-        run_futures = [pool.submit(_write_run, str(cache.run_dir), name, pids)
-                       for name, pids in missing]
-        for future in run_futures:
-            future.result()
-        clock.append(("runs", time.perf_counter()))
 
-        issues: list[Issue] = list(store_problems)
-        info_issues = 0
-        unresolved: set[tuple[str, str]] = set()
-        flags = 0
-        for _triples, issue_blob, unresolved_json, page_flags in cache.summary(
-                pid for pid, _, _ in listing):
-            for issue in unpack_issues(issue_blob):
-                if issue.severity == "info":
-                    info_issues += 1  # coverage notes: counted, not kept (see survey.py)
-                else:
-                    issues.append(issue)
-            unresolved.update(tuple(pair) for pair in json.loads(unresolved_json))
-            flags |= page_flags
 
-        names = [name for name, _ in runs]
-        _enough_open_files(len(names) + 64)  # a merge opens every run at once
-        keep = set(names)
-        release = RunSet(cache.run_dir, names)
-        stack.callback(release.forget_merged)
-        # The exports read the release about six times: merge the runs once per order, both
-        # orders at the same time, into the files the later passes read.
-        merges = [pool.submit(materialize, str(cache.run_dir), names, order)
-                  for order in ("lines", "triples")]
-        release.count = merges[0].result()
-        merges[1].result()
-        clock.append(("merge", time.perf_counter()))
-        validators = None
-        shacl_future = shacl_paths = None
-        if checker is not None and names and not flags & FLAG_CLASS_AXIOMS:
-            ontology_run = _ontology_run(cache, version)
-            keep.add(ontology_run)
-            unresolved |= checker.local_class_failures(_ontology_lines())
-            shacl_paths = [str(release.merged_paths()[1]),
-                           str(run_paths(cache.run_dir, ontology_run)[1])]
-            shacl_future = pool.submit(_validate, shacl_paths, frozenset(unresolved))
-            validators = _validators(shacl_future)
-        cache.forget_runs(keep | {release.merged_name})
+def _runs(pool: SharedPool, cache: BuildCache, runs: list[tuple[str, list[int]]]) -> None:
+    """Phase "runs": the sorted run files that are not there yet."""
+    missing = [(name, pids) for name, pids in runs
+               if not all(p.is_file() for p in run_paths(cache.run_dir, name))]
+    futures = [pool.submit(tasks.write_run, str(cache.run_dir), name, pids) for name, pids in missing]
+    for future in futures:
+        future.result()
 
-        stats = {**options.stats, "pages_built": len(listing)}
-        meta = ReleaseMeta(
-            base_iri=options.base_iri,
-            publication_url=options.publication_url,
-            licence_iri=options.licence,
-            licence_name=options.licence_name,
-            attribution=options.attribution,
-            site=site,
-            newest_revision=newest,
-            started=options.started,
-            stats=stats,
-            issues=tuple(issues),
-            info_issues=info_issues,
-            diff_threshold=options.diff_threshold,
-            force=options.force,
-            catalog=options.catalog,
-        )
-        if len(release) >= TELL_FROM:
-            log.info("Writing and validating the release: %d triples from %d pages "
-                     "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
-                     len(listing) - len(todo))
-        published: Any = release
-        try:
-            result = write_release(release, out_dir, meta, validators=validators,
-                                   workers=options.workers)
-        except ValidationError as exc:
-            # what pages got wrong together (two values for one collectivity…) is left out
-            # and reported; the other pages are published (quarantine.py)
-            if shacl_future is None or not str(exc).startswith("check_shacl:"):
-                raise
-            repaired = repair_release(shacl_future.result(), shacl_paths,
-                                      frozenset(unresolved))
-            if repaired is None:
-                raise
-            quarantine, report = repaired
-            log.warning("%d pages broke the shapes together: what was at fault is left out "
-                        "(see report.json)", len({i.page_title for i in quarantine.issues}))
-            issues.extend(quarantine.issues)
-            meta = replace(meta, issues=tuple(issues))
-            published = FilteredLines(release, quarantine)
-            done_future: Future = Future()
-            done_future.set_result(report)
-            result = write_release(published, out_dir, meta, validators=_validators(done_future),
-                                   workers=options.workers)
-        clock.append(("release", time.perf_counter()))
-        return BuildResult(
-            out_dir=out_dir, pages=len(listing), triples=len(published), issues=tuple(issues),
-            files=tuple(getattr(result, "files", ())), pages_parsed=len(todo),
-            info_issues=info_issues,
-            timings=tuple((name, round(t - clock[i][1], 3))
-                          for i, (name, t) in enumerate(clock[1:]))
-            + tuple((f"release: {step}", seconds)
-                    for step, seconds in getattr(result, "timings", ())),
-        )
+
+def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
+    """The issues of the store and of every page, the ``sh:class`` checks they left open,
+    their flags."""
+    listing = plan.listing
+    issues: list[Issue] = list(plan.store_problems)
+    info_issues = 0
+    unresolved: set[tuple[str, str]] = set()
+    flags = 0
+    for _triples, issue_blob, unresolved_json, page_flags in cache.summary(
+            pid for pid, _, _ in listing):
+        for issue in unpack_issues(issue_blob):
+            if issue.severity == "info":
+                info_issues += 1  # coverage notes: counted, not kept (see survey.py)
+            else:
+                issues.append(issue)
+        unresolved.update(tuple(pair) for pair in json.loads(unresolved_json))
+        flags |= page_flags
+    return _Collected(tuple(issues), info_issues, frozenset(unresolved), flags)
+
+
+def _merge(pool: SharedPool, cache: BuildCache, names: list[str]) -> RunSet:
+    """Phase "merge": the exports read the release about six times: merge the runs once per
+    order, both orders at the same time, into the files the later passes read."""
+    _enough_open_files(len(names) + 64)  # a merge opens every run at once
+    release = RunSet(cache.run_dir, names)
+    merges = [pool.submit(tasks.materialize_run, str(cache.run_dir), names, order)
+              for order in ("lines", "triples")]
+    release.count = merges[0].result()
+    merges[1].result()
+    return release
+
+
+@dataclass(frozen=True)
+class _Shacl:
+    """The streaming SHACL check running aside, what it reads, and the validators that wait
+    for its report; no check: the default validators (pyshacl)."""
+
+    validators: list | None = None
+    future: Future | None = None
+    paths: list[str] | None = None
+    unresolved: frozenset[tuple[str, str]] = frozenset()
+    #: runs the check reads (kept in the cache)
+    keep: frozenset[str] = frozenset()
+
+
+def _shacl(pool: SharedPool, cache: BuildCache, version: str, checker: Any, release: RunSet,
+           collected: _Collected) -> _Shacl:
+    """Phase "shacl": the streaming check, started aside (the release reads its report when
+    it validates)."""
+    if checker is None or not release.names or collected.flags & FLAG_CLASS_AXIOMS:
+        return _Shacl()
+    ontology_run = _ontology_run(cache, version)
+    unresolved = frozenset(collected.unresolved | checker.local_class_failures(_ontology_lines()))
+    paths = [str(release.merged_paths()[1]), str(run_paths(cache.run_dir, ontology_run)[1])]
+    future = pool.submit(tasks.validate_runs, paths, unresolved)
+    return _Shacl(_validators(future), future, paths, unresolved, frozenset({ontology_run}))
+
+
+@dataclass(frozen=True)
+class _Published:
+    result: ReleaseResult
+    #: the triples published (fewer than the release's when pages were quarantined)
+    triples: int
+    issues: tuple[Issue, ...]
+
+
+def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
+             collected: _Collected, shacl: _Shacl) -> _Published:
+    """Phase "release": write, validate and publish (exports/release.py). What pages got
+    wrong together (two values for one collectivity…) is left out and reported; the other
+    pages are published (quarantine.py)."""
+    meta = ReleaseMeta(
+        base_iri=options.base_iri,
+        publication_url=options.publication_url,
+        licence_iri=options.licence,
+        licence_name=options.licence_name,
+        attribution=options.attribution,
+        site=plan.site,
+        newest_revision=plan.newest,
+        started=options.started,
+        stats={**options.stats, "pages_built": len(plan.listing)},
+        issues=collected.issues,
+        info_issues=collected.info_issues,
+        diff_threshold=options.diff_threshold,
+        force=options.force,
+        catalog=options.catalog,
+    )
+    try:
+        result = write_release(release, out_dir, meta, validators=shacl.validators,
+                               workers=options.workers)
+        return _Published(result, len(release), collected.issues)
+    except ValidationError as exc:
+        if shacl.future is None or not str(exc).startswith("check_shacl:"):
+            raise
+        repaired = repair_release(shacl.future.result(), shacl.paths, shacl.unresolved)
+        if repaired is None:
+            raise
+    quarantine, report = repaired
+    log.warning("%d pages broke the shapes together: what was at fault is left out "
+                "(see report.json)", len({i.page_title for i in quarantine.issues}))
+    issues = collected.issues + tuple(quarantine.issues)
+    published = FilteredLines(release, quarantine)
+    done: Future = Future()
+    done.set_result(report)
+    result = write_release(published, out_dir, replace(meta, issues=issues),
+                           validators=_validators(done), workers=options.workers)
+    return _Published(result, len(published), issues)
 
 
 def _enough_open_files(needed: int) -> None:
@@ -484,13 +467,6 @@ def _enough_open_files(needed: int) -> None:
         target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
         if target > soft:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def _forget_state() -> None:
-    global _STATE
-    if _STATE is not None and _STATE.store is not None:
-        _STATE.store.close()
-    _STATE = None
 
 
 def _checker() -> Any:
