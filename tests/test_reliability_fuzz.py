@@ -27,7 +27,7 @@ from hostile import UNICODE, titles, wikitexts
 from tierslieux.model.rdf import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
-from tierslieux.runner.build import _map_one
+from tierslieux.runner.pages import _map_one
 from tierslieux.pipeline.cache import pack_issues, unpack_issues
 from tierslieux.model.rdf import is_iri
 from tierslieux.pipeline.map import Mapper
