@@ -244,7 +244,8 @@ def test_streaming_diff_equals_the_set_diff(tmp_path: Path) -> None:
     assert streamed[0].entities_modified == (f"{BASE}place/Le_WIP",)
     assert streamed[0].entities_added == (f"{BASE}collectivity/caen",)
     # what a release does: the lines go straight to the two diff files
-    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+    from tierslieux.exports.ntriples import NTriplesGzWriter
+    from tierslieux.model.lines import read_ntriples_gz
 
     with NTriplesGzWriter(tmp_path / "added.gz") as added, \
             NTriplesGzWriter(tmp_path / "removed.gz") as removed:
@@ -383,7 +384,8 @@ def test_a_page_the_mapper_fails_on_is_reported_and_the_rest_goes_on(
 def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
     """A previous dump not written by tierslieux (lines out of order): the streaming diff
     notices half-way, starts its files again and compares sets."""
-    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+    from tierslieux.exports.ntriples import NTriplesGzWriter
+    from tierslieux.model.lines import read_ntriples_gz
 
     old = sorted(set(case_lines("third_place")))
     (tmp_path / "out").mkdir()

@@ -16,7 +16,7 @@ from typing import Any
 from tierslieux.errors import PublishError, ValidationError
 from tierslieux.model.rdf import RDF_TYPE
 from tierslieux.model.lines import SortedLines
-from tierslieux.exports.ntriples import read_ntriples_gz
+from tierslieux.model.lines import read_ntriples_gz
 
 WIKI_PAGE = "https://w3id.org/tierslieux/ontology#WikiPage"
 DIFF_ADDED, DIFF_REMOVED = "diff-added.nt.gz", "diff-removed.nt.gz"

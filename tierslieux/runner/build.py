@@ -69,7 +69,7 @@ from tierslieux.pipeline.cache import (
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
-from tierslieux.pipeline.quarantine import FilteredLines, repair_release
+from tierslieux.runner.quarantine import FilteredLines, repair_release
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.model.records import Issue, SiteInfo
 from tierslieux.pipeline.runs import (

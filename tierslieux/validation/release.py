@@ -266,7 +266,7 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
     N-Triples dump with the compiled shapes (``validation/shacl.py``), or with pyshacl on the
     whole graph when the shapes use something the compiler does not run."""
     from tierslieux.errors import ShapesError
-    from tierslieux.exports.ntriples import read_ntriples_gz
+    from tierslieux.model.lines import read_ntriples_gz
     from tierslieux.validation.reference import validate_graph
     from tierslieux.validation.shacl import Unsupported, validate_lines
 
