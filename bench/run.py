@@ -7,7 +7,7 @@ For each N it generates a Movilab-style wiki of N pages (bench/generate.py, seed
 it into a store, then, on that one store and each in a subprocess of its own (so that peak
 memories do not mix):
 
-1. **full build** — ``tierslieux.pipeline.build.build`` from an empty cache: parse, map,
+1. **full build** — ``tierslieux.runner.build.build`` from an empty cache: parse, map,
    validate (SHACL, Table Schema, parse-back of every dump) and write every published file;
 2. **naive reference** — bench/naive.py: default mwparserfromhell parse, the project's mapping,
    one rdflib Graph filled with ``add()``, rdflib's Turtle and JSON-LD serializers (skipped
@@ -104,7 +104,7 @@ def child(kind: str, *args: str) -> None:
     started = time.perf_counter()
     if kind == "build":
         store, out, cache, workers, profile = args
-        from tierslieux.pipeline.build import BuildOptions, build
+        from tierslieux.runner.build import BuildOptions, build
 
         options = BuildOptions(cache=cache == "cache", workers=int(workers) or None)
         if profile != "-":

@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.mediawiki import *  # noqa: F401,F403  (a real MediaWiki: tests/fixtures)
 from fixtures.oxigraph import *  # noqa: F401,F403  (a real Oxigraph server)
-from tierslieux.pipeline.build import sample_dump
+from tierslieux.runner.build import sample_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

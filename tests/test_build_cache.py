@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from tierslieux.errors import ValidationError
-from tierslieux.exports import checks
+from tierslieux.validation import release as checks
 from tierslieux.model.lines import triple_order
-from tierslieux.exports.release import _diff
+from tierslieux.exports.diff import diff_release as _diff
 from tierslieux.pipeline import parse as parse_module
 from tierslieux.pipeline import runs as runs_module
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.runner.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump
 from tierslieux.model.records import PageRevision
 from tierslieux.pipeline.runs import RunSet, group_runs, triple_key, write_run
@@ -146,7 +146,7 @@ def test_parallel_build_equals_one_process(store: Path, tmp_path: Path,
 def test_class_checks_a_page_cannot_decide_are_decided_at_the_end(
         store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages leave every tl:inSection value undecided: the end of the stream types them."""
-    from tierslieux.pipeline import shacl
+    from tierslieux.validation import shacl
 
     original = shacl.ShapeChecker.local_class_failures
     undecided: list[str] = []
@@ -244,7 +244,8 @@ def test_streaming_diff_equals_the_set_diff(tmp_path: Path) -> None:
     assert streamed[0].entities_modified == (f"{BASE}place/Le_WIP",)
     assert streamed[0].entities_added == (f"{BASE}collectivity/caen",)
     # what a release does: the lines go straight to the two diff files
-    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+    from tierslieux.exports.ntriples import NTriplesGzWriter
+    from tierslieux.model.lines import read_ntriples_gz
 
     with NTriplesGzWriter(tmp_path / "added.gz") as added, \
             NTriplesGzWriter(tmp_path / "removed.gz") as removed:
@@ -295,7 +296,7 @@ def test_tablecheck_finds_broken_rows(tmp_path: Path, sample_release: Path, edit
     import hashlib
     import json
 
-    from tierslieux.exports.tablecheck import check_package
+    from tierslieux.validation.tables import check_package
 
     folder = tmp_path / "release"
     shutil.copytree(sample_release, folder)
@@ -318,20 +319,20 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
     (unless --workers 1): the files are the bytes the one-process writers give."""
     import os
 
-    from tierslieux.exports import release as release_module
+    from tierslieux.exports import writers
 
-    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 10**12)
+    monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 10**12)
     build(store, tmp_path / "inline", ONE)
     pids = tmp_path / "pids"
-    original = release_module._write_turtle
+    turtle = writers.FORMATS["turtle"]
 
-    def recording() -> None:
+    def recording(job: writers.WriterInput) -> None:
         with open(pids, "a") as out:
             out.write(f"{os.getpid()}\n")
-        original()
+        turtle.write(job)
 
-    monkeypatch.setattr(release_module, "_write_turtle", recording)
-    monkeypatch.setattr(release_module, "PARALLEL_TRIPLES", 0)
+    monkeypatch.setitem(writers.FORMATS, "turtle", dataclasses.replace(turtle, write=recording))
+    monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 0)
     build(store, tmp_path / "forked", BuildOptions(workers=2, cache=False))
     assert [int(p) for p in pids.read_text().split()] != [os.getpid()]
     assert len(pids.read_text().split()) == 1
@@ -341,7 +342,7 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
 def test_a_big_build_says_what_it_does_after_the_pages(store: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    from tierslieux.pipeline import build as build_module
+    from tierslieux.runner import build as build_module
 
     monkeypatch.setattr(build_module, "TELL_FROM", 10**12)
     # with a publication URL: without one, the release warns about the catalogue's addresses
@@ -383,7 +384,8 @@ def test_a_page_the_mapper_fails_on_is_reported_and_the_rest_goes_on(
 def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
     """A previous dump not written by tierslieux (lines out of order): the streaming diff
     notices half-way, starts its files again and compares sets."""
-    from tierslieux.exports.ntriples import NTriplesGzWriter, read_ntriples_gz
+    from tierslieux.exports.ntriples import NTriplesGzWriter
+    from tierslieux.model.lines import read_ntriples_gz
 
     old = sorted(set(case_lines("third_place")))
     (tmp_path / "out").mkdir()
@@ -402,7 +404,7 @@ def test_an_unsorted_previous_dump_is_compared_as_sets(tmp_path: Path) -> None:
 
 def test_the_streaming_diff_counts_every_entity_but_lists_a_few(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tierslieux.exports import release as release_module
+    from tierslieux.exports import diff as diff_module
 
     old = case_lines("third_place")
     release(old, tmp_path / "out")
@@ -410,7 +412,7 @@ def test_the_streaming_diff_counts_every_entity_but_lists_a_few(
     write_run(tmp_path, "run", [moved])
     full = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
     assert full.entities_counts is None and len(full.entities_added) > 2
-    monkeypatch.setattr(release_module, "REPORT_LIST_LIMIT", 2)
+    monkeypatch.setattr(diff_module, "REPORT_LIST_LIMIT", 2)
     cut = _diff(RunSet(tmp_path, ["run"]), tmp_path / "out")[0]
     assert cut.entities_added == full.entities_added[:2]
     assert cut.count("added") == len(full.entities_added)

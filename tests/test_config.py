@@ -17,7 +17,7 @@ from tierslieux.config import (
     load_config,
 )
 from tierslieux.errors import ConfigError
-from tierslieux.pipeline.build import BuildOptions
+from tierslieux.runner.build import BuildOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "tierslieux.example.toml"

@@ -36,7 +36,7 @@ from golden import Case, cases
 
 from tierslieux.errors import PublishError, ValidationError
 from tierslieux.exports import ReleaseMeta, write_release
-from tierslieux.exports.checks import check_tables
+from tierslieux.validation.release import check_tables
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.model.lines import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
@@ -646,7 +646,7 @@ def test_sample_release(sample_release: Path, tmp_path: Path) -> None:
 
 
 def test_shacl_violation_blocks_the_release(tmp_path: Path) -> None:
-    from tierslieux.exports.checks import check_shacl, default_validators
+    from tierslieux.validation.release import check_shacl, default_validators
 
     assert check_shacl in default_validators()
 

@@ -18,8 +18,8 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
 from test_shacl import graph_of_pages, pages_after
 from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
-from tierslieux.pipeline.shacl import validate_pages
-from tierslieux.pipeline.validate import validate_graph
+from tierslieux.validation.shacl import validate_pages
+from tierslieux.validation.reference import validate_graph
 
 C = DEFAULT_BASE_IRI + "collectivity/"
 COLOMBELLES, EPCI = URIRef(C + "commune/14167"), URIRef(C + "epci/200065597")

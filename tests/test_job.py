@@ -58,6 +58,6 @@ def test_what_is_missing_is_refused_before_anything_is_written(tmp_path):
 
 
 def _sample() -> Path:
-    from tierslieux.pipeline.build import sample_dump
+    from tierslieux.runner.build import sample_dump
 
     return sample_dump()

@@ -49,18 +49,9 @@ ALLOWED: set[tuple[str, str]] = {
 #: (importing module, imported module) known to break the rules until the restructuring of
 #: issue 15 lands them where the layout puts them; test_pending_is_still_true makes whoever
 #: removes one also remove its line here, so the list only shrinks
-PENDING: set[tuple[str, str]] = {
-    # pipeline/build.py becomes runner/build.py (layer 2, may import the exports)
-    ("tierslieux.pipeline.build", "tierslieux.exports.catalog"),
-    ("tierslieux.pipeline.build", "tierslieux.exports.release"),
-    ("tierslieux.pipeline.build", "tierslieux.exports.checks"),
-    # pipeline/shacl.py moves into validation/ (which the exports may import)
-    ("tierslieux.exports.checks", "tierslieux.pipeline.shacl"),
-}
+PENDING: set[tuple[str, str]] = set()
 #: files that still import a module named by a string (same rule as PENDING)
-PENDING_NAME_STRINGS: set[str] = {
-    "tierslieux/exports/checks.py",  # pyshacl or the compiled engine: one interface in validation/
-}
+PENDING_NAME_STRINGS: set[str] = set()
 
 
 def _unit(module: str) -> str:

@@ -23,7 +23,7 @@ from tierslieux.exports.quality import (
     quality_rows,
     write_quality,
 )
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.runner.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
 from tierslieux.model.records import Issue, SiteInfo
 from tierslieux.pipeline.store import Store

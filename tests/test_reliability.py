@@ -22,7 +22,7 @@ from hostile import (
     run_dump,
     write_dump,
 )
-from tierslieux.exports.checks import validate_release
+from tierslieux.validation.release import validate_release
 from tierslieux.model.rdf import is_iri
 
 EXTERNAL_LINK = "<https://w3id.org/tierslieux/ontology#externalLink>"
@@ -102,7 +102,7 @@ def test_character_reference_of_no_character_is_kept_as_written(tmp_path, text):
 def test_lone_surrogates_delivered_by_a_harvest_are_replaced_and_reported(tmp_path):
     """An API answer may hold ``\\ud800`` escapes: the store, every output and the cache get
     U+FFFD instead, and the page is reported."""
-    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.runner.build import BuildOptions, build
     from tierslieux.model.records import PageRevision, SiteInfo
     from tierslieux.pipeline.store import Store
 

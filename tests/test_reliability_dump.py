@@ -12,7 +12,7 @@ import pytest
 
 from exportxml import HEADER
 from hostile import run_dump
-from tierslieux.exports.checks import validate_release
+from tierslieux.validation.release import validate_release
 
 OPEN = '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" xml:lang="fr">\n'
 SITEINFO = HEADER.split("\n", 1)[1]

@@ -27,7 +27,7 @@ from hostile import UNICODE, titles, wikitexts
 from tierslieux.model.rdf import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
-from tierslieux.pipeline.build import _map_one
+from tierslieux.runner.pages import _map_one
 from tierslieux.pipeline.cache import pack_issues, unpack_issues
 from tierslieux.model.rdf import is_iri
 from tierslieux.pipeline.map import Mapper
@@ -102,8 +102,8 @@ def test_a_wiki_of_hostile_pages_is_published_whole(tmp_path_factory, pages):
     import io
     import json
 
-    from tierslieux.exports.checks import validate_release
-    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.validation.release import validate_release
+    from tierslieux.runner.build import BuildOptions, build
     from tierslieux.pipeline.store import Store
 
     folder = tmp_path_factory.mktemp("wiki")
@@ -167,8 +167,8 @@ def test_a_fuzzed_export_is_harvested_and_built_or_refused_in_one_line(tmp_path_
     traceback, never a refused release."""
     from exportxml import HEADER
     from tierslieux.errors import DumpError
-    from tierslieux.exports.checks import validate_release
-    from tierslieux.pipeline.build import BuildOptions, build
+    from tierslieux.validation.release import validate_release
+    from tierslieux.runner.build import BuildOptions, build
     from tierslieux.pipeline.harvest import harvest_dump
     from tierslieux.pipeline.store import Store
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from exportxml import Page, Rev, export
-from tierslieux.exports.checks import check_checksums
+from tierslieux.validation.release import check_checksums
 
 TRIALS = int(os.environ.get("TIERSLIEUX_KILL_TRIALS", "3"))
 #: where to append what each trial did (JSON lines), for the README's figures

@@ -1,4 +1,4 @@
-"""The compiled shapes (tierslieux.pipeline.shacl) give the report pyshacl gives.
+"""The compiled shapes (tierslieux.validation.shacl) give the report pyshacl gives.
 
 The build validates a release subject by subject, with each page's ``sh:class`` checks resolved
 where the page mints its values; ``validate.validate_graph`` runs pyshacl on one graph. Both
@@ -22,14 +22,14 @@ from test_map import (  # noqa: F401 - session fixtures shared with the map test
 from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
 from tierslieux.model.records import MappedPage
-from tierslieux.pipeline.shacl import (
+from tierslieux.validation.shacl import (
     ShapeChecker,
     Unsupported,
     compile_shapes,
     validate_lines,
     validate_pages,
 )
-from tierslieux.pipeline.validate import validate_graph
+from tierslieux.validation.reference import validate_graph
 
 BASE = DEFAULT_BASE_IRI
 WIP = URIRef(BASE + "place/Le_WIP")
@@ -205,7 +205,7 @@ def test_blank_nodes_keep_their_labels_and_agree_with_pyshacl() -> None:
     """``_:alice`` and ``_:alic`` are two nodes (labels were once cut to ``:alic``)."""
     from pyshacl import validate
 
-    from tierslieux.pipeline.shacl import validate_data_graph
+    from tierslieux.validation.shacl import validate_data_graph
 
     data = Graph().parse(data=BLANK_DATA, format="nt")
     shapes = Graph().parse(data=BLANK_SHAPES, format="turtle")

@@ -4,7 +4,7 @@
 its origin and licence). Every ``sht:Validate`` entry reachable from ``core/manifest.ttl`` runs:
 
 - through **pyshacl**, the reference engine;
-- through the **compiled** engine (``tierslieux.pipeline.shacl.validate_data_graph``), which
+- through the **compiled** engine (``tierslieux.validation.shacl.validate_data_graph``), which
   either checks the test itself or refuses it as ``Unsupported``; a refused test falls back to
   pyshacl, as ``tierslieux validate`` does, and the fallback's answer must be right too.
 
@@ -29,7 +29,7 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from tierslieux.pipeline.shacl import Unsupported, validate_data_graph
+from tierslieux.validation.shacl import Unsupported, validate_data_graph
 
 SUITE = Path(__file__).parent / "data" / "shacl-test-suite" / "core"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

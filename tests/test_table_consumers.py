@@ -24,10 +24,11 @@ import frictionless
 import pytest
 
 from exportxml import Page, Rev, export
-from tierslieux.exports import checks, mediation
-from tierslieux.exports.checks import StagedRelease, check_tables
-from tierslieux.exports.tablecheck import check_package
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.exports import mediation
+from tierslieux.validation import release as checks
+from tierslieux.validation.release import StagedRelease, check_tables
+from tierslieux.validation.tables import check_package
+from tierslieux.runner.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump
 from tierslieux.pipeline.store import Store
 

@@ -1,4 +1,4 @@
-"""SHACL validation of mapped output (tierslieux.pipeline.validate)."""
+"""SHACL validation of mapped output (tierslieux.validation.reference)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.pipeline.validate import validate_graph
+from tierslieux.validation.reference import validate_graph
 
 WIP = URIRef(DEFAULT_BASE_IRI + "place/Le_WIP")
 MYNE = URIRef(DEFAULT_BASE_IRI + "place/La_Myne")

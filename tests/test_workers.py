@@ -29,10 +29,10 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 #: every progress call prints the pages done, the total and the pids of the worker processes.
 BUILD = """
 import multiprocessing, signal, sys, time
-from tierslieux.pipeline import build as build_module
-from tierslieux.pipeline.build import BuildOptions, build
+from tierslieux.runner import pages
+from tierslieux.runner.build import BuildOptions, build
 
-map_one = build_module._map_one
+map_one = pages._map_one
 
 def slow_map_one(mapper, page):
     try:
@@ -47,7 +47,7 @@ def progress(done, total):
     print("progress", done, total, *pids, flush=True)
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
-build_module._map_one = slow_map_one
+pages._map_one = slow_map_one
 build(sys.argv[1], sys.argv[2], BuildOptions(workers=2, cache=False),
       progress=progress)
 print("built", flush=True)

@@ -270,7 +270,7 @@ def validate(app: App, folder: Path | None) -> None:
     Checksums, parse-back of every RDF file, Table Schema of the CSV files, and the SHACL shapes;
     violations are listed with the page they come from. Exit code 5 when the release is invalid.
     """
-    from tierslieux.exports.checks import validate_release
+    from tierslieux.validation.release import validate_release
 
     folder = folder or app.config.out
     problems = validate_release(folder)

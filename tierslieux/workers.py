@@ -16,6 +16,12 @@ inherit what the main process prepared: the mapper, the compiled shapes) that:
 
 ``InlineExecutor`` is its stand-in when one process is enough: the same ``submit`` and
 ``with``, each task run when it is submitted.
+
+``shared_pool(workers, shared)`` hands every task one object prepared by the caller (the build's
+mapper and compiled shapes, the lines a release is written from) without pickling it: a forked
+worker receives it at fork time, as an argument of its initializer; each task is then called as
+``fn(shared, *args)``. No stage keeps the object in a module of its own: the only copy outside
+the caller is the one each forked worker process holds for the pool's lifetime.
 """
 
 from __future__ import annotations
@@ -37,7 +43,13 @@ _PR_SET_PDEATHSIG = 1
 _GRACE = 5.0
 
 
-def _init_worker(parent: int) -> None:
+#: in a worker of ``shared_pool``: the object its tasks receive (set once, at fork)
+_SHARED: Any = None
+
+
+def _init_worker(parent: int, shared: Any = None) -> None:
+    global _SHARED
+    _SHARED = shared
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from the parent
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending Ctrl-C is dropped
@@ -60,11 +72,13 @@ def _sigint_blocked() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of ``workers`` forked processes; see the module's docstring."""
+def process_pool(workers: int, shared: Any = None) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` forked processes; see the module's docstring. ``shared`` is
+    inherited by each worker at fork time (not pickled); see ``shared_pool``."""
+    # with the fork start method the initializer's arguments reach the child by the fork itself
     pool = ProcessPoolExecutor(max_workers=max(1, workers),
                                mp_context=multiprocessing.get_context("fork"),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+                               initializer=_init_worker, initargs=(os.getpid(), shared))
     try:
         with _sigint_blocked():
             pool.submit(os.getpid)  # a forking pool starts all its workers at the first task
@@ -85,6 +99,36 @@ class InlineExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - handed to whoever waits on it
             future.set_exception(exc)  # (a Ctrl-C is not: it stops the caller at once)
         return future
+
+
+class SharedPool:
+    """An executor whose tasks all receive the same object first: ``submit(fn, *args)`` runs
+    ``fn(shared, *args)``, in this process or in a forked worker (``fn`` and ``args`` are
+    pickled, ``shared`` is not)."""
+
+    def __init__(self, executor: Executor, shared: Any, inline: bool) -> None:
+        self._executor = executor
+        self._shared = shared
+        self._inline = inline
+
+    def submit(self, fn: Callable, /, *args: Any) -> Future:
+        if self._inline:
+            return self._executor.submit(fn, self._shared, *args)
+        return self._executor.submit(_call_shared, fn, *args)
+
+
+def _call_shared(fn: Callable, *args: Any) -> Any:
+    return fn(_SHARED, *args)
+
+
+@contextlib.contextmanager
+def shared_pool(workers: int, shared: Any) -> Iterator[SharedPool]:
+    """``workers`` forked processes sharing ``shared`` (one: this process), to enter."""
+    if workers <= 1:
+        yield SharedPool(InlineExecutor(), shared, inline=True)
+        return
+    with process_pool(workers, shared) as pool:
+        yield SharedPool(pool, shared, inline=False)
 
 
 def terminate(pool: ProcessPoolExecutor) -> None:

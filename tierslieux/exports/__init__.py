@@ -3,11 +3,7 @@
 Entry point: :func:`tierslieux.exports.release.write_release`.
 """
 
-from tierslieux.exports.release import (
-    ReleaseDiff,
-    ReleaseMeta,
-    ReleaseResult,
-    write_release,
-)
+from tierslieux.exports.diff import ReleaseDiff
+from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
 
 __all__ = ["ReleaseDiff", "ReleaseMeta", "ReleaseResult", "write_release"]

@@ -7,7 +7,7 @@ The exports never load an RDF library to write: they work on the N-Triples lines
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -74,12 +74,3 @@ def _flush(stream: BinaryIO, batch: list[str]) -> int:
     n = len(batch)
     batch.clear()
     return n
-
-
-def read_ntriples_gz(path: Path) -> Iterator[str]:
-    """The lines of a gzipped N-Triples file written by write_ntriples_gz."""
-    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as stream:
-        for line in stream:
-            line = line.rstrip("\n")
-            if line:
-                yield line

@@ -14,8 +14,10 @@ Two orders are used, both total and deterministic:
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from tierslieux.errors import ValidationError
 from tierslieux.model.rdf import IRI_TOKEN, LITERAL_TOKEN, Triple
@@ -112,3 +114,13 @@ def triple_order(lines: Iterable[str]) -> list[Triple] | Iterable[Triple]:
     # The input is nearly in this order already, which timsort turns into a near-linear pass.
     triples.sort()
     return triples
+
+
+def read_ntriples_gz(path: Path) -> Iterator[str]:
+    """The lines of a gzipped N-Triples file (``exports.ntriples.write_ntriples_gz`` writes
+    them)."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as stream:
+        for line in stream:
+            line = line.rstrip("\n")
+            if line:
+                yield line

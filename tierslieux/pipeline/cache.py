@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS page (
 FLAG_CLASS_AXIOMS = 1
 #: packages whose code may decide what a revision becomes: the source of every module in them
 #: is part of the version (more than needed, never less: a moved module stays counted)
-CODE_PACKAGES = ("geography", "model", "ontology", "pipeline", "validation")
+CODE_PACKAGES = ("geography", "model", "ontology", "pipeline", "runner", "validation")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Protocol
 from tierslieux.config import Config
 from tierslieux.errors import ConfigError, MissingInputError, TierslieuxError
 from tierslieux.pipeline.harvest import HarvestReport, now_utc
-from tierslieux.pipeline.build import BuildResult
+from tierslieux.runner.build import BuildResult
 from tierslieux.runner.history import (
     Outcome,
     RunRecord,
@@ -218,7 +218,7 @@ def _changed(report: HarvestReport) -> bool:
 
 
 def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> HarvestReport:
-    from tierslieux.pipeline.build import sample_dump
+    from tierslieux.runner.build import sample_dump
     from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
     from tierslieux.pipeline.store import Store
 
@@ -252,9 +252,9 @@ def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> Ha
 
 def build_options(config: Config, *, stats: dict | None = None, started: str = "",
                   force: bool = False):
-    """The :class:`~tierslieux.pipeline.build.BuildOptions` of ``config``."""
+    """The :class:`~tierslieux.runner.build.BuildOptions` of ``config``."""
     from tierslieux.exports.catalog import CatalogSettings
-    from tierslieux.pipeline.build import BuildOptions
+    from tierslieux.runner.build import BuildOptions
 
     return BuildOptions(
         base_iri=config.base_iri, namespaces=None, mapping_path=config.mapping,
@@ -270,7 +270,7 @@ def build_options(config: Config, *, stats: dict | None = None, started: str = "
 
 def _build(config: Config, *, stats: dict, started: str, force: bool,
            progress: Progress) -> BuildResult:
-    from tierslieux.pipeline.build import build as build_release
+    from tierslieux.runner.build import build as build_release
 
     options = build_options(config, stats=stats, started=started, force=force)
     result = build_release(config.store, config.out, options,

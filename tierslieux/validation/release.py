@@ -12,18 +12,16 @@ problem (nothing when the release is fine). The build may pass its own list; the
   are compared by counts and order-independent hash sums, in parallel, without holding them.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
-  bytes of CSV, with the same checks made streaming by ``tablecheck.py``.
+  bytes of CSV, with the same checks made streaming by ``tables.py``.
 - ``check_shacl``: the graph against the release's own SHACL shapes and ontology
   (``shapes.ttl``, ``ontology.ttl`` of the folder), streaming over the dump with the
-  compiled shapes (``tierslieux.pipeline.shacl``), or with pyshacl's ``validate_graph`` when
+  compiled shapes (``tierslieux.validation.shacl``), or with pyshacl's ``validate_graph`` when
   the shapes use what the compiler does not run; only results of severity violation block.
 """
 
 from __future__ import annotations
 
 import gzip
-import importlib
-import importlib.util
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,9 +34,11 @@ from tierslieux.errors import MissingInputError
 if TYPE_CHECKING:
     import rdflib
 
+    from tierslieux.validation.report import ValidationReport
+
 #: at most this many messages of one validator are kept
 MAX_MESSAGES = 20
-#: above this many bytes of CSV, tables are checked by tablecheck.py instead of frictionless
+#: above this many bytes of CSV, tables are checked by tables.py instead of frictionless
 #: (same checks, streaming: frictionless takes minutes and gigabytes on big tables)
 FRICTIONLESS_LIMIT = 8 * 1024 * 1024
 
@@ -248,7 +248,7 @@ def check_tables(release: StagedRelease) -> Iterator[str]:
         return
     csv_bytes = sum(p.stat().st_size for p in release.folder.glob("*.csv"))
     if csv_bytes > FRICTIONLESS_LIMIT:
-        from tierslieux.exports.tablecheck import check_package
+        from tierslieux.validation.tables import check_package
 
         yield from check_package(package, MAX_MESSAGES)
         return
@@ -260,28 +260,15 @@ def check_tables(release: StagedRelease) -> Iterator[str]:
             yield f"table schema ({kind}): {message}"
 
 
-#: where ``validate_graph(graph) -> report`` (with ``conforms`` and ``violations``) may live
-SHACL_MODULES = ("tierslieux.pipeline.validate", "tierslieux.ontology.validate")
-
-
-def _shacl_module() -> str | None:
-    for name in SHACL_MODULES:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                return name
-        except ModuleNotFoundError:
-            continue
-    return None
-
-
 def check_shacl(release: StagedRelease) -> Iterator[str]:
     """The release against its own SHACL shapes (``shapes.ttl`` of the folder, with its
     ``ontology.ttl``; the bundled files when the folder has none): streaming over the sorted
-    N-Triples dump with the compiled shapes (``pipeline/shacl.py``), or with pyshacl on the
+    N-Triples dump with the compiled shapes (``validation/shacl.py``), or with pyshacl on the
     whole graph when the shapes use something the compiler does not run."""
     from tierslieux.errors import ShapesError
-    from tierslieux.exports.ntriples import read_ntriples_gz
-    from tierslieux.pipeline.shacl import Unsupported, validate_lines
+    from tierslieux.model.lines import read_ntriples_gz
+    from tierslieux.validation.reference import validate_graph
+    from tierslieux.validation.shacl import Unsupported, validate_lines
 
     try:
         shapes, ontology = release_shapes(release.folder)
@@ -293,16 +280,11 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
         report = validate_lines(lambda: read_ntriples_gz(dump), shapes=shapes,
                                 ontology=ontology)
     except Unsupported:
-        name = _shacl_module()
-        if name is None:
-            yield "SHACL: no validate_graph module is installed"
-            return
-        module = importlib.import_module(name)
         try:
             if shapes is None and ontology is None:
-                report = module.validate_graph(release.graph)
+                report = validate_graph(release.graph)
             else:
-                report = module.validate_graph(release.graph, shapes=shapes, ontology=ontology)
+                report = validate_graph(release.graph, shapes=shapes, ontology=ontology)
         except ShapesError as exc:
             yield f"SHACL: not checked: {exc}"
             return
@@ -346,27 +328,20 @@ def _parse_turtle(name: str, text: str) -> rdflib.Graph:
         raise ShapesError(f"{name} is not valid Turtle: {reason}") from None
 
 
-def shacl_messages(report: Any) -> Iterator[str]:
+def shacl_messages(report: ValidationReport) -> Iterator[str]:
     """The messages of check_shacl for a validation report (nothing when it conforms)."""
     if report.conforms:
         return
-    violations = [
-        v for v in getattr(report, "violations", ())
-        if getattr(v, "severity", "violation") == "violation"
-    ]
+    violations = report.errors
     if not violations:
         yield "SHACL: the graph does not conform to the shapes"
     for violation in violations[:MAX_MESSAGES]:
-        describe = getattr(violation, "describe", None)
-        yield f"SHACL {describe() if callable(describe) else violation}"
+        yield f"SHACL {violation.describe()}"
 
 
 def default_validators() -> Sequence[Validator]:
-    """Parse-back, Table Schema, and SHACL when a validate_graph module is installed."""
-    validators: list[Validator] = [check_rdf_files, check_tables]
-    if _shacl_module() is not None:
-        validators.append(check_shacl)
-    return validators
+    """Parse-back, Table Schema and SHACL."""
+    return [check_rdf_files, check_tables, check_shacl]
 
 
 def validator_name(validator: Validator) -> str:

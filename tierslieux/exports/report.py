@@ -1,0 +1,94 @@
+"""report.json and SHA256SUMS: the last two files of a release."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tierslieux import __version__
+from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, REPORT_LIST_LIMIT, ReleaseDiff
+
+if TYPE_CHECKING:
+    from tierslieux.exports.catalog import GraphStats
+    from tierslieux.exports.release import ReleaseMeta
+    from tierslieux.exports.writers import TableSummary
+
+
+def release_report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff,
+                   tables: Sequence[TableSummary], warnings: Sequence[str],
+                   validators: Sequence[str], staging: Path, files: Sequence[str]
+                   ) -> dict[str, Any]:
+    """What report.json says (the only file with the run's clock times)."""
+    def cut(kind: str) -> dict[str, Any]:
+        items = getattr(diff, f"entities_{kind}")
+        count = diff.count(kind)
+        entry: dict[str, Any] = {"count": count, "iris": list(items[:REPORT_LIST_LIMIT])}
+        if count > REPORT_LIST_LIMIT:
+            entry["truncated"] = True
+        return entry
+
+    if diff.previous_triples is None:
+        diff_entry: dict[str, Any] = {"previous_release": False}
+    else:
+        diff_entry = {
+            "previous_release": True,
+            "previous_triples": diff.previous_triples,
+            "triples_added": diff.triples_added,
+            "triples_removed": diff.triples_removed,
+            "entities_added": cut("added"),
+            "entities_removed": cut("removed"),
+            "entities_modified": cut("modified"),
+        }
+    diff_entry["files"] = [DIFF_ADDED, DIFF_REMOVED]
+    issues = sorted(
+        meta.issues, key=lambda i: (i.page_title, i.field, i.severity, i.message, i.original)
+    )
+    severities = ("error", "warning", "info")
+    return {
+        "tool": {"name": "tierslieux", "version": __version__},
+        "run": {
+            "started": meta.started,
+            "finished": meta.finished or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "wiki": {"sitename": meta.sitename, "address": meta.source_url},
+        "newest_revision": meta.newest_revision or stats.newest_modified,
+        "pages": dict(sorted(meta.stats.items())),
+        "graph": {
+            "triples": stats.triples,
+            "entities": stats.entities,
+            "distinct_subjects": stats.distinct_subjects,
+            "classes": dict(stats.classes),
+        },
+        "tables": {
+            t.spec.file: {"rows": t.rows, "neutralised_cells": t.neutralised} for t in tables
+        },
+        "files": {name: (staging / name).stat().st_size for name in files},
+        "validation": list(validators),
+        "diff": diff_entry,
+        "warnings": list(warnings),
+        "issues": {
+            "count": {s: sum(1 for i in issues if i.severity == s)
+                      + (meta.info_issues if s == "info" else 0) for s in severities},
+            "list": [asdict(i) for i in issues if i.severity != "info"],
+        },
+    }
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, in hexadecimal."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_sums(folder: Path) -> None:
+    """``SHA256SUMS`` of every file of ``folder`` but itself and report.json."""
+    names = sorted(p.name for p in folder.iterdir() if p.name not in ("SHA256SUMS", "report.json"))
+    text = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
+    (folder / "SHA256SUMS").write_text(text, encoding="utf-8", newline="\n")

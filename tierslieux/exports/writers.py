@@ -1,0 +1,147 @@
+"""The writers of a release: a registry of formats, each one streaming pass over the lines.
+
+``FORMATS`` names every published format with the files it writes and its writer; the release
+(release.py) runs them side by side, with the two other passes over the lines (``write_diff``,
+``graph_statistics``), in forked processes for a big release (``workers.shared_pool``: each
+worker inherits the ``WriterInput`` at fork time) or in this process for a small one. A writer
+is a plain function of the ``WriterInput``: no module state, no dispatch by name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tierslieux.exports import mediation
+from tierslieux.exports.catalog import GraphStats, graph_stats
+from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, ReleaseDiff, diff_release
+from tierslieux.exports.jsonld import Context, write_jsonld
+from tierslieux.exports.ntriples import NTriplesGzWriter, write_ntriples_gz
+from tierslieux.exports.tables import TableSpec, build_tables, write_table
+from tierslieux.exports.turtle import write_turtle
+from tierslieux.workers import shared_pool
+
+#: below this many triples a release is written in one process
+PARALLEL_TRIPLES = 100_000
+
+
+@dataclass(frozen=True)
+class WriterInput:
+    """What the writers of one release read."""
+
+    #: the distinct lines in line order (a list, or SortedLines read from run files)
+    lines: Any
+    #: the same triples in triple order (``ntriples.triple_order``)
+    ordered: Any
+    staging: Path
+    #: the release in place (its dump is what the diff compares with)
+    out_dir: Path
+    base_iri: str
+    prefixes: Mapping[str, str]
+    context: Context
+    specs: Sequence[TableSpec]
+    sitename: str
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A table written by ``write_tables``: what the report and the catalogue say of it."""
+
+    spec: TableSpec
+    rows: int
+    neutralised: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """What the tables writer returns."""
+
+    summaries: tuple[TableSummary, ...]
+    national: mediation.NationalTable
+
+
+@dataclass(frozen=True)
+class Format:
+    """One published format: its files (in the staging folder) and its writer."""
+
+    name: str
+    files: tuple[str, ...]
+    write: Callable[[WriterInput], Any]
+
+
+def write_tables(job: WriterInput) -> Tables:
+    summaries = []
+    tables = build_tables(job.ordered, job.specs, sitename=job.sitename)
+    for table in tables:
+        write_table(table, job.staging)
+        summaries.append(TableSummary(table.spec, len(table.rows), table.neutralised,
+                                      tuple(table.warnings)))
+    national = mediation.national_table(tables)  # from the rows of tiers_lieux.csv
+    mediation.write_national(national, job.staging)
+    return Tables(tuple(summaries), national)
+
+
+def write_jsonld_file(job: WriterInput) -> None:
+    with open(job.staging / "tierslieux.jsonld", "w", encoding="utf-8", newline="\n") as out:
+        write_jsonld(job.ordered, out, job.context)
+
+
+def write_turtle_file(job: WriterInput) -> None:
+    with open(job.staging / "tierslieux.ttl", "w", encoding="utf-8", newline="\n") as out:
+        write_turtle(job.ordered, out, job.prefixes)
+
+
+def write_ntriples_file(job: WriterInput) -> None:
+    write_ntriples_gz(job.lines, job.staging / "tierslieux.nt.gz")
+
+
+#: every format of a release, the longest to write first (the tables files are named by
+#: tables.yaml, plus lieux_mediation_numerique.csv)
+FORMATS: dict[str, Format] = {
+    fmt.name: fmt for fmt in (
+        Format("tables", (), write_tables),
+        Format("jsonld", ("tierslieux.jsonld",), write_jsonld_file),
+        Format("turtle", ("tierslieux.ttl",), write_turtle_file),
+        Format("ntriples", ("tierslieux.nt.gz",), write_ntriples_file),
+    )
+}
+
+
+def write_format(job: WriterInput, name: str) -> Any:
+    """Run the writer of the format ``name`` of the registry (a worker process is sent the
+    name: it inherited the registry at fork time)."""
+    return FORMATS[name].write(job)
+
+
+@dataclass(frozen=True)
+class DiffPass:
+    """The diff against the release in place, and the wiki pages that release had."""
+
+    diff: ReleaseDiff
+    previous_pages: int
+
+
+def write_diff(job: WriterInput) -> DiffPass:
+    """The diff against the release in place, its two files written in the staging folder."""
+    with NTriplesGzWriter(job.staging / DIFF_ADDED) as added, \
+            NTriplesGzWriter(job.staging / DIFF_REMOVED) as removed:
+        diff, _, _, previous_pages = diff_release(job.lines, job.out_dir, (added, removed))
+    return DiffPass(diff, previous_pages)
+
+
+def graph_statistics(job: WriterInput) -> GraphStats:
+    return graph_stats(job.ordered, job.base_iri)
+
+
+def writer_pool(job: WriterInput, triples: int, workers: int | None = None) -> Any:
+    """The pool the writers run in, to enter: worker processes for a big release, else this
+    process; each task receives ``job``."""
+    workers = workers or os.cpu_count() or 1
+    if triples < PARALLEL_TRIPLES or workers < 2:
+        workers = 1
+    return shared_pool(workers, job)
+

@@ -1,0 +1,506 @@
+"""The build: store -> parse -> map -> validate -> publish.
+
+A build never touches the network. Parsing and mapping a page is a pure function of its stored
+revision; a page that cannot be parsed or mapped is reported and the rest goes on.
+
+How a build scales (README, "Big wikis", gives the benchmark and its figures):
+
+1. **Only what changed.** Each page's result (its sorted N-Triples lines, its issues, the
+   ``sh:class`` checks it could not decide) is kept in a cache beside the store
+   (``cache.py``), under a digest of the stored page; a page whose digest is unchanged is not
+   parsed again. The cache is emptied when the mapping, the ontology, the shapes, the base IRI,
+   the wiki, the tierslieux version or the code of the stages changes.
+2. **Both cores.** The pages left to do are parsed, mapped and checked in worker processes
+   (``concurrent.futures.ProcessPoolExecutor``, chunks of pages, a bounded number in flight).
+   The output does not depend on the order results come back: it is built from sorted runs.
+3. **Flat memory.** The union of the pages' lines is written as sorted run files of about a
+   hundred pages each (``runs.py``) and the exports read the release as a k-way merge of the
+   runs, in line order and in triple order, as many times as they need: nothing holds all the
+   triples. Runs whose pages did not change are reused.
+4. **Validation that streams.** The SHACL shapes are compiled (``shacl.py``) and checked subject
+   by subject over the merged runs plus the ontology, in a worker process while the exports
+   write the files; each page resolved its ``sh:class`` checks where it mints the values.
+   Shapes the compiler does not understand fall back to pyshacl on the whole graph.
+5. **Writers side by side.** Turtle, JSON-LD, the CSV tables, the N-Triples dump, the diff and
+   the statistics are each one streaming pass over the merged files, run in forked processes
+   (``exports/release.py``); the parse-back of the three dumps runs in parallel too.
+
+Worker processes come from ``tierslieux.workers.shared_pool``: they ignore Ctrl-C (the main
+process stops them), die with the main process even when it is killed, and inherit at fork time
+the ``Shared`` object the build prepared (the mapper, the compiled shapes): every task receives
+it as its first argument; no module keeps it.
+
+``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
+the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
+``_collect`` (the pages' issues and pending checks), ``_merge``, ``_shacl`` (the streaming check,
+aside) and ``_release`` (exports/release.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from importlib.resources import as_file, files
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from tierslieux.config import (
+    DEFAULT_ATTRIBUTION,
+    DEFAULT_DIFF_THRESHOLD,
+    DEFAULT_LICENCE,
+    DEFAULT_LICENCE_NAME,
+)
+from tierslieux.errors import StoreError, ValidationError
+from tierslieux.exports.catalog import CatalogSettings
+from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
+from tierslieux.pipeline.cache import (
+    FLAG_CLASS_AXIOMS,
+    BuildCache,
+    build_version,
+    page_digest,
+    unpack_issues,
+)
+from tierslieux.pipeline import runs as runs_module
+from tierslieux.runner.quarantine import FilteredLines, repair_release
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.model.records import Issue, SiteInfo
+from tierslieux.pipeline.runs import (
+    RunSet,
+    group_runs,
+    run_id,
+    run_paths,
+    write_run,
+)
+from tierslieux.pipeline.store import Store
+from tierslieux.runner import pages as tasks
+from tierslieux.workers import SharedPool, shared_pool
+
+
+log = logging.getLogger("tierslieux.build")
+#: from this many triples on, the build says what it is doing after the pages (the release
+#: phase of a big wiki takes minutes)
+TELL_FROM = 100_000
+
+#: called with (pages done, total) while building
+Progress = Callable[[int, int], None]
+
+#: pages a worker parses and maps per task
+CHUNK_PAGES = 8
+#: below this many pages to parse (and runs to write), a build stays in one process
+PARALLEL_FROM = 64
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything a build needs besides the store and the output folder."""
+
+    base_iri: str = DEFAULT_BASE_IRI
+    #: None builds every harvested namespace
+    namespaces: tuple[int, ...] | None = None
+    mapping_path: Path | None = None
+    publication_url: str = ""
+    licence: str = DEFAULT_LICENCE
+    licence_name: str = DEFAULT_LICENCE_NAME
+    attribution: str = DEFAULT_ATTRIBUTION
+    force: bool = False
+    diff_threshold: float = DEFAULT_DIFF_THRESHOLD
+    #: harvest statistics of the run, copied into report.json
+    stats: dict = field(default_factory=dict)
+    started: str = ""
+    #: processes that parse and map; None: one per core when there is enough to do
+    workers: int | None = None
+    #: keep each page's result beside the store for the next build (``cache.py``)
+    cache: bool = True
+    #: what tierslieux.toml says of the catalogue (contact point, update frequency…)
+    catalog: CatalogSettings = CatalogSettings()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build published."""
+
+    out_dir: Path
+    pages: int
+    triples: int
+    #: the warnings and errors of the map stage (its "info" notes are only counted: the
+    #: mapping coverage is what ``tierslieux survey`` reports)
+    issues: tuple[Issue, ...]
+    files: tuple[str, ...]
+    #: pages parsed and mapped by this build (the others came from the cache)
+    pages_parsed: int = 0
+    #: (phase, seconds): "prepare", "pages" (parse, map, checks), "runs", "merge", "release"
+    timings: tuple[tuple[str, float], ...] = ()
+    #: issues of severity "info" (not in ``issues``)
+    info_issues: int = 0
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(i for i in self.issues if i.severity in ("warning", "error"))
+
+
+def sample_dump() -> Path:
+    """The bundled sample wiki (a MediaWiki XML export) as a real file path."""
+    resource = files("tierslieux") / "sample" / "movilab-sample.xml"
+    with as_file(resource) as path:
+        return Path(path)
+
+
+def _bounded(pool: SharedPool, fn: Callable, tasks: Iterable[Any], in_flight: int
+             ) -> Iterator[Any]:
+    """``fn(task)`` for every task, at most ``in_flight`` at a time (so that a big build does
+    not queue every page at once); results in completion order of submission."""
+    pending: deque[Future] = deque()
+    for task in tasks:
+        pending.append(pool.submit(fn, task))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --------------------------------------------------------------------------- the build
+
+#: the stored fields a page's result depends on (its text: through rev_id and sha1)
+_LISTING = (
+    "SELECT page_id, key, namespace, title, rev_id, parent_id, timestamp, sha1, contributor, "
+    "comment, model, redirect, contributors, alt_titles FROM page"
+)
+
+
+def _listing(store: Store, namespaces: Iterable[int] | None) -> list[tuple[int, str, str]]:
+    """(page_id, key, digest) of the pages to build, in key order."""
+    if namespaces is None:
+        rows = store.db.execute(_LISTING + " ORDER BY key")
+    else:
+        ns = sorted(set(namespaces))
+        rows = store.db.execute(
+            _LISTING + f" WHERE namespace IN ({','.join('?' * len(ns))}) ORDER BY key", ns)
+    return [(row[0], row[1], page_digest(row)) for row in rows]
+
+
+def _mapping_bytes(path: Path | None) -> bytes:
+    if path is None:
+        from tierslieux.ontology import mapping_path
+
+        return mapping_path().read_bytes()
+    return Path(path).read_bytes()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the store holds and what this build has to do."""
+
+    site: SiteInfo
+    #: pages in the store (the progress total)
+    total: int
+    #: (page_id, key, digest) of the pages to build, in key order
+    listing: list[tuple[int, str, str]]
+    #: every page id of the store (the cache forgets the others)
+    every_page: frozenset[int]
+    newest: str
+    version: str
+    #: pages a harvest could not store as delivered (reported, never a reason to refuse)
+    store_problems: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """The pages' issues and what their results leave to the release-wide checks."""
+
+    issues: tuple[Issue, ...]
+    info_issues: int
+    unresolved: frozenset[tuple[str, str]]
+    flags: int
+
+
+class _Clock:
+    """The seconds each phase took."""
+
+    def __init__(self) -> None:
+        self._marks = [("start", time.perf_counter())]
+
+    def mark(self, phase: str) -> None:
+        self._marks.append((phase, time.perf_counter()))
+
+    def timings(self) -> tuple[tuple[str, float], ...]:
+        return tuple((name, round(t - self._marks[i][1], 3))
+                     for i, (name, t) in enumerate(self._marks[1:]))
+
+
+def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = BuildOptions(),
+          *, progress: Progress | None = None) -> BuildResult:
+    """Build and publish a release from a harvested store."""
+    from tierslieux.ontology import load_mapping
+    from tierslieux.pipeline.map import Mapper
+
+    clock = _Clock()
+    out_dir = Path(out_dir)
+    plan = _plan(store_path, options)
+    mapper = Mapper(load_mapping(options.mapping_path), plan.site, options.base_iri)
+    checker = _checker()
+    listing = plan.listing
+
+    with ExitStack() as stack:
+        cache_root = Path(store_path)
+        if not options.cache:
+            cache_root = Path(stack.enter_context(TemporaryDirectory())) / "store"
+        cache = stack.enter_context(BuildCache(cache_root, plan.version))
+        cache.forget(plan.every_page)
+        known = cache.digests()
+        todo = [(pid, digest) for pid, _, digest in listing if known.get(pid) != digest]
+        runs = _run_names(listing, plan.version)
+
+        # a worker per core as soon as there is something to share: pages to parse, or just
+        # the merges and the SHACL check of a big release
+        workers = options.workers or ((os.cpu_count() or 1) if len(listing) >= PARALLEL_FROM
+                                      else 1)
+        shared = tasks.Shared(str(store_path), str(cache.path), mapper, checker)
+        stack.callback(shared.close)
+        pool = stack.enter_context(shared_pool(workers, shared))
+        clock.mark("prepare")
+        _pages(pool, cache, todo, len(listing), plan.total, workers, progress)
+        clock.mark("pages")
+        _runs(pool, cache, runs)
+        clock.mark("runs")
+        collected = _collect(cache, plan)
+        release = _merge(pool, cache, [name for name, _ in runs])
+        stack.callback(release.forget_merged)
+        clock.mark("merge")
+        shacl = _shacl(pool, cache, plan.version, checker, release, collected)
+        cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
+        if len(release) >= TELL_FROM:
+            log.info("Writing and validating the release: %d triples from %d pages "
+                     "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
+                     len(listing) - len(todo))
+        published = _release(release, out_dir, plan, options, collected, shacl)
+        clock.mark("release")
+        return BuildResult(
+            out_dir=out_dir, pages=len(listing), triples=published.triples,
+            issues=published.issues, files=published.result.files, pages_parsed=len(todo),
+            info_issues=collected.info_issues,
+            timings=clock.timings()
+            + tuple((f"release: {step}", seconds)
+                    for step, seconds in published.result.timings),
+        )
+
+
+def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:
+    """Phase "prepare": the pages to build and the version of their results."""
+    with Store(store_path, create=False) as store:
+        site = store.site_info
+        if site is None or store.count() == 0:
+            raise StoreError(f"{store_path} holds no harvested page: run 'tierslieux harvest' first")
+        total = store.count()
+        listing = _listing(store, options.namespaces)
+        every_page = frozenset(pid for (pid,) in store.db.execute("SELECT page_id FROM page"))
+        newest = store.newest_timestamp(options.namespaces)
+        store_problems = tuple(store.problems())
+    version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
+                            base_iri=options.base_iri, site=site)
+    return _Plan(site, total, listing, every_page, newest, version, store_problems)
+
+
+def _run_names(listing: list[tuple[int, str, str]], version: str
+               ) -> list[tuple[str, list[int]]]:
+    """(run name, page ids) of the runs the release is made of, in key order."""
+    runs = []
+    for start, end in group_runs([key for _, key, _ in listing], runs_module.RUN_PAGES):
+        members = listing[start:end]
+        name = run_id(version, (f"{pid}:{digest}" for pid, _, digest in members))
+        runs.append((name, [pid for pid, _, _ in members]))
+    return runs
+
+
+def _pages(pool: SharedPool, cache: BuildCache, todo: list[tuple[int, str]], pages: int,
+           total: int, workers: int, progress: Progress | None) -> None:
+    """Phase "pages": parse, map and check the pages the cache does not have."""
+    done = pages - len(todo)
+    if progress and done:
+        progress(done, total)
+    for results in _bounded(pool, tasks.work, _chunks(todo, CHUNK_PAGES), 4 * workers):
+        cache.put(results)
+        done += len(results)
+        if progress:
+            progress(done, total)
+
+
+def _runs(pool: SharedPool, cache: BuildCache, runs: list[tuple[str, list[int]]]) -> None:
+    """Phase "runs": the sorted run files that are not there yet."""
+    missing = [(name, pids) for name, pids in runs
+               if not all(p.is_file() for p in run_paths(cache.run_dir, name))]
+    futures = [pool.submit(tasks.write_run, str(cache.run_dir), name, pids) for name, pids in missing]
+    for future in futures:
+        future.result()
+
+
+def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
+    """The issues of the store and of every page, the ``sh:class`` checks they left open,
+    their flags."""
+    listing = plan.listing
+    issues: list[Issue] = list(plan.store_problems)
+    info_issues = 0
+    unresolved: set[tuple[str, str]] = set()
+    flags = 0
+    for _triples, issue_blob, unresolved_json, page_flags in cache.summary(
+            pid for pid, _, _ in listing):
+        for issue in unpack_issues(issue_blob):
+            if issue.severity == "info":
+                info_issues += 1  # coverage notes: counted, not kept (see survey.py)
+            else:
+                issues.append(issue)
+        unresolved.update(tuple(pair) for pair in json.loads(unresolved_json))
+        flags |= page_flags
+    return _Collected(tuple(issues), info_issues, frozenset(unresolved), flags)
+
+
+def _merge(pool: SharedPool, cache: BuildCache, names: list[str]) -> RunSet:
+    """Phase "merge": the exports read the release about six times: merge the runs once per
+    order, both orders at the same time, into the files the later passes read."""
+    _enough_open_files(len(names) + 64)  # a merge opens every run at once
+    release = RunSet(cache.run_dir, names)
+    merges = [pool.submit(tasks.materialize_run, str(cache.run_dir), names, order)
+              for order in ("lines", "triples")]
+    release.count = merges[0].result()
+    merges[1].result()
+    return release
+
+
+@dataclass(frozen=True)
+class _Shacl:
+    """The streaming SHACL check running aside, what it reads, and the validators that wait
+    for its report; no check: the default validators (pyshacl)."""
+
+    validators: list | None = None
+    future: Future | None = None
+    paths: list[str] | None = None
+    unresolved: frozenset[tuple[str, str]] = frozenset()
+    #: runs the check reads (kept in the cache)
+    keep: frozenset[str] = frozenset()
+
+
+def _shacl(pool: SharedPool, cache: BuildCache, version: str, checker: Any, release: RunSet,
+           collected: _Collected) -> _Shacl:
+    """Phase "shacl": the streaming check, started aside (the release reads its report when
+    it validates)."""
+    if checker is None or not release.names or collected.flags & FLAG_CLASS_AXIOMS:
+        return _Shacl()
+    ontology_run = _ontology_run(cache, version)
+    unresolved = frozenset(collected.unresolved | checker.local_class_failures(_ontology_lines()))
+    paths = [str(release.merged_paths()[1]), str(run_paths(cache.run_dir, ontology_run)[1])]
+    future = pool.submit(tasks.validate_runs, paths, unresolved)
+    return _Shacl(_validators(future), future, paths, unresolved, frozenset({ontology_run}))
+
+
+@dataclass(frozen=True)
+class _Published:
+    result: ReleaseResult
+    #: the triples published (fewer than the release's when pages were quarantined)
+    triples: int
+    issues: tuple[Issue, ...]
+
+
+def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
+             collected: _Collected, shacl: _Shacl) -> _Published:
+    """Phase "release": write, validate and publish (exports/release.py). What pages got
+    wrong together (two values for one collectivity…) is left out and reported; the other
+    pages are published (quarantine.py)."""
+    meta = ReleaseMeta(
+        base_iri=options.base_iri,
+        publication_url=options.publication_url,
+        licence_iri=options.licence,
+        licence_name=options.licence_name,
+        attribution=options.attribution,
+        site=plan.site,
+        newest_revision=plan.newest,
+        started=options.started,
+        stats={**options.stats, "pages_built": len(plan.listing)},
+        issues=collected.issues,
+        info_issues=collected.info_issues,
+        diff_threshold=options.diff_threshold,
+        force=options.force,
+        catalog=options.catalog,
+    )
+    try:
+        result = write_release(release, out_dir, meta, validators=shacl.validators,
+                               workers=options.workers)
+        return _Published(result, len(release), collected.issues)
+    except ValidationError as exc:
+        if shacl.future is None or not str(exc).startswith("check_shacl:"):
+            raise
+        repaired = repair_release(shacl.future.result(), shacl.paths, shacl.unresolved)
+        if repaired is None:
+            raise
+    quarantine, report = repaired
+    log.warning("%d pages broke the shapes together: what was at fault is left out "
+                "(see report.json)", len({i.page_title for i in quarantine.issues}))
+    issues = collected.issues + tuple(quarantine.issues)
+    published = FilteredLines(release, quarantine)
+    done: Future = Future()
+    done.set_result(report)
+    result = write_release(published, out_dir, replace(meta, issues=issues),
+                           validators=_validators(done), workers=options.workers)
+    return _Published(result, len(published), issues)
+
+
+def _enough_open_files(needed: int) -> None:
+    """Raise this process's soft limit of open files towards ``needed`` (a wiki of 130,000
+    pages has over a thousand runs, the usual soft limit), as far as the hard limit allows."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def _checker() -> Any:
+    """The compiled shapes, or None when shapes.ttl needs pyshacl."""
+    from tierslieux.validation.shacl import Unsupported, default_checker, ontology_lines
+
+    try:
+        checker = default_checker()
+        ontology_lines()
+    except Unsupported:
+        return None
+    return checker
+
+
+def _ontology_lines() -> tuple[str, ...]:
+    from tierslieux.validation.shacl import ontology_lines
+
+    return ontology_lines()
+
+
+def _ontology_run(cache: BuildCache, version: str) -> str:
+    """The ontology as a run of its own: the data graph SHACL validates includes it."""
+    name = run_id(version, ["ontology"])
+    if not all(p.is_file() for p in run_paths(cache.run_dir, name)):
+        write_run(cache.run_dir, name, [_ontology_lines()])
+    return name
+
+
+def _validators(shacl_future: Future) -> list:
+    """The default validators, with SHACL read from the streaming check running aside."""
+    from tierslieux.validation.release import default_validators, shacl_messages, validator_name
+
+    def check_shacl(release: Any) -> Iterator[str]:
+        yield from shacl_messages(shacl_future.result())
+
+    return [v for v in default_validators() if validator_name(v) != "check_shacl"] + [
+        check_shacl]

@@ -1,0 +1,50 @@
+"""The one report type of SHACL validation, whichever engine made it (shacl.py, reference.py).
+
+``sh:Violation`` results block publishing; ``sh:Warning`` and ``sh:Info`` are reported only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib.namespace import SH
+
+SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL result."""
+
+    severity: str
+    focus: str
+    path: str
+    message: str
+    value: str = ""
+    #: titles and addresses of the wiki pages the focus node comes from
+    pages: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for a terminal or a log."""
+        where = ", ".join(self.pages) or self.focus
+        field = self.path.rsplit("#", 1)[-1].rsplit("/", 1)[-1] if self.path else "-"
+        value = f" (value: {self.value})" if self.value else ""
+        return f"{self.severity}: {where}: {field}: {self.message}{value}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    conforms: bool
+    violations: tuple[Violation, ...]
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity == "violation")
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.severity != "violation")
+
+    def text(self) -> str:
+        return "\n".join(v.describe() for v in self.violations)
