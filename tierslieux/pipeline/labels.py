@@ -35,7 +35,8 @@ lines being copied as they are. The same merged runs give the same bytes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,7 @@ FIELD = "label"
 #: pages named in a row's message, at most
 _PAGES_SHOWN = 5
 _BUFFER = 1 << 16
+_READ = 1 << 22
 #: why a label was kept (the quality.csv message says it)
 RULES = {
     "official": "it is the official name (tl:officialName)",
@@ -191,100 +193,146 @@ def decide(subject: str, values: dict[str, list[str]]) -> SubjectFold | None:
 
 # --------------------------------------------------------------------------- the passes
 
+#: how a watched predicate appears in a triple key (``runs.triple_key``: ``\x01`` only ever
+#: separates the terms), and the title of a page, as bytes (the files are searched undecoded)
+_KEY_MARKS = tuple(f"\x01<{p}\x01".encode() for p in sorted(_WATCHED))
+_OF_PAGE_MARK = f"\x01<{OF_PAGE}\x01".encode()
+_TITLE_MARK = f"\x01<{TITLE}\x01".encode()
 
-def _read(path: Path) -> Iterator[str]:
-    """The lines of a merged file, without their newline."""
-    with open(path, encoding="utf-8", newline="\n", buffering=_BUFFER) as stream:
-        for line in stream:
-            yield line[:-1] if line.endswith("\n") else line
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """A file's bytes in blocks of whole lines (a few megabytes each)."""
+    with open(path, "rb") as stream:
+        rest = b""
+        while True:
+            block = stream.read(_READ)
+            if not block:
+                break
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            rest = block[cut:]
+            if cut:
+                yield block[:cut]
+        if rest:
+            yield rest + b"\n"
 
 
-def plan(triple_keys: Iterable[str]) -> dict[str, SubjectFold]:
-    """The folds of a release, from its statements as triple keys (``runs.triple_key``) in
-    triple order; holds one subject's watched values at a time."""
+def _grep(chunks: Iterable[bytes], marks: Iterable[bytes]) -> Iterator[str]:
+    """The lines of ``chunks`` that hold one of ``marks``, in order, decoded: ``find`` skips
+    the others at the speed of C, Python only looks at the few lines it needs."""
+    marks = tuple(marks)
+    for chunk in chunks:
+        starts: dict[int, int] = {}
+        for mark in marks:
+            position = chunk.find(mark)
+            while position >= 0:
+                start = chunk.rfind(b"\n", 0, position) + 1
+                end = chunk.find(b"\n", position)
+                starts[start] = end
+                position = chunk.find(mark, end)
+        for start in sorted(starts):
+            yield chunk[start:starts[start]].decode("utf-8")
+
+
+def _encoded(lines: Iterable[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _watched(keys: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+    """(subject, predicate, object) of triple keys."""
+    for key in keys:
+        subject, predicate, rest = key.split("\x01")
+        yield subject[1:], predicate[1:], rest[:-2]
+
+
+def plan_statements(statements: Iterable[tuple[str, ...]]) -> dict[str, SubjectFold]:
+    """The folds of a release from its watched statements ``(subject, predicate, object)``
+    in triple order; holds one subject's values at a time."""
     folds: dict[str, SubjectFold] = {}
     subject = None
-    values: dict[str, list[str]] | None = None
-    for key in triple_keys:
-        cut = key.index("\x01")
-        s = key[1:cut]
+    values: dict[str, list[str]] = {}
+    for s, predicate, token in statements:
         if s != subject:
-            if values is not None and LABEL in values:
+            if LABEL in values:
                 fold = decide(subject, values)  # type: ignore[arg-type]
                 if fold is not None:
                     folds[subject] = fold  # type: ignore[index]
-            subject, values = s, None
-        end = key.index("\x01", cut + 1)
-        predicate = key[cut + 2:end]
-        if predicate in _WATCHED:
-            if values is None:
-                values = {}
-            values.setdefault(predicate, []).append(key[end + 1:-2])
-    if values is not None and LABEL in values:
+            subject, values = s, {}
+        values.setdefault(predicate, []).append(token)
+    if LABEL in values:
         fold = decide(subject, values)  # type: ignore[arg-type]
         if fold is not None:
             folds[subject] = fold  # type: ignore[index]
     return folds
 
 
+def plan(triple_keys: Iterable[str]) -> dict[str, SubjectFold]:
+    """The folds of a release given as triple keys in triple order."""
+    return plan_statements(_watched(_grep((_encoded(triple_keys),), _KEY_MARKS)))
+
+
 def rewrite(lines: Iterable[str], folds: dict[str, SubjectFold], *, keys: bool,
-            watch: dict[str, set[str]] | None = None,
-            seen: dict[str, dict[str, str]] | None = None) -> Iterator[str]:
-    """The statements (lines, or triple keys with ``keys``) with those of the folded subjects
-    changed, in the same order. ``watch`` maps predicates to the subjects whose object of that
-    predicate goes into ``seen[predicate][subject]`` on the way."""
+            delta: list[int] | None = None) -> Iterator[str]:
+    """The statements (lines, or triple keys with ``keys``; with or without their newline)
+    with those of the folded subjects changed, in the same order. A subject's statements are
+    contiguous in both orders, where its prefix ``<s> `` (``<s\x01``) sorts: a line is compared
+    with the next folded subject's prefix only. ``delta`` gets the change of the line count."""
     separator = "\x01" if keys else "> "
-    group_subject: str | None = None
+    targets = iter(sorted((f"<{s}{separator}", s) for s in folds))
+    target = next(targets, None)
     group: list[str] = []
 
     def flush() -> list[str]:
-        fold = folds[group_subject]  # type: ignore[index]
-        statements = {g.replace("\x01", "> ", 2) if keys else g for g in group}
+        fold = folds[target[1]]  # type: ignore[index]
+        end = "\n" if group[0].endswith("\n") else ""
+        statements = {g.rstrip("\n") for g in group}
+        if keys:
+            statements = {g.replace("\x01", "> ", 2) for g in statements}
         statements = (statements - fold.removed) | fold.added
-        return sorted(map(triple_key, statements)) if keys else sorted(statements)
+        if delta is not None:
+            delta.append(len(statements) - len(group))
+        ordered = sorted(map(triple_key, statements)) if keys else sorted(statements)
+        return [line + end for line in ordered]
 
     for line in lines:
-        cut = line.index(separator)
-        subject = line[1:cut]
-        if watch:
-            end = line.index(separator, cut + len(separator))
-            predicate = line[cut + len(separator) + 1:end]
-            wanted = watch.get(predicate)
-            if wanted is not None and subject in wanted:
-                seen.setdefault(predicate, {})[subject] = (  # type: ignore[union-attr]
-                    line[end + len(separator):-2])
-        if subject != group_subject and group:
-            yield from flush()
-            group = []
-        group_subject = subject
-        if subject in folds:
-            group.append(line)
+        while target is not None and line >= target[0]:
+            if line.startswith(target[0]):
+                group.append(line)
+                break
+            if group:  # past the folded subject
+                yield from flush()
+                group = []
+            target = next(targets, None)
         else:
             yield line
     if group:
         yield from flush()
 
 
-def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool,
-                  watch: dict[str, set[str]] | None = None,
-                  seen: dict[str, dict[str, str]] | None = None) -> int:
-    """Rewrite a merged file in place (atomically) with ``folds``, or with no fold only read
-    it for ``watch``; returns its number of lines."""
-    count = 0
-    if not folds:
-        for _ in rewrite(_read(path), folds, keys=keys, watch=watch, seen=seen):
-            count += 1
-        return count
+def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool) -> int:
+    """Rewrite a merged file in place (atomically); returns the change of its line count."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.labels.tmp")
+    delta: list[int] = []
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n", buffering=_BUFFER) as out:
-            for line in rewrite(_read(path), folds, keys=keys, watch=watch, seen=seen):
-                out.write(line + "\n")
-                count += 1
+        with open(path, encoding="utf-8", newline="\n", buffering=_BUFFER) as source, \
+                open(tmp, "w", encoding="utf-8", newline="\n", buffering=_BUFFER) as out:
+            out.writelines(rewrite(source, folds, keys=keys, delta=delta))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return count
+    return sum(delta)
+
+
+def _pages(folds: dict[str, SubjectFold], chunks: Callable[[], Iterable[bytes]]
+           ) -> tuple[dict[str, str], dict[str, str]]:
+    """(revision -> page IRI token, page IRI -> title token) for the revisions of ``folds``,
+    from two reads of the triple keys ``chunks()`` gives."""
+    revisions = {r for fold in folds.values() for r in fold.revisions}
+    page_of = {s: o for s, _, o in _watched(_grep(chunks(), (_OF_PAGE_MARK,)))
+               if s in revisions and o[0] == "<"}
+    pages = {token[1:-1] for token in page_of.values()}
+    title_of = {s: o for s, _, o in _watched(_grep(chunks(), (_TITLE_MARK,))) if s in pages}
+    return page_of, title_of
 
 
 def fold_labels(release: RunSet) -> tuple[Issue, ...]:
@@ -294,18 +342,17 @@ def fold_labels(release: RunSet) -> tuple[Issue, ...]:
     lines_path, triples_path = release.merged_paths()
     if not release.names or not triples_path.is_file():
         return ()
-    folds = plan(_read(triples_path))
+    folds = plan_statements(_watched(_grep(_chunks(triples_path), _KEY_MARKS)))
     if not folds:
         return ()
     changing = {s: fold for s, fold in folds.items() if fold.removed or fold.added}
-    revisions = {r for fold in folds.values() for r in fold.revisions}
-    seen: dict[str, dict[str, str]] = {}
-    _rewrite_file(triples_path, changing, keys=True, watch={OF_PAGE: revisions}, seen=seen)
-    pages = {token[1:-1] for token in seen.get(OF_PAGE, {}).values() if token[0] == "<"}
-    count = _rewrite_file(lines_path, changing, keys=False, watch={TITLE: pages}, seen=seen)
     if changing:
-        release.count = count
-    return issues(folds, seen.get(OF_PAGE, {}), seen.get(TITLE, {}))
+        change = _rewrite_file(triples_path, changing, keys=True)
+        _rewrite_file(lines_path, changing, keys=False)
+        if release.count is not None:
+            release.count += change
+    page_of, title_of = _pages(folds, lambda: _chunks(triples_path))
+    return issues(folds, page_of, title_of)
 
 
 def fold_lines(lines: Iterable[str]) -> tuple[list[str], tuple[Issue, ...]]:
@@ -317,12 +364,10 @@ def fold_lines(lines: Iterable[str]) -> tuple[list[str], tuple[Issue, ...]]:
     if not folds:
         return sorted(unique), ()
     changing = {s: fold for s, fold in folds.items() if fold.removed or fold.added}
-    seen: dict[str, dict[str, str]] = {}
-    revisions = {r for fold in folds.values() for r in fold.revisions}
-    list(rewrite(keys, changing, keys=True, watch={OF_PAGE: revisions}, seen=seen))
-    pages = {token[1:-1] for token in seen.get(OF_PAGE, {}).values() if token[0] == "<"}
-    out = list(rewrite(sorted(unique), changing, keys=False, watch={TITLE: pages}, seen=seen))
-    return out, issues(folds, seen.get(OF_PAGE, {}), seen.get(TITLE, {}))
+    keys = list(rewrite(keys, changing, keys=True))
+    out = list(rewrite(sorted(unique), changing, keys=False))
+    page_of, title_of = _pages(folds, lambda: (_encoded(keys),))
+    return out, issues(folds, page_of, title_of)
 
 
 def issues(folds: dict[str, SubjectFold], page_of: dict[str, str],
