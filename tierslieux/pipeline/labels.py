@@ -21,15 +21,20 @@ of the release at most one ``rdfs:label`` per language:
   same slug, as the IRIs of persons, networks and organisations do). Different names are all
   kept as ``tl:name``: a collectivity's wiki name beside its official one, the pages of a
   place that disagree on its name (which the shapes warn about);
-- **the report**: each decision is a ``warning`` of ``quality.csv`` (field ``label``): the
-  spellings left as alternatives, the one kept, the rule, and the pages the entity comes from
-  (the first in title order is the row's page).
+- **the report**: every entity with other spellings (folded here, or by a page) is a row of
+  ``quality.csv`` (field ``label``, severity ``warning``): the spellings left as alternatives,
+  the one kept, the rule, and the pages the entity comes from (the first in title order is the
+  row's page). The rows are a function of the published release (``fold_lines`` on it finds
+  them again); the build hands them to the release beside its issues, so that they do not
+  change the exit code (like the rows of the national table).
 
 It streams: the merged files are sorted by subject (in line order as in triple order, the
-statements of one subject are contiguous), so one read of the triple-order file decides
-(holding one subject at a time, and the decisions), and only when there is something to fold
-one rewrite of each merged file replaces the statements of the folded subjects, the other
-lines being copied as they are. The same merged runs give the same bytes.
+statements of one subject are contiguous), so one read of the triple-order file decides,
+holding one subject's values at a time and the decisions (``bytes.find`` over blocks of the
+file finds the few statements per entity the decision reads; Python never looks at the
+others). Only when there is something to change, one rewrite of each merged file replaces the
+statements of the folded subjects, the other lines being copied as they are; two more reads
+find the titles of the pages the rows name. The same merged runs give the same bytes.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from pathlib import Path
 
 from tierslieux.model.rdf import XSD_STRING, parse_object, slugify
 from tierslieux.model.records import Issue
+from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.names import rank
 from tierslieux.pipeline.runs import RunSet, triple_key
 
@@ -49,11 +55,10 @@ LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
 PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
-_TL = "https://w3id.org/tierslieux/ontology#"
-NAME = _TL + "name"
-OFFICIAL_NAME = _TL + "officialName"
-OF_PAGE = _TL + "ofPage"
-TITLE = _TL + "title"
+NAME = str(TL.name)
+OFFICIAL_NAME = str(TL.officialName)
+OF_PAGE = str(TL.ofPage)
+TITLE = str(TL.title)
 #: the predicates the decision reads
 _WATCHED = frozenset({LABEL, ALT_LABEL, PREF_LABEL, NAME, OFFICIAL_NAME, DERIVED_FROM})
 #: the field of the quality.csv rows
