@@ -287,3 +287,35 @@ def test_a_wiki_that_names_a_person_three_ways(fresh_mediawiki, tmp_path: Path) 
     assert report["quality"]["rows"] == len(_rows(release / "quality.csv"))
     # the release satisfies its own shapes (one rdfs:label per entity and language)
     assert CliRunner().invoke(cli, ["validate", str(release)]).exit_code == 0
+
+
+def test_the_shapes_say_one_label_per_language(sample_release: Path) -> None:
+    """pyshacl (the reference) and the build's compiled shapes both reject a second label."""
+    from tierslieux.model.rdf import RDF_TYPE
+    from tierslieux.pipeline.runs import key_triple
+    from tierslieux.validation.reference import validate_graph
+    from tierslieux.validation.shacl import default_checker, ontology_lines, validate_triples
+
+    with gzip.open(sample_release / "tierslieux.nt.gz", "rt", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    section = next(line.split(" ")[0] for line in lines
+                   if f"<{RDF_TYPE}> <{TL.Section}>" in line)
+    extra = [f'<{PERSON}> <{LABEL}> "Ophélie Deyrolle" .',
+             f'{section} <{LABEL}> "Un autre titre"@fr .']
+    one = "an entity named by the wiki has one rdfs:label (its other names are skos:altLabel)"
+    per_language = ("an entity has at most one rdfs:label per language "
+                    "(the others are skos:altLabel)")
+    expected = {(str(PERSON), one), (section[1:-1], per_language)}
+
+    def label_results(violations) -> set[tuple[str, str]]:
+        return {(v.focus, v.message) for v in violations if v.path == str(RDFS.label)}
+
+    graph = Graph().parse(data="\n".join(lines) + "\n", format="nt")
+    assert validate_graph(graph).conforms
+    graph.parse(data="\n".join(extra) + "\n", format="nt")
+    assert label_results(validate_graph(graph).errors) == expected
+
+    triples = sorted(map(triple_key, [*lines, *extra, *ontology_lines()]))
+    report = validate_triples(default_checker(), lambda: map(key_triple, triples),
+                              severities=frozenset({"violation"}))
+    assert label_results(report.violations) == expected
