@@ -155,8 +155,8 @@ def test_the_pass_folds_in_both_orders() -> None:
     assert list(rewrite(in_lines, again, keys=False)) == in_lines
 
 
-def test_the_pass_reads_one_subject_at_a_time() -> None:
-    """plan() consumes a stream (a generator), and keeps only the subjects it folds."""
+def test_the_pass_keeps_only_the_subjects_it_folds() -> None:
+    """Subjects with one label and no alternative (most of a release) leave nothing behind."""
     def stream():
         for number in range(20_000):
             yield triple_key(f'<{P}p{number:05d}> <{LABEL}> "Personne {number}" .')
