@@ -40,7 +40,6 @@ find the titles of the pages the rows name. The same merged runs give the same b
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
