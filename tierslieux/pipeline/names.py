@@ -6,7 +6,9 @@ This step, run by the map stage on each page's triples, gives such an entity one
 ``rdfs:label`` (and one ``tl:name`` for a network): the best-written variant — the one with
 the most capitalised words (not words in capitals), then the most accented letters, then the first in code-point
 order — and keeps the others as ``skos:altLabel``. The choice depends only on the variants,
-so every page that sees the same variants makes the same one.
+so every page that sees the same variants makes the same one. Names written differently on
+*different* pages meet only in the merged release: ``labels.py`` folds them there with the same
+rank, and reports every fold in quality.csv.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ from tierslieux.pipeline.cache import (
     unpack_issues,
 )
 from tierslieux.pipeline import runs as runs_module
+from tierslieux.pipeline.labels import fold_labels
 from tierslieux.runner.quarantine import FilteredLines, repair_release
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.model.records import Issue, SiteInfo
@@ -224,6 +225,8 @@ class _Collected:
     info_issues: int
     unresolved: frozenset[tuple[str, str]]
     flags: int
+    #: rows of quality.csv that are not warnings of the build (the label folds)
+    notes: tuple[Issue, ...] = ()
 
 
 class _Clock:
@@ -278,6 +281,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         collected = _collect(cache, plan)
         release = _merge(pool, cache, [name for name, _ in runs])
         stack.callback(release.forget_merged)
+        # one rdfs:label per entity and language across pages (pipeline/labels.py)
+        collected = replace(collected, notes=fold_labels(release))
         clock.mark("merge")
         shacl = _shacl(pool, cache, plan.version, checker, release, collected)
         cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
@@ -427,7 +432,7 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         newest_revision=plan.newest,
         started=options.started,
         stats={**options.stats, "pages_built": len(plan.listing)},
-        issues=collected.issues,
+        issues=collected.issues + collected.notes,
         info_issues=collected.info_issues,
         diff_threshold=options.diff_threshold,
         force=options.force,
@@ -450,7 +455,7 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
     published = FilteredLines(release, quarantine)
     done: Future = Future()
     done.set_result(report)
-    result = write_release(published, out_dir, replace(meta, issues=issues),
+    result = write_release(published, out_dir, replace(meta, issues=issues + collected.notes),
                            validators=_validators(done), workers=options.workers)
     return _Published(result, len(published), issues)
 
