@@ -104,7 +104,8 @@ def _cpu_use(samples: list[tuple[float, float]], start: float, phases: dict) -> 
     use = {}
     begin = start
     top = [(k, v) for k, v in phases.items() if not k.startswith("release: ")]
-    subs = [(k, v) for k, v in phases.items() if k.startswith("release: ")]
+    subs = [(k, v) for k, v in phases.items()
+            if k.startswith("release: ") and not k.startswith("release: validator ")]
     release_start = start + sum(v for k, v in top if k != "release")
     for group, origin in ((top, start), (subs, release_start)):
         begin = origin
