@@ -253,7 +253,17 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def nt_term(term: Node) -> str:
     """The N-Triples form of an rdflib IRI or literal (IRIs are checked with ``is_iri``)."""
-    if isinstance(term, URIRef):
+    kind = type(term)
+    if kind is Literal:  # the hot path: no isinstance (rdflib's terms are ABCs), no property
+        language = term._language
+        text = f'"{escape_literal(str.__str__(term))}"'
+        if language:
+            return f"{text}@{language}"
+        datatype = term._datatype
+        if datatype is not None and datatype != XSD_STRING:
+            return f"{text}^^<{datatype}>"
+        return text
+    if kind is URIRef or isinstance(term, URIRef):
         written = _IRI_TERMS.get(term)
         if written is None:
             if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
@@ -268,6 +278,41 @@ def nt_term(term: Node) -> str:
     if term.datatype is not None and str(term.datatype) != XSD_STRING:
         return f"{text}^^<{term.datatype}>"
     return text
+
+
+_XSD_INTEGER = URIRef(XSD + "integer")
+_XSD_BOOLEAN = URIRef(XSD + "boolean")
+
+
+def _literal(lexical: str, language: str | None, datatype: URIRef | None, value: object
+             ) -> Literal:
+    """An rdflib Literal in the state its constructor would give it, without the
+    constructor's checks and casts (a tenth of its cost): for the map stage's hot path, where
+    the lexical form, the language tag and the datatype are known to be right."""
+    literal = str.__new__(Literal, lexical)
+    literal._language = language
+    literal._datatype = datatype
+    literal._value = value
+    literal._ill_typed = None
+    return literal
+
+
+def text_literal(text: str, language: str | None = None) -> Literal:
+    """``Literal(text)`` or ``Literal(text, lang=language)`` (a tag ``Literal`` accepted
+    once), built fast; anything but a ``str`` goes through ``Literal``."""
+    if type(text) is not str:
+        return Literal(text, lang=language or None)
+    return _literal(text, language or None, None, text)
+
+
+def int_literal(number: int) -> Literal:
+    """``Literal(number)`` of a Python int (xsd:integer; bool gives xsd:boolean)."""
+    kind = type(number)
+    if kind is bool:
+        return _literal("true" if number else "false", None, _XSD_BOOLEAN, number)
+    if kind is not int:
+        return Literal(number)
+    return _literal(str(number), None, _XSD_INTEGER, number)
 
 
 def nt_line(triple: Statement) -> str:
