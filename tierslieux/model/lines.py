@@ -48,6 +48,12 @@ class SortedLines:
         """The same triples as ``triple_order`` gives them, re-iterable."""
         raise NotImplementedError
 
+    def line_bytes(self) -> Iterator[bytes] | None:
+        """The lines as UTF-8 bytes, each followed by a newline, in blocks of any size, when
+        they are at hand as such (a file): the N-Triples dump is then compressed from them
+        without decoding a line; None otherwise."""
+        return None
+
 
 def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     """The distinct statements of ``lines``, each as ``<s> <p> o .``, in line order.
