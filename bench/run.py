@@ -188,6 +188,9 @@ def child(kind: str, *args: str) -> None:
     else:
         raise SystemExit(f"unknown step {kind}")
     figures["seconds"] = round(time.perf_counter() - started, 2)
+    times = os.times()  # the workers have been waited for: their CPU time is in children_*
+    figures["cpu_seconds"] = round(times.user + times.system + times.children_user
+                                   + times.children_system, 2)
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures["process_peak_mb"] = round(max(self_kb, children_kb) / 1024, 1)
@@ -341,8 +344,8 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
 
 
 def table(all_results: list[dict]) -> str:
-    rows = [("wiki", "N", "build", "wall s", "pages/s", "triples/s",
-             "peak RSS MB (largest / tree)", "CPU use", "ratio")]
+    rows = [("wiki", "N", "build", "wall s", "CPU s", "pages/s", "triples/s",
+             "peak RSS MB (largest / tree)", "CPU use", "ratio (wall; CPU time)")]
     for r in all_results:
         naive, reference = r.get("naive"), r.get("reference")
         for key, label in (("reference", f"reference {r.get('reference_rev', '')}, full"),
@@ -353,16 +356,23 @@ def table(all_results: list[dict]) -> str:
             figures = r.get(key)
             if figures is None:
                 continue
-            seconds = figures["seconds"]
+            seconds, cpu = figures["seconds"], figures.get("cpu_seconds", 0.0)
             ratio = []
+
+            def faster(other: dict, name: str) -> str:
+                return (f"{other['seconds'] / seconds:.2f}x faster than {name} "
+                        f"({other.get('cpu_seconds', 0) / (cpu or 1):.2f}x in CPU time)")
+
             if key == "full" and reference:
-                ratio.append(f"{reference['seconds'] / seconds:.1f}x faster than the reference")
+                ratio.append(faster(reference, "the reference"))
             if key == "full" and naive:
-                ratio.append(f"{naive['seconds'] / seconds:.1f}x faster than naive")
+                ratio.append(faster(naive, "naive"))
             if key == "incremental":
-                ratio.append(f"{100 * seconds / r['full']['seconds']:.1f} % of full")
+                full = r["full"]
+                ratio.append(f"{100 * seconds / full['seconds']:.1f} % of full "
+                             f"({100 * cpu / (full.get('cpu_seconds') or 1):.1f} % in CPU time)")
             rows.append((
-                r["kind"], str(r["pages"]), label, f"{seconds:.1f}",
+                r["kind"], str(r["pages"]), label, f"{seconds:.1f}", f"{cpu:.1f}",
                 f"{figures['pages'] / seconds:.0f}", f"{figures['triples'] / seconds:,.0f}",
                 f"{figures['process_peak_mb']:.0f} / {figures['tree_peak_mb']:.0f}",
                 f"{100 * figures.get('cpu_use_total', 0):.0f} %", "; ".join(ratio),

@@ -227,7 +227,7 @@ def page_address(site: SiteInfo, title: str) -> str:
 _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 #: N-Triples form of the IRIs already checked (the map stage writes the same few thousand
 #: IRIs over and over: predicates, classes, the page's own IRIs)
-_IRI_TERMS: dict[URIRef, str] = {}
+_IRI_TERMS: dict[str, str] = {}
 _IRI_TERMS_LIMIT = 100_000
 
 
@@ -264,13 +264,14 @@ def nt_term(term: Node) -> str:
             return f"{text}^^<{datatype}>"
         return text
     if kind is URIRef or isinstance(term, URIRef):
-        written = _IRI_TERMS.get(term)
+        iri = str.__str__(term)  # a plain str: hashed in C, not by rdflib's __hash__
+        written = _IRI_TERMS.get(iri)
         if written is None:
-            if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
-                raise ValueError(f"not an IRI: {str(term)[:200]!r}")
+            if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
+                raise ValueError(f"not an IRI: {iri[:200]!r}")
             if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
                 _IRI_TERMS.clear()
-            written = _IRI_TERMS[term] = f"<{term}>"
+            written = _IRI_TERMS[iri] = f"<{iri}>"
         return written
     text = f'"{escape_literal(str(term))}"'
     if term.language:
