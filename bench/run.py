@@ -1,33 +1,43 @@
-"""The benchmark of issue 8: the project's build against a naive rdflib pipeline.
+"""The benchmark of issues 8 and 16: the project's build against the reference commit and a
+naive rdflib pipeline.
 
-    python bench/run.py --pages 500                  # a quick run (a few minutes)
-    python bench/run.py --pages 10000 50000          # the figures of the README (~80 min)
+    python bench/run.py --sample 500                              # a quick run (minutes)
+    python bench/run.py --sample 2000 8000 --pages 10000 \
+        --full-only-above 8000                                   # the README's figures
 
-For each N it generates a Movilab-style wiki of N pages (bench/generate.py, seeded), imports
-it into a store, then, on that one store and each in a subprocess of its own (so that peak
+Wikis: ``--pages N`` generates a Movilab-style wiki of N pages (bench/generate.py, seeded, about
+14 KB a page); ``--sample N`` makes one of N pages out of copies of the bundled sample's pages
+(``generate.write_sample_export``: copy k of a page is titled "<title> (k)"). Each is imported
+into a store, then, on that one store and each in a subprocess of its own (so that peak
 memories do not mix):
 
+0. **reference** — the full build of the commit ``--reference`` (default 27dac7b, the one
+   issue 16 measures against), extracted once with ``git archive`` into the work folder and
+   run with it first on PYTHONPATH (same dependencies), on a copy of the store;
 1. **full build** — ``tierslieux.runner.build.build`` from an empty cache: parse, map,
    validate (SHACL, Table Schema, parse-back of every dump) and write every published file;
-2. **naive reference** — bench/naive.py: default mwparserfromhell parse, the project's mapping,
-   one rdflib Graph filled with ``add()``, rdflib's Turtle and JSON-LD serializers (skipped
-   above ``--naive-max`` pages: its graph alone would not fit in memory);
-3. **incremental build** — ``--changes`` pages get a new revision in the store (what a nightly
-   harvest brings), then the build runs again with its cache and the previous release;
+2. **naive pipeline** — bench/naive.py: default mwparserfromhell parse, the project's mapping,
+   one rdflib Graph filled with ``add()``, rdflib's Turtle and JSON-LD serializers (only up to
+   ``--naive-max`` pages);
+3. **rebuild** — ``--changes`` content pages spread over the wiki get a new revision in the
+   store (what a nightly harvest brings), then the build runs again with its cache and the
+   previous release;
 4. **full build of the changed store** — from an empty cache, over the same previous release:
-   its files must be byte-identical to the incremental build's (report.json excepted, it holds
-   clock times).
+   its files must be byte-identical to the rebuild's (report.json excepted, it holds clock
+   times).
 
-Above ``--full-only-above`` pages (default 10,000) only step 1 runs: at 50,000 pages what is
-measured is the peak memory of the full build against the one at 10,000.
+Above ``--full-only-above`` pages only steps 0 and 1 run.
 
-It prints, per build, wall time, pages/s, triples/s, the peak RSS of the largest process and of
-the whole process tree (workers included), the ratio to the naive reference and the share of
-the incremental build; the figures go to ``<work>/results-<N>.json`` too. ``--profile`` runs
-one more full build under cProfile (its main process) and keeps the top entries in
-``<work>/profile-full-<N>.txt``.
+It prints, per build, wall time, CPU seconds (the process and its workers), pages/s,
+triples/s, the peak RSS of the largest process and of the whole process tree, the CPU use
+(share of all cores) of the whole build and of each phase, and the ratios in wall and in CPU
+time (the machine may be shared: CPU time is the steadier figure); the peak memory at 4N
+against N when both sizes ran; the figures go to ``<work>/results-<kind>-<N>.json`` (and
+``--json``). ``--profile`` runs one more full build under cProfile (its main process) and keeps
+the top entries in ``<work>/profile-full-<kind>-<N>.txt``.
 
-Generated wikis and stores are kept in ``--work`` (default /tmp/tierslieux-bench) and reused.
+Generated wikis, stores and the reference's code are kept in ``--work`` (default
+/tmp/tierslieux-bench) and reused.
 """
 
 from __future__ import annotations
