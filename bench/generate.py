@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -557,6 +558,42 @@ def write_export(pages: int, out: Path, seed: int = 8) -> Path:
         stream.write("</mediawiki>\n")
     tmp.replace(out)
     return out
+
+
+# --------------------------------------------------------------------------- sample-derived
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "tierslieux" / "sample" / "movilab-sample.xml"
+_PAGE = re.compile(r"  <page>\n.*?</page>\n", re.S)
+
+
+def write_sample_export(pages: int, out: Path) -> Path:
+    """Write an export of ``pages`` pages made of copies of the bundled sample's pages: copy
+    ``k`` (from 2 on) of a page is titled ``"<title> (k)"`` and has its page and revision ids
+    moved by ``k`` times a constant; texts are the sample's, byte for byte."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    found = list(_PAGE.finditer(text))
+    head, tail = text[:found[0].start()], text[found[-1].end():]
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as stream:
+        stream.write(head)
+        for index in range(pages):
+            copy, match = divmod(index, len(found))
+            stream.write(_sample_copy(found[match].group(0), copy))
+        stream.write(tail)
+    tmp.replace(out)
+    return out
+
+
+def _sample_copy(page: str, copy: int) -> str:
+    if copy == 0:
+        return page
+    shift = lambda m: f"{m.group(1)}{int(m.group(2)) + copy * 1_000_000}"  # noqa: E731
+    page = re.sub(r"(<title>)(.*?)(</title>)", lambda m: f"{m.group(1)}{m.group(2)} ({copy + 1})"
+                  f"{m.group(3)}", page, count=1)
+    page = re.sub(r"(<ns>\d+</ns>\s*<id>)(\d+)", shift, page, count=1)
+    page = re.sub(r"(<revision>\s*<id>)(\d+)", shift, page)
+    return re.sub(r"(<(?:parentid|origin)>)(\d+)", shift, page)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.model.lines import canonical_lines, triple_order
 from tierslieux.exports.publish import _exchange
 from tierslieux.exports.tables import neutralise
-from tierslieux.model.records import Issue, SiteInfo
+from tierslieux.model.records import HarvestCounts, Issue, RunCounts, SiteInfo
 from tierslieux.pipeline.labels import fold_lines
 
 CASES = Path(__file__).parent / "cases" / "exports"
@@ -564,11 +564,14 @@ def test_deleted_pages_excuse_a_proportional_drop(tmp_path: Path) -> None:
     release(pages, out)
     remaining = pages[12:]  # 4 of 10 pages gone: 40 % fewer triples
     with pytest.raises(ValidationError, match="40.0% fewer .* plus 20.0% for 2 deleted pages"):
-        release(remaining, out, ReleaseMeta(site=SITE, stats={"pages_deleted": 2}))
-    result = release(remaining, out, ReleaseMeta(site=SITE, stats={"pages_deleted": 4}))
+        release(remaining, out,
+                ReleaseMeta(site=SITE, counts=RunCounts(HarvestCounts(pages_deleted=2))))
+    result = release(remaining, out,
+                     ReleaseMeta(site=SITE, counts=RunCounts(HarvestCounts(pages_deleted=4))))
     assert result.diff.entities_removed == tuple(f"{BASE}page/P{i}" for i in range(4))
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["pages"] == {"pages_deleted": 4}
+    assert report["pages"]["pages_deleted"] == 4
+    assert "pages_built" not in report["pages"]  # write_release alone builds no page
 
 
 # --------------------------------------------------------------------------- JSON-LD details

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from tierslieux.model.lines import SortedLines
+
 #: gzip level of every ``.nt.gz`` file; with mtime 0 and no file name the bytes depend only on
 #: the content (and on the zlib version).
 GZIP_LEVEL = 6
@@ -20,10 +22,18 @@ def write_ntriples_gz(lines: Iterable[str], path: Path) -> int:
     """Write lines (already in line order) as gzipped N-Triples; return how many were written.
 
     The gzip header carries mtime 0 and no file name, so equal lines give equal bytes.
+    Lines that are at hand as bytes (``SortedLines.line_bytes``) are compressed as they are:
+    deflate's output depends on the bytes, not on how they were handed to it.
     """
+    blocks = lines.line_bytes() if isinstance(lines, SortedLines) else None
     with NTriplesGzWriter(path) as out:
-        for line in lines:
-            out.write(line)
+        if blocks is not None:
+            for block in blocks:
+                out.write_bytes(block)
+            out.count = len(lines)  # type: ignore[arg-type]
+        else:
+            for line in lines:
+                out.write(line)
     return out.count
 
 
@@ -46,6 +56,11 @@ class NTriplesGzWriter:
         self._batch.append(line)
         if len(self._batch) >= 65536:
             self.count += _flush(self._stream, self._batch)
+
+    def write_bytes(self, block: bytes) -> None:
+        """Lines already encoded, each ending with a newline (counted by the caller)."""
+        self.count += _flush(self._stream, self._batch)
+        self._stream.write(block)
 
     def reset(self) -> None:
         self._close()

@@ -56,7 +56,7 @@ def release_report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff,
         },
         "wiki": {"sitename": meta.sitename, "address": meta.source_url},
         "newest_revision": meta.newest_revision or stats.newest_modified,
-        "pages": dict(sorted(meta.stats.items())),
+        "pages": meta.counts.as_report(),
         "graph": {
             "triples": stats.triples,
             "entities": stats.entities,

@@ -15,8 +15,10 @@ Two orders are used, both total and deterministic:
 from __future__ import annotations
 
 import gzip
+import operator
 import re
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from tierslieux.errors import ValidationError
@@ -48,6 +50,12 @@ class SortedLines:
         """The same triples as ``triple_order`` gives them, re-iterable."""
         raise NotImplementedError
 
+    def line_bytes(self) -> Iterator[bytes] | None:
+        """The lines as UTF-8 bytes, each followed by a newline, in blocks of any size, when
+        they are at hand as such (a file): the N-Triples dump is then compressed from them
+        without decoding a line; None otherwise."""
+        return None
+
 
 def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     """The distinct statements of ``lines``, each as ``<s> <p> o .``, in line order.
@@ -60,14 +68,16 @@ def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     """
     if isinstance(lines, SortedLines):
         return lines
-    unique = set(lines)
-    ordered = sorted(unique)
+    if isinstance(lines, (list, tuple)) and all(map(operator.lt, lines, islice(lines, 1, None))):
+        ordered = list(lines)  # already distinct and in line order (what the map stage gives)
+    else:
+        ordered = sorted(set(lines))
     # One regex pass over a block of lines runs in C; only a block that fails it is looked at
     # line by line.
     for start in range(0, len(ordered), _BLOCK):
         block = ordered[start : start + _BLOCK]
         if not _CANONICAL_BLOCK.fullmatch("\n".join(block) + "\n"):
-            return sorted({fixed for fixed in map(_canonical, unique) if fixed})
+            return sorted({fixed for fixed in map(_canonical, ordered) if fixed})
     return ordered
 
 

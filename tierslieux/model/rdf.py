@@ -227,7 +227,7 @@ def page_address(site: SiteInfo, title: str) -> str:
 _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 #: N-Triples form of the IRIs already checked (the map stage writes the same few thousand
 #: IRIs over and over: predicates, classes, the page's own IRIs)
-_IRI_TERMS: dict[URIRef, str] = {}
+_IRI_TERMS: dict[str, str] = {}
 _IRI_TERMS_LIMIT = 100_000
 
 
@@ -253,14 +253,25 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def nt_term(term: Node) -> str:
     """The N-Triples form of an rdflib IRI or literal (IRIs are checked with ``is_iri``)."""
-    if isinstance(term, URIRef):
-        written = _IRI_TERMS.get(term)
+    kind = type(term)
+    if kind is Literal:  # the hot path: no isinstance (rdflib's terms are ABCs), no property
+        language = term._language
+        text = f'"{escape_literal(str.__str__(term))}"'
+        if language:
+            return f"{text}@{language}"
+        datatype = term._datatype
+        if datatype is not None and datatype != XSD_STRING:
+            return f"{text}^^<{datatype}>"
+        return text
+    if kind is URIRef or isinstance(term, URIRef):
+        iri = str.__str__(term)  # a plain str: hashed in C, not by rdflib's __hash__
+        written = _IRI_TERMS.get(iri)
         if written is None:
-            if not is_iri(str(term)) or len(term) > 2 * IRI_LIMIT:
-                raise ValueError(f"not an IRI: {str(term)[:200]!r}")
+            if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
+                raise ValueError(f"not an IRI: {iri[:200]!r}")
             if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
                 _IRI_TERMS.clear()
-            written = _IRI_TERMS[term] = f"<{term}>"
+            written = _IRI_TERMS[iri] = f"<{iri}>"
         return written
     text = f'"{escape_literal(str(term))}"'
     if term.language:
@@ -268,6 +279,41 @@ def nt_term(term: Node) -> str:
     if term.datatype is not None and str(term.datatype) != XSD_STRING:
         return f"{text}^^<{term.datatype}>"
     return text
+
+
+_XSD_INTEGER = URIRef(XSD + "integer")
+_XSD_BOOLEAN = URIRef(XSD + "boolean")
+
+
+def _literal(lexical: str, language: str | None, datatype: URIRef | None, value: object
+             ) -> Literal:
+    """An rdflib Literal in the state its constructor would give it, without the
+    constructor's checks and casts (a tenth of its cost): for the map stage's hot path, where
+    the lexical form, the language tag and the datatype are known to be right."""
+    literal = str.__new__(Literal, lexical)
+    literal._language = language
+    literal._datatype = datatype
+    literal._value = value
+    literal._ill_typed = None
+    return literal
+
+
+def text_literal(text: str, language: str | None = None) -> Literal:
+    """``Literal(text)`` or ``Literal(text, lang=language)`` (a tag ``Literal`` accepted
+    once), built fast; anything but a ``str`` goes through ``Literal``."""
+    if type(text) is not str:
+        return Literal(text, lang=language or None)
+    return _literal(text, language or None, None, text)
+
+
+def int_literal(number: int) -> Literal:
+    """``Literal(number)`` of a Python int (xsd:integer; bool gives xsd:boolean)."""
+    kind = type(number)
+    if kind is bool:
+        return _literal("true" if number else "false", None, _XSD_BOOLEAN, number)
+    if kind is not int:
+        return Literal(number)
+    return _literal(str(number), None, _XSD_INTEGER, number)
 
 
 def nt_line(triple: Statement) -> str:

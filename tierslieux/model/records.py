@@ -190,3 +190,55 @@ class MappedPage:
     title: str
     triples: tuple[str, ...]
     issues: tuple[Issue, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class HarvestCounts:
+    """What the harvest of a run did to the pages (``HarvestReport`` of pipeline/harvest.py,
+    as far as a release reports it: report.json "pages")."""
+
+    pages_fetched: int = 0
+    pages_new: int = 0
+    pages_changed: int = 0
+    pages_unchanged: int = 0
+    pages_deleted: int = 0
+    deleted_titles: tuple[str, ...] = ()
+    moved: tuple[tuple[str, str], ...] = ()
+    requests: int = 0
+    notes: tuple[str, ...] = ()
+    retries: int = 0
+    checkpoint: str | None = None
+
+    @classmethod
+    def of(cls, report: object) -> HarvestCounts:
+        """The counts of a harvest report (any object with these attributes)."""
+        return cls(**{name: getattr(report, name) for name in cls.__dataclass_fields__})
+
+    def as_report(self) -> dict:
+        return {
+            "pages_fetched": self.pages_fetched, "pages_new": self.pages_new,
+            "pages_changed": self.pages_changed, "pages_unchanged": self.pages_unchanged,
+            "pages_deleted": self.pages_deleted, "deleted_titles": list(self.deleted_titles),
+            "moved": [list(m) for m in self.moved], "requests": self.requests,
+            "notes": list(self.notes), "retries": self.retries, "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """The pages of a run, for report.json ("pages"): the harvest's counts when the run
+    harvested, and the pages the build built. ``pages_deleted`` also excuses a drop of the
+    triple count of a release (exports/release.py)."""
+
+    harvest: HarvestCounts | None = None
+    pages_built: int | None = None
+
+    @property
+    def pages_deleted(self) -> int:
+        return self.harvest.pages_deleted if self.harvest is not None else 0
+
+    def as_report(self) -> dict:
+        report = self.harvest.as_report() if self.harvest is not None else {}
+        if self.pages_built is not None:
+            report["pages_built"] = self.pages_built
+        return dict(sorted(report.items()))

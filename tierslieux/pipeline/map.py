@@ -29,10 +29,12 @@ from tierslieux.model.rdf import (
     Node,
     Statement,
     clean_text,
+    int_literal,
     is_iri,
     nt_line,
     page_address,
     slugify,
+    text_literal,
 )
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
 from tierslieux.ontology.namespace import TL
@@ -83,6 +85,8 @@ class Mapper:
         self.iris = IriRules(mapping, site, base_iri)
         self.base = self.iris.base
         self.lang = (site.lang or "fr").split("-")[0] or "fr"
+        #: the tag passed rdflib's check once: texts are then made with text_literal
+        self.lang_checked = _valid_language(self.lang)
 
     # ------------------------------------------------------------------ mapping
     def map_page(self, parsed: ParsedPage) -> MappedPage:
@@ -97,6 +101,14 @@ class Mapper:
             issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
+
+
+def _valid_language(tag: str) -> bool:
+    try:
+        Literal("", lang=tag)
+    except ValueError:
+        return False
+    return True
 
 
 def _clean_issue(issue: Issue) -> Issue:
@@ -174,12 +186,13 @@ class PageJob:
         return Literal(text[:LITERAL_LIMIT], lang=o.language)
 
     def text(self, value: str) -> Literal:
-        return Literal(value, lang=self.m.lang)
+        return text_literal(value, self.m.lang) if self.m.lang_checked else Literal(
+            value, lang=self.m.lang)
 
     def entity(self, iri: URIRef, cls: URIRef, label: str | Literal) -> URIRef:
         """Type, label and provenance: what every entity the page mints gets."""
         self.add(iri, RDF.type, cls)
-        self.add(iri, RDFS.label, label if isinstance(label, Literal) else Literal(label))
+        self.add(iri, RDFS.label, label if isinstance(label, Literal) else text_literal(label))
         self.add(iri, PROV.wasDerivedFrom, self.rev_iri)
         return iri
 
@@ -213,15 +226,15 @@ class PageJob:
         rev, iri = self.rev, self.rev_iri
         self.add(iri, RDF.type, TL.Revision)
         self.add(iri, RDFS.label, self.text(f"{self.title}, révision {rev.rev_id}"))
-        self.add(iri, TL.revisionId, Literal(rev.rev_id))
-        self.add(iri, TL.pageId, Literal(rev.page_id))
+        self.add(iri, TL.revisionId, int_literal(rev.rev_id))
+        self.add(iri, TL.pageId, int_literal(rev.page_id))
         self.add(iri, TL.ofPage, self.page_iri)
         if rev.timestamp:
             self.add(iri, DCTERMS.created, _timestamp(rev.timestamp))
         if rev.parent_id:
             self.add(iri, PROV.wasRevisionOf, self.iris.revision_iri(rev.parent_id))
         if rev.contributor:
-            self.add(iri, TL.contributorName, Literal(rev.contributor))
+            self.add(iri, TL.contributorName, text_literal(rev.contributor))
             person = self.person(rev.contributor)
             if person is not None:
                 self.add(iri, PROV.wasAttributedTo, person)
@@ -243,16 +256,16 @@ class PageJob:
     def map_page(self) -> None:
         rev, iri = self.rev, self.page_iri
         self.entity(iri, TL.WikiPage, self.text(self.title))
-        self.add(iri, TL.title, Literal(self.title))
-        self.add(iri, TL.pageId, Literal(rev.page_id))
-        self.add(iri, TL.namespace, Literal(rev.namespace))
-        self.add(iri, TL.revisionId, Literal(rev.rev_id))
+        self.add(iri, TL.title, text_literal(self.title))
+        self.add(iri, TL.pageId, int_literal(rev.page_id))
+        self.add(iri, TL.namespace, int_literal(rev.namespace))
+        self.add(iri, TL.revisionId, int_literal(rev.rev_id))
         if rev.timestamp:
             self.add(iri, DCTERMS.modified, _timestamp(rev.timestamp))
         self.add(iri, TL.pageAddress, self.address)
         self.add(iri, FOAF.page, self.address)
         for alt in self.page.alt_titles:
-            self.add(iri, TL.alternativeTitle, Literal(alt))
+            self.add(iri, TL.alternativeTitle, text_literal(alt))
         for name in rev.contributors:
             person = self.person(name)
             if person is not None:
@@ -298,7 +311,7 @@ class PageJob:
         return self.record(describes, name) if describes else None
 
     def map_category(self, name: str) -> None:
-        self.add(self.page_iri, TL.category, Literal(name))
+        self.add(self.page_iri, TL.category, text_literal(name))
         rule = self.mapping.category(name)
         if rule is None:
             self.issue("info", f"category:{name}", name, "category",
@@ -368,9 +381,9 @@ class PageJob:
     def keep_call(self, template: Template, params: Iterable[tuple[str, str]]) -> None:
         """A template call (or its unmapped parameters) as generic structure."""
         call = self.iris.template_iri(self.page_iri, template.order + 1)
-        self.entity(call, TL.TemplateCall, Literal(f"{{{{{template.name}}}}}"))
-        self.add(call, TL.templateName, Literal(template.name))
-        self.add(call, TL.order, Literal(template.order + 1))
+        self.entity(call, TL.TemplateCall, text_literal(f"{{{{{template.name}}}}}"))
+        self.add(call, TL.templateName, text_literal(template.name))
+        self.add(call, TL.order, int_literal(template.order + 1))
         self.add(call, TL.inPage, self.page_iri)
         slugs: dict[str, int] = {}
         for name, value in params:
@@ -379,9 +392,9 @@ class PageJob:
             if slugs[slug] > 1:
                 slug = f"{slug}-{slugs[slug]}"
             param = self.iris.param_iri(call, slug)
-            self.entity(param, TL.TemplateParameter, Literal(name))
-            self.add(param, TL.paramName, Literal(name))
-            self.add(param, TL.paramValue, Literal(value))
+            self.entity(param, TL.TemplateParameter, text_literal(name))
+            self.add(param, TL.paramName, text_literal(name))
+            self.add(param, TL.paramValue, text_literal(value))
             self.add(call, TL.hasParameter, param)
 
     # ------------------------------------------------------------------ records
@@ -416,9 +429,9 @@ class PageJob:
             rule = self.mapping.entity(kind)
             self.entity(record.iri, rule.cls, record.name or self.root_title)
             if record.name:
-                self.add(record.iri, TL.name, Literal(record.name))
+                self.add(record.iri, TL.name, text_literal(record.name))
             elif rule.name_from == "title":
-                self.add(record.iri, TL.name, Literal(self.root_title))
+                self.add(record.iri, TL.name, text_literal(self.root_title))
             self.add(record.iri, FOAF.page, self.address)
             self.add(self.page_iri, TL.describes, record.iri)
             for prop, value in record.defaults:

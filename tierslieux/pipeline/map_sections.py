@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, URIRef
 
 from tierslieux.model.records import Section
-from tierslieux.model.rdf import slugify
+from tierslieux.model.rdf import int_literal, slugify
 from tierslieux.ontology.rules import Meaning
 from tierslieux.ontology.namespace import TL
 
@@ -71,8 +71,8 @@ def map_section(job: PageJob, section: Section, iri: URIRef, meaning: Meaning,
     job.entity(iri, TL.Section, job.text(label))
     job.add(iri, TL.inPage, job.page_iri)
     job.add(job.page_iri, TL.hasSection, iri)
-    job.add(iri, TL.order, Literal(section.index))
-    job.add(iri, TL.level, Literal(section.level))
+    job.add(iri, TL.order, int_literal(section.index))
+    job.add(iri, TL.level, int_literal(section.level))
     if heading and section.index:
         job.add(iri, TL.heading, job.text(heading))
     if parent is not None and parent.index != 0:
@@ -96,9 +96,9 @@ def map_section(job: PageJob, section: Section, iri: URIRef, meaning: Meaning,
                    job.text(short or f"{label}, élément {item.index + 1}"))
         job.add(item_iri, TL.inSection, iri)
         job.add(iri, TL.hasItem, item_iri)
-        job.add(item_iri, TL.order, Literal(item.index + 1))
-        job.add(item_iri, TL.depth, Literal(item.depth))
-        job.add(item_iri, TL.ordered, Literal(item.ordered))
+        job.add(item_iri, TL.order, int_literal(item.index + 1))
+        job.add(item_iri, TL.depth, int_literal(item.depth))
+        job.add(item_iri, TL.ordered, int_literal(item.ordered))
         if text:
             job.add(item_iri, TL.text, job.text(text))
         if item.parent is not None:

@@ -227,6 +227,17 @@ class RunSet(SortedLines):
     def in_triple_order(self) -> TripleOrder:
         return TripleOrder(self.triple_paths(), self.merged_paths()[1])
 
+    def line_bytes(self) -> Iterator[bytes] | None:
+        kept = self.merged_paths()[0]
+        if not self.names or not kept.is_file():
+            return None
+
+        def blocks() -> Iterator[bytes]:
+            with open(kept, "rb") as stream:
+                while block := stream.read(_READ):
+                    yield block
+        return blocks()
+
 
 class TripleOrder:
     """The triples of some runs in triple order (merged once, then read from ``keep``)."""

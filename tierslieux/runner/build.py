@@ -32,8 +32,8 @@ it as its first argument; no module keeps it.
 
 ``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
 the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
-``_collect`` (the pages' issues and pending checks), ``_merge``, ``_shacl`` (the streaming check,
-aside) and ``_release`` (exports/release.py).
+``_collect`` (the pages' issues and pending checks), ``_merge``, ``start_shacl`` (the streaming
+check, aside: ``shacl_check.py``) and ``_release`` (exports/release.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib.resources import as_file, files
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -62,7 +62,6 @@ from tierslieux.errors import StoreError, ValidationError
 from tierslieux.exports.catalog import CatalogSettings
 from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
 from tierslieux.pipeline.cache import (
-    FLAG_CLASS_AXIOMS,
     BuildCache,
     build_version,
     page_digest,
@@ -71,14 +70,16 @@ from tierslieux.pipeline.cache import (
 from tierslieux.pipeline import runs as runs_module
 from tierslieux.pipeline.labels import fold_labels
 from tierslieux.runner.quarantine import FilteredLines, repair_release
+from tierslieux.runner.shacl_check import Shacl, start_shacl
+from tierslieux.runner.shacl_check import checker as _checker
+from tierslieux.runner.shacl_check import validators as _validators
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
-from tierslieux.model.records import Issue, SiteInfo
+from tierslieux.model.records import HarvestCounts, Issue, RunCounts, SiteInfo
 from tierslieux.pipeline.runs import (
     RunSet,
     group_runs,
     run_id,
     run_paths,
-    write_run,
 )
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
@@ -113,8 +114,8 @@ class BuildOptions:
     attribution: str = DEFAULT_ATTRIBUTION
     force: bool = False
     diff_threshold: float = DEFAULT_DIFF_THRESHOLD
-    #: harvest statistics of the run, copied into report.json
-    stats: dict = field(default_factory=dict)
+    #: what the harvest of the run did (report.json), None when the run did not harvest
+    harvest: HarvestCounts | None = None
     started: str = ""
     #: processes that parse and map; None: one per core when there is enough to do
     workers: int | None = None
@@ -284,7 +285,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         # one rdfs:label per entity and language across pages (pipeline/labels.py)
         collected = replace(collected, notes=fold_labels(release))
         clock.mark("merge")
-        shacl = _shacl(pool, cache, plan.version, checker, release, collected)
+        shacl = start_shacl(pool, cache, plan.version, checker, release, collected.unresolved,
+                            collected.flags)
         cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
         if len(release) >= TELL_FROM:
             log.info("Writing and validating the release: %d triples from %d pages "
@@ -384,32 +386,6 @@ def _merge(pool: SharedPool, cache: BuildCache, names: list[str]) -> RunSet:
 
 
 @dataclass(frozen=True)
-class _Shacl:
-    """The streaming SHACL check running aside, what it reads, and the validators that wait
-    for its report; no check: the default validators (pyshacl)."""
-
-    validators: list | None = None
-    future: Future | None = None
-    paths: list[str] | None = None
-    unresolved: frozenset[tuple[str, str]] = frozenset()
-    #: runs the check reads (kept in the cache)
-    keep: frozenset[str] = frozenset()
-
-
-def _shacl(pool: SharedPool, cache: BuildCache, version: str, checker: Any, release: RunSet,
-           collected: _Collected) -> _Shacl:
-    """Phase "shacl": the streaming check, started aside (the release reads its report when
-    it validates)."""
-    if checker is None or not release.names or collected.flags & FLAG_CLASS_AXIOMS:
-        return _Shacl()
-    ontology_run = _ontology_run(cache, version)
-    unresolved = frozenset(collected.unresolved | checker.local_class_failures(_ontology_lines()))
-    paths = [str(release.merged_paths()[1]), str(run_paths(cache.run_dir, ontology_run)[1])]
-    future = pool.submit(tasks.validate_runs, paths, unresolved)
-    return _Shacl(_validators(future), future, paths, unresolved, frozenset({ontology_run}))
-
-
-@dataclass(frozen=True)
 class _Published:
     result: ReleaseResult
     #: the triples published (fewer than the release's when pages were quarantined)
@@ -418,7 +394,7 @@ class _Published:
 
 
 def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
-             collected: _Collected, shacl: _Shacl) -> _Published:
+             collected: _Collected, shacl: Shacl) -> _Published:
     """Phase "release": write, validate and publish (exports/release.py). What pages got
     wrong together (two values for one collectivity…) is left out and reported; the other
     pages are published (quarantine.py)."""
@@ -431,7 +407,7 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         site=plan.site,
         newest_revision=plan.newest,
         started=options.started,
-        stats={**options.stats, "pages_built": len(plan.listing)},
+        counts=RunCounts(options.harvest, len(plan.listing)),
         issues=collected.issues + collected.notes,
         info_issues=collected.info_issues,
         diff_threshold=options.diff_threshold,
@@ -472,40 +448,3 @@ def _enough_open_files(needed: int) -> None:
         target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
         if target > soft:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def _checker() -> Any:
-    """The compiled shapes, or None when shapes.ttl needs pyshacl."""
-    from tierslieux.validation.shacl import Unsupported, default_checker, ontology_lines
-
-    try:
-        checker = default_checker()
-        ontology_lines()
-    except Unsupported:
-        return None
-    return checker
-
-
-def _ontology_lines() -> tuple[str, ...]:
-    from tierslieux.validation.shacl import ontology_lines
-
-    return ontology_lines()
-
-
-def _ontology_run(cache: BuildCache, version: str) -> str:
-    """The ontology as a run of its own: the data graph SHACL validates includes it."""
-    name = run_id(version, ["ontology"])
-    if not all(p.is_file() for p in run_paths(cache.run_dir, name)):
-        write_run(cache.run_dir, name, [_ontology_lines()])
-    return name
-
-
-def _validators(shacl_future: Future) -> list:
-    """The default validators, with SHACL read from the streaming check running aside."""
-    from tierslieux.validation.release import default_validators, shacl_messages, validator_name
-
-    def check_shacl(release: Any) -> Iterator[str]:
-        yield from shacl_messages(shacl_future.result())
-
-    return [v for v in default_validators() if validator_name(v) != "check_shacl"] + [
-        check_shacl]

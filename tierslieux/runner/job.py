@@ -27,6 +27,7 @@ from typing import Protocol
 
 from tierslieux.config import Config
 from tierslieux.errors import ConfigError, MissingInputError, TierslieuxError
+from tierslieux.model.records import HarvestCounts
 from tierslieux.pipeline.harvest import HarvestReport, now_utc
 from tierslieux.runner.build import BuildResult
 from tierslieux.runner.history import (
@@ -90,7 +91,7 @@ def run(config: Config, *, full: bool = False, force: bool = False,
             log.info("Nothing changed since the last run; %s/ left as it was.", config.out)
             job.outcome = Outcome.UNCHANGED
         else:
-            job.build = _build(config, stats=report.stats(), started=started, force=force,
+            job.build = _build(config, harvest=HarvestCounts.of(report), started=started, force=force,
                                progress=progress)
             job.outcome = success_outcome(changed=True, warnings=len(job.build.warnings))
     return job.result()
@@ -117,7 +118,7 @@ def build(config: Config, *, force: bool = False, progress: Progress | None = No
     if not config.store.is_file():
         raise MissingInputError(f"no store at {config.store}: run 'tierslieux harvest' first")
     with _Job(config, "build", "") as job:
-        job.build = _build(config, stats={}, started=now_utc(), force=force, progress=progress)
+        job.build = _build(config, harvest=None, started=now_utc(), force=force, progress=progress)
         job.outcome = success_outcome(changed=True, warnings=len(job.build.warnings))
     return job.result()
 
@@ -250,7 +251,7 @@ def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> Ha
     return report
 
 
-def build_options(config: Config, *, stats: dict | None = None, started: str = "",
+def build_options(config: Config, *, harvest: HarvestCounts | None = None, started: str = "",
                   force: bool = False):
     """The :class:`~tierslieux.runner.build.BuildOptions` of ``config``."""
     from tierslieux.exports.catalog import CatalogSettings
@@ -259,7 +260,7 @@ def build_options(config: Config, *, stats: dict | None = None, started: str = "
     return BuildOptions(
         base_iri=config.base_iri, namespaces=None, mapping_path=config.mapping,
         publication_url=config.publication_url, force=force,
-        diff_threshold=config.diff_threshold, stats=stats or {}, started=started,
+        diff_threshold=config.diff_threshold, harvest=harvest, started=started,
         licence=config.licence, licence_name=config.licence_name,
         attribution=config.attribution, workers=config.workers or None,
         catalog=CatalogSettings(
@@ -268,11 +269,11 @@ def build_options(config: Config, *, stats: dict | None = None, started: str = "
     )
 
 
-def _build(config: Config, *, stats: dict, started: str, force: bool,
+def _build(config: Config, *, harvest: HarvestCounts | None, started: str, force: bool,
            progress: Progress) -> BuildResult:
     from tierslieux.runner.build import build as build_release
 
-    options = build_options(config, stats=stats, started=started, force=force)
+    options = build_options(config, harvest=harvest, started=started, force=force)
     result = build_release(config.store, config.out, options,
                            progress=progress.phase("pages built"))
     progress.end()

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 MAX_MESSAGES = 20
 #: above this many bytes of CSV, tables are checked by tables.py instead of frictionless
 #: (same checks, streaming: frictionless takes minutes and gigabytes on big tables)
-FRICTIONLESS_LIMIT = 8 * 1024 * 1024
+FRICTIONLESS_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
