@@ -371,10 +371,10 @@ def check_checksums(folder: Path) -> Iterator[str]:
                 sha.update(block)
         if sha.hexdigest() != digest:
             yield f"{name} does not match its SHA-256 in SHA256SUMS"
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name not in listed and path.name not in ("SHA256SUMS",
-                                                                            "report.json"):
-            yield f"{path.name} is not listed in SHA256SUMS"
+    for path in sorted(folder.rglob("*")):   # the site/ folder's files are listed too
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name not in listed and name not in ("SHA256SUMS", "report.json"):
+            yield f"{name} is not listed in SHA256SUMS"
 
 
 def validate_release(folder: str | Path,
