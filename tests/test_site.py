@@ -404,3 +404,69 @@ def test_a_list_item_is_a_fragment_of_its_section(served: str, release: Path) ->
     page = release / "site/page/Préfiguration/section/lead.html"
     assert 'id="item-2"' in page.read_text(encoding="utf-8")
     assert not (release / "site/page/Préfiguration/section/lead/item/2.html").exists()
+
+
+# --------------------------------------------------------------------------- nginx, no serve
+
+
+@pytest.fixture(scope="module")
+def nginx(release: Path, tmp_path_factory):
+    """docs/deploy/nginx.conf, run by a real nginx on a loopback port over the release."""
+    import shutil
+
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
+                                       else None)
+    if not binary:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and nginx is not installed (scripts/install-test-servers.sh)")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    example = (ROOT / "docs" / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    server = example.replace("/srv/tierslieux/exports/", f"{release}/").replace(
+        "127.0.0.1:8080", f"127.0.0.1:{port}")
+    temp = "".join(f"{kind}_temp_path {folder}/{kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(
+        f"{user}daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+        f"events {{}}\nhttp {{\naccess_log off;\n{temp}{server}\n}}\n", encoding="utf-8")
+    proc = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/release/index.html", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("accept, ext, kind", [
+    ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "html", "text/html"),
+    ("text/turtle", "ttl", "text/turtle"),
+    ("application/ld+json", "jsonld", "application/ld+json"),
+    ("application/n-triples", "nt", "application/n-triples"),
+])
+def test_nginx_example_negotiates_like_serve(nginx: str, served: str, accept: str, ext: str,
+                                             kind: str) -> None:
+    for host in (nginx, served):
+        status, headers, _ = _ask(host + "/tierslieux/movilab/place/Le_WIP", accept)
+        assert (status, headers["Location"]) == (303, f"/release/site/place/Le_WIP.{ext}")
+        assert "Accept" in headers["Vary"]
+        status, headers, body = _ask(host + headers["Location"], accept)
+        assert status == 200 and headers["Content-Type"] == f"{kind}; charset=utf-8"
+        assert "Colombelles" in body.decode("utf-8")
+    item = urllib.parse.quote("/tierslieux/movilab/page/Préfiguration/section/lead/item/2")
+    answers = [_ask(host + item, "text/html") for host in (nginx, served)]
+    assert answers[0][0] == answers[1][0] == 303
+    # nginx writes the decoded path (UTF-8 bytes, which http.client reads as Latin-1), serve
+    # the escaped one: the same address
+    locations = [urllib.parse.unquote(a[1]["Location"].encode("latin-1").decode("utf-8"))
+                 for a in answers]
+    assert locations[0] == locations[1] == \
+        "/release/site/page/Préfiguration/section/lead.html#item-2"
+    for host in (nginx, served):
+        status, headers, body = _ask(host + "/tierslieux/movilab/place/Nulle_part", "text/html")
+        assert status == 404 and "Introuvable" in body.decode("utf-8")
+        assert _ask(host + "/tierslieux/ontology", "text/turtle")[1]["Location"] == \
+            "/release/ontology.ttl"
