@@ -89,6 +89,32 @@ def test_checksums_cover_the_site(release: Path) -> None:
     done = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=release,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((release / "report.json").read_text(encoding="utf-8"))
+    entity_files = [n for n in site_files if n.count("/") >= 2]
+    assert report["site"]["files"] == len(entity_files) == 4 * report["site"]["pages"]
+
+
+def test_sums_of_sub_folders_read_by_sha256sum(tmp_path: Path) -> None:
+    """SHA256SUMS names files of sub-folders, escaped as GNU sha256sum escapes them."""
+    from tierslieux.exports.report import write_sums
+
+    (tmp_path / "site" / "a b").mkdir(parents=True)
+    (tmp_path / "site" / "a b" / "x\\y.html").write_text("x", encoding="utf-8")
+    (tmp_path / "top.txt").write_text("t", encoding="utf-8")
+    write_sums(tmp_path)
+    lines = (tmp_path / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("\\") and lines[0].endswith("  site/a b/x\\\\y.html")
+    done = subprocess.run(["sha256sum", "--check", "SHA256SUMS"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.count(": OK") == 2, done.stdout + done.stderr
+    from tierslieux.validation.release import check_checksums
+
+    assert list(check_checksums(tmp_path)) == []
+    (tmp_path / "site" / "a b" / "x\\y.html").write_text("changed", encoding="utf-8")
+    (tmp_path / "site" / "extra.css").write_text("", encoding="utf-8")
+    assert list(check_checksums(tmp_path)) == [
+        "site/a b/x\\y.html does not match its SHA-256 in SHA256SUMS",
+        "site/extra.css is not listed in SHA256SUMS"]
 
 
 def test_same_store_same_site(release: Path, tmp_path: Path) -> None:

@@ -296,6 +296,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
                             all_files)
     report["tables"][mediation.FILE] = {"rows": len(national.rows), "left_out": national.left_out}
     report["quality"] = quality_report(quality.rows, quality.neutralised, REPORT_LIST_LIMIT)
+    site = written.site
+    report["site"] = {"pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     write_sums(staging)
     clock.lap("report and checksums")
