@@ -18,6 +18,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 ``catalog.ttl``             DCAT-AP + VoID (see catalog.py for what it covers)
 ``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
 ``diff-removed.nt.gz``      empty when there is no previous release)
+``index.html``              the landing page, and one page per entity with its RDF
+``site/``                   (tierslieux.site; SHA256SUMS lists the files of site/ too)
 ``report.json``             what the run did; the only file with the run's clock times
 ``SHA256SUMS``              ``sha256sum -c`` format, sorted by name: every file but
                             itself and report.json
