@@ -496,3 +496,15 @@ def test_nginx_example_negotiates_like_serve(nginx: str, served: str, accept: st
         assert status == 404 and "Introuvable" in body.decode("utf-8")
         assert _ask(host + "/tierslieux/ontology", "text/turtle")[1]["Location"] == \
             "/release/ontology.ttl"
+
+
+def test_a_base_iri_at_the_root_leaves_sparql_to_oxigraph(release: Path) -> None:
+    from tierslieux.sparql.conneg import Negotiator
+
+    negotiator = Negotiator(release, "https://data.example.org/")
+    assert negotiator.answer("/query?query=ASK%7B%7D", "*/*") is None
+    assert negotiator.answer("/store?default", "text/turtle") is None
+    answer = negotiator.answer("/place/Le_WIP", "text/turtle")
+    assert answer is not None and answer.status == 303
+    assert dict(answer.headers)["Location"] == "/release/site/place/Le_WIP.ttl"
+    assert negotiator.answer("/place/Nulle_part", "text/turtle").status == 404

@@ -97,6 +97,8 @@ class Negotiator:
             if rest in ("", "dataset", "catalog"):
                 return self._see_other(accept, {"html": paths.LANDING_PAGE,
                                                 "ttl": "catalog.ttl"})
+            if "/" not in rest:   # no entity's IRI (/query, /store under a base IRI "/")
+                return None
             if paths.entity_rest(self.base_iri + rest, self.base_iri) is None:
                 return self._not_found()
             item = paths.item_of(rest)
