@@ -7,6 +7,9 @@
 #     (tests/test_udata.py runs its DCAT harvester; udata pins many dependencies of its own).
 #     A few minutes the first time; a failure is reported and the udata test then skips, or
 #     fails under CI=true.
+#   - Debian's chromium and chromium-driver (tests/test_site.py drives a real headless browser
+#     with Selenium; no browser download) and nginx (tests/test_site_nginx.py runs the nginx
+#     example of docs/deploy/ as a plain user, on a loopback port; the service is not enabled).
 # The Oxigraph server comes from PyPI (the `oxigraph` package in the `test` extra).
 # Needs root (or sudo) for apt-get when PHP is missing. Idempotent: does nothing when all is there.
 set -euo pipefail
@@ -50,6 +53,21 @@ else
   rm -rf "$dl"
 fi
 php_ok && log "PHP $(php -r 'echo PHP_VERSION;') ready"
+
+# a real browser for the site tests, and nginx for the static-host example
+SITE_PKGS="chromium chromium-driver nginx"
+site_ok() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
+    { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+}
+if site_ok; then
+  log "chromium, chromedriver and nginx present"
+else
+  log "installing $SITE_PKGS"
+  apt_get install -y -q --no-install-recommends $SITE_PKGS >&2 ||
+    { apt_get update -q >&2 && apt_get install -y -q --no-install-recommends $SITE_PKGS >&2; } ||
+    log "could not install $SITE_PKGS: the browser tests will skip (or fail under CI=true)"
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 UDATA_VENV=${UDATA_VENV:-$ROOT/.venv-udata}

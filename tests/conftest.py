@@ -8,6 +8,7 @@ import pytest
 
 from fixtures.mediawiki import *  # noqa: F401,F403  (a real MediaWiki: tests/fixtures)
 from fixtures.oxigraph import *  # noqa: F401,F403  (a real Oxigraph server)
+from fixtures.browser import *  # noqa: F401,F403  (a real Chromium, for the site)
 from tierslieux.runner.build import sample_dump
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,7 +35,8 @@ EXTRA_PAGES = 30
 
 
 def different_files(one: Path, two: Path) -> list[str]:
-    names = sorted({p.name for p in one.iterdir()} | {p.name for p in two.iterdir()})
+    names = sorted({p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file()}
+                   | {p.relative_to(two).as_posix() for p in two.rglob("*") if p.is_file()})
     return [n for n in names if n not in CLOCK and not (
         (one / n).is_file() and (two / n).is_file()
         and filecmp.cmp(one / n, two / n, shallow=False))]

@@ -76,7 +76,9 @@ def case_lines(name: str) -> list[str]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file of a release, those of its site/ folder included, by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
 
 
 def parse_jsonld(**kwargs) -> rdflib.Graph:
@@ -387,7 +389,9 @@ def test_sha256sums_cover_every_file_but_the_report(tmp_path: Path) -> None:
     release(case_lines("third_place"), out)
     lines = (out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     names = [line.split("  ", 1)[1] for line in lines]
-    assert names == sorted(p.name for p in out.iterdir() if p.name not in ("SHA256SUMS", "report.json"))
+    assert names == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+                           and p.name not in ("SHA256SUMS", "report.json"))
+    assert "index.html" in names and "site/ontology.html" in names
     assert "diff-added.nt.gz" in names and "catalog.ttl" in names
     for line in lines:
         digest, name = line.split("  ", 1)

@@ -79,9 +79,9 @@ def all_text_outputs(release) -> dict[str, str]:
     import gzip
 
     out = {}
-    for path in sorted(release.iterdir()):
+    for path in sorted(p for p in release.rglob("*") if p.is_file()):   # site/ included
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        out[path.name] = data.decode("utf-8")
+        out[path.relative_to(release).as_posix()] = data.decode("utf-8")
     return out
 
 
@@ -320,7 +320,8 @@ def test_build_killed_while_staging_leaves_a_folder_the_next_build_removes(tmp_p
 def test_sha256sums_lists_every_file_but_report_json_as_the_readme_says(sample_release):
     listed = {line.split("  ", 1)[1] for line in
               (sample_release / "SHA256SUMS").read_text().splitlines()}
-    files = {p.name for p in sample_release.iterdir()}
+    files = {p.relative_to(sample_release).as_posix() for p in sample_release.rglob("*")
+             if p.is_file()}
     assert listed == files - {"SHA256SUMS", "report.json"}
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `SHA256SUMS` |"))

@@ -76,7 +76,8 @@ def store_rows(path: Path) -> list[tuple]:
 
 
 def release_bytes(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "report.json"}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "report.json"}
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 ``catalog.ttl``             DCAT-AP + VoID (see catalog.py for what it covers)
 ``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
 ``diff-removed.nt.gz``      empty when there is no previous release)
+``index.html``              the landing page, and one page per entity with its RDF
+``site/``                   (tierslieux.site; SHA256SUMS lists the files of site/ too)
 ``report.json``             what the run did; the only file with the run's clock times
 ``SHA256SUMS``              ``sha256sum -c`` format, sorted by name: every file but
                             itself and report.json
@@ -95,6 +97,7 @@ from tierslieux.exports.writers import (
     writer_pool,
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
+from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, write_landing
 from tierslieux.validation.release import (
     StagedRelease,
     Validator,
@@ -283,7 +286,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     digests: dict[str, tuple[int, str]] = {}
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
-    all_files = tuple(sorted(p.name for p in staging.iterdir()))
+    _write_landing(job, written, meta, digests)
+    all_files = tuple(sorted(p.name for p in staging.iterdir() if p.is_file()))
     clock.lap("tables and catalogue")
     ran = _validate(StagedRelease(folder=staging, triples=len(lines), files=all_files,
                                   workers=workers), validators, clock)
@@ -294,6 +298,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
                             all_files)
     report["tables"][mediation.FILE] = {"rows": len(national.rows), "left_out": national.left_out}
     report["quality"] = quality_report(quality.rows, quality.neutralised, REPORT_LIST_LIMIT)
+    site = written.site
+    report["site"] = {"pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     write_sums(staging)
     clock.lap("report and checksums")
@@ -346,6 +352,7 @@ class _Written:
     tables: Tables
     stats: GraphStats
     diff: ReleaseDiff
+    site: SiteSummary
 
 
 def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> _Written:
@@ -362,7 +369,7 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> 
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
-    return _Written(tables=done["tables"], stats=stats, diff=compared.diff)
+    return _Written(tables=done["tables"], stats=stats, diff=compared.diff, site=done["site"])
 
 
 def _keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None:
@@ -433,6 +440,23 @@ def _write_catalog(job: WriterInput, written: _Written, meta: ReleaseMeta,
     titles[QUALITY_FILE] = (QUALITY_TITLE_FR, QUALITY_TITLE_EN)
     with open(staging / "catalog.ttl", "w", encoding="utf-8", newline="\n") as out:
         write_catalog(catalog_triples(info, files, stats, job.prefixes, titles), out)
+
+
+def _write_landing(job: WriterInput, written: _Written, meta: ReleaseMeta,
+                   digests: dict[str, tuple[int, str]]) -> None:
+    """index.html: the landing page, with the files the catalogue describes and their sums."""
+    stats = written.stats
+    info = LandingInfo(
+        base_iri=meta.base_iri, title_fr=meta.title_fr, title_en=meta.title_en,
+        description_fr=meta.description_fr, description_en=meta.description_en,
+        sitename=meta.sitename, source_url=meta.source_url, licence_iri=meta.licence_iri,
+        licence_name=meta.licence_name, attribution=meta.attribution,
+        publisher_name=meta.publisher_name, keywords=meta.keywords,
+        modified=meta.newest_revision or stats.newest_modified, oldest=stats.oldest_date,
+        triples=stats.triples, entities=stats.entities, files=dict(digests),
+        download_base=meta.download_base,
+    )
+    write_landing(job.staging, info, written.site, load_vocabulary())
 
 
 def _validate(staged: StagedRelease, validators: Sequence[Validator], clock: _Clock

@@ -87,8 +87,25 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def release_files(folder: Path) -> list[str]:
+    """Every file of a release folder (sub-folders such as ``site/`` included), as sorted
+    ``/``-separated paths, but SHA256SUMS and report.json."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and p.relative_to(folder).as_posix()
+                  not in ("SHA256SUMS", "report.json"))
+
+
+def sums_line(digest: str, name: str) -> str:
+    """One line of SHA256SUMS as GNU ``sha256sum`` writes it (a name holding a backslash or a
+    line break is escaped, and the line starts with a backslash)."""
+    if "\\" in name or "\n" in name or "\r" in name:
+        escaped = name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+        return f"\\{digest}  {escaped}\n"
+    return f"{digest}  {name}\n"
+
+
 def write_sums(folder: Path) -> None:
-    """``SHA256SUMS`` of every file of ``folder`` but itself and report.json."""
-    names = sorted(p.name for p in folder.iterdir() if p.name not in ("SHA256SUMS", "report.json"))
-    text = "".join(f"{sha256_file(folder / name)}  {name}\n" for name in names)
+    """``SHA256SUMS`` of every file of ``folder`` (and of its sub-folders) but itself and
+    report.json."""
+    text = "".join(sums_line(sha256_file(folder / name), name) for name in release_files(folder))
     (folder / "SHA256SUMS").write_text(text, encoding="utf-8", newline="\n")

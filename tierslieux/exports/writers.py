@@ -22,6 +22,7 @@ from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.ntriples import NTriplesGzWriter, write_ntriples_gz
 from tierslieux.exports.tables import TableSpec, build_tables, write_table
 from tierslieux.exports.turtle import write_turtle
+from tierslieux.site import SiteSummary, write_site
 from tierslieux.workers import shared_pool
 
 #: below this many triples a release is written in one process
@@ -99,10 +100,18 @@ def write_ntriples_file(job: WriterInput) -> None:
     write_ntriples_gz(job.lines, job.staging / "tierslieux.nt.gz")
 
 
+def write_site_pages(job: WriterInput) -> SiteSummary:
+    """The ``site/`` folder: one page and three small RDF files per entity (tierslieux.site;
+    it is given the Turtle writer, so that it imports nothing of the exports)."""
+    return write_site(job.ordered, job.staging, job.base_iri, job.prefixes, write_turtle,
+                      job.sitename)
+
+
 #: every format of a release, the longest to write first (the tables files are named by
 #: tables.yaml, plus lieux_mediation_numerique.csv)
 FORMATS: dict[str, Format] = {
     fmt.name: fmt for fmt in (
+        Format("site", (), write_site_pages),
         Format("tables", (), write_tables),
         Format("jsonld", ("tierslieux.jsonld",), write_jsonld_file),
         Format("turtle", ("tierslieux.ttl",), write_turtle_file),

@@ -18,7 +18,9 @@ reaches it and what comes back:
 - **bounded requests**: a request body above :data:`MAX_REQUEST_BYTES` gets 413; at most
   :data:`MAX_CONCURRENT` requests are forwarded at once, the others get 503 with
   ``Retry-After: 1``;
-- everything else (content negotiation, ``/store`` reads, the 403 Oxigraph answers to
+- the data IRIs' paths and the release's files (``/release/…``) are answered by
+  :mod:`tierslieux.sparql.conneg` (303 by ``Accept``, 404 page), before any of the above;
+- everything else (SPARQL content negotiation, ``/store`` reads, the 403 Oxigraph answers to
   updates, CORS headers when enabled) passes through unchanged.
 """
 
@@ -31,6 +33,8 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tierslieux.sparql.conneg import Negotiator
 
 #: largest request body forwarded (a query, not a dataset)
 MAX_REQUEST_BYTES = 1 << 20
@@ -85,7 +89,7 @@ class Front(ThreadingHTTPServer):
 
     def __init__(self, bind: tuple[str, int], upstream: str, *, allow_service: bool = False,
                  timeout_s: float = QUERY_TIMEOUT, max_result_bytes: int = MAX_RESULT_BYTES,
-                 cors: bool = True) -> None:
+                 cors: bool = True, negotiator: Negotiator | None = None) -> None:
         if ":" in bind[0]:
             import socket
             self.address_family = socket.AF_INET6
@@ -95,6 +99,7 @@ class Front(ThreadingHTTPServer):
         self.timeout_s = timeout_s
         self.max_result_bytes = max_result_bytes
         self.cors = cors
+        self.negotiator = negotiator
         self.slots = threading.BoundedSemaphore(MAX_CONCURRENT)
         self.thread = threading.Thread(target=self.serve_forever, name="serve-front",
                                        daemon=True)
@@ -118,10 +123,33 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802
-        self._forward()
+        if not self._negotiate():
+            self._forward()
 
     def do_HEAD(self) -> None:  # noqa: N802
-        self._forward()
+        if not self._negotiate():
+            self._forward()
+
+    def _negotiate(self) -> bool:
+        """Answer a data IRI's path or a release file (True when done so)."""
+        if self.server.negotiator is None:
+            return False
+        answer = self.server.negotiator.answer(self.path, self.headers.get("Accept"))
+        if answer is None:
+            return False
+        try:
+            self.send_response(answer.status)
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            if self.server.cors:
+                self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(answer.body)
+        except OSError:
+            pass   # the client went away
+        return True
 
     def do_POST(self) -> None:  # noqa: N802
         self._forward()

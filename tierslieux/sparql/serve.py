@@ -20,11 +20,25 @@ from pathlib import Path
 from typing import IO
 
 from tierslieux.errors import ServeError
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.sparql.conneg import Negotiator
 from tierslieux.sparql.front import MAX_RESULT_BYTES, QUERY_TIMEOUT, Front
 from tierslieux.sparql.cache import CachedStore, cache_release, lock
 
 
 OXIGRAPH_ENV = "TIERSLIEUX_OXIGRAPH"
+
+
+def release_base_iri(data_dir: str | Path) -> str:
+    """The base IRI a release was built with (``void:uriSpace`` of its catalogue)."""
+    import re
+
+    try:
+        text = (Path(data_dir) / "catalog.ttl").read_text(encoding="utf-8")
+    except OSError:
+        return DEFAULT_BASE_IRI
+    found = re.search(r'void:uriSpace\s+"([^"]+)"', text)
+    return found.group(1) if found else DEFAULT_BASE_IRI
 
 
 def oxigraph_binary() -> str:
@@ -123,7 +137,8 @@ def start_endpoint(data_dir: str | Path, host: str = "127.0.0.1", port: int = 78
     try:
         endpoint.front = Front((host, port), inner, allow_service=allow_service,
                                timeout_s=timeout_s or 0, max_result_bytes=max_result_bytes,
-                               cors=cors)
+                               cors=cors, negotiator=Negotiator(Path(data_dir),
+                                                                release_base_iri(data_dir)))
     except OSError as exc:
         endpoint.stop()
         raise ServeError(f"could not serve on {bind}: {exc.strerror or exc}"

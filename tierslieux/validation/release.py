@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -355,7 +356,11 @@ def check_checksums(folder: Path) -> Iterator[str]:
     sums = folder / "SHA256SUMS"
     listed: dict[str, str] = {}
     for number, line in enumerate(sums.read_text(encoding="utf-8").splitlines(), start=1):
-        digest, _, name = line.partition("  ")
+        escaped = line.startswith("\\")   # sha256sum's form of a name with \\ or a newline
+        digest, _, name = (line[1:] if escaped else line).partition("  ")
+        if escaped:
+            name = re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)),
+                          name)
         if not name or len(digest) != 64:
             yield f"SHA256SUMS line {number} is not '<sha256>  <file>'"
             continue
@@ -371,10 +376,10 @@ def check_checksums(folder: Path) -> Iterator[str]:
                 sha.update(block)
         if sha.hexdigest() != digest:
             yield f"{name} does not match its SHA-256 in SHA256SUMS"
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.name not in listed and path.name not in ("SHA256SUMS",
-                                                                            "report.json"):
-            yield f"{path.name} is not listed in SHA256SUMS"
+    for path in sorted(folder.rglob("*")):   # the site/ folder's files are listed too
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name not in listed and name not in ("SHA256SUMS", "report.json"):
+            yield f"{name} is not listed in SHA256SUMS"
 
 
 def validate_release(folder: str | Path,

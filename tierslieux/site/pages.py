@@ -1,0 +1,310 @@
+"""The entity pages of a release: two streaming passes over the triples in triple order.
+
+The first pass indexes what a page shows of the others (each documented entity's label and
+types, the links that point to it, capped at ``INCOMING_LIMIT`` a page, and the counts of the
+landing page's charts); the second renders, subject by subject, the page and the three small
+RDF files of each entity (see paths.py for where they go). Nothing but the index is held in
+memory; the files are written in subject order, and the same triples give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from tierslieux.model.lines import subject_groups
+from tierslieux.model.rdf import RDF_TYPE, XSD, XSD_STRING, Triple, parse_object
+from tierslieux.site import paths
+from tierslieux.site.render import Renderer
+from tierslieux.site.vocabulary import TL, Vocabulary
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+#: predicates that give an entity's label, the first found wins (French first)
+LABEL_PREDICATES = (
+    RDFS_LABEL, "http://www.w3.org/2004/02/skos/core#prefLabel", TL + "name", TL + "officialName",
+    TL + "title", TL + "heading", "http://purl.org/dc/terms/title", "http://schema.org/name",
+    TL + "text",
+)
+_LABEL_RANK = {p: n for n, p in enumerate(LABEL_PREDICATES)}
+#: links shown under "what points here", per page (the count says how many there are)
+INCOMING_LIMIT = 50
+LABEL_LIMIT = 120
+PROVENANCE = ("http://www.w3.org/ns/prov#wasDerivedFrom", "http://xmlns.com/foaf/0.1/page",
+              TL + "pageAddress")
+THIRD_PLACE = TL + "ThirdPlace"
+IN_REGION = TL + "inRegion"
+STATEMENT_KIND = TL + "statementKind"
+
+#: writes triples (in triple order) as Turtle with the given prefixes (exports/turtle.py)
+TurtleWriter = Callable[[Iterable[Triple], TextIO, Mapping[str, str]], int]
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """What the entity pages pass found, for the landing page and the report."""
+
+    #: entities with documents
+    pages: int
+    #: subjects under the base IRI that got no documents (see paths.py)
+    skipped: int
+    #: (région IRI, label, places) by count, then label
+    places_per_region: tuple[tuple[str, str, int], ...]
+    #: (statement kind IRI, places) by count
+    statements_per_kind: tuple[tuple[str, int], ...]
+    #: (class IRI, entities with a page)
+    classes: tuple[tuple[str, int], ...]
+    #: (IRI, label) of the third places, sorted by label
+    places: tuple[tuple[str, str], ...]
+    files: int
+
+
+class _Index:
+    """Labels, types and incoming links of the documented entities."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.labels: dict[str, str] = {}
+        self.rests: dict[str, str] = {}
+        self.types: dict[str, tuple[str, ...]] = {}
+        self.incoming: dict[str, list[tuple[str, str]]] = {}
+        self.incoming_count: Counter[str] = Counter()
+        self.skipped = 0
+        self.regions: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.classes: Counter[str] = Counter()
+        self.places: list[tuple[str, str]] = []
+        #: section IRI -> [(item number, item IRI)]: the items shown on its page
+        self.items: dict[str, list[tuple[int, str]]] = {}
+        #: list item IRI -> its section's rest and number (see paths.item_of)
+        self.fragments: dict[str, tuple[str, str]] = {}
+
+    def add_group(self, subject: str, pairs: list[tuple[str, str]]) -> None:
+        rest = paths.entity_rest(subject, self.base)
+        if rest is None:
+            if subject.startswith(self.base):
+                self.skipped += 1
+            return
+        item = paths.item_of(rest)
+        if item is not None:
+            self.fragments[subject] = item
+            self.items.setdefault(self.base + item[0], []).append((int(item[1]), subject))
+        else:
+            self.rests[subject] = rest
+        label, rank, types = "", len(LABEL_PREDICATES), []
+        region = ""
+        for predicate, obj in pairs:
+            if predicate == RDF_TYPE:
+                types.append(obj[1:-1])
+            elif predicate in _LABEL_RANK and obj[0] == '"':
+                term = parse_object(obj)
+                better = _LABEL_RANK[predicate] < rank or (
+                    _LABEL_RANK[predicate] == rank and term.language == "fr")
+                if better:
+                    label, rank = term.value, _LABEL_RANK[predicate]
+            elif predicate == IN_REGION:
+                region = obj[1:-1]
+            elif predicate == STATEMENT_KIND:
+                self.kinds[obj[1:-1]] += 1
+            if obj[0] == "<" and obj.startswith(self.base, 1) and not item_links(predicate):
+                target = obj[1:-1]
+                self.incoming_count[target] += 1
+                found = self.incoming.setdefault(target, [])
+                if len(found) < INCOMING_LIMIT:
+                    found.append((predicate, subject))
+        label = " ".join(label.split())
+        if len(label) > LABEL_LIMIT:
+            label = label[:LABEL_LIMIT - 1] + "…"
+        self.labels[subject] = label or _local_label(rest)
+        if item is not None:
+            return
+        self.types[subject] = tuple(types)
+        for cls in types:
+            self.classes[cls] += 1
+        if THIRD_PLACE in types:
+            self.places.append((subject, self.labels[subject]))
+            if region:
+                self.regions[region] += 1
+
+
+def item_links(predicate: str) -> bool:
+    """The links between a section and its items, and between items: the section's page
+    shows its items in a list of their own, not among what links here."""
+    return predicate in _ITEM_LINKS
+
+
+_ITEM_LINKS = frozenset({TL + "inSection", TL + "parentItem", TL + "hasItem"})
+
+
+def _local_label(rest: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(rest.rsplit("/", 1)[-1]).replace("_", " ")
+
+
+def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
+                       vocabulary: Vocabulary, prefixes: Mapping[str, str],
+                       write_turtle: TurtleWriter, sitename: str = "") -> SiteSummary:
+    """Every entity's page and RDF files under ``site_dir`` (the release's ``site/``).
+
+    ``triples`` is re-iterable (it is read twice), in triple order.
+    """
+    index = _Index(base)
+    for subject, pairs in subject_groups(triples):
+        index.add_group(subject, pairs)
+    renderer = Renderer()
+    made: set[str] = set()
+    files = 0
+    for subject, pairs in subject_groups(triples):
+        rest = index.rests.get(subject)
+        if rest is None:
+            continue
+        context = _page_context(subject, rest, pairs, index, vocabulary, sitename)
+        group = [(subject, p, o) for p, o in pairs]
+        stem = site_dir / paths.file_path(rest, "x")[len(paths.SITE_DIR) + 1:-2]
+        folder = str(stem.parent)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(f"{stem}.html", "w", encoding="utf-8", newline="\n") as out:
+            out.write(renderer.render("entity.html", context))
+        with open(f"{stem}.ttl", "w", encoding="utf-8", newline="\n") as out:
+            write_turtle(group, out, prefixes)
+        with open(f"{stem}.jsonld", "w", encoding="utf-8", newline="\n") as out:
+            out.write(expanded_jsonld(subject, pairs))
+        with open(f"{stem}.nt", "w", encoding="utf-8", newline="\n") as out:
+            out.write("".join(f"<{subject}> <{p}> {o} .\n" for p, o in pairs))
+        files += 4
+    regions = sorted(((iri, index.labels.get(iri, _local_label(iri)), n)
+                      for iri, n in index.regions.items()), key=lambda r: (-r[2], r[1], r[0]))
+    return SiteSummary(
+        pages=len(index.rests), skipped=index.skipped, places_per_region=tuple(regions),
+        statements_per_kind=tuple(sorted(index.kinds.items(), key=lambda k: (-k[1], k[0]))),
+        classes=tuple(sorted(index.classes.items())),
+        places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
+        files=files,
+    )
+
+
+def expanded_jsonld(subject: str, pairs: list[tuple[str, str]]) -> str:
+    """The description of one subject in expanded JSON-LD (no context to fetch)."""
+    node: dict[str, Any] = {"@id": subject}
+    types = [o[1:-1] for p, o in pairs if p == RDF_TYPE]
+    if types:
+        node["@type"] = types
+    for predicate, obj in pairs:
+        if predicate == RDF_TYPE:
+            continue
+        term = parse_object(obj)
+        if term.kind == "iri":
+            value: dict[str, str] = {"@id": term.value}
+        elif term.language:
+            value = {"@value": term.value, "@language": term.language}
+        elif term.datatype and term.datatype != XSD_STRING:
+            value = {"@value": term.value, "@type": term.datatype}
+        else:
+            value = {"@value": term.value}
+        node.setdefault(predicate, []).append(value)
+    # compact: the C encoder (indent= would take the pure-Python one, several times slower)
+    return json.dumps([node], ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- what a page shows
+
+
+def _shown(kind: str, text: str, href: str = "", en: str = "", lang: str = "",
+           datatype: str = "") -> dict[str, str]:
+    return {"kind": kind, "text": text, "href": href, "en": en, "lang": lang,
+            "datatype": datatype}
+
+
+def link_for(iri: str, index: _Index, vocabulary: Vocabulary, root: str) -> dict[str, str]:
+    """How a page shows an IRI: an internal link, a link to the ontology page, an external
+    link (http and https only: no other scheme becomes a link), or text."""
+    rest = index.rests.get(iri)
+    if rest is not None:
+        return _shown("internal", index.labels[iri], root + paths.url_path(rest, "html"))
+    fragment = index.fragments.get(iri)
+    if fragment is not None and index.base + fragment[0] in index.rests:
+        return _shown("internal", index.labels[iri],
+                      f"{root}{paths.url_path(fragment[0], 'html')}#item-{fragment[1]}")
+    if iri.startswith(TL):
+        fr, en = vocabulary.label(iri)
+        return _shown("internal", fr, f"{root}{paths.SITE_DIR}/{paths.ONTOLOGY_PAGE}#"
+                      f"{iri[len(TL):]}", en=en if en != fr else "")
+    if iri.startswith(("http://", "https://")):
+        label = vocabulary.labels.get(iri)
+        return _shown("external", label[0] if label else iri, iri)
+    return _shown("text", iri)
+
+
+def _value(obj: str, index: _Index, vocabulary: Vocabulary, root: str) -> dict[str, str]:
+    term = parse_object(obj)
+    if term.kind == "iri":
+        return link_for(term.value, index, vocabulary, root)
+    datatype = ""
+    if term.datatype and term.datatype not in (XSD_STRING,):
+        datatype = ("xsd:" + term.datatype[len(XSD):] if term.datatype.startswith(XSD)
+                    else term.datatype)
+    return _shown("literal", term.value, lang=term.language, datatype=datatype)
+
+
+def _property(predicate: str, vocabulary: Vocabulary, root: str) -> dict[str, str]:
+    fr, en = vocabulary.label(predicate)
+    href = (f"{root}{paths.SITE_DIR}/{paths.ONTOLOGY_PAGE}#{predicate[len(TL):]}"
+            if predicate.startswith(TL) else predicate)
+    return {"iri": predicate, "fr": fr, "en": en if en != fr else "", "href": href}
+
+
+def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: _Index,
+                  vocabulary: Vocabulary, sitename: str) -> dict[str, Any]:
+    root = paths.root_prefix(rest)
+    rows: list[dict[str, Any]] = []
+    provenance: list[dict[str, Any]] = []
+    for predicate, obj in pairs:
+        if predicate == RDF_TYPE:
+            continue
+        value = _value(obj, index, vocabulary, root)
+        if predicate in PROVENANCE:
+            provenance.append({"property": _property(predicate, vocabulary, root),
+                               "value": value})
+        if rows and rows[-1]["property"]["iri"] == predicate:
+            rows[-1]["values"].append(value)
+        else:
+            rows.append({"property": _property(predicate, vocabulary, root), "values": [value]})
+    incoming: list[dict[str, Any]] = []
+    for predicate, source in sorted(index.incoming.get(subject, ())):
+        value = link_for(source, index, vocabulary, root)
+        if incoming and incoming[-1]["property"]["iri"] == predicate:
+            incoming[-1]["values"].append(value)
+        else:
+            incoming.append({"property": _property(predicate, vocabulary, root),
+                             "values": [value]})
+    name = rest.rsplit("/", 1)[-1]
+    label = index.labels[subject]
+    tables = [{"id": "description", "title": "Description", "title_en": "",
+               "caption": "Propriétés de " + label, "groups": rows, "more": 0}]
+    if provenance:
+        tables.insert(0, {"id": "provenance", "title": "Provenance", "title_en": "",
+                          "caption": "D’où viennent ces données", "more": 0,
+                          "groups": [{"property": p["property"], "values": [p["value"]]}
+                                     for p in provenance]})
+    if incoming:
+        tables.append({
+            "id": "incoming", "title": "Ce qui pointe ici", "title_en": "what links here",
+            "caption": "Entités qui pointent vers " + label, "groups": incoming,
+            "more": index.incoming_count[subject] - sum(len(g["values"]) for g in incoming)})
+    items = [{"id": f"item-{number}", "text": index.labels[iri], "iri": iri}
+             for number, iri in sorted(index.items.get(subject, ()))]
+    return {
+        "root": root, "iri": subject, "label": label, "sitename": sitename, "items": items,
+        "types": [link_for(t, index, vocabulary, root) for t in index.types[subject]],
+        "tables": tables,
+        "alternates": [{"href": f"./{name}.{ext}", "label": label_,
+                        "type": paths.MEDIA_TYPES[ext].split(";")[0]}
+                       for ext, label_ in paths.ALTERNATES],
+    }
