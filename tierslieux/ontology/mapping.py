@@ -20,6 +20,7 @@ from tierslieux.errors import MappingError
 from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
 from tierslieux.model.clean import CLEANERS, fold
 from tierslieux.ontology.namespace import TL
+from tierslieux.ontology.shown import bundled_shown, read_shown
 from tierslieux.ontology.rules import (
     CONTEXT_KEYS,
     CategoryRule,
@@ -32,6 +33,7 @@ from tierslieux.ontology.rules import (
     ParamRule,
     PrefixRule,
     PropertyInfo,
+    SmwRules,
     SubpageRule,
     TemplateRule,
     TextRule,
@@ -287,7 +289,8 @@ def _index(r: _Reader, rules: Iterable[Any], where: str, attr: str = "name") -> 
 
 
 TOP_KEYS = ("version", "entities", "templates", "ignored_templates", "categories", "namespaces",
-            "redirect_page_type", "subpages", "headings", "item_prefixes", "text_rules")
+            "redirect_page_type", "subpages", "headings", "item_prefixes", "text_rules",
+            "smw_properties", "inline_templates")
 
 
 def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None = None
@@ -316,6 +319,8 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
     subpages = _subpages(r, tree.get("subpages"))
     prefixes = _item_prefixes(r, tree.get("item_prefixes"))
     text_rules = _text_rules(r, tree.get("text_rules"), entities)
+    smw = _smw_properties(r, tree.get("smw_properties"), entities)
+    shown = bundled_shown().merged(read_shown(tree.get("inline_templates"), source))
     redirect = tree.get("redirect_page_type")
     return Mapping(
         source=source,
@@ -336,6 +341,8 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         template_index=_index(r, [*templates, *ignored], "templates / ignored_templates"),
         category_index=_index(r, categories, "categories"),
         prefix_index=_index(r, prefixes, "item_prefixes", "prefix"),
+        smw=smw,
+        inline_templates=shown,
     )
 
 
@@ -474,6 +481,29 @@ def _text_rules(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
             properties=tuple((role, r.prop(roles[role], f"{where}.properties.{role}"))
                              for role in CLOSURE_ROLES if role in roles)))
     return tuple(text_rules)
+
+
+def _smw_properties(r: _Reader, node: Any, entities: tuple[EntityRule, ...]) -> SmwRules:
+    """Semantic MediaWiki property names onto the ontology, one parameter rule each."""
+    if node is None:
+        return SmwRules()
+    spec = r.mapping(node, "smw_properties", allowed=("describes", "properties"))
+    kinds = {e.kind for e in entities}
+    describes = spec.get("describes")
+    if describes is not None:
+        describes = r.text(describes, "smw_properties.describes")
+        if describes not in kinds:
+            raise r.fail("smw_properties.describes",
+                         f"{describes!r} is not one of the entities: {', '.join(sorted(kinds))}")
+    rules = tuple(_param(r, item, f"smw_properties.properties[{i}]", kinds)
+                  for i, item in enumerate(r.items(spec.get("properties"),
+                                                   "smw_properties.properties")))
+    for i, rule in enumerate(rules):
+        if rule.kind == "closure":
+            raise r.fail(f"smw_properties.properties[{i}].kind",
+                         "a closure is read from a template parameter, not an annotation")
+    return SmwRules(describes=describes, properties=rules,
+                    index=_index(r, rules, "smw_properties.properties"))
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

@@ -16,6 +16,7 @@ class TL(DefinedNamespace):
     _fail = True
 
     # classes
+    Annotation: URIRef  # Semantic annotation
     ArrondissementMunicipal: URIRef  # Municipal arrondissement
     Audience: URIRef  # Audience
     Collectivity: URIRef  # Local government
@@ -31,11 +32,13 @@ class TL(DefinedNamespace):
     PartnershipType: URIRef  # Partnership type
     Person: URIRef  # Person
     PlaceStatus: URIRef  # Place status
+    Query: URIRef  # Semantic query
     Region: URIRef  # Region
     Revision: URIRef  # Revision
     Section: URIRef  # Section
     Statement: URIRef  # Statement
     StatementKind: URIRef  # Statement kind
+    Subobject: URIRef  # Semantic subobject
     TemplateCall: URIRef  # Template call
     TemplateParameter: URIRef  # Template parameter
     Theme: URIRef  # Theme
@@ -44,6 +47,8 @@ class TL(DefinedNamespace):
 
     # properties
     alternativeTitle: URIRef  # alternative title
+    annotates: URIRef  # annotates
+    annotationValue: URIRef  # annotation value
     audience: URIRef  # audience
     category: URIRef  # category
     closedSince: URIRef  # closed since
@@ -55,6 +60,7 @@ class TL(DefinedNamespace):
     describes: URIRef  # describes
     description: URIRef  # description
     email: URIRef  # e-mail
+    endDate: URIRef  # end date
     externalLink: URIRef  # external link
     hasItem: URIRef  # has item
     hasParameter: URIRef  # has parameter
@@ -91,16 +97,23 @@ class TL(DefinedNamespace):
     partnershipType: URIRef  # partnership type
     phone: URIRef  # phone
     postalCode: URIRef  # postal code
+    printout: URIRef  # printout
+    propertyName: URIRef  # property name
+    propertyPage: URIRef  # property page
+    queryText: URIRef  # query text
     redirectsTo: URIRef  # redirects to
     referent: URIRef  # referent
     revisionId: URIRef  # revision id
     shortName: URIRef  # short name
     siren: URIRef  # SIREN number
     siret: URIRef  # SIRET number
+    startDate: URIRef  # start date
     statementKind: URIRef  # statement kind
     status: URIRef  # status
     streetAddress: URIRef  # street address
     subPageOf: URIRef  # sub-page of
+    subobjectName: URIRef  # subobject name
+    subobjectOf: URIRef  # subobject of
     templateName: URIRef  # template name
     text: URIRef  # text
     theme: URIRef  # theme

@@ -39,6 +39,7 @@ from tierslieux.ontology.namespace import TL
 from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules
 from tierslieux.pipeline.map_sections import map_sections
+from tierslieux.pipeline.map_smw import map_smw
 from tierslieux.pipeline.map_values import map_param, set_closure
 from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
@@ -204,6 +205,7 @@ class PageJob:
         for template in sorted(self.parsed.templates, key=lambda t: t.order):
             self.map_template(template)
         map_sections(self)
+        map_smw(self)
         self.apply_text_rules()
         self.finish_records()
         self.triples = fold_names(self.triples)
