@@ -36,6 +36,7 @@ class TL(DefinedNamespace):
     Region: URIRef  # Region
     Revision: URIRef  # Revision
     Section: URIRef  # Section
+    SemanticProperty: URIRef  # Semantic property
     Statement: URIRef  # Statement
     StatementKind: URIRef  # Statement kind
     Subobject: URIRef  # Semantic subobject
@@ -46,6 +47,7 @@ class TL(DefinedNamespace):
     WikiPage: URIRef  # Wiki page
 
     # properties
+    allowedValues: URIRef  # allowed values
     alternativeTitle: URIRef  # alternative title
     annotates: URIRef  # annotates
     annotationValue: URIRef  # annotation value
@@ -56,6 +58,7 @@ class TL(DefinedNamespace):
     concernsLevel: URIRef  # concerns level
     contributor: URIRef  # contributor
     contributorName: URIRef  # contributor name
+    declaredType: URIRef  # declared type
     depth: URIRef  # depth
     describes: URIRef  # describes
     description: URIRef  # description
@@ -119,6 +122,7 @@ class TL(DefinedNamespace):
     theme: URIRef  # theme
     title: URIRef  # title
     town: URIRef  # town
+    typedValue: URIRef  # typed value
     website: URIRef  # website
 
     # concept schemes

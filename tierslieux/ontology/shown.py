@@ -15,7 +15,9 @@ written, for ``{{de}}`` -> "(de)"); ``{3|sup}`` writes the value in superscript 
 empty (``{1}[ ({2})]``). ``show: ""`` declares a template that shows nothing in running text
 (a footnote call, a navigation box): it is then not reported as a dropped inline template.
 A name ending in ``*`` matches every template whose name starts with the rest
-(``Lang-*`` for ``{{lang-de|…}}``).
+(``Lang-*`` for ``{{lang-de|…}}``). ``content: 1`` names the parameter of a layout template
+(``{{colonnes|…}}``) that holds page content: it is read as the page's own text, its lists
+are list items of the page.
 
 The bundled French/English set (``inline_templates.yaml`` beside this module) applies to every
 mapping; the section of a mapping file adds entries or replaces bundled ones of the same name.
@@ -51,6 +53,8 @@ class ShownRule:
     aliases: tuple[str, ...]
     #: alternatives, in order; () when the template shows nothing in running text
     patterns: tuple[str, ...]
+    #: the parameter that holds page content (a layout template), "" for none
+    content: str = ""
 
     def show(self, written: str, named: dict[str, str], positional: list[str]) -> str:
         """The text the call shows, from its parameters' texts (already plain)."""
@@ -161,15 +165,20 @@ def read_shown(node: Any, source: str, where: str = "inline_templates") -> Shown
             spec = {"show": spec}
         if not isinstance(spec, dict):
             raise fail(at, "expected a pattern, a list of patterns or {aliases, show}")
-        unknown = sorted(set(map(str, spec)) - {"aliases", "show"})
+        unknown = sorted(set(map(str, spec)) - {"aliases", "show", "content"})
         if unknown:
-            raise fail(f"{at}.{unknown[0]}", "unknown key (expected one of: aliases, show)")
-        if "show" not in spec:
+            raise fail(f"{at}.{unknown[0]}",
+                       "unknown key (expected one of: aliases, content, show)")
+        if "show" not in spec and "content" not in spec:
             raise fail(f"{at}.show", "missing")
+        content = spec.get("content")
+        if content is not None and (isinstance(content, bool) or
+                                    not isinstance(content, (str, int))):
+            raise fail(f"{at}.content", "expected a parameter name or number")
         aliases = spec.get("aliases") or []
         if isinstance(aliases, str):
             aliases = [aliases]
-        show = spec["show"]
+        show = spec.get("show", "")
         patterns = [show] if isinstance(show, str) else show
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise fail(f"{at}.show", "expected a text pattern or a list of them")
@@ -186,7 +195,8 @@ def read_shown(node: Any, source: str, where: str = "inline_templates") -> Shown
                 raise fail(at, f"{one!r} names both {seen[key]!r} and {name!r}")
             seen[key] = name
         rules.append(ShownRule(name=name, aliases=names[1:],
-                               patterns=tuple(p for p in patterns if p)))
+                               patterns=tuple(p for p in patterns if p),
+                               content=str(content).strip() if content is not None else ""))
     return _indexed(tuple(rules))
 
 

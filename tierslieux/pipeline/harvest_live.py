@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from tierslieux.errors import HarvestError
 from tierslieux.model.records import PageRevision
+from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE
 from tierslieux.pipeline.harvest_record import (
     HarvestReport,
     Progress,
@@ -75,9 +76,14 @@ class LiveHarvest:
         self.batch_size = batch_size
         self.overlap = overlap
         self.progress = progress
-        self.namespaces = sorted({int(n) for n in namespaces})
-        if not self.namespaces:
+        chosen = {int(n) for n in namespaces}
+        if not chosen:
             raise HarvestError("no namespace to harvest")
+        if wiki.namespace_name(PROPERTY_NAMESPACE):
+            # the wiki has Semantic MediaWiki's property pages: their declared types and
+            # allowed values type the annotations of the other pages
+            chosen.add(PROPERTY_NAMESPACE)
+        self.namespaces = sorted(chosen)
         self.categories = sorted({self._category_title(c) for c in categories})
         self.selection = {"namespaces": self.namespaces, "categories": self.categories}
         self.source = wiki.canonical_api

@@ -78,8 +78,11 @@ class Record:
 class Mapper:
     """Maps parsed pages of one wiki onto the ontology."""
 
-    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI) -> None:
+    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI,
+                 smw_types: dict[str, str] | None = None) -> None:
         self.mapping = mapping
+        #: folded SMW property name -> its declared type (pipeline/smw_types.py)
+        self.smw_types = dict(smw_types or {})
         self.site = site
         self.iris = IriRules(mapping, site, base_iri)
         self.base = self.iris.base

@@ -10,6 +10,11 @@
 * A subobject is an entity of its own, ``tl:Subobject``, on an IRI made of its page's and its
   key (its name, or a digest of its content when anonymous), linked to its page.
 * A query is a ``tl:Query`` with its condition and printouts, not evaluated.
+* A property page (namespace 102) is a ``tl:SemanticProperty`` with its declared type; its
+  allowed values are a SKOS concept scheme (a tree when they are written as paths).
+* An unmapped annotation whose property declares a type (``Mapper(smw_types=…)``, read from
+  the property pages of the store) also gets its value typed (``tl:typedValue``): a Page value
+  the IRI of that page, a date, a number, a URL… A value its type refuses is reported.
 """
 
 from __future__ import annotations
@@ -17,20 +22,26 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from rdflib import Literal, URIRef
+from rdflib import RDF, SKOS, Literal, URIRef
 
-from tierslieux.model.rdf import slugify
+from tierslieux.model.clean import fold
+from tierslieux.model.rdf import key_path, slugify
 from tierslieux.model.records import Annotation
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.map_values import map_param
+from tierslieux.pipeline.smw_types import (
+    PROPERTY_NAMESPACE,
+    is_declaration,
+    read_property,
+    tree_path,
+    type_value,
+)
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.map import PageJob, Record
 
 __all__ = ["map_smw", "PROPERTY_NAMESPACE"]
 
-#: the namespace of SMW property pages
-PROPERTY_NAMESPACE = 102
 _PROPERTY_PREFIX = {"fr": "Propriété", "en": "Property", "de": "Attribut"}
 
 
@@ -39,6 +50,9 @@ def map_smw(job: PageJob) -> None:
     parsed = job.parsed
     if not (parsed.annotations or parsed.subobjects or parsed.queries):
         return
+    declaring = job.rev.namespace == PROPERTY_NAMESPACE
+    if declaring:
+        map_property_page(job)
     rules = job.mapping.smw
     subject: Record
     if rules.describes:
@@ -47,6 +61,8 @@ def map_smw(job: PageJob) -> None:
         subject = _Subject(job.page_iri)  # type: ignore[assignment]
     counter = _Counter()
     for annotation in parsed.annotations:
+        if declaring and is_declaration(annotation.property):
+            continue
         _annotate(job, subject, annotation, counter)
     used: set[str] = set()
     for sub in parsed.subobjects:
@@ -107,6 +123,57 @@ def property_page(job: PageJob, name: str) -> URIRef:
     return job.iris.page_iri(f"{local}:{name}".replace(" ", "_"))
 
 
+def property_iri(job: PageJob, name: str) -> URIRef:
+    return URIRef(f"{job.m.base}property/{key_path(name.replace(' ', '_'))}")
+
+
+def map_property_page(job: PageJob) -> None:
+    """The property a property page declares, its type and its allowed-value tree."""
+    decl = read_property(job.parsed)
+    if not decl.name:
+        return
+    iri = property_iri(job, decl.name)
+    job.entity(iri, TL.SemanticProperty, Literal(decl.name))
+    job.add(iri, TL.name, Literal(decl.name))
+    job.add(job.page_iri, TL.describes, iri)
+    if decl.type:
+        job.add(iri, TL.declaredType, Literal(decl.type))
+    elif decl.unknown_type:
+        job.issue("warning", f"smw:{decl.name}", decl.unknown_type, "",
+                  "a type Semantic MediaWiki does not know: the property's values stay text")
+    if not decl.allowed:
+        return
+    scheme = URIRef(f"{iri}/values")
+    job.entity(scheme, SKOS.ConceptScheme, job.text(f"Valeurs de {decl.name}"))
+    job.add(scheme, SKOS.prefLabel, job.text(f"Valeurs de {decl.name}"))
+    job.add(iri, TL.allowedValues, scheme)
+    made: set[tuple[str, ...]] = set()
+    for value in decl.allowed:
+        path = tree_path(value)
+        for depth in range(1, len(path) + 1):
+            _concept(job, iri, scheme, path[:depth], made)
+
+
+def _concept(job: PageJob, prop: URIRef, scheme: URIRef, path: tuple[str, ...],
+             made: set[tuple[str, ...]]) -> URIRef:
+    concept = URIRef(f"{prop}/value/{slugify(' / '.join(path)) or '_'}")
+    if path in made:
+        return concept
+    made.add(path)
+    job.entity(concept, SKOS.Concept, job.text(path[-1]))
+    job.add(concept, SKOS.prefLabel, job.text(path[-1]))
+    job.add(concept, SKOS.inScheme, scheme)
+    if len(path) > 1:
+        job.add(concept, SKOS.altLabel, job.text(" / ".join(path)))
+        parent = URIRef(f"{prop}/value/{slugify(' / '.join(path[:-1])) or '_'}")
+        job.add(concept, SKOS.broader, parent)
+        job.add(parent, SKOS.narrower, concept)
+    else:
+        job.add(concept, SKOS.topConceptOf, scheme)
+        job.add(scheme, SKOS.hasTopConcept, concept)
+    return concept
+
+
 def _annotate(job: PageJob, subject: Record, annotation: Annotation, counter: _Counter) -> None:
     field_ = f"smw:{annotation.property}"
     rule = job.mapping.smw.rule(annotation.property)
@@ -122,3 +189,15 @@ def _annotate(job: PageJob, subject: Record, annotation: Annotation, counter: _C
     job.add(iri, TL.propertyPage, property_page(job, annotation.property))
     job.add(iri, TL.annotates, subject.iri)
     job.add(iri, TL.inPage, job.page_iri)
+    kind = job.m.smw_types.get(fold(annotation.property), "")
+    if not kind:
+        return
+    node, refused = type_value(kind, annotation.value,
+                               lambda title: job.link_iri(title, "link"))
+    if node is None:
+        job.issue("warning", field_, annotation.value, "",
+                  f"{refused}, as the property's type {kind} wants: kept as text")
+        return
+    job.add(iri, TL.typedValue, node)
+    if kind == "Page":
+        job.add(job.page_iri, TL.linksTo, node)

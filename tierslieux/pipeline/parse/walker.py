@@ -324,19 +324,22 @@ class Walker:
                 order=len(self.templates),
             ))
         head_text = self.inline(node.name.nodes, item) if has_nodes(node.name) else head
+        rule = self.shown.rule(name) if name else None
         named: dict[str, str] = {}
         positional: list[str] = []
         for param in node.params:
             if param.showkey and has_nodes(param.name):
                 self.inline(param.name.nodes, item)
-            text = plain(self.inline(param.value.nodes, item))
             key = str(param.name).strip()
+            if rule is not None and rule.content == key:
+                self.block(param.value.nodes, item)  # a layout template: page content
+                continue
+            text = plain(self.inline(param.value.nodes, item))
             named.setdefault(key, text)
             if not param.showkey:
                 positional.append(text)
         if name is None:
             return _magic(head_text)
-        rule = self.shown.rule(name)
         if rule is None:
             if self.running:
                 self.silent.append(name)
