@@ -230,3 +230,23 @@ def test_a_bad_inline_templates_section_names_the_key(section: str, message: str
     with pytest.raises(MappingError, match=message) as info:
         parse_mapping(text)
     assert "inline_templates" in str(info.value)
+
+
+def test_survey_lists_smw_markup_and_dropped_inline_templates() -> None:
+    from tierslieux.pipeline.survey import survey_pages
+
+    mapping = load_mapping()
+    pages = [parse_page(make_page(
+        "[[Date de début::2021-06-12]] [[A pour acteur::La Myne]] [[A pour acteur::Le WIP]]\n"
+        "{{#subobject:Atelier|A pour lieu=Caen}}{{#ask: [[Catégorie:Communs]] |?A pour acteur}}\n"
+        "* un modèle inconnu {{Inconnu en ligne|x}} et {{unité|3 km}}\n", title="P1"))]
+    report = survey_pages(pages, mapping)
+    rows = {(r.kind, r.name, r.status): r.occurrences for r in report.rows}
+    assert rows[("smw-property", "Date de début", "mapped")] == 1
+    assert rows[("smw-property", "A pour acteur", "unmapped")] == 2
+    assert rows[("smw-property", "A pour lieu", "unmapped")] == 1
+    assert rows[("subobject", "Atelier", "mapped")] == 1
+    assert rows[("query", "#ask: [[Catégorie:Communs]]", "unmapped")] == 1
+    assert rows[("inline-template", "Inconnu en ligne", "unmapped")] == 1
+    assert not any(r.kind == "inline-template" and r.name == "Unité" for r in report.rows)
+    assert report.summary()["smw-property"] == {"unmapped": 2, "mapped": 1, "ignored": 0}

@@ -34,6 +34,10 @@ from tierslieux.pipeline.harvest_record import (  # noqa: F401  (re-exported)
 from tierslieux.pipeline.store import Store, UpsertCounts
 from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, Wiki, connect
 
+__all__ = ["harvest_dump", "harvest_wiki", "HarvestReport", "Progress", "now_utc", "chunks",
+           "check_same_wiki", "LiveHarvest", "STATE_KEY", "API_BATCH", "SAFETY_OVERLAP",
+           "DUMP_BATCH", "_base36_sha1", "_shift"]
+
 #: pages per store transaction when importing a dump
 DUMP_BATCH = 500
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SKOS, Literal, URIRef
+from rdflib import SKOS, Literal, URIRef
 
 from tierslieux.model.clean import fold
 from tierslieux.model.rdf import key_path, slugify
