@@ -31,6 +31,7 @@ from tierslieux.pipeline.harvest_record import (  # noqa: F401  (re-exported)
     chunks,
     now_utc,
 )
+from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE
 from tierslieux.pipeline.store import Store, UpsertCounts
 from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, Wiki, connect
 
@@ -52,7 +53,8 @@ def harvest_dump(
     """Import an XML export into the store.
 
     An export is taken as a full snapshot of the chosen namespaces: stored pages of those
-    namespaces that it no longer contains are recorded as deleted.
+    namespaces that it no longer contains are recorded as deleted. The property namespace
+    of Semantic MediaWiki (102) is read too when the export's wiki has it.
     """
     dump = Path(dump)
     site = read_site_info(dump)
@@ -60,6 +62,9 @@ def harvest_dump(
     if site.article_path or store.site_info is None:
         store.set_site_info(site)
     wanted = None if namespaces is None else set(namespaces)
+    if wanted and PROPERTY_NAMESPACE in dict(site.namespaces):
+        # Semantic MediaWiki's property pages type the annotations of the other pages
+        wanted.add(PROPERTY_NAMESPACE)
     source = f"dump:{dump.name}"
     harvest_id = store.begin_harvest(source, "dump", now_utc())
     counts = UpsertCounts()

@@ -20,7 +20,9 @@ from rdflib import XSD, Literal, URIRef
 
 from tierslieux.model.clean import clean_date, clean_email, clean_phone, fold
 from tierslieux.model.rdf import is_iri
+from tierslieux.errors import ParseError
 from tierslieux.model.records import ParsedPage
+from tierslieux.pipeline.parse import parse_page
 
 __all__ = ["PropertyDecl", "SMW_TYPES", "read_property", "type_value", "canonical_type",
            "property_types", "PROPERTY_NAMESPACE"]
@@ -105,10 +107,8 @@ def read_property(parsed: ParsedPage) -> PropertyDecl:
 
 def property_types(store: object) -> dict[str, str]:
     """Folded property name -> declared type, from the property pages of ``store`` (a
-    pipeline Store); a page that cannot be parsed declares nothing (the build reports it)."""
-    from tierslieux.errors import ParseError
-    from tierslieux.pipeline.parse import parse_page
-
+    pipeline Store); a page that cannot be parsed declares nothing (the build reports it).
+    The build runs it before the pages, every time: property pages are few and small."""
     types: dict[str, str] = {}
     for page in store.pages([PROPERTY_NAMESPACE]):  # type: ignore[attr-defined]
         try:

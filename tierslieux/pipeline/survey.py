@@ -133,6 +133,8 @@ class _Survey:
                     + _effects(rule, describes=False))
             elif isinstance(rule, IgnoredTemplate):
                 status, text = "ignored", "; ".join(["banner/navigation", *_effects(rule)])
+            elif self._shows_text(template.name):
+                status, text = "mapped", "shows text (inline_templates); kept as tl:TemplateCall"
             else:
                 status, text = "unmapped", "kept as tl:TemplateCall"
             self.count("template", template.name, page_id, status, text)
@@ -152,6 +154,9 @@ class _Survey:
                                    f"cleaner {param.cleaner})")
                 elif isinstance(rule, IgnoredTemplate):
                     self.count("param", label, page_id, "ignored", "template ignored")
+                elif self._shows_text(template.name):
+                    self.count("param", label, page_id, "mapped",
+                               "shown text (inline_templates); kept as tl:TemplateParameter")
                 else:
                     self.count("param", label, page_id, "unmapped",
                                "kept as tl:TemplateParameter")
@@ -178,6 +183,11 @@ class _Survey:
             else:
                 self.count("category", name, page_id, "mapped", "; ".join(_effects(rule)))
         self.add_smw(parsed, page_id)
+
+    def _shows_text(self, name: str) -> bool:
+        shown = self.mapping.inline_templates
+        rule = shown.rule(name) if shown is not None else None
+        return rule is not None and bool(rule.patterns or rule.content)
 
     def add_smw(self, parsed: ParsedPage, page_id: int) -> None:
         smw = self.mapping.smw
