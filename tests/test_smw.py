@@ -126,7 +126,9 @@ def test_property_pages_and_annotated_pages_from_a_real_wiki(make_mediawiki, tmp
         titles = {p.revision.title for p in opened.pages([102])}
     assert namespaces == {0, 102}
     assert titles == {"Propriété:Skills", "Propriété:A pour lieu", "Propriété:Bizarre",
-                      "Propriété:Nombre de participants", "Propriété:Nombre d'ateliers"}
+                      "Propriété:Nombre de participants", "Propriété:Nombre d'ateliers",
+                      # the sample's own, imported into the seeded wiki
+                      "Propriété:A pour acteur", "Propriété:Compétences"}
     out = tmp_path / "exports"
     build(store, out, BuildOptions(started="2025-01-01T00:00:00Z"))
 
