@@ -164,7 +164,6 @@ def _concept(job: PageJob, prop: URIRef, scheme: URIRef, path: tuple[str, ...],
     job.add(concept, SKOS.prefLabel, job.text(path[-1]))
     job.add(concept, SKOS.inScheme, scheme)
     if len(path) > 1:
-        job.add(concept, SKOS.altLabel, job.text(" / ".join(path)))
         parent = URIRef(f"{prop}/value/{slugify(' / '.join(path[:-1])) or '_'}")
         job.add(concept, SKOS.broader, parent)
         job.add(parent, SKOS.narrower, concept)
