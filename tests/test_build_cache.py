@@ -69,9 +69,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = parse_module.parse_page
 
-    def counting(page):
+    def counting(page, **options):
         seen.append(page.revision.title)
-        return original(page)
+        return original(page, **options)
 
     monkeypatch.setattr(parse_module, "parse_page", counting)
     return seen

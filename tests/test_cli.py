@@ -247,7 +247,7 @@ def test_progress_is_silent_on_a_pipe_unless_asked(tmp_path):
     assert "pages built" not in quiet.stderr
     asked = tierslieux("--progress", "build", "--out", "again", cwd=tmp_path)
     assert asked.returncode == 0
-    assert "pages built: 12/12" in asked.stderr
+    assert "pages built: 16/16" in asked.stderr
 
 
 def test_query_a_worked_question_from_the_command_line(sample_release):

@@ -32,7 +32,10 @@ from tierslieux.pipeline.wikiapi import connect
 
 pytestmark = pytest.mark.integration
 
-ALL_NS = (0, 1, 10, 14)
+#: the namespaces of the sample (102: its Semantic MediaWiki property pages)
+ALL_NS = (0, 1, 10, 14, 102)
+#: what a harvest of the articles stores: namespace 102 is added when the wiki has it
+SELECTED = (0, 102)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -292,7 +295,7 @@ def test_changing_the_selection_forces_a_full_harvest(mediawiki, tmp_path):
     assert again.mode == "incremental"
     wider, stored = harvest(mediawiki.api, path, namespaces=(0, 10))
     assert wider.mode == "full" and any("selection" in note for note in wider.notes)
-    assert stored == wiki_pages(mediawiki, (0, 10))
+    assert stored == wiki_pages(mediawiki, (0, 10, 102))  # 102: added, the wiki has it
     forced, _ = harvest(mediawiki.api, path, namespaces=(0, 10), full=True)
     assert (forced.mode, forced.pages_unchanged, forced.pages_new) == ("full", len(stored), 0)
 
@@ -331,7 +334,7 @@ def test_incremental_harvest_picks_up_exactly_the_changes(fresh_mediawiki, tmp_p
                              progress=lambda done, total: calls.append((done, total)))
     assert second.mode == "incremental"
     assert calls[-1][0] == calls[-1][1] >= 8   # ids to re-read known in advance
-    assert stored == wiki_pages(wiki, (0,))
+    assert stored == wiki_pages(wiki, SELECTED)
     assert set(second.deleted_titles) == {deleted, restored}
     assert second.moved == ((moved, new_name),)
     # new: the created pages and the redirect left at the moved page's old title
@@ -349,7 +352,7 @@ def test_incremental_harvest_picks_up_exactly_the_changes(fresh_mediawiki, tmp_p
 
     site.post("undelete", title=restored, reason="test", token=site.get_token("csrf"))
     third, stored = harvest(wiki.base + "/", path)
-    assert stored == wiki_pages(wiki, (0,))
+    assert stored == wiki_pages(wiki, SELECTED)
     assert (third.pages_new, third.pages_changed, third.pages_deleted) == (1, 0, 0)
     with Store(path) as store:
         back = store.get(restored_before.revision.page_id)
@@ -441,7 +444,7 @@ def test_incremental_falls_back_to_a_listing_when_recentchanges_was_purged(
     report, stored = harvest(wiki.api, path)
     assert report.mode == "incremental"
     assert any("recent changes do not reach back" in note for note in report.notes)
-    assert stored == wiki_pages(wiki, (0,))
+    assert stored == wiki_pages(wiki, SELECTED)
     assert report.deleted_titles == (titles[1],)
     assert report.moved == ((titles[2], titles[2] + " bis"),)
     # only the differing pages were fetched: 1 edit, 1 move, its redirect, 2 new pages
@@ -531,7 +534,7 @@ def test_interrupted_incremental_resumes(fresh_mediawiki, tmp_path, proxy_factor
     proxy.fail_if = None
     report, stored = harvest(proxy.url + "/api.php", path, batch_size=2)
     assert any("resumed" in note for note in report.notes)
-    assert stored == wiki_pages(wiki, (0,))
+    assert stored == wiki_pages(wiki, SELECTED)
     assert report.pages_new == len(created)
 
 

@@ -55,6 +55,9 @@ FEATURES = {
     "namespace rules": "namespace_discussion",
     "redirects (redirect page type)": "redirect",
     "sub-pages (one record for the root page)": "subpage",
+    "SMW properties mapped (dates, concepts, IRIs), unmapped ones as tl:Annotation, queries":
+        "smw_annotations",
+    "SMW subobjects as entities (named, anonymous, a name given twice)": "smw_subobjects",
 }
 
 

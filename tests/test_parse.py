@@ -50,8 +50,10 @@ def as_json(parsed: ParsedPage) -> dict:
     """The ParsedPage as JSON data, without the page it came from."""
     data = dataclasses.asdict(parsed)
     del data["page"]
-    if not data["issues"]:  # only pages the parser reports on have them
-        del data["issues"]
+    # only pages with such things have them (the cases of plain wikitext stay as they were)
+    for key in ("issues", "annotations", "subobjects", "queries", "silent_templates"):
+        if not data[key]:
+            del data[key]
     return json.loads(json.dumps(data))
 
 

@@ -43,6 +43,10 @@ PARTNERSHIPS = {"delegation-service-public": "Délégation de service public",
                 "modele-economique": "Modèle économique", "prestation": "Prestation",
                 "subvention": "Subvention"}
 CHANGED_SINCE_2024 = [
+    ("Badge inter-lieux", "2026-02-16T11:30:00Z", 52020),
+    ("Rencontre des fabriques 2021", "2026-02-16T10:05:00Z", 52014),
+    ("Propriété:Compétences", "2026-02-16T09:20:00Z", 52011),
+    ("Propriété:A pour acteur", "2026-02-16T09:00:00Z", 52010),
     ("Construire et équilibrer son budget", "2026-02-10T12:30:00Z", 51936),
     ("Préfiguration", "2025-06-18T07:45:00Z", 48215),
     (SEED, "2024-04-03T13:15:00Z", 43905),
@@ -135,12 +139,14 @@ EXPECTED: dict[str, list[dict]] = {
             "Le manifeste des Tiers Lieux", "Au Comptoir Numérique", "Le Comptoir Numérique"}},
         {"who": "Dominique Perrin", "role": "last edit", "count": "2", "contributions": {
             SEED, "Historique de Movilab"}},
-        {"who": "Lou Garnier", "role": "last edit", "count": "2", "contributions": {
-            "Construire et équilibrer son budget", "Les réseaux de tiers-lieux"}},
-        {"who": "Noé Fabre", "role": "last edit", "count": "3", "contributions": {
-            "Convention immobilière et de partenariat", "Préfiguration", "Le WIP"}},
-        {"who": "Sacha Morel", "role": "last edit", "count": "2", "contributions": {
-            "La Myne", "La Myne/2"}},
+        {"who": "Lou Garnier", "role": "last edit", "count": "3", "contributions": {
+            "Badge inter-lieux", "Construire et équilibrer son budget",
+            "Les réseaux de tiers-lieux"}},
+        {"who": "Noé Fabre", "role": "last edit", "count": "5", "contributions": {
+            "Convention immobilière et de partenariat", "Préfiguration", "Le WIP",
+            "Propriété:A pour acteur", "Propriété:Compétences"}},
+        {"who": "Sacha Morel", "role": "last edit", "count": "3", "contributions": {
+            "La Myne", "La Myne/2", "Rencontre des fabriques 2021"}},
         {"who": "ophélie Deyrolle", "role": "contributor", "count": "1",
          "contributions": {"Le WIP"}},
         {"who": "ophélie Deyrolle", "role": "referent", "count": "1", "contributions": {"Le WIP"}},
@@ -155,6 +161,8 @@ EXPECTED: dict[str, list[dict]] = {
             SEED, "Convention immobilière et de partenariat"}},
         {"category": "Tiers-lieux fermés", "pages": "2", "titles": {
             "Le WIP", "Au Comptoir Numérique"}},
+        {"category": "Communs", "pages": "1", "titles": {"Badge inter-lieux"}},
+        {"category": "Rencontres", "pages": "1", "titles": {"Rencontre des fabriques 2021"}},
         {"category": "Réseaux", "pages": "1", "titles": {"Les réseaux de tiers-lieux"}},
     ],
     "module-audiences": [
@@ -226,7 +234,8 @@ def test_pages_changed_since_another_date(sample_release):
     text = worked_query("pages-changed-since").text.replace(
         '"2024-01-01T00:00:00Z"', '"2025-01-01T00:00:00Z"')
     assert [r["title"] for r in _rows(run_query(sample_release, text, "csv"))] == [
-        "Construire et équilibrer son budget", "Préfiguration"]
+        "Badge inter-lieux", "Rencontre des fabriques 2021", "Propriété:Compétences",
+        "Propriété:A pour acteur", "Construire et équilibrer son budget", "Préfiguration"]
 
 
 def test_worked_query_as_a_table(sample_release):

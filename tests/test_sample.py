@@ -158,9 +158,9 @@ def test_site_info():
     assert site.article_path == "https://movilab.org/wiki/$1"
     assert site.script_url == "https://movilab.org/index.php"
     names = dict(site.namespaces)
-    assert [key for key, _ in site.namespaces] == list(range(-2, 16))
-    assert (names[0], names[1], names[4], names[10], names[14]) == (
-        "", "Discussion", "Movilab", "Modèle", "Catégorie",
+    assert [key for key, _ in site.namespaces] == [*range(-2, 16), 102, 103]
+    assert (names[0], names[1], names[4], names[10], names[14], names[102]) == (
+        "", "Discussion", "Movilab", "Modèle", "Catégorie", "Propriété",
     )
 
 

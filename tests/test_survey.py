@@ -33,6 +33,14 @@ def test_survey_of_the_sample_explains_everything(sample: dict[str, StoredPage],
     assert report.unmapped("template") == ()
     assert report.unmapped("param") == ()
     assert report.unmapped("category") == ()
+    assert templates["Langue"].rule.startswith("shows text (inline_templates)")
+    smw = rows_by(report, "smw-property")
+    assert smw["Date de début"].status == "mapped" and "startDate" in smw["Date de début"].rule
+    assert smw["A pour acteur"].status == "unmapped"
+    assert smw["A pour acteur"].rule == "kept as tl:Annotation"
+    assert set(rows_by(report, "subobject")) == {"Atelier gouvernance", "(anonymous)"}
+    assert len(rows_by(report, "query")) == 1
+    assert report.unmapped("inline-template") == ()
     params = rows_by(report, "param")
     assert params["Tiers-lieu/code postal"].status == "mapped"
     assert "postalCode" in params["Tiers-lieu/code postal"].rule

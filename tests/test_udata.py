@@ -161,7 +161,7 @@ def test_udata_reads_the_french_metadata(harvest) -> None:
     assert {"name": "Movilab", "email": "open-data@example.org", "role": "contact"} \
         in dataset["contact_points"]
     start, end = dataset["temporal"]
-    assert start < end and end.startswith("2026-02-10")
+    assert start < end and end.startswith("2026-02-16")  # the latest edit of the sample
     assert "tiers-lieux" in dataset["tags"]
 
 

@@ -145,6 +145,46 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Annotation:
+    """One Semantic MediaWiki property value: ``[[P::V]]``, a ``{{#set:}}`` or
+    ``{{#subobject:}}`` parameter. ``property`` is normalised (``_`` as space, first letter
+    upper-case), ``value`` is plain text."""
+
+    property: str
+    value: str
+    section: int
+    #: key of the subobject it belongs to, "" for the page itself
+    subobject: str = ""
+
+
+@dataclass(frozen=True)
+class Subobject:
+    """``{{#subobject: name |P=V …}}``: an entity of its own, inside its page."""
+
+    #: the name as written, "" when anonymous
+    name: str
+    #: the name, or for an anonymous one ``_`` + a digest of its annotations
+    key: str
+    section: int
+    annotations: tuple[Annotation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    """``{{#ask: …}}`` or ``{{#show: …}}``, recorded as written, not evaluated."""
+
+    #: "ask" or "show"
+    function: str
+    #: the condition (``[[Category:Commun]] [[A pour acteur::+]]``) or, for #show, the page
+    query: str
+    #: ``?P`` / ``?P=label`` as written
+    printouts: tuple[str, ...]
+    #: the other parameters (format, limit, sort…)
+    params: tuple[tuple[str, str], ...]
+    section: int
+
+
+@dataclass(frozen=True)
 class ParsedPage:
     """Everything the map stage needs from one page."""
 
@@ -158,6 +198,13 @@ class ParsedPage:
     redirect: str | None = None
     #: what the parser could not take as written (a character entity no output can hold…)
     issues: tuple[Issue, ...] = ()
+    #: Semantic MediaWiki markup: the page's own annotations, its subobjects, its queries
+    annotations: tuple[Annotation, ...] = ()
+    subobjects: tuple[Subobject, ...] = ()
+    queries: tuple[Query, ...] = ()
+    #: names of the templates called in running text that show nothing here (no rule of the
+    #: mapping's ``inline_templates``), one per call, in page order
+    silent_templates: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- map

@@ -19,7 +19,8 @@ from rdflib import Graph, URIRef
 from tierslieux.errors import MappingError
 from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
 from tierslieux.model.clean import CLEANERS, fold
-from tierslieux.ontology.namespace import TL
+from tierslieux.ontology.reader import Reader as _Reader
+from tierslieux.ontology.shown import bundled_shown, read_shown
 from tierslieux.ontology.rules import (
     CONTEXT_KEYS,
     CategoryRule,
@@ -31,7 +32,7 @@ from tierslieux.ontology.rules import (
     NamespaceRule,
     ParamRule,
     PrefixRule,
-    PropertyInfo,
+    SmwRules,
     SubpageRule,
     TemplateRule,
     TextRule,
@@ -50,85 +51,6 @@ CONTEXT_SCHEMES = {
 
 
 # --------------------------------------------------------------------------- reading YAML
-
-
-class _Reader:
-    """Typed access to the YAML tree; every error names the file and the key path."""
-
-    def __init__(self, source: str, properties: dict[str, PropertyInfo],
-                 schemes: dict[URIRef, dict[str, URIRef]]) -> None:
-        self.source = source
-        self.properties = properties
-        self.schemes = schemes
-
-    def fail(self, where: str, message: str) -> MappingError:
-        return MappingError(f"{self.source}: {where}: {message}")
-
-    def mapping(self, node: Any, where: str, allowed: Iterable[str],
-                required: Iterable[str] = ()) -> dict[str, Any]:
-        if not isinstance(node, dict):
-            raise self.fail(where, f"expected a mapping of keys, got {type(node).__name__}")
-        unknown = sorted(set(map(str, node)) - set(allowed))
-        if unknown:
-            raise self.fail(f"{where}.{unknown[0]}",
-                            f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-        for key in required:
-            if node.get(key) in (None, ""):
-                raise self.fail(f"{where}.{key}", "missing")
-        return node
-
-    def items(self, node: Any, where: str) -> list[Any]:
-        if node is None:
-            return []
-        if not isinstance(node, list):
-            raise self.fail(where, f"expected a list, got {type(node).__name__}")
-        return node
-
-    def text(self, node: Any, where: str) -> str:
-        if isinstance(node, bool) or not isinstance(node, (str, int, float)):
-            raise self.fail(where, "expected a text value")
-        return str(node).strip()
-
-    def names(self, node: Any, where: str) -> tuple[str, ...]:
-        if node is None:
-            return ()
-        if isinstance(node, str):
-            return (node.strip(),)
-        return tuple(self.text(v, f"{where}[{i}]") for i, v in enumerate(self.items(node, where)))
-
-    def term(self, node: Any, where: str) -> URIRef:
-        name = self.text(node, where)
-        if name not in TL:
-            raise self.fail(where, f"{name!r} is not a term of the ontology (tl:)")
-        return TL[name]
-
-    def prop(self, node: Any, where: str) -> URIRef:
-        iri = self.term(node, where)
-        if str(iri) not in self.properties:
-            raise self.fail(where, f"{self.text(node, where)!r} is not a property of the ontology")
-        return iri
-
-    def concept(self, node: Any, where: str, scheme: str | None = None) -> URIRef:
-        iri = self.term(node, where)
-        in_schemes = [s for s, index in self.schemes.items() if iri in index.values()]
-        if not in_schemes:
-            raise self.fail(where, f"{self.text(node, where)!r} is not a concept of the ontology")
-        if scheme is not None and TL[scheme] not in in_schemes:
-            raise self.fail(where, f"{self.text(node, where)!r} is not in the scheme tl:{scheme}")
-        return iri
-
-    def scheme(self, node: Any, where: str) -> URIRef:
-        iri = self.term(node, where)
-        if iri not in self.schemes:
-            raise self.fail(where, f"{self.text(node, where)!r} is not a concept scheme")
-        return iri
-
-    def flag(self, node: Any, where: str) -> bool:
-        if node is None:
-            return False
-        if not isinstance(node, bool):
-            raise self.fail(where, "expected true or false")
-        return node
 
 
 def _entities(r: _Reader, node: Any) -> tuple[EntityRule, ...]:
@@ -287,7 +209,8 @@ def _index(r: _Reader, rules: Iterable[Any], where: str, attr: str = "name") -> 
 
 
 TOP_KEYS = ("version", "entities", "templates", "ignored_templates", "categories", "namespaces",
-            "redirect_page_type", "subpages", "headings", "item_prefixes", "text_rules")
+            "redirect_page_type", "subpages", "headings", "item_prefixes", "text_rules",
+            "smw_properties", "inline_templates")
 
 
 def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None = None
@@ -316,6 +239,8 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
     subpages = _subpages(r, tree.get("subpages"))
     prefixes = _item_prefixes(r, tree.get("item_prefixes"))
     text_rules = _text_rules(r, tree.get("text_rules"), entities)
+    smw = _smw_properties(r, tree.get("smw_properties"), entities)
+    shown = bundled_shown().merged(read_shown(tree.get("inline_templates"), source))
     redirect = tree.get("redirect_page_type")
     return Mapping(
         source=source,
@@ -336,6 +261,8 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         template_index=_index(r, [*templates, *ignored], "templates / ignored_templates"),
         category_index=_index(r, categories, "categories"),
         prefix_index=_index(r, prefixes, "item_prefixes", "prefix"),
+        smw=smw,
+        inline_templates=shown,
     )
 
 
@@ -474,6 +401,29 @@ def _text_rules(r: _Reader, node: Any, entities: tuple[EntityRule, ...]
             properties=tuple((role, r.prop(roles[role], f"{where}.properties.{role}"))
                              for role in CLOSURE_ROLES if role in roles)))
     return tuple(text_rules)
+
+
+def _smw_properties(r: _Reader, node: Any, entities: tuple[EntityRule, ...]) -> SmwRules:
+    """Semantic MediaWiki property names onto the ontology, one parameter rule each."""
+    if node is None:
+        return SmwRules()
+    spec = r.mapping(node, "smw_properties", allowed=("describes", "properties"))
+    kinds = {e.kind for e in entities}
+    describes = spec.get("describes")
+    if describes is not None:
+        describes = r.text(describes, "smw_properties.describes")
+        if describes not in kinds:
+            raise r.fail("smw_properties.describes",
+                         f"{describes!r} is not one of the entities: {', '.join(sorted(kinds))}")
+    rules = tuple(_param(r, item, f"smw_properties.properties[{i}]", kinds)
+                  for i, item in enumerate(r.items(spec.get("properties"),
+                                                   "smw_properties.properties")))
+    for i, rule in enumerate(rules):
+        if rule.kind == "closure":
+            raise r.fail(f"smw_properties.properties[{i}].kind",
+                         "a closure is read from a template parameter, not an annotation")
+    return SmwRules(describes=describes, properties=rules,
+                    index=_index(r, rules, "smw_properties.properties"))
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:

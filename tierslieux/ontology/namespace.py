@@ -16,6 +16,7 @@ class TL(DefinedNamespace):
     _fail = True
 
     # classes
+    Annotation: URIRef  # Semantic annotation
     ArrondissementMunicipal: URIRef  # Municipal arrondissement
     Audience: URIRef  # Audience
     Collectivity: URIRef  # Local government
@@ -31,11 +32,14 @@ class TL(DefinedNamespace):
     PartnershipType: URIRef  # Partnership type
     Person: URIRef  # Person
     PlaceStatus: URIRef  # Place status
+    Query: URIRef  # Semantic query
     Region: URIRef  # Region
     Revision: URIRef  # Revision
     Section: URIRef  # Section
+    SemanticProperty: URIRef  # Semantic property
     Statement: URIRef  # Statement
     StatementKind: URIRef  # Statement kind
+    Subobject: URIRef  # Semantic subobject
     TemplateCall: URIRef  # Template call
     TemplateParameter: URIRef  # Template parameter
     Theme: URIRef  # Theme
@@ -43,7 +47,10 @@ class TL(DefinedNamespace):
     WikiPage: URIRef  # Wiki page
 
     # properties
+    allowedValues: URIRef  # allowed values
     alternativeTitle: URIRef  # alternative title
+    annotates: URIRef  # annotates
+    annotationValue: URIRef  # annotation value
     audience: URIRef  # audience
     category: URIRef  # category
     closedSince: URIRef  # closed since
@@ -51,10 +58,12 @@ class TL(DefinedNamespace):
     concernsLevel: URIRef  # concerns level
     contributor: URIRef  # contributor
     contributorName: URIRef  # contributor name
+    declaredType: URIRef  # declared type
     depth: URIRef  # depth
     describes: URIRef  # describes
     description: URIRef  # description
     email: URIRef  # e-mail
+    endDate: URIRef  # end date
     externalLink: URIRef  # external link
     hasItem: URIRef  # has item
     hasParameter: URIRef  # has parameter
@@ -91,21 +100,29 @@ class TL(DefinedNamespace):
     partnershipType: URIRef  # partnership type
     phone: URIRef  # phone
     postalCode: URIRef  # postal code
+    printout: URIRef  # printout
+    propertyName: URIRef  # property name
+    propertyPage: URIRef  # property page
+    queryText: URIRef  # query text
     redirectsTo: URIRef  # redirects to
     referent: URIRef  # referent
     revisionId: URIRef  # revision id
     shortName: URIRef  # short name
     siren: URIRef  # SIREN number
     siret: URIRef  # SIRET number
+    startDate: URIRef  # start date
     statementKind: URIRef  # statement kind
     status: URIRef  # status
     streetAddress: URIRef  # street address
     subPageOf: URIRef  # sub-page of
+    subobjectName: URIRef  # subobject name
+    subobjectOf: URIRef  # subobject of
     templateName: URIRef  # template name
     text: URIRef  # text
     theme: URIRef  # theme
     title: URIRef  # title
     town: URIRef  # town
+    typedValue: URIRef  # typed value
     website: URIRef  # website
 
     # concept schemes

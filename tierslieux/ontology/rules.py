@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 
@@ -163,6 +164,21 @@ class PropertyInfo:
 
 
 @dataclass(frozen=True)
+class SmwRules:
+    """The ``smw_properties`` section: Semantic MediaWiki property names onto the ontology,
+    as for template parameters (a ParamRule each: kind, cleaner, separator…)."""
+
+    #: the entity kind the page's own annotations describe; None: the page itself
+    describes: str | None = None
+    properties: tuple[ParamRule, ...] = ()
+    #: folded name or alias -> its rule
+    index: dict[str, ParamRule] = field(default_factory=dict, repr=False, compare=False)
+
+    def rule(self, name: str) -> ParamRule | None:
+        return self.index.get(fold(name))
+
+
+@dataclass(frozen=True)
 class Mapping:
     """The whole mapping, with the ontology facts the map stage needs."""
 
@@ -188,6 +204,10 @@ class Mapping:
     category_index: dict[str, CategoryRule] = field(
         default_factory=dict, repr=False, compare=False)
     prefix_index: dict[str, PrefixRule] = field(default_factory=dict, repr=False, compare=False)
+    #: Semantic MediaWiki properties (``smw_properties``)
+    smw: SmwRules = field(default_factory=SmwRules)
+    #: what inline templates show (``inline_templates``, over the bundled set)
+    inline_templates: Any = field(default=None, compare=False)
 
     # ------------------------------------------------------------------ look-ups
     def entity(self, kind: str) -> EntityRule:

@@ -84,8 +84,10 @@ def unpack_issues(blob: bytes) -> list[Issue]:
     return [Issue(*fields) for fields in json.loads(zlib.decompress(blob))]
 
 
-def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str:
-    """The digest that names everything a page's cached result depends on besides the page."""
+def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
+                  smw_types: dict[str, str] | None = None) -> str:
+    """The digest that names everything a page's cached result depends on besides the page
+    (``smw_types``: the types the store's property pages declare)."""
     import sys
 
     import mwparserfromhell
@@ -106,11 +108,13 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo) -> str
     add("rdflib", rdflib.__version__)
     add("mapping", mapping_bytes)
     ontology = resources.files("tierslieux.ontology")
-    for name in ("ontology.ttl", "shapes.ttl"):
+    for name in ("ontology.ttl", "shapes.ttl", "inline_templates.yaml"):
         add(name, ontology.joinpath(name).read_bytes())
     add("geography", geography.SOURCE["sha256"])  # the vendored data, by its digest
     add("base", base_iri)
     add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
+    if smw_types:
+        add("smw_types", json.dumps(smw_types, sort_keys=True, ensure_ascii=False))
     package = resources.files("tierslieux")
     for name in CODE_PACKAGES:
         for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):

@@ -41,6 +41,7 @@ from tierslieux.ontology.namespace import TL
 from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules
 from tierslieux.pipeline.map_sections import map_sections
+from tierslieux.pipeline.map_smw import map_smw
 from tierslieux.pipeline.map_values import map_param, set_closure
 from tierslieux.pipeline.names import fold_names
 from tierslieux.pipeline.places import GeographyStep
@@ -79,8 +80,11 @@ class Record:
 class Mapper:
     """Maps parsed pages of one wiki onto the ontology."""
 
-    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI) -> None:
+    def __init__(self, mapping: Mapping, site: SiteInfo, base_iri: str = DEFAULT_BASE_IRI,
+                 smw_types: dict[str, str] | None = None) -> None:
         self.mapping = mapping
+        #: folded SMW property name -> its declared type (pipeline/smw_types.py)
+        self.smw_types = dict(smw_types or {})
         self.site = site
         self.iris = IriRules(mapping, site, base_iri)
         self.base = self.iris.base
@@ -217,6 +221,7 @@ class PageJob:
         for template in sorted(self.parsed.templates, key=lambda t: t.order):
             self.map_template(template)
         map_sections(self)
+        map_smw(self)
         self.apply_text_rules()
         self.finish_records()
         self.triples = fold_names(self.triples)

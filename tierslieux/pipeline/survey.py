@@ -1,6 +1,9 @@
 """Mapping coverage of a harvested wiki: which templates, parameters, headings and categories
 occur, how often, on how many pages, and whether the mapping maps them, ignores them, or
-leaves them unmapped (kept as generic page structure).
+leaves them unmapped (kept as generic page structure). Beside them: the Semantic MediaWiki
+properties (mapped by ``smw_properties`` or kept as tl:Annotation), subobjects and queries
+(recorded, not evaluated), and the inline templates that showed nothing in running text
+(``unmapped``: add them to ``inline_templates``).
 
 This is how a maintainer writes ``mapping.yaml`` for a wiki seen for the first time.
 """
@@ -16,7 +19,8 @@ from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, Tem
 from tierslieux.model.clean import fold
 from tierslieux.model.records import ParsedPage
 
-KINDS = ("template", "param", "heading", "category")
+KINDS = ("template", "param", "heading", "category", "smw-property", "subobject", "query",
+         "inline-template")
 STATUSES = ("unmapped", "mapped", "ignored")
 TABLE_HEADER = ("kind", "name", "uses", "pages", "status", "rule")
 
@@ -129,6 +133,8 @@ class _Survey:
                     + _effects(rule, describes=False))
             elif isinstance(rule, IgnoredTemplate):
                 status, text = "ignored", "; ".join(["banner/navigation", *_effects(rule)])
+            elif self._shows_text(template.name):
+                status, text = "mapped", "shows text (inline_templates); kept as tl:TemplateCall"
             else:
                 status, text = "unmapped", "kept as tl:TemplateCall"
             self.count("template", template.name, page_id, status, text)
@@ -148,6 +154,9 @@ class _Survey:
                                    f"cleaner {param.cleaner})")
                 elif isinstance(rule, IgnoredTemplate):
                     self.count("param", label, page_id, "ignored", "template ignored")
+                elif self._shows_text(template.name):
+                    self.count("param", label, page_id, "mapped",
+                               "shown text (inline_templates); kept as tl:TemplateParameter")
                 else:
                     self.count("param", label, page_id, "unmapped",
                                "kept as tl:TemplateParameter")
@@ -173,6 +182,37 @@ class _Survey:
                 self.count("category", name, page_id, "unmapped", "kept as tl:category")
             else:
                 self.count("category", name, page_id, "mapped", "; ".join(_effects(rule)))
+        self.add_smw(parsed, page_id)
+
+    def _shows_text(self, name: str) -> bool:
+        shown = self.mapping.inline_templates
+        rule = shown.rule(name) if shown is not None else None
+        return rule is not None and bool(rule.patterns or rule.content)
+
+    def add_smw(self, parsed: ParsedPage, page_id: int) -> None:
+        smw = self.mapping.smw
+        where = f"record of {smw.describes}" if smw.describes else "the page"
+        annotations = [*parsed.annotations,
+                       *(a for sub in parsed.subobjects for a in sub.annotations)]
+        for annotation in annotations:
+            param = smw.rule(annotation.property)
+            if param is None:
+                self.count("smw-property", annotation.property, page_id, "unmapped",
+                           "kept as tl:Annotation")
+            else:
+                on = "the subobject" if annotation.subobject else where
+                self.count("smw-property", annotation.property, page_id, "mapped",
+                           f"tl:{_local(param.property)} ({param.kind}, cleaner "
+                           f"{param.cleaner}) on {on}")
+        for sub in parsed.subobjects:
+            self.count("subobject", sub.name or "(anonymous)", page_id, "mapped",
+                       "tl:Subobject")
+        for query in parsed.queries:
+            self.count("query", f"#{query.function}: {query.query}", page_id, "unmapped",
+                       "recorded as tl:Query, not evaluated")
+        for name in parsed.silent_templates:
+            self.count("inline-template", name, page_id, "unmapped",
+                       "shows nothing: add it to inline_templates")
 
     def report(self, failures: Iterable[tuple[str, str]] = ()) -> SurveyReport:
         rows = [
@@ -202,7 +242,7 @@ def survey_store(store: object, mapping: Mapping | None = None) -> SurveyReport:
     failures = []
     for page in store.pages():  # type: ignore[attr-defined]
         try:
-            survey.add(parse_page(page))
+            survey.add(parse_page(page, shown=mapping.inline_templates))
         except ParseError as exc:
             failures.append((page.revision.title, str(exc)))
     return survey.report(failures)

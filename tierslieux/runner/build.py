@@ -81,6 +81,7 @@ from tierslieux.pipeline.runs import (
     run_id,
     run_paths,
 )
+from tierslieux.pipeline.smw_types import property_types
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
 from tierslieux.workers import SharedPool, shared_pool
@@ -216,6 +217,8 @@ class _Plan:
     version: str
     #: pages a harvest could not store as delivered (reported, never a reason to refuse)
     store_problems: tuple[Issue, ...] = ()
+    #: folded SMW property name -> the type its property page declares
+    smw_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
     clock = _Clock()
     out_dir = Path(out_dir)
     plan = _plan(store_path, options)
-    mapper = Mapper(load_mapping(options.mapping_path), plan.site, options.base_iri)
+    mapper = Mapper(load_mapping(options.mapping_path), plan.site, options.base_iri,
+                    smw_types=plan.smw_types)
     checker = _checker()
     listing = plan.listing
 
@@ -315,9 +319,10 @@ def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:
         every_page = frozenset(pid for (pid,) in store.db.execute("SELECT page_id FROM page"))
         newest = store.newest_timestamp(options.namespaces)
         store_problems = tuple(store.problems())
+        smw_types = property_types(store)
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
-                            base_iri=options.base_iri, site=site)
-    return _Plan(site, total, listing, every_page, newest, version, store_problems)
+                            base_iri=options.base_iri, site=site, smw_types=smw_types)
+    return _Plan(site, total, listing, every_page, newest, version, store_problems, smw_types)
 
 
 def _run_names(listing: list[tuple[int, str, str]], version: str

@@ -40,7 +40,7 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
     from tierslieux.pipeline.parse import parse_page
 
     try:
-        parsed = parse_page(page)
+        parsed = parse_page(page, shown=mapper.mapping.inline_templates)
     except ParseError as exc:  # parse_page turns any failure into a ParseError
         return _failed(page, f"not parsed: {exc}")
     try:
