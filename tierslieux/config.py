@@ -2,7 +2,9 @@
 
 Layout: one flat TOML table whose keys are the long names of the command-line options
 (``wiki``, ``store``, ``out``, ``base-iri``, ...; lists are plural: ``namespaces``,
-``categories``). See ``tierslieux.example.toml`` at the repository root.
+``categories``). ``namespace``, the command line's singular ``--namespace``, is accepted as an
+alias of ``namespaces`` (:data:`ALIASES`). See ``tierslieux.example.toml`` at the repository
+root.
 
 Where values come from, strongest first: the command line (:meth:`Config.merged`), the
 configuration file, the defaults below. Paths written in the file are relative to the file's
@@ -52,6 +54,9 @@ DEFAULT_PUBLISHER_TYPE = "NonProfitOrganisation"
 DEFAULT_CHECKSUM_DATATYPE = "string"
 LOG_FORMATS = ("text", "json")
 DEFAULT_DIFF_THRESHOLD = 0.10
+#: keys of the file accepted for another key: the option's own name (``--namespace`` is
+#: repeatable, the key is plural); a single number is accepted for the singular key
+ALIASES = {"namespace": "namespaces"}
 
 
 #: where a value came from, as shown by ``tierslieux config``
@@ -217,9 +222,14 @@ def load_config(path: Path | None = None, cwd: Path | None = None,
     _refuse_secrets(data, shown)
     values = {}
     for key, value in data.items():
-        name = key.replace("-", "_")
+        name = ALIASES.get(key, key).replace("-", "_")
         if name not in _FIELDS or "_" in key:
             raise ConfigError(f"{shown}: unknown key {key!r}{_suggest(key)}")
+        if key in ALIASES:
+            if ALIASES[key] in data:
+                raise ConfigError(f"{shown}: set either {key!r} or {ALIASES[key]!r}, not both")
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = [value]
         values[name] = _FIELDS[name].check(repr(key), value, shown, found.parent)
     if values.get("wiki") is not None and values.get("dump") is not None:
         raise ConfigError(f"{shown}: set either 'wiki' or 'dump', not both")
