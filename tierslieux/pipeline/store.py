@@ -307,9 +307,10 @@ class Store:
         self.db.execute("DELETE FROM problem WHERE source = ? AND page_id = ?",
                         (STORE_SOURCE, rev.page_id))
         changes: dict = {}
-        for name in ("title", "text", "redirect", "contributor", "comment", "sha1", "timestamp",
-                     "model"):
-            value = getattr(rev, name)
+        texts = {"title": rev.title, "text": rev.text, "redirect": rev.redirect,
+                 "contributor": rev.contributor, "comment": rev.comment, "sha1": rev.sha1,
+                 "timestamp": rev.timestamp, "model": rev.model}
+        for name, value in texts.items():
             if value is not None and clean_text(value)[1]:
                 changes[name] = clean_text(value)[0]
         contributors = tuple(clean_text(c)[0] for c in rev.contributors)
