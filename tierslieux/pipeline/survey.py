@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from tierslieux.errors import ParseError
 from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.model.clean import fold
+from tierslieux.model.plaintext import render_table
 from tierslieux.model.records import ParsedPage
 
 KINDS = ("template", "param", "heading", "category", "smw-property", "subobject", "query",
@@ -69,6 +70,25 @@ class SurveyReport:
         return [TABLE_HEADER, *(
             (r.kind, r.name, str(r.occurrences), str(r.pages), r.status, r.rule)
             for r in self.rows)]
+
+    def render(self, fmt: str = "table") -> str:
+        """What ``tierslieux survey`` prints: the JSON document (``json``), or the rows as an
+        aligned table (``table``)."""
+        if fmt == "json":
+            return self.to_json()
+        header, *rows = self.table_rows()
+        return render_table(list(header), [list(r) for r in rows])
+
+    def summary_line(self) -> str:
+        """One line: pages surveyed and the count of each status of each kind."""
+        summary = ", ".join(
+            f"{kind}: " + " / ".join(f"{n} {status}" for status, n in counts.items())
+            for kind, counts in self.summary().items())
+        return f"{self.pages} pages surveyed. {summary}."
+
+    def failure_lines(self) -> list[str]:
+        """One line per page that could not be parsed."""
+        return [f"{title}: not parsed: {reason}" for title, reason in self.failures]
 
 
 @dataclass

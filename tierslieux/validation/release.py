@@ -401,3 +401,32 @@ def validate_release(folder: str | Path,
     for validator in validators if validators is not None else default_validators():
         problems.extend(validator(release))
     return problems
+
+
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """What ``tierslieux validate`` says of a release folder."""
+
+    folder: Path
+    #: one message per problem; none for a valid release
+    problems: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        """The problems, one a line (what the command prints on stdout)."""
+        return "".join(f"{problem}\n" for problem in self.problems)
+
+    def summary(self) -> str:
+        """One line: valid, or how many problems."""
+        if self.valid:
+            return f"{self.folder}: valid release."
+        return f"{self.folder}: {len(self.problems)} problem(s), listed above"
+
+
+def check_release(folder: str | Path, validators: Sequence[Validator] | None = None
+                  ) -> ReleaseCheck:
+    """``validate_release`` as a record (MissingInputError when the folder holds no release)."""
+    return ReleaseCheck(Path(folder), tuple(validate_release(folder, validators)))
