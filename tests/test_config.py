@@ -223,6 +223,9 @@ def test_command_line_values_are_checked() -> None:
      "tierslieux.toml: 'wiki' must be an http(s) address, got a table"),
     ('wiki = "https://a.example/"\ndump = "a.xml"\n',
      "tierslieux.toml: set either 'wiki' or 'dump', not both"),
+    ('licence = "https://x.example/ma licence"\n',
+     "tierslieux.toml: 'licence' must be an http(s) address that is an IRI (no spaces: %20), "
+     "got \"https://x.example/ma licence\""),
     ('namespace = [0]\nnamespaces = [14]\n',
      "tierslieux.toml: set either 'namespace' or 'namespaces', not both"),
     ('namespace = "14"\n',

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
-from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri
 from tierslieux.ontology.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder
@@ -324,8 +324,15 @@ def _http(value: Any, key: str, base: Path | None) -> str:
     return value
 
 
+def _http_iri(value: Any, key: str, base: Path | None) -> str:
+    # an address the catalogue publishes as an IRI: no space, no character an IRI refuses
+    if not is_iri(_http(value, key, base)):
+        raise _Bad("an http(s) address that is an IRI (no spaces: %20)")
+    return value
+
+
 def _optional_http(value: Any, key: str, base: Path | None) -> str:
-    return "" if value == "" else _http(value, key, base)
+    return "" if value == "" else _http_iri(value, key, base)
 
 
 def _base_iri(value: Any, key: str, base: Path | None) -> str:
@@ -419,7 +426,7 @@ _FIELDS: dict[str, _Field] = {
     "out": _Field(_path),
     "base_iri": _Field(_base_iri),
     "publication_url": _Field(_optional_http),
-    "licence": _Field(_http),
+    "licence": _Field(_http_iri),
     "licence_name": _Field(_string),
     "attribution": _Field(_string),
     "contact_point": _Field(_contact_point),
