@@ -1,9 +1,10 @@
-"""Mapping coverage of a harvested wiki: which templates, parameters, headings and categories
-occur, how often, on how many pages, and whether the mapping maps them, ignores them, or
-leaves them unmapped (kept as generic page structure). Beside them: the Semantic MediaWiki
-properties (mapped by ``smw_properties`` or kept as tl:Annotation), subobjects and queries
-(recorded, not evaluated), and the inline templates that showed nothing in running text
-(``unmapped``: add them to ``inline_templates``).
+"""Mapping coverage of a harvested wiki: what occurs, and whether the mapping covers it.
+
+Which templates, parameters, headings and categories occur, how often, on how many pages, and
+whether the mapping maps them, ignores them, or leaves them unmapped (kept as generic page
+structure). Beside them: the Semantic MediaWiki properties (mapped by ``smw_properties`` or kept
+as tl:Annotation), subobjects and queries (recorded, not evaluated), and the inline templates
+that showed nothing in running text (``unmapped``: add them to ``inline_templates``).
 
 This is how a maintainer writes ``mapping.yaml`` for a wiki seen for the first time.
 """

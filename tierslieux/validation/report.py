@@ -1,6 +1,7 @@
-"""The report types of validation, whichever engine made them: SHACL (``Violation``,
-``ValidationReport``: shacl.py or reference.py) and Table Schema (``TableProblem``,
-``TableReport``: tables.py or frictionless).
+"""The report types of validation, SHACL and Table Schema, whichever engine made them.
+
+SHACL: ``Violation``, ``ValidationReport`` (shacl.py or reference.py); Table Schema:
+``TableProblem``, ``TableReport`` (tables.py or frictionless).
 
 ``sh:Violation`` results block publishing; ``sh:Warning`` and ``sh:Info`` are reported only.
 """
