@@ -25,7 +25,10 @@ fault                     what the client gets
                           ``{echo}``: the request's headers and body, on one line)
 ========================  ======================================================================
 
-``injected`` counts the faults by kind; ``seen`` keeps every request.
+``injected`` counts the faults by kind; ``seen`` keeps every request. ``prefix`` serves the
+upstream under a sub-folder (``/site/api.php`` is the upstream's ``/api.php``; 404 elsewhere).
+``Failing(...)`` makes the plans of the live-harvest tests: chosen requests, or every request
+from one on, answered 503, 429, 502, MediaWiki's maxlag answer or a reset.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Plan = Callable[[int, dict], "str | None"]
@@ -52,8 +56,9 @@ _DB_ERROR = {
 
 class FaultProxy:
     def __init__(self, upstream: str | None, plan: Plan | None = None, *,
-                 hang_seconds: float = 5.0, echo_status: int = 522) -> None:
+                 hang_seconds: float = 5.0, echo_status: int = 522, prefix: str = "") -> None:
         self.upstream = upstream
+        self.prefix = prefix
         self.plan = plan
         self.hang_seconds = hang_seconds
         self.echo_status = echo_status
@@ -151,6 +156,11 @@ class FaultProxy:
 
     def _forward(self, req: BaseHTTPRequestHandler, body: bytes
                  ) -> tuple[int, dict[str, str], bytes]:
+        path = req.path
+        if self.prefix:
+            if not path.startswith(self.prefix):
+                return 404, {"Content-Type": "text/plain"}, b"not here\n"
+            path = path[len(self.prefix):] or "/"
         if self.upstream is None:
             return 404, {"Content-Type": "text/plain"}, b"no upstream\n"
         host = self.upstream.split("//", 1)[1].rstrip("/")
@@ -158,7 +168,7 @@ class FaultProxy:
         headers = {k: v for k, v in req.headers.items()
                    if k.lower() not in {"host", "accept-encoding", "connection"}}
         try:
-            conn.request(req.command, req.path, body=body or None, headers=headers)
+            conn.request(req.command, path, body=body or None, headers=headers)
             resp = conn.getresponse()
             payload = resp.read()
             kept = {k: v for k, v in resp.getheaders()
@@ -203,3 +213,37 @@ class FaultProxy:
             req.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+#: the answers ``Failing`` gives: (status, headers, body) for each kind
+FAILURES: dict[str, tuple[int, dict[str, str], str] | str] = {
+    "503": (503, {"Retry-After": "1"}, "busy"),
+    "429": (429, {"Retry-After": "1"}, "slow down"),
+    "502": (502, {}, "bad gateway"),
+    "503-no-retry-after": (503, {}, "down"),
+    # what MediaWiki answers when its replicas lag: HTTP 200, X-Database-Lag, Retry-After
+    "maxlag": (200, {"Retry-After": "1", "X-Database-Lag": "7",
+                     "Content-Type": "application/json"},
+               json.dumps({"error": {"code": "maxlag", "lag": 7, "host": "db1",
+                                     "info": "Waiting for db1: 7 seconds lagged."}})),
+    "reset": "reset",
+}
+
+
+@dataclass
+class Failing:
+    """A plan: ``failures`` maps the index of a request to a kind of ``FAILURES``;
+    ``fail_from`` fails every request from that index on, and ``fail_if(record)`` every
+    request it is true for, with a 503 without Retry-After. Its fields may be changed while
+    the proxy runs (``proxy.plan.fail_if = None``: the wiki is back)."""
+
+    failures: dict[int, str] | None = None
+    fail_from: int | None = None
+    fail_if: Callable[[dict], bool] | None = None
+
+    def __call__(self, index: int, record: dict):
+        kind = (self.failures or {}).get(index)
+        if kind is None and ((self.fail_from is not None and index >= self.fail_from)
+                             or (self.fail_if is not None and self.fail_if(record))):
+            kind = "503-no-retry-after"
+        return FAILURES[kind] if kind else None

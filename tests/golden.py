@@ -4,9 +4,15 @@ A case is a folder of input files and expected files. ``cases(stage, marker)`` g
 pytest parameter per folder that holds ``marker`` (its input), ``Case.check`` compares what a
 stage made with the expected files, or, under ``UPDATE_GOLDEN=1``, rewrites them and skips::
 
-    UPDATE_GOLDEN=1 pytest tests/test_parse.py tests/test_map.py tests/test_exports.py
+    UPDATE_GOLDEN=1 pytest tests/test_parse.py tests/test_map_cases.py tests/test_exports.py \
+        tests/test_validation_cases.py
 
 then read the diff of every rewritten file before keeping it.
+
+Where two engines run the same cases (the validation engines and their references), every
+engine is checked against the same expected files; an engine that knowingly answers otherwise
+on a case says so in the case's ``case.json`` (``"differs": {"engine": "why"}``) and is checked
+against an expected file of its own (``Case.expected``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,20 @@ class Case:
         """A JSON file of the case, or ``default`` when the case has none."""
         path = self.folder / name
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else default
+
+    def differs(self) -> dict[str, str]:
+        """Engines that knowingly give another answer on this case, with the reason: the
+        ``differs`` table of the case's ``case.json`` (engine name -> why)."""
+        return dict(self.json("case.json", {}).get("differs", {}))
+
+    def expected(self, name: str, engine: str) -> str:
+        """The expected file of ``engine`` for ``name``: ``name`` itself, shared by every
+        engine, or ``<stem>.<engine><suffix>`` when ``case.json`` documents that the engine
+        differs on this case (``expected.json`` -> ``expected.pyshacl.json``)."""
+        if engine not in self.differs():
+            return name
+        stem, dot, suffix = name.partition(".")
+        return f"{stem}.{engine}{dot}{suffix}"
 
     def check(self, got: Mapping[str, str]) -> None:
         """Compare ``got`` (file name in the case folder -> text) with the expected files,

@@ -286,34 +286,6 @@ def test_both_table_checks_catch_a_broken_foreign_key(tmp_path: Path, limit: int
     release(case_lines("third_place"), tmp_path / "ok")  # and pass a good release
 
 
-@pytest.mark.parametrize(("edit_csv", "kind"), [
-    (lambda t: t.replace("\n", "\n,", 2), "extra-cell"),
-    (lambda t: t.replace(",0,", ",x,", 1), "type-error"),
-    (lambda t: t.splitlines()[0] + "\n" + "\n".join(t.splitlines()[1:] * 2) + "\n",
-     "unique-error"),
-])
-def test_tablecheck_finds_broken_rows(tmp_path: Path, sample_release: Path, edit_csv,
-                                      kind: str) -> None:
-    import hashlib
-    import json
-
-    from tierslieux.validation.tables import check_package
-
-    folder = tmp_path / "release"
-    shutil.copytree(sample_release, folder)
-    assert list(check_package(folder / "datapackage.json")) == []
-    path = folder / "sections.csv"
-    path.write_text(edit_csv(path.read_text(encoding="utf-8")), encoding="utf-8")
-    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    for resource in package["resources"]:  # keep sizes and hashes right: test the rows only
-        data = (folder / resource["path"]).read_bytes()
-        resource["bytes"] = len(data)
-        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
-    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
-    problems = list(check_package(folder / "datapackage.json"))
-    assert any(f"table schema ({kind})" in p for p in problems), problems
-
-
 def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The release's writers run side by side in forked processes above PARALLEL_TRIPLES

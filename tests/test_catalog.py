@@ -119,3 +119,30 @@ def test_catalogue_settings_reach_the_catalogue(sample_run, tmp_path) -> None:
            "frequency/DAILY>" in text
     assert "<http://purl.org/adms/publishertype/LocalAuthority>" in text
     assert re.search(r'spdx:checksumValue "[0-9a-f]{64}"\^\^xsd:hexBinary', text)
+
+
+def test_catalogue_texts_are_escaped_by_the_term_layer() -> None:
+    """The catalogue writes its terms with model/rdf.py, as every other file: a tab and a
+    control character in a configured text are escaped (``\\t``, ``\\u0007``), a lone surrogate
+    becomes U+FFFD (it used to stop the build: no UTF-8 can hold it); catalog.ttl parses back
+    to the same texts."""
+    import io
+
+    import pyoxigraph as ox
+
+    from tierslieux.exports.catalog import CatalogInfo, GraphStats, catalog_triples, write_catalog
+
+    attribution = "Contributeurs\tde Movilab\x07 \ud800fin"
+    info = CatalogInfo(
+        base_iri="https://w3id.org/tierslieux/movilab/", publication_url="https://x.example/f/",
+        title={"fr": "t", "en": "t"}, description={"fr": "d", "en": "d"}, keywords=(),
+        publisher_name="p", licence_iri="https://x.example/licence",
+        licence_name="L", attribution=attribution, source_url="", modified="")
+    triples = catalog_triples(info, {}, GraphStats(0, 0, 0, (), (), ""), {}, {})
+    written = [o for s, p, o in triples if p.endswith("attributionName")]
+    assert written == ['"Contributeurs\\tde Movilab\\u0007 \\uFFFDfin"']
+    out = io.StringIO()
+    write_catalog(triples, out)
+    parsed = list(ox.parse(out.getvalue().encode("utf-8"), format=ox.RdfFormat.TURTLE))
+    (name,) = [t.object.value for t in parsed if t.predicate.value.endswith("attributionName")]
+    assert name == "Contributeurs\tde Movilab\x07 \ufffdfin"

@@ -276,3 +276,47 @@ def test_push_the_sample_into_a_real_triple_store(oxigraph, sample_release):
     (row,) = oxigraph.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert int(row["n"]) == local
     assert f"Pushed {local} triples into <{graph}>" in result.stderr
+
+
+#: what ``validate`` and ``survey`` print, byte for byte (stdout, stderr, exit code), kept in
+#: tests/cases/cli/ through the golden loader: the printing lives in the library
+#: (``validation.release.ReleaseCheck``, ``pipeline.survey.render_survey``), not here
+OUTPUTS = {
+    "validate-ok": ["validate", "exports"],
+    "validate-tampered": ["validate", "tampered"],
+    "validate-json-logs": ["--log-format", "json", "validate", "tampered"],
+    "survey-table": ["survey", "--store", "store.sqlite"],
+    "survey-json": ["survey", "--store", "store.sqlite", "--format", "json"],
+    "survey-quiet": ["-q", "survey", "--store", "store.sqlite"],
+    "survey-json-logs": ["--log-format", "json", "survey", "--store", "store.sqlite"],
+}
+
+
+@pytest.fixture(scope="module")
+def printing_folder(tmp_path_factory, sample_run: Path) -> Path:
+    folder = tmp_path_factory.mktemp("printing")
+    shutil.copytree(sample_run / "exports", folder / "exports")
+    shutil.copyfile(sample_run / "store.sqlite", folder / "store.sqlite")
+    shutil.copytree(sample_run / "exports", folder / "tampered")
+    with open(folder / "tampered" / "pages.csv", "a", encoding="utf-8") as fh:
+        fh.write("x\n")
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUTS))
+def test_validate_and_survey_print_the_same_bytes(name: str, printing_folder: Path) -> None:
+    import json
+
+    from golden import CASES, Case
+
+    done = tierslieux(*OUTPUTS[name], cwd=printing_folder)
+    stderr = ""
+    for line in done.stderr.splitlines():
+        if line.startswith("{"):  # a JSON log line: the same, its clock aside
+            record = json.loads(line)
+            assert record.pop("time")
+            line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        stderr += line + "\n"
+    case = Case("cli", name, CASES / "cli" / name)
+    case.check({"stdout.txt": done.stdout, "stderr.txt": stderr,
+                "exit_code.txt": f"{done.returncode}\n"})

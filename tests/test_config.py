@@ -99,6 +99,21 @@ log-format = "json"
     assert config.origin("store") == "default"
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("namespace = [14, 0]\n", (0, 14)),
+    ("namespace = 14\n", (14,)),
+    ("namespaces = [1]\n", (1,)),
+])
+def test_namespace_is_an_alias_of_namespaces(tmp_path: Path, text: str,
+                                             expected: tuple[int, ...]) -> None:
+    """The option is ``--namespace`` (repeatable), the key ``namespaces``: both are read."""
+    write(tmp_path, text)
+    config = load_config(cwd=tmp_path)
+    assert config.namespaces == expected
+    assert config.origin("namespaces") == str(tmp_path / CONFIG_NAME)
+    assert "namespaces = [" in config.to_display()
+
+
 def test_explicit_path_and_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, 'delay = 3\n')                                # in the working folder
     env_file = write(tmp_path / "etc", 'delay = 4\n', "env.toml")
@@ -208,6 +223,14 @@ def test_command_line_values_are_checked() -> None:
      "tierslieux.toml: 'wiki' must be an http(s) address, got a table"),
     ('wiki = "https://a.example/"\ndump = "a.xml"\n',
      "tierslieux.toml: set either 'wiki' or 'dump', not both"),
+    ('licence = "https://x.example/ma licence"\n',
+     "tierslieux.toml: 'licence' must be an http(s) address that is an IRI (no spaces: %20), "
+     "got \"https://x.example/ma licence\""),
+    ('namespace = [0]\nnamespaces = [14]\n',
+     "tierslieux.toml: set either 'namespace' or 'namespaces', not both"),
+    ('namespace = "14"\n',
+     "tierslieux.toml: 'namespace' must be a list of namespace numbers (integers >= 0), "
+     "got \"14\""),
     ('delay = 1\ndelay = 2\n',
      "tierslieux.toml: invalid TOML: Cannot overwrite a value (at line 2, column 10)"),
     ('# nightly harvest\ncontact = "ops@example.org"\ndelay 2\n',

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from faultproxy import FaultProxy
+from storerows import content_rows as rows
 from tierslieux.errors import HarvestError, WikiUnreachableError
 from tierslieux.pipeline.harvest import STATE_KEY, harvest_wiki
 from tierslieux.pipeline.store import Store
@@ -35,18 +35,6 @@ SURVIVABLE = ("500", "501", "502", "503", "504", "507", "522", "429", "429:0", "
 #: small parameters: a retry after a fault costs milliseconds (a hang: the 0.5 s timeout)
 FAST = {"backoff": 0.01, "timeout": 0.5, "max_retries": 8, "batch_size": 10,
         "namespaces": ALL_NS}
-
-
-def rows(path: Path) -> list[tuple]:
-    """The page rows without the columns that record how the store learnt them."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return db.execute(
-            "SELECT page_id, namespace, title, rev_id, parent_id, timestamp, sha1, contributor, "
-            "comment, model, text, redirect, contributors FROM page ORDER BY page_id"
-        ).fetchall()
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="module")

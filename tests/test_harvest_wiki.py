@@ -6,7 +6,6 @@ calls to ``api.php`` (one page at a time, by title), not through the harvester's
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
@@ -15,15 +14,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
 from exportxml import Page, Rev, export
+from faultproxy import FaultProxy, Failing
+from storerows import content_rows, page_rows
 from fixtures.mediawiki import BOT_PASSWORD, BOT_USER, WIKI_SEED, MediaWikiServer, seed_pages
 from tierslieux.errors import HarvestError, LoginError, WikiUnreachableError
 from tierslieux.pipeline.harvest import STATE_KEY, harvest_dump, harvest_wiki
@@ -65,142 +64,22 @@ def store_pages(store: Store) -> dict[int, tuple[str, int, str]]:
             for p in store.pages()}
 
 
-def page_rows(path: Path) -> tuple[list[tuple], list[tuple]]:
-    """Every row of the page and deleted tables, as stored."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        pages = db.execute("SELECT * FROM page ORDER BY page_id").fetchall()
-        deleted = db.execute("SELECT * FROM deleted ORDER BY page_id").fetchall()
-    finally:
-        db.close()
-    return pages, deleted
-
-
-def content_rows(path: Path) -> list[tuple]:
-    """The page rows without the columns that record how the store learnt them."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return db.execute(
-            "SELECT page_id, namespace, title, rev_id, parent_id, timestamp, sha1, contributor, "
-            "comment, model, text, redirect, contributors FROM page ORDER BY page_id"
-        ).fetchall()
-    finally:
-        db.close()
-
-
 def harvest(wiki_url: str, path: Path, **options) -> tuple:
     with Store(path) as store:
         report = harvest_wiki(wiki_url, store, **options)
         return report, store_pages(store)
 
 
-class FlakyProxy:
-    """A loopback HTTP proxy in front of a wiki that fails chosen requests.
-
-    ``failures`` maps the index of a request (from 0) to what to answer instead:
-    "503" / "429" (with Retry-After: 1), "502" (no Retry-After), "maxlag" (MediaWiki's
-    answer when replicas lag: HTTP 200, X-Database-Lag, Retry-After: 1), "reset" (the
-    connection is closed without an answer); ``fail_from`` fails every request from that
-    index on, and ``fail_if(record)`` every request it is true for, with a 503 without
-    Retry-After. ``prefix`` serves the wiki under a sub-folder (404 elsewhere).
-    """
-
-    def __init__(self, upstream: str, failures: dict[int, str] | None = None,
-                 fail_from: int | None = None, fail_if=None, prefix: str = "") -> None:
-        self.upstream = upstream
-        self.failures = dict(failures or {})
-        self.fail_from = fail_from
-        self.fail_if = fail_if
-        self.prefix = prefix
-        self.seen: list[dict] = []
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:   # quiet
-                pass
-
-            def do_GET(self) -> None:
-                proxy.handle(self)
-
-            def do_POST(self) -> None:
-                proxy.handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
-        body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
-        record = {"time": time.monotonic(), "path": req.path, "method": req.command,
-                  "headers": dict(req.headers), "body": body}
-        with self.lock:
-            index = len(self.seen)
-            self.seen.append(record)
-            kind = self.failures.get(index)
-            if kind is None and (
-                (self.fail_from is not None and index >= self.fail_from)
-                or (self.fail_if is not None and self.fail_if(record))
-            ):
-                kind = "503-no-retry-after"
-        if kind == "reset":
-            req.close_connection = True
-            req.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if kind:
-            status, headers, payload = {
-                "503": (503, {"Retry-After": "1"}, b"busy"),
-                "429": (429, {"Retry-After": "1"}, b"slow down"),
-                "502": (502, {}, b"bad gateway"),
-                "503-no-retry-after": (503, {}, b"down"),
-                "maxlag": (200, {"Retry-After": "1", "X-Database-Lag": "7",
-                                 "Content-Type": "application/json"},
-                           json.dumps({"error": {"code": "maxlag", "lag": 7, "host": "db1",
-                                                 "info": "Waiting for db1: 7 seconds lagged."}
-                                       }).encode()),
-            }[kind]
-            req.send_response(status)
-            for name, value in headers.items():
-                req.send_header(name, value)
-            req.send_header("Content-Length", str(len(payload)))
-            req.end_headers()
-            req.wfile.write(payload)
-            return
-        path = req.path
-        if self.prefix:
-            if not path.startswith(self.prefix):
-                req.send_error(404)
-                return
-            path = path[len(self.prefix):] or "/"
-        host = self.upstream.split("//", 1)[1]
-        conn = http.client.HTTPConnection(host, timeout=30)
-        headers = {k: v for k, v in req.headers.items()
-                   if k.lower() not in {"host", "accept-encoding", "connection"}}
-        conn.request(req.command, path, body=body or None, headers=headers)
-        resp = conn.getresponse()
-        payload = resp.read()
-        conn.close()
-        req.send_response(resp.status)
-        for name, value in resp.getheaders():
-            if name.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                req.send_header(name, value)
-        req.send_header("Content-Length", str(len(payload)))
-        req.end_headers()
-        req.wfile.write(payload)
-
-
 @pytest.fixture
 def proxy_factory():
-    proxies: list[FlakyProxy] = []
+    """``make(upstream, failures, fail_from=, fail_if=, prefix=)``: a FaultProxy in front of
+    the wiki failing what ``faultproxy.Failing`` says, closed after the test."""
+    proxies: list[FaultProxy] = []
 
-    def make(*args, **kwargs) -> FlakyProxy:
-        proxies.append(FlakyProxy(*args, **kwargs))
+    def make(upstream: str, failures: dict[int, str] | None = None, *,
+             fail_from: int | None = None, fail_if=None, prefix: str = "") -> FaultProxy:
+        proxies.append(FaultProxy(upstream, Failing(failures, fail_from, fail_if),
+                                  prefix=prefix))
         return proxies[-1]
 
     yield make
@@ -531,7 +410,7 @@ def test_interrupted_incremental_resumes(fresh_mediawiki, tmp_path, proxy_factor
     with Store(path) as store:
         state = json.loads(store.get_meta(STATE_KEY))
         assert state["mode"] == "incremental" and 0 < len(state["todo"]) < len(created)
-    proxy.fail_if = None
+    proxy.plan.fail_if = None
     report, stored = harvest(proxy.url + "/api.php", path, batch_size=2)
     assert any("resumed" in note for note in report.notes)
     assert stored == wiki_pages(wiki, SELECTED)

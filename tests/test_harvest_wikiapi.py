@@ -52,3 +52,40 @@ def test_sha1_is_stored_in_the_export_form():
 
 def test_checkpoint_overlap_is_subtracted():
     assert _shift("2026-01-01T00:02:00Z", 300) == "2025-12-31T23:57:00Z"
+
+
+def test_a_harvest_that_cannot_connect_says_what_it_did(tmp_path):
+    """``on_stop`` gets the requests sent before the harvest stopped: here every API address
+    tried on a loopback server that is no MediaWiki."""
+    import http.server
+    import threading
+
+    from tierslieux.errors import WikiUnreachableError
+    from tierslieux.pipeline.harvest import harvest_wiki
+    from tierslieux.pipeline.store import Store
+
+    seen: list[str] = []
+
+    class NotAWiki(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server name
+            seen.append(self.path)
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotAWiki)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stops = []
+    try:
+        with Store(tmp_path / "s.sqlite") as store:
+            with pytest.raises(WikiUnreachableError):
+                harvest_wiki(f"http://127.0.0.1:{server.server_port}/", store, max_retries=0,
+                             on_stop=stops.append)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (report,) = stops
+    assert report.requests == len(seen) > 0 and report.pages_fetched == 0

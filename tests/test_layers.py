@@ -208,3 +208,29 @@ def test_the_walk_resolves_every_import_form() -> None:
     assert _name_string_imports(text) == [6]
     assert _imports("from . import rdf\n", "tierslieux.model", is_package=True) == [
         (1, "tierslieux.model.rdf")]
+
+
+def layout() -> list[tuple[str, str]]:
+    """(module, the first line of its docstring) of every module: the layout of the package,
+    as ``python tests/test_layers.py`` prints it."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        found.append((str(path.relative_to(ROOT.parent)), doc.split("\n", 1)[0]))
+    return found
+
+
+def test_every_module_says_its_job_in_one_line() -> None:
+    """Each module's docstring opens with one line that says what the module is for: its
+    first paragraph is that line, a sentence of its own (ending with a full stop)."""
+    for module, first in layout():
+        path = ROOT.parent / module
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        assert first.strip(), f"{module}: no module docstring"
+        assert doc.split("\n\n", 1)[0] == first, f"{module}: the first paragraph is not one line"
+        assert first.endswith((".", ".)")) and len(first) <= 96, f"{module}: {first!r}"
+
+
+if __name__ == "__main__":  # the layout, one line a module
+    for module, first in layout():
+        print(f"{module:42} {first}")

@@ -4,7 +4,8 @@
 its origin and licence). Every ``sht:Validate`` entry reachable from ``core/manifest.ttl`` runs:
 
 - through **pyshacl**, the reference engine;
-- through the **compiled** engine (``tierslieux.validation.shacl.validate_data_graph``), which
+- through the **compiled** engine (``tierslieux.validation.engine.validate_graph``, no
+  ontology: the data's own class hierarchy), which
   either checks the test itself or refuses it as ``Unsupported``; a refused test falls back to
   pyshacl, as ``tierslieux validate`` does, and the fallback's answer must be right too.
 
@@ -29,7 +30,8 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from tierslieux.validation.shacl import Unsupported, validate_data_graph
+from tierslieux.validation.engine import validate_graph
+from tierslieux.validation.shacl import Unsupported
 
 SUITE = Path(__file__).parent / "data" / "shacl-test-suite" / "core"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -167,7 +169,8 @@ def run_pyshacl(data: Graph, shapes: Graph, blank: bool = True) -> Answer | None
 
 def run_compiled(data: Graph, shapes: Graph, blank: bool = True) -> Answer:
     """The compiled engine's answer (raises Unsupported when it refuses the test)."""
-    report = validate_data_graph(data, shapes, messages=False)
+    report = validate_graph(data, shapes=shapes, ontology=Graph(), engine="compiled",
+                            messages=False)
     results = Counter((v.focus, v.path, v.value, str(SEVERITY_IRI[v.severity]))
                       for v in report.violations)
     answer = (not results, results)  # SHACL: conforms when there is no result at all

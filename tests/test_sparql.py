@@ -453,10 +453,10 @@ def test_default_graph_picks_the_dataset_distributed_as_ntriples(release):
 
 
 def test_default_graph_falls_back_to_the_base_iri_of_the_report(tmp_path):
-    from tierslieux.errors import PushError
+    from tierslieux.errors import DataGraphError
 
     release = make_release(tmp_path / "exports", DATA, dataset=None)
-    with pytest.raises(PushError, match="give --graph IRI"):
+    with pytest.raises(DataGraphError, match=r"names no single dcat:Dataset\)$"):
         default_graph(release)
     (release / "report.json").write_text(json.dumps({"base_iri": D}))
     assert default_graph(release) == D

@@ -1,8 +1,9 @@
 """The CSV tables as their consumers read them, with the real consumer software: frictionless
 (the data package, its dialect, and the national schema "Lieux de médiation numérique"), the
-PyPI ``csvw`` reader (``datapackage.json`` and ``csv-metadata.json``), and the two table checks
-of a build (frictionless below ``FRICTIONLESS_LIMIT``, ``tablecheck.py`` above) over the same
-cases.
+PyPI ``csvw`` reader (``datapackage.json`` and ``csv-metadata.json``). The two table checks of
+a build (frictionless below ``FRICTIONLESS_LIMIT``, ``tables.py`` above) run over the case
+files of ``tests/cases/tables/`` (made from this module's release) in
+``tests/test_validation_cases.py``.
 
 The release read here is built by the real pipeline from an XML export whose sections hold
 prose that looks like CSV (``|"oui"|"non"|``, ``;``, tabs, quotes, line breaks) and whose places
@@ -12,7 +13,6 @@ cover the national table's cases (complete, closed, without an address, a foreig
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import pathlib
@@ -25,9 +25,6 @@ import pytest
 
 from exportxml import Page, Rev, export
 from tierslieux.exports import mediation
-from tierslieux.validation import release as checks
-from tierslieux.validation.release import StagedRelease, check_tables
-from tierslieux.validation.tables import check_package
 from tierslieux.runner.build import BuildOptions, build
 from tierslieux.pipeline.harvest import harvest_dump
 from tierslieux.pipeline.store import Store
@@ -302,7 +299,7 @@ def test_siret_and_insee_code_reach_the_national_table(tmp_path: Path) -> None:
     assert (cells["pivot"], cells["code_insee"]) == ("12345678900012", "14167")
 
 
-# --------------------------------------------------------------------------- both table checks
+# --------------------------------------------------------------------------- the producers' command
 
 
 def _national_cell(column: str, value: str):
@@ -310,108 +307,9 @@ def _national_cell(column: str, value: str):
         path = folder / mediation.FILE
         rows = read_csv(path)
         rows[1][rows[0].index(column)] = value
-        _write(path, rows)
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out, lineterminator="\n").writerows(rows)
     return edit
-
-
-def _quality_cell(column: str, value: str):
-    def edit(folder: Path) -> None:
-        path = folder / "quality.csv"
-        rows = read_csv(path)
-        rows[1][rows[0].index(column)] = value
-        _write(path, rows)
-    return edit
-
-
-def _semicolons(folder: Path) -> None:
-    """sections.csv rewritten with ";" and declared so: both checks must read it right."""
-    path = folder / "sections.csv"
-    rows = read_csv(path)
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
-    package = _package(folder)
-    next(r for r in package["resources"] if r["name"] == "sections")["dialect"]["delimiter"] = ";"
-    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
-
-
-def _undeclared_semicolons(folder: Path) -> None:
-    path = folder / "sections.csv"
-    rows = read_csv(path)
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
-
-
-def _write(path: Path, rows: list[list[str]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        csv.writer(out, lineterminator="\n").writerows(rows)
-
-
-def _list_item(folder: Path) -> None:
-    """A list column of integers: one item is not an integer."""
-    package = _package(folder)
-    resource = next(r for r in package["resources"] if r["name"] == "pages")
-    field = next(f for f in resource["schema"]["fields"] if f["name"] == "categories")
-    field["itemType"] = "integer"
-    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
-
-
-CASES = {
-    "unchanged": (None, set()),
-    "national pivot too short": (_national_cell("pivot", "1234"), {"constraint-error"}),
-    "national telephone with spaces": (_national_cell("telephone", "+33 2 31 00 00 00"),
-                                       {"constraint-error"}),
-    "national postal code of 4 digits": (_national_cell("code_postal", "1446"),
-                                         {"constraint-error"}),
-    "national summary too long": (_national_cell("presentation_resume", "x" * 281),
-                                  {"constraint-error"}),
-    "national date not a date": (_national_cell("date_maj", "04/03/2025"), {"type-error"}),
-    "national name missing": (_national_cell("nom", ""), {"constraint-error"}),
-    "quality severity not in its enum": (_quality_cell("gravite", "fatal"),
-                                         {"constraint-error"}),
-    "list item of the wrong type": (_list_item, {"type-error"}),
-    "another delimiter, declared": (_semicolons, set()),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_both_table_checks_agree(case: str, tricky_release: Path, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    edit, expected = CASES[case]
-    folder = tmp_path / "release"
-    shutil.copytree(tricky_release, folder)
-    if edit is not None:
-        edit(folder)
-    package = _package(folder)
-    for resource in package["resources"]:  # keep sizes and hashes right: test the rows only
-        data = (folder / resource["path"]).read_bytes()
-        resource["bytes"] = len(data)
-        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
-    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
-    staged = StagedRelease(folder=folder, triples=0, files=())
-    found = {}
-    for engine, limit in (("frictionless", 10**12), ("tablecheck", -1)):
-        monkeypatch.setattr(checks, "FRICTIONLESS_LIMIT", limit)
-        messages = list(check_tables(staged))
-        found[engine] = {m.split("(", 1)[1].split(")", 1)[0] for m in messages}
-    assert found == {"frictionless": expected, "tablecheck": expected}, case
-    assert (list(check_package(folder / "datapackage.json")) == []) == (not expected)
-
-
-def test_both_table_checks_refuse_an_undeclared_delimiter(tricky_release: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "release"
-    shutil.copytree(tricky_release, folder)
-    _undeclared_semicolons(folder)
-    package = _package(folder)
-    for resource in package["resources"]:
-        data = (folder / resource["path"]).read_bytes()
-        resource["bytes"] = len(data)
-        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
-    (folder / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
-    staged = StagedRelease(folder=folder, triples=0, files=())
-    for limit in (10**12, -1):
-        monkeypatch.setattr(checks, "FRICTIONLESS_LIMIT", limit)
-        assert any("label" in m for m in check_tables(staged)), limit
 
 
 def test_frictionless_validate_command_with_the_official_schema(tricky_release: Path,

@@ -270,15 +270,13 @@ def validate(app: App, folder: Path | None) -> None:
     Checksums, parse-back of every RDF file, Table Schema of the CSV files, and the SHACL shapes;
     violations are listed with the page they come from. Exit code 5 when the release is invalid.
     """
-    from tierslieux.validation.release import validate_release
+    from tierslieux.validation.release import check_release
 
-    folder = folder or app.config.out
-    problems = validate_release(folder)
-    for problem in problems:
-        click.echo(problem)
-    if problems:
-        raise ValidationError(f"{folder}: {len(problems)} problem(s), listed above")
-    log.info(f"{folder}: valid release.")
+    checked = check_release(folder or app.config.out)
+    click.echo(checked.text(), nl=False)
+    if not checked.valid:
+        raise ValidationError(checked.summary())
+    log.info(checked.summary())
 
 
 @cli.command()
@@ -299,22 +297,15 @@ def survey(app: App, store, mapping, fmt) -> None:
     from tierslieux.ontology import load_mapping
     from tierslieux.pipeline.store import Store
     from tierslieux.pipeline.survey import survey_store
-    from tierslieux.sparql.format import render_table
 
     cfg = app.config.merged(store=store, mapping=mapping)
     with Store(cfg.store, create=False) as opened:
         report = survey_store(opened, load_mapping(cfg.mapping))
-    if fmt == "json":
-        click.echo(report.to_json(), nl=False)
-        return
-    header, *rows = report.table_rows()
-    click.echo(render_table(list(header), [list(r) for r in rows]).rstrip("\n"))
-    summary = ", ".join(
-        f"{kind}: " + " / ".join(f"{n} {status}" for status, n in counts.items())
-        for kind, counts in report.summary().items())
-    log.info(f"{report.pages} pages surveyed. {summary}.")
-    for title, reason in report.failures:
-        log.warning("%s: not parsed: %s", title, reason)
+    click.echo(report.render(fmt), nl=False)
+    if fmt == "table":
+        log.info(report.summary_line())
+        for line in report.failure_lines():
+            log.warning(line)
 
 
 def data_option(verb: str) -> Callable:

@@ -2,7 +2,9 @@
 
 Layout: one flat TOML table whose keys are the long names of the command-line options
 (``wiki``, ``store``, ``out``, ``base-iri``, ...; lists are plural: ``namespaces``,
-``categories``). See ``tierslieux.example.toml`` at the repository root.
+``categories``). ``namespace``, the command line's singular ``--namespace``, is accepted as an
+alias of ``namespaces`` (:data:`ALIASES`). See ``tierslieux.example.toml`` at the repository
+root.
 
 Where values come from, strongest first: the command line (:meth:`Config.merged`), the
 configuration file, the defaults below. Paths written in the file are relative to the file's
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
-from tierslieux.model.rdf import DEFAULT_BASE_IRI
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri
 from tierslieux.ontology.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder
@@ -52,6 +54,9 @@ DEFAULT_PUBLISHER_TYPE = "NonProfitOrganisation"
 DEFAULT_CHECKSUM_DATATYPE = "string"
 LOG_FORMATS = ("text", "json")
 DEFAULT_DIFF_THRESHOLD = 0.10
+#: keys of the file accepted for another key: the option's own name (``--namespace`` is
+#: repeatable, the key is plural); a single number is accepted for the singular key
+ALIASES = {"namespace": "namespaces"}
 
 
 #: where a value came from, as shown by ``tierslieux config``
@@ -217,9 +222,14 @@ def load_config(path: Path | None = None, cwd: Path | None = None,
     _refuse_secrets(data, shown)
     values = {}
     for key, value in data.items():
-        name = key.replace("-", "_")
+        name = ALIASES.get(key, key).replace("-", "_")
         if name not in _FIELDS or "_" in key:
             raise ConfigError(f"{shown}: unknown key {key!r}{_suggest(key)}")
+        if key in ALIASES:
+            if ALIASES[key] in data:
+                raise ConfigError(f"{shown}: set either {key!r} or {ALIASES[key]!r}, not both")
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = [value]
         values[name] = _FIELDS[name].check(repr(key), value, shown, found.parent)
     if values.get("wiki") is not None and values.get("dump") is not None:
         raise ConfigError(f"{shown}: set either 'wiki' or 'dump', not both")
@@ -314,8 +324,15 @@ def _http(value: Any, key: str, base: Path | None) -> str:
     return value
 
 
+def _http_iri(value: Any, key: str, base: Path | None) -> str:
+    # an address the catalogue publishes as an IRI: no space, no character an IRI refuses
+    if not is_iri(_http(value, key, base)):
+        raise _Bad("an http(s) address that is an IRI (no spaces: %20)")
+    return value
+
+
 def _optional_http(value: Any, key: str, base: Path | None) -> str:
-    return "" if value == "" else _http(value, key, base)
+    return "" if value == "" else _http_iri(value, key, base)
 
 
 def _base_iri(value: Any, key: str, base: Path | None) -> str:
@@ -409,7 +426,7 @@ _FIELDS: dict[str, _Field] = {
     "out": _Field(_path),
     "base_iri": _Field(_base_iri),
     "publication_url": _Field(_optional_http),
-    "licence": _Field(_http),
+    "licence": _Field(_http_iri),
     "licence_name": _Field(_string),
     "attribution": _Field(_string),
     "contact_point": _Field(_contact_point),

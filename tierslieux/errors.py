@@ -99,5 +99,10 @@ class PushError(TierslieuxError):
     """Uploading a release to an external triple store failed."""
 
 
+class DataGraphError(TierslieuxError):
+    """A release does not say which named graph holds its data (no single dataset in its
+    catalogue, no base IRI in its report)."""
+
+
 class GeographyError(TierslieuxError):
     """The official geography data (or a package given to refresh it) cannot be read."""

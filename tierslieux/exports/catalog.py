@@ -59,7 +59,15 @@ from tierslieux.ontology.catalog_terms import (
 )
 from tierslieux.exports.turtle import write_turtle
 from tierslieux.geography import SOURCE as GEOGRAPHY_SOURCE
-from tierslieux.model.rdf import RDF_TYPE, XSD, IriCompactor, Triple, parse_object
+from tierslieux.model.rdf import (
+    RDF_TYPE,
+    XSD,
+    IriCompactor,
+    Triple,
+    iri_term,
+    literal_term,
+    parse_object,
+)
 
 OWL = "http://www.w3.org/2002/07/owl#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -187,33 +195,33 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
 
     def typed(node: str, cls: str) -> str:
         """``node`` as an object, stating its class (what the range shapes check)."""
-        add(node, RDF_TYPE, _iri(cls))
-        return _iri(node)
+        add(node, RDF_TYPE, iri_term(cls))
+        return iri_term(node)
 
     def concept(node: str, cls: str = "") -> str:
         """A concept of an EU or ADMS vocabulary, with its label and scheme (and ``cls``)."""
-        add(node, RDF_TYPE, _iri(SKOS + "Concept"))
+        add(node, RDF_TYPE, iri_term(SKOS + "Concept"))
         if cls:
-            add(node, RDF_TYPE, _iri(cls))
+            add(node, RDF_TYPE, iri_term(cls))
         label = CONCEPT_LABELS.get(node) or node.rsplit("/", 1)[-1]
-        add(node, SKOS + "prefLabel", _lit(label, lang="en"))
+        add(node, SKOS + "prefLabel", literal_term(label, lang="en"))
         scheme = scheme_of(node)
         if scheme:
             add(node, SKOS + "inScheme", typed(scheme, SKOS + "ConceptScheme"))
-            add(scheme, DCTERMS + "title", _lit(SCHEME_TITLES[scheme], lang="en"))
-        return _iri(node)
+            add(scheme, DCTERMS + "title", literal_term(SCHEME_TITLES[scheme], lang="en"))
+        return iri_term(node)
 
     def url(name: str) -> str:
         return publication + name
 
-    modified = [(_lit(info.modified, datatype=XSD + "dateTime"))] if info.modified else []
+    modified = [(literal_term(info.modified, datatype=XSD + "dateTime"))] if info.modified else []
     language = concept(EU + "language/FRA", DCTERMS + "LinguisticSystem")
     country = concept(EU + "country/FRA", DCTERMS + "Location")
     for node in (catalog, dataset):
         for lang in ("fr", "en"):
-            add(node, DCTERMS + "title", _lit(info.title[lang], lang=lang))
-            add(node, DCTERMS + "description", _lit(info.description[lang], lang=lang))
-        add(node, DCTERMS + "publisher", _iri(publisher))
+            add(node, DCTERMS + "title", literal_term(info.title[lang], lang=lang))
+            add(node, DCTERMS + "description", literal_term(info.description[lang], lang=lang))
+        add(node, DCTERMS + "publisher", iri_term(publisher))
         add(node, DCTERMS + "language", language)
         add(node, DCTERMS + "spatial", country)
         for value in modified:
@@ -221,23 +229,24 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
             add(node, DCTERMS + "modified", value)
     licence = _licence(info, add, typed, concept)
     add(catalog, DCTERMS + "license", licence)
-    add(catalog, RDF_TYPE, _iri(DCAT + "Catalog"))
-    add(catalog, DCAT + "dataset", _iri(dataset))
+    add(catalog, RDF_TYPE, iri_term(DCAT + "Catalog"))
+    add(catalog, DCAT + "dataset", iri_term(dataset))
     add(catalog, DCTERMS + "conformsTo", typed(DCAT_AP, DCTERMS + "Standard"))
-    add(DCAT_AP, RDFS + "label", _lit(DCAT_AP_NAME))
+    add(DCAT_AP, RDFS + "label", literal_term(DCAT_AP_NAME))
     add(catalog, DCAT + "themeTaxonomy", typed(EU + "data-theme", SKOS + "ConceptScheme"))
-    add(EU + "data-theme", DCTERMS + "title", _lit(SCHEME_TITLES[EU + "data-theme"], lang="en"))
+    add(EU + "data-theme", DCTERMS + "title",
+        literal_term(SCHEME_TITLES[EU + "data-theme"], lang="en"))
     add(catalog, FOAF + "homepage", typed(publication, FOAF + "Document"))
-    add(publisher, RDF_TYPE, _iri(FOAF + "Agent"))
-    add(publisher, FOAF + "name", _lit(info.publisher_name))
+    add(publisher, RDF_TYPE, iri_term(FOAF + "Agent"))
+    add(publisher, FOAF + "name", literal_term(info.publisher_name))
     add(publisher, DCTERMS + "type",
         concept(ADMS_PUBLISHER_TYPE + settings.publisher_type))
 
-    add(dataset, RDF_TYPE, _iri(DCAT + "Dataset"))
-    add(dataset, RDF_TYPE, _iri(VOID + "Dataset"))
+    add(dataset, RDF_TYPE, iri_term(DCAT + "Dataset"))
+    add(dataset, RDF_TYPE, iri_term(VOID + "Dataset"))
     # udata keys a harvested dataset on its dcterms:identifier (it skips one without)
-    add(dataset, DCTERMS + "identifier", _lit(dataset))
-    add(dataset, CC + "attributionName", _lit(info.attribution))
+    add(dataset, DCTERMS + "identifier", literal_term(dataset))
+    add(dataset, CC + "attributionName", literal_term(info.attribution))
     for theme in ("SOCI", "GOVE"):
         add(dataset, DCAT + "theme", concept(EU + "data-theme/" + theme))
     add(dataset, DCTERMS + "conformsTo", typed(info.ontology_iri, DCTERMS + "Standard"))
@@ -250,7 +259,7 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
         add(dataset, DCTERMS + "license", _licence_document(known.portal_iri, known, typed,
                                                             concept, add))
     for keyword in info.keywords:
-        add(dataset, DCAT + "keyword", _lit(keyword, lang="fr"))
+        add(dataset, DCAT + "keyword", literal_term(keyword, lang="fr"))
     if info.source_url:
         _require_absolute(info.source_url, "the wiki's address")
         add(dataset, DCAT + "landingPage", typed(info.source_url, FOAF + "Document"))
@@ -260,18 +269,18 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
         period = url("catalog.ttl#temporal")
         add(dataset, DCTERMS + "temporal", typed(period, DCTERMS + "PeriodOfTime"))
         if info.oldest:
-            add(period, DCAT + "startDate", _lit(info.oldest, datatype=XSD + "dateTime"))
+            add(period, DCAT + "startDate", literal_term(info.oldest, datatype=XSD + "dateTime"))
         if info.modified:
-            add(period, DCAT + "endDate", _lit(info.modified, datatype=XSD + "dateTime"))
+            add(period, DCAT + "endDate", literal_term(info.modified, datatype=XSD + "dateTime"))
     if settings.contact_point:
         contact = base + "contact"
         add(dataset, DCAT + "contactPoint", typed(contact, VCARD + "Organization"))
-        add(contact, RDF_TYPE, _iri(VCARD + "Kind"))
-        add(contact, VCARD + "fn", _lit(info.publisher_name))
+        add(contact, RDF_TYPE, iri_term(VCARD + "Kind"))
+        add(contact, VCARD + "fn", literal_term(info.publisher_name))
         if "@" in settings.contact_point and "://" not in settings.contact_point:
-            add(contact, VCARD + "hasEmail", _iri("mailto:" + settings.contact_point))
+            add(contact, VCARD + "hasEmail", iri_term("mailto:" + settings.contact_point))
         else:
-            add(contact, VCARD + "hasURL", _iri(settings.contact_point))
+            add(contact, VCARD + "hasURL", iri_term(settings.contact_point))
 
     stable = concept(EU + "planned-availability/STABLE")
     for name, (size, digest) in sorted(files.items()):
@@ -283,21 +292,21 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
                                 for text, title in zip(CSV_DESCRIPTION, (title_fr, title_en)))
         else:
             media, filetype, title_fr, title_en, text_fr, text_en = FILE_KINDS[name]
-        add(dataset, DCAT + "distribution", _iri(dist))
-        add(dist, RDF_TYPE, _iri(DCAT + "Distribution"))
-        add(dist, DCTERMS + "identifier", _lit(dist))
-        add(dist, DCTERMS + "title", _lit(f"{name} : {title_fr}", lang="fr"))
-        add(dist, DCTERMS + "title", _lit(f"{name}: {title_en}", lang="en"))
-        add(dist, DCTERMS + "description", _lit(text_fr, lang="fr"))
-        add(dist, DCTERMS + "description", _lit(text_en, lang="en"))
-        add(dist, DCAT + "accessURL", _iri(url(name)))
-        add(dist, DCAT + "downloadURL", _iri(url(name)))
+        add(dataset, DCAT + "distribution", iri_term(dist))
+        add(dist, RDF_TYPE, iri_term(DCAT + "Distribution"))
+        add(dist, DCTERMS + "identifier", literal_term(dist))
+        add(dist, DCTERMS + "title", literal_term(f"{name} : {title_fr}", lang="fr"))
+        add(dist, DCTERMS + "title", literal_term(f"{name}: {title_en}", lang="en"))
+        add(dist, DCTERMS + "description", literal_term(text_fr, lang="fr"))
+        add(dist, DCTERMS + "description", literal_term(text_en, lang="en"))
+        add(dist, DCAT + "accessURL", iri_term(url(name)))
+        add(dist, DCAT + "downloadURL", iri_term(url(name)))
         add(dist, DCAT + "mediaType", typed(IANA + media, DCTERMS + "MediaType"))
         add(dist, DCTERMS + "format",
             concept(EU + "file-type/" + filetype, DCTERMS + "MediaTypeOrExtent"))
         if name.endswith(".gz"):
             add(dist, DCAT + "compressFormat", typed(IANA + GZIP, DCTERMS + "MediaType"))
-        add(dist, DCAT + "byteSize", _lit(str(size), datatype=XSD + "nonNegativeInteger"))
+        add(dist, DCAT + "byteSize", literal_term(str(size), datatype=XSD + "nonNegativeInteger"))
         add(dist, DCTERMS + "license", licence)
         add(dist, DCATAP + "availability", stable)
         for value in modified:
@@ -309,21 +318,22 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
             typed(SPDX + "checksumAlgorithm_sha256", SPDX + "ChecksumAlgorithm"))
         datatype = XSD + ("hexBinary" if settings.checksum_datatype == "hexBinary" else "string")
         add(checksum, SPDX + "checksumValue",
-            _lit(digest, datatype=datatype) if datatype.endswith("hexBinary") else _lit(digest))
+            literal_term(digest, datatype=datatype) if datatype.endswith("hexBinary")
+            else literal_term(digest))
 
     # VoID
-    add(dataset, VOID + "triples", _lit(str(stats.triples), datatype=XSD + "integer"))
-    add(dataset, VOID + "entities", _lit(str(stats.entities), datatype=XSD + "integer"))
+    add(dataset, VOID + "triples", literal_term(str(stats.triples), datatype=XSD + "integer"))
+    add(dataset, VOID + "entities", literal_term(str(stats.entities), datatype=XSD + "integer"))
     add(dataset, VOID + "distinctSubjects",
-        _lit(str(stats.distinct_subjects), datatype=XSD + "integer"))
-    add(dataset, VOID + "uriSpace", _lit(base))
+        literal_term(str(stats.distinct_subjects), datatype=XSD + "integer"))
+    add(dataset, VOID + "uriSpace", literal_term(base))
     for name, feature in DUMPS.items():
         if name in files:
-            add(dataset, VOID + "dataDump", _iri(url(name)))
-            add(dataset, VOID + "feature", _iri(feature))
+            add(dataset, VOID + "dataDump", iri_term(url(name)))
+            add(dataset, VOID + "feature", iri_term(feature))
     vocabularies = {_namespace(iri) for iri, _ in stats.classes + stats.properties}
     for vocabulary in sorted(v for v in vocabularies if v):
-        add(dataset, VOID + "vocabulary", _iri(vocabulary))
+        add(dataset, VOID + "vocabulary", iri_term(vocabulary))
     compactor = IriCompactor(prefixes)
     for kind, rows, prop, count_prop in (
         ("class", stats.classes, VOID + "class", VOID + "entities"),
@@ -331,10 +341,10 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
     ):
         for iri, count in rows:
             part = f"{dataset}/{kind}/{_slug(iri, compactor)}"
-            add(dataset, VOID + f"{kind}Partition", _iri(part))
-            add(part, RDF_TYPE, _iri(VOID + "Dataset"))
-            add(part, prop, _iri(iri))
-            add(part, count_prop, _lit(str(count), datatype=XSD + "integer"))
+            add(dataset, VOID + f"{kind}Partition", iri_term(part))
+            add(part, RDF_TYPE, iri_term(VOID + "Dataset"))
+            add(part, prop, iri_term(iri))
+            add(part, count_prop, literal_term(str(count), datatype=XSD + "integer"))
     return sorted(out)
 
 
@@ -346,23 +356,23 @@ def _geography_source(dataset: str, add) -> None:
     udata as a dataset of ours.
     """
     source = GEOGRAPHY_SOURCE["url"]
-    add(dataset, PROV + "wasDerivedFrom", _iri(source))
-    add(source, RDF_TYPE, _iri(PROV + "Entity"))
-    add(source, DCTERMS + "title", _lit(GEOGRAPHY_SOURCE["title"], lang="fr"))
-    add(source, DCTERMS + "title", _lit(GEOGRAPHY_SOURCE["title_en"], lang="en"))
-    add(source, DCTERMS + "creator", _lit(GEOGRAPHY_SOURCE["publisher"], lang="fr"))
-    add(source, DCTERMS + "rights", _lit(GEOGRAPHY_SOURCE["licence_name"]))
-    add(source, OWL + "versionInfo", _lit(GEOGRAPHY_SOURCE["version"]))
-    add(source, RDFS + "seeAlso", _iri(GEOGRAPHY_SOURCE["repository"]))
+    add(dataset, PROV + "wasDerivedFrom", iri_term(source))
+    add(source, RDF_TYPE, iri_term(PROV + "Entity"))
+    add(source, DCTERMS + "title", literal_term(GEOGRAPHY_SOURCE["title"], lang="fr"))
+    add(source, DCTERMS + "title", literal_term(GEOGRAPHY_SOURCE["title_en"], lang="en"))
+    add(source, DCTERMS + "creator", literal_term(GEOGRAPHY_SOURCE["publisher"], lang="fr"))
+    add(source, DCTERMS + "rights", literal_term(GEOGRAPHY_SOURCE["licence_name"]))
+    add(source, OWL + "versionInfo", literal_term(GEOGRAPHY_SOURCE["version"]))
+    add(source, RDFS + "seeAlso", iri_term(GEOGRAPHY_SOURCE["repository"]))
 
 
 def _licence(info: CatalogInfo, add, typed, concept) -> str:
     """The licence document (with its name, SPDX identifier and ADMS types when known)."""
     known = known_licence(info.licence_iri)
     node = _licence_document(info.licence_iri, known, typed, concept, add)
-    add(info.licence_iri, RDFS + "label", _lit(info.licence_name))
+    add(info.licence_iri, RDFS + "label", literal_term(info.licence_name))
     if known:
-        add(info.licence_iri, DCTERMS + "identifier", _lit(known.spdx))
+        add(info.licence_iri, DCTERMS + "identifier", literal_term(known.spdx))
     return node
 
 
@@ -400,26 +410,3 @@ def _slug(iri: str, compactor: IriCompactor) -> str:
 def _namespace(iri: str) -> str:
     cut = max(iri.rfind("#"), iri.rfind("/"))
     return iri[: cut + 1] if cut > 0 else ""
-
-
-# --------------------------------------------------------------------------- N-Triples terms
-
-_IRI_UNSAFE = {c: f"%{c:02X}" for c in b'\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r'
-               b'\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f'
-               b' <>"{}|^`\\'}
-
-
-def _iri(value: str) -> str:
-    return "<" + value.translate(_IRI_UNSAFE) + ">"
-
-
-_LITERAL_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r"}
-
-
-def _lit(value: str, *, lang: str = "", datatype: str = "") -> str:
-    text = '"' + value.translate(_LITERAL_ESCAPES) + '"'
-    if lang:
-        return f"{text}@{lang}"
-    if datatype:
-        return f"{text}^^<{datatype}>"
-    return text

@@ -39,11 +39,16 @@ class ReleaseDiff:
     #: how many entities of each kind, when there are more than the lists hold
     entities_counts: tuple[int, int, int] | None = None
 
+    def entities(self, kind: str) -> tuple[str, ...]:
+        """The entities ``kind`` ("added", "removed", "modified") the diff lists."""
+        return {"added": self.entities_added, "removed": self.entities_removed,
+                "modified": self.entities_modified}[kind]
+
     def count(self, kind: str) -> int:
         """Number of entities ``kind`` ("added", "removed", "modified")."""
         if self.entities_counts is not None:
             return self.entities_counts[("added", "removed", "modified").index(kind)]
-        return len(getattr(self, f"entities_{kind}"))
+        return len(self.entities(kind))
 
 
 def _subject(line: str) -> str:

@@ -1,6 +1,8 @@
-"""``lieux_mediation_numerique.csv``: the third places in the national schema "Lieux de
-médiation numérique" v1.0.2 (LaMednum/standard-mediation-num, Licence Ouverte 2.0; the schema
-ships beside this module as ``lieux_mediation_numerique.schema.json``, unmodified).
+"""The national table ``lieux_mediation_numerique.csv``: the third places a portal lists.
+
+The schema is "Lieux de médiation numérique" v1.0.2 (LaMednum/standard-mediation-num, Licence
+Ouverte 2.0; it ships beside this module as ``lieux_mediation_numerique.schema.json``,
+unmodified).
 
 The table is made from the rows of ``tiers_lieux.csv`` (so a column that table gains, such as a
 ``code_insee`` filled from the official geography, reaches this one), one row per place whose

@@ -1,6 +1,7 @@
-"""The descriptions of the CSV tables: ``datapackage.json`` (Frictionless Data Package with a
-Table Schema and a CSV dialect per table) and ``csv-metadata.json`` (CSV on the Web), the second
-made from the first so the two never disagree.
+"""The descriptions of the CSV tables: ``datapackage.json`` and ``csv-metadata.json``.
+
+``datapackage.json`` is a Frictionless Data Package with a Table Schema and a CSV dialect per
+table; ``csv-metadata.json`` (CSV on the Web) is made from it, so the two never disagree.
 
 Why a CSVW description beside the data package: CSVW readers (the PyPI ``csvw`` package among
 them) can read a data package, but their conversion keeps no list type, so a multi-valued cell

@@ -1,5 +1,4 @@
-"""``quality.csv``: the editors' quality report — the values of the wiki that the tool could
-not take as written.
+"""``quality.csv``: the editors' report of the wiki's values the tool could not take as written.
 
 One row per value that a cleaner rejected or corrected (and per other problem of severity
 ``warning`` or ``error`` the map stage found on a page: a required parameter missing, a value

@@ -24,7 +24,7 @@ def release_report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff,
                    ) -> dict[str, Any]:
     """What report.json says (the only file with the run's clock times)."""
     def cut(kind: str) -> dict[str, Any]:
-        items = getattr(diff, f"entities_{kind}")
+        items = diff.entities(kind)
         count = diff.count(kind)
         entry: dict[str, Any] = {"count": count, "iris": list(items[:REPORT_LIST_LIMIT])}
         if count > REPORT_LIST_LIMIT:

@@ -1,5 +1,6 @@
-"""CSV tables, driven by ``tables.yaml`` (``package.py`` describes them: datapackage.json and
-csv-metadata.json).
+"""The CSV tables of a release, one per kind of entity, as ``tables.yaml`` lays them out.
+
+``package.py`` describes them (datapackage.json and csv-metadata.json).
 
 Each table has one row per entity of its classes, the entity's IRI as ``id``, the columns in the
 order of ``tables.yaml`` and the rows sorted by ``id``. Files are UTF-8 without BOM, comma

@@ -1,5 +1,7 @@
-"""The official French geography, offline: communes, arrondissements municipaux, EPCI,
-départements and régions, from ``@etalab/decoupage-administratif`` (see ``derive.py``).
+"""The official French geography, offline: communes up to régions, with their INSEE codes.
+
+Communes, arrondissements municipaux, EPCI, départements and régions, from
+``@etalab/decoupage-administratif`` (see ``derive.py``).
 
 ``SOURCE`` describes the vendored data (package, version, address, licence, digest): the
 release's catalogue names it as a source. ``geography()`` loads the data on first use only —

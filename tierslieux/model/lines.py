@@ -1,6 +1,7 @@
-"""Statements as N-Triples lines: the form in which the map stage hands triples on
-(see the design note of ``model/rdf.py``). ``canonical_lines`` checks them and puts them in
-canonical form.
+"""Statements as canonical N-Triples lines, and their two orders.
+
+Lines are the form in which the map stage hands triples on (see the design note of
+``model/rdf.py``). ``canonical_lines`` checks them and puts them in canonical form.
 
 Two orders are used, both total and deterministic:
 

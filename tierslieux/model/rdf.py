@@ -273,12 +273,30 @@ def nt_term(term: Node) -> str:
                 _IRI_TERMS.clear()
             written = _IRI_TERMS[iri] = f"<{iri}>"
         return written
-    text = f'"{escape_literal(str(term))}"'
-    if term.language:
-        return f"{text}@{term.language}"
-    if term.datatype is not None and str(term.datatype) != XSD_STRING:
-        return f"{text}^^<{term.datatype}>"
-    return text
+    return literal_term(str(term), lang=term.language or "",
+                        datatype="" if term.datatype is None else str(term.datatype))
+
+
+def literal_term(text: str, *, lang: str = "", datatype: str = "") -> str:
+    """The N-Triples form of a literal given by its parts (no datatype, or xsd:string: a
+    plain literal)."""
+    written = f'"{escape_literal(text)}"'
+    if lang:
+        return f"{written}@{lang}"
+    if datatype and datatype != XSD_STRING:
+        return f"{written}^^<{datatype}>"
+    return written
+
+
+#: what an N-Triples IRIREF cannot hold: controls, space and <>"{}|^`\
+_IRI_UNSAFE = {c: f"%{c:02X}" for c in [*range(0x21), *b'<>"{}|^`\\']}
+
+
+def iri_term(iri: str) -> str:
+    """The N-Triples form of an IRI given as text (a configured address, a file's URL), what
+    an IRIREF cannot hold percent-encoded; ``nt_term`` refuses an rdflib IRI that is no IRI
+    instead (the map stage checks what it mints)."""
+    return "<" + iri.translate(_IRI_UNSAFE) + ">"
 
 
 _XSD_INTEGER = URIRef(XSD + "integer")

@@ -70,8 +70,9 @@ def ontology_terms(graph: Graph) -> dict[str, tuple[str, str]]:
 def render_namespace(graph: Graph) -> str:
     terms = ontology_terms(graph)
     lines = [
-        '"""The closed ``tl:`` namespace. GENERATED from ontology.ttl by',
-        "``python -m tierslieux.ontology.generate``: do not edit by hand.",
+        '"""The closed ``tl:`` namespace of the ontology\'s terms (generated: do not edit by hand).',
+        "",
+        "GENERATED from ontology.ttl by ``python -m tierslieux.ontology.generate``.",
         "",
         "Unknown names raise AttributeError (``_fail = True``), so a typo is an error. Names",
         'that are not Python identifiers (concepts such as ``level-region``) are reached with',

@@ -1,5 +1,6 @@
-"""Read ``mapping.yaml`` into the frozen rules of ``ontology/rules.py``, checked against the
-ontology; one function per section of the file.
+"""Read ``mapping.yaml`` into the frozen rules of ``ontology/rules.py``, checked.
+
+The rules are checked against the ontology; one function per section of the file.
 
 Every error names the file and the key (``mapping.yaml: templates[0].params[3].property:
 'postCode' is not a term of the ontology``), so that a domain expert editing the file can

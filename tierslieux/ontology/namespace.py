@@ -1,5 +1,6 @@
-"""The closed ``tl:`` namespace. GENERATED from ontology.ttl by
-``python -m tierslieux.ontology.generate``: do not edit by hand.
+"""The closed ``tl:`` namespace of the ontology's terms (generated: do not edit by hand).
+
+GENERATED from ontology.ttl by ``python -m tierslieux.ontology.generate``.
 
 Unknown names raise AttributeError (``_fail = True``), so a typo is an error. Names
 that are not Python identifiers (concepts such as ``level-region``) are reached with

@@ -1,4 +1,6 @@
-"""Typed access to the YAML tree of ``mapping.yaml``; every error names the file and the key
+"""Typed access to the YAML tree of ``mapping.yaml``, with errors that name file and key.
+
+Typed access to the YAML tree of ``mapping.yaml``; every error names the file and the key
 path (``mapping.yaml: templates[0].params[3].property: 'postCode' is not a term of the
 ontology``)."""
 

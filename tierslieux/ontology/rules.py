@@ -1,5 +1,7 @@
-"""The rules of ``mapping.yaml`` as frozen dataclasses, and the look-ups the map stage makes
-(``ontology/mapping.py`` reads the file into them)."""
+"""The rules of ``mapping.yaml`` as frozen dataclasses, and the look-ups the map stage makes.
+
+``ontology/mapping.py`` reads the file into them.
+"""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from tierslieux.pipeline.harvest_record import (  # noqa: F401  (re-exported)
 )
 from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE
 from tierslieux.pipeline.store import Store, UpsertCounts
-from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, Wiki, connect
+from tierslieux.pipeline.wikiapi import BACKOFF, MAX_RETRIES, TIMEOUT, RequestStats, Wiki, connect
 
 __all__ = ["harvest_dump", "harvest_wiki", "HarvestReport", "Progress", "now_utc", "chunks",
            "check_same_wiki", "LiveHarvest", "STATE_KEY", "API_BATCH", "SAFETY_OVERLAP",
@@ -147,6 +147,7 @@ def harvest_wiki(
     overlap: int = SAFETY_OVERLAP,
     progress: Progress | None = None,
     credentials_from_env: bool = True,
+    on_stop: Callable[[HarvestReport], None] | None = None,
 ) -> HarvestReport:
     """Harvest the wiki at ``url`` (any address of it) into ``store``.
 
@@ -157,27 +158,30 @@ def harvest_wiki(
     whole harvest may take (None or 0: no limit); past it a HarvestError stops it, the store
     keeping what was fetched for the next run to go on from.
 
-    When it fails, the exception carries what was done so far as ``harvest_report`` (a
-    HarvestReport: requests sent, pages fetched…), for the runs history.
+    When it stops on an exception (a KeyboardInterrupt too), ``on_stop`` is called first with
+    what was done so far (requests sent, pages fetched…), for the runs history.
     """
     if not 1 <= batch_size <= 50:
         raise HarvestError(f"batch size {batch_size}: must be between 1 and 50")
+    stats = RequestStats()
     try:
         wiki = connect(url, contact=contact, delay=delay, max_retries=max_retries,
                        backoff=backoff, timeout=timeout, deadline=deadline or None,
-                       credentials_from_env=credentials_from_env)
-    except BaseException as exc:
-        exc.harvest_report = HarvestReport(  # type: ignore[attr-defined]
-            source=url, mode="full", pages_fetched=0, pages_new=0, pages_changed=0,
-            pages_unchanged=0, pages_deleted=0, requests=getattr(exc, "requests_made", 0))
+                       credentials_from_env=credentials_from_env, stats=stats)
+    except BaseException:
+        if on_stop is not None:
+            on_stop(HarvestReport(
+                source=url, mode="full", pages_fetched=0, pages_new=0, pages_changed=0,
+                pages_unchanged=0, pages_deleted=0, requests=stats.requests))
         raise
     harvest = None
     try:
         harvest = LiveHarvest(wiki, store, namespaces, categories, batch_size, overlap,
                                progress)
         return harvest.run(full)
-    except BaseException as exc:
-        exc.harvest_report = _partial_report(wiki, harvest)  # type: ignore[attr-defined]
+    except BaseException:
+        if on_stop is not None:
+            on_stop(_partial_report(wiki, harvest))
         raise
     finally:
         wiki.session.close()

@@ -1,4 +1,6 @@
-"""The live harvest of a MediaWiki API: the plan, the listings, the fetch loop, resuming
+"""The live harvest of a MediaWiki API: the plan, the listings, the fetch loop.
+
+The live harvest of a MediaWiki API: the plan, the listings, the fetch loop, resuming
 an interrupted harvest (``harvest.harvest_wiki`` runs it)."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""What a harvest did and the bookkeeping both harvests share: the report, the clock,
+"""What a harvest did, and the bookkeeping both harvests share.
+
+What a harvest did and the bookkeeping both harvests share: the report, the clock,
 batches, the check that a store holds one wiki."""
 
 from __future__ import annotations

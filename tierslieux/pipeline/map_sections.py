@@ -1,5 +1,8 @@
-"""The map stage, sections and list items: the generic structure of a page, and what the
-mapping's heading and prefix rules say about them (statements, levels, partnerships…)."""
+"""The map stage, sections and list items: the generic structure of a page, with its rules.
+
+What the mapping's heading and prefix rules say about them: statements, levels,
+partnerships…
+"""
 
 from __future__ import annotations
 

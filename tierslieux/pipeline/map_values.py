@@ -1,5 +1,7 @@
-"""The map stage, values of template parameters: cleaned, then set on a record as literals,
-IRIs, entities, concepts (known or minted) or a closure."""
+"""The map stage, values of template parameters: cleaned, then set on a record.
+
+A value becomes a literal, an IRI, an entity, a concept (known or minted) or a closure.
+"""
 
 from __future__ import annotations
 

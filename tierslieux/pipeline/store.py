@@ -3,108 +3,31 @@
 One row per page holds its latest revision; a table of deleted pages and a record of each
 harvest complete it. Harvesters write it in transactions (one per batch); the build only
 reads it, so a build never touches the network.
+
+This module holds the writes (pages, moves, deletions, problems, harvests); the reads are
+``store_reads.py``, the schema and the records ``store_schema.py``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from tierslieux.errors import StoreError
 from tierslieux.model.rdf import clean_text
-from tierslieux.model.records import Issue, PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import Issue, PageRevision, SiteInfo
+from tierslieux.pipeline.store_reads import StoreReads
+from tierslieux.pipeline.store_schema import (  # re-exported: the store's records
+    HarvestRecord,
+    UpsertCounts,
+    open_database,
+    title_key,
+)
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS page (
-    page_id INTEGER PRIMARY KEY,
-    namespace INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    key TEXT NOT NULL UNIQUE,
-    rev_id INTEGER NOT NULL,
-    parent_id INTEGER,
-    timestamp TEXT NOT NULL,
-    sha1 TEXT,
-    contributor TEXT,
-    comment TEXT,
-    model TEXT NOT NULL DEFAULT 'wikitext',
-    text TEXT NOT NULL,
-    redirect TEXT,
-    contributors TEXT NOT NULL DEFAULT '[]',
-    alt_titles TEXT NOT NULL DEFAULT '[]',
-    harvest_id INTEGER
-);
-CREATE UNIQUE INDEX IF NOT EXISTS page_title ON page (namespace, title);
-CREATE INDEX IF NOT EXISTS page_rev ON page (rev_id);
-CREATE TABLE IF NOT EXISTS deleted (
-    page_id INTEGER PRIMARY KEY,
-    namespace INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    key TEXT NOT NULL,
-    rev_id INTEGER,
-    deleted_at TEXT,
-    harvest_id INTEGER
-);
-CREATE TABLE IF NOT EXISTS problem (
-    source TEXT NOT NULL,
-    page_id INTEGER,
-    title TEXT NOT NULL,
-    field TEXT NOT NULL,
-    original TEXT NOT NULL,
-    kept TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS problem_page ON problem (source, page_id);
-CREATE TABLE IF NOT EXISTS harvest (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    started TEXT NOT NULL,
-    finished TEXT,
-    status TEXT NOT NULL DEFAULT 'running',
-    checkpoint TEXT,
-    stats TEXT NOT NULL DEFAULT '{}'
-);
-"""
-
-
-@dataclass(frozen=True)
-class UpsertCounts:
-    """What an upsert did."""
-
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-
-    def __add__(self, other: UpsertCounts) -> UpsertCounts:
-        return UpsertCounts(
-            self.new + other.new, self.changed + other.changed, self.unchanged + other.unchanged
-        )
-
-
-@dataclass(frozen=True)
-class HarvestRecord:
-    """One harvest as recorded in the store."""
-
-    id: int
-    source: str
-    mode: str
-    started: str
-    finished: str | None
-    status: str
-    checkpoint: str | None
-    stats: dict
-
-
+__all__ = ["HarvestRecord", "STORE_SOURCE", "Store", "UpsertCounts", "title_key"]
 
 
 def _fits(value: int | None) -> bool:
@@ -116,13 +39,9 @@ def _fits(value: int | None) -> bool:
 STORE_SOURCE = "store"
 
 
-def title_key(title: str) -> str:
-    """The MediaWiki form of a title used in addresses: spaces as underscores."""
-    return title.strip().replace(" ", "_")
-
-
-class Store:
-    """A tierslieux store in one SQLite file.
+class Store(StoreReads):
+    """A tierslieux store in one SQLite file: its writes here, its reads in ``StoreReads``
+    (store_reads.py), its schema in store_schema.py.
 
     Use as a context manager, or call :meth:`close`. Writes happen inside
     :meth:`transaction`; each public write method opens one when none is open.
@@ -134,21 +53,7 @@ class Store:
             raise StoreError(f"no store at {self.path}: run 'tierslieux harvest' first")
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            version = self._meta("schema_version")
-            if version is None:
-                self._set_meta("schema_version", str(SCHEMA_VERSION))
-            elif int(version) != SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has store schema {version}, this tierslieux reads "
-                    f"{SCHEMA_VERSION}: harvest into a new store"
-                )
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a tierslieux store: {exc}") from None
+        self.db = open_database(self.path)
         self._depth = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -184,10 +89,6 @@ class Store:
             self._depth = 0
 
     # ------------------------------------------------------------------ metadata
-    def _meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
     def _set_meta(self, key: str, value: str) -> None:
         self.db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -195,25 +96,12 @@ class Store:
             (key, value),
         )
 
-    def get_meta(self, key: str) -> str | None:
-        """A free-form value stored by a harvester (e.g. a continuation token)."""
-        return self._meta("x:" + key)
-
     def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction():
             if value is None:
                 self.db.execute("DELETE FROM meta WHERE key = ?", ("x:" + key,))
             else:
                 self._set_meta("x:" + key, value)
-
-    @property
-    def site_info(self) -> SiteInfo | None:
-        raw = self._meta("site_info")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        data["namespaces"] = tuple(tuple(ns) for ns in data.get("namespaces", ()))
-        return SiteInfo(**data)
 
     def set_site_info(self, info: SiteInfo) -> None:
         with self.transaction():
@@ -307,9 +195,10 @@ class Store:
         self.db.execute("DELETE FROM problem WHERE source = ? AND page_id = ?",
                         (STORE_SOURCE, rev.page_id))
         changes: dict = {}
-        for name in ("title", "text", "redirect", "contributor", "comment", "sha1", "timestamp",
-                     "model"):
-            value = getattr(rev, name)
+        texts = {"title": rev.title, "text": rev.text, "redirect": rev.redirect,
+                 "contributor": rev.contributor, "comment": rev.comment, "sha1": rev.sha1,
+                 "timestamp": rev.timestamp, "model": rev.model}
+        for name, value in texts.items():
             if value is not None and clean_text(value)[1]:
                 changes[name] = clean_text(value)[0]
         contributors = tuple(clean_text(c)[0] for c in rev.contributors)
@@ -344,14 +233,6 @@ class Store:
                 self._add_problem(source, None, issue.page_title, issue.field, issue.original,
                                   issue.kept, issue.message)
             return self.db.execute(query, (source,)).fetchall() != before
-
-    def problems(self) -> list[Issue]:
-        """What harvests could not store as delivered, as warnings about pages."""
-        rows = self.db.execute(
-            "SELECT DISTINCT title, field, original, kept, message FROM problem "
-            "ORDER BY title, field, original, kept, message")
-        return [Issue(title, "warning", field, original, kept, message)
-                for title, field, original, kept, message in rows]
 
     def _new_key(self, title: str, page_id: int) -> str:
         key = title_key(title)
@@ -411,63 +292,6 @@ class Store:
                             (STORE_SOURCE, page_id))
             return True
 
-    def page_id_of(self, namespace: int, title: str) -> int | None:
-        row = self.db.execute(
-            "SELECT page_id FROM page WHERE namespace = ? AND title = ?", (namespace, title)
-        ).fetchone()
-        return row[0] if row else None
-
-    def title_of(self, page_id: int) -> tuple[int, str] | None:
-        """(namespace, title) of a stored page, without reading its text."""
-        row = self.db.execute(
-            "SELECT namespace, title FROM page WHERE page_id = ?", (page_id,)
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def revision_ids(self) -> dict[int, int]:
-        """page id -> stored revision id, for comparing a full listing with the store."""
-        return dict(self.db.execute("SELECT page_id, rev_id FROM page"))
-
-    def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM page").fetchone()[0]
-
-    def newest_timestamp(self, namespaces: Iterable[int] | None = None) -> str:
-        """The newest stored revision timestamp ("" for an empty store)."""
-        if namespaces is None:
-            row = self.db.execute("SELECT MAX(timestamp) FROM page").fetchone()
-        else:
-            ns = sorted(set(namespaces))
-            row = self.db.execute(
-                f"SELECT MAX(timestamp) FROM page WHERE namespace IN ({','.join('?' * len(ns))})",
-                ns,
-            ).fetchone()
-        return row[0] or ""
-
-    def get(self, page_id: int) -> StoredPage | None:
-        row = self.db.execute(_SELECT + " WHERE page_id = ?", (page_id,)).fetchone()
-        return _stored(row) if row else None
-
-    def pages(self, namespaces: Iterable[int] | None = None) -> Iterator[StoredPage]:
-        """Every stored page, in key order (so that builds are deterministic)."""
-        if namespaces is None:
-            cursor = self.db.execute(_SELECT + " ORDER BY key")
-        else:
-            ns = sorted(set(namespaces))
-            marks = ",".join("?" * len(ns))
-            cursor = self.db.execute(
-                _SELECT + f" WHERE namespace IN ({marks}) ORDER BY key", ns
-            )
-        for row in cursor:
-            yield _stored(row)
-
-    def deleted(self) -> list[dict]:
-        """Pages deleted on the wiki and removed from the store, by title."""
-        cols = ("page_id", "namespace", "title", "key", "rev_id", "deleted_at", "harvest_id")
-        return [
-            dict(zip(cols, row))
-            for row in self.db.execute(f"SELECT {', '.join(cols)} FROM deleted ORDER BY title")
-        ]
-
     # ------------------------------------------------------------------ harvests
     def begin_harvest(self, source: str, mode: str, started: str) -> int:
         with self.transaction():
@@ -490,28 +314,5 @@ class Store:
                  json.dumps(stats or {}, sort_keys=True, ensure_ascii=False), harvest_id),
             )
 
-    def harvests(self) -> list[HarvestRecord]:
-        return [
-            HarvestRecord(*row[:7], json.loads(row[7]))
-            for row in self.db.execute(
-                "SELECT id, source, mode, started, finished, status, checkpoint, stats "
-                "FROM harvest ORDER BY id"
-            )
-        ]
-
-    def last_harvest(self, source: str | None = None, status: str = "done") -> HarvestRecord | None:
-        for record in reversed(self.harvests()):
-            if record.status == status and (source is None or record.source == source):
-                return record
-        return None
 
 
-_SELECT = (
-    "SELECT page_id, namespace, title, rev_id, parent_id, timestamp, sha1, contributor, "
-    "text, redirect, comment, model, contributors, key, alt_titles FROM page"
-)
-
-
-def _stored(row: tuple) -> StoredPage:
-    revision = PageRevision(*row[:12], contributors=tuple(json.loads(row[12])))
-    return StoredPage(revision=revision, key=row[13], alt_titles=tuple(json.loads(row[14])))

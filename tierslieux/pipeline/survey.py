@@ -1,9 +1,10 @@
-"""Mapping coverage of a harvested wiki: which templates, parameters, headings and categories
-occur, how often, on how many pages, and whether the mapping maps them, ignores them, or
-leaves them unmapped (kept as generic page structure). Beside them: the Semantic MediaWiki
-properties (mapped by ``smw_properties`` or kept as tl:Annotation), subobjects and queries
-(recorded, not evaluated), and the inline templates that showed nothing in running text
-(``unmapped``: add them to ``inline_templates``).
+"""Mapping coverage of a harvested wiki: what occurs, and whether the mapping covers it.
+
+Which templates, parameters, headings and categories occur, how often, on how many pages, and
+whether the mapping maps them, ignores them, or leaves them unmapped (kept as generic page
+structure). Beside them: the Semantic MediaWiki properties (mapped by ``smw_properties`` or kept
+as tl:Annotation), subobjects and queries (recorded, not evaluated), and the inline templates
+that showed nothing in running text (``unmapped``: add them to ``inline_templates``).
 
 This is how a maintainer writes ``mapping.yaml`` for a wiki seen for the first time.
 """
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from tierslieux.errors import ParseError
 from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.model.clean import fold
+from tierslieux.model.plaintext import render_table
 from tierslieux.model.records import ParsedPage
 
 KINDS = ("template", "param", "heading", "category", "smw-property", "subobject", "query",
@@ -69,6 +71,25 @@ class SurveyReport:
         return [TABLE_HEADER, *(
             (r.kind, r.name, str(r.occurrences), str(r.pages), r.status, r.rule)
             for r in self.rows)]
+
+    def render(self, fmt: str = "table") -> str:
+        """What ``tierslieux survey`` prints: the JSON document (``json``), or the rows as an
+        aligned table (``table``)."""
+        if fmt == "json":
+            return self.to_json()
+        header, *rows = self.table_rows()
+        return render_table(list(header), [list(r) for r in rows])
+
+    def summary_line(self) -> str:
+        """One line: pages surveyed and the count of each status of each kind."""
+        summary = ", ".join(
+            f"{kind}: " + " / ".join(f"{n} {status}" for status, n in counts.items())
+            for kind, counts in self.summary().items())
+        return f"{self.pages} pages surveyed. {summary}."
+
+    def failure_lines(self) -> list[str]:
+        """One line per page that could not be parsed."""
+        return [f"{title}: not parsed: {reason}" for title, reason in self.failures]
 
 
 @dataclass

@@ -40,6 +40,7 @@ from tierslieux.pipeline.session import (  # re-exported: the harvest's knobs
     TIMEOUT,
     WAIT_CAP,
     PoliteSession,
+    RequestStats,
 )
 from tierslieux.model.secrets import forms, redact
 
@@ -324,11 +325,13 @@ def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
             max_retries: int = MAX_RETRIES, backoff: float = BACKOFF,
             timeout: float = TIMEOUT, deadline: float | None = None,
             discovery_budget: float = DISCOVERY_BUDGET,
-            credentials_from_env: bool = True) -> Wiki:
+            credentials_from_env: bool = True, stats: RequestStats | None = None) -> Wiki:
     """Find the API of the wiki at ``url``, open the polite session, log in if asked.
 
     ``deadline``: seconds the whole harvest may take from now (None: no limit);
-    ``discovery_budget``: seconds the search for the API may take, retries included.
+    ``discovery_budget``: seconds the search for the API may take, retries included;
+    ``stats``: the counters the session keeps (requests sent…), for a caller that wants them
+    even when connecting fails.
     """
     contact = contact or os.environ.get(CONTACT_ENV) or None
     host = (urlsplit(_normalise_url(url)).hostname or "").lower()
@@ -340,10 +343,11 @@ def connect(url: str, *, contact: str | None = None, delay: float = 0.0,
     session = PoliteSession(user_agent=user_agent(contact), delay=delay,
                             max_retries=max_retries, backoff=backoff, timeout=timeout,
                             deadline=deadline, discovery_budget=discovery_budget)
+    if stats is not None:
+        session.stats = stats
     try:
         return _open(url, session, max_retries, backoff, timeout, credentials_from_env)
-    except BaseException as exc:
-        exc.requests_made = session.stats.requests  # type: ignore[attr-defined]
+    except BaseException:
         session.close()
         raise
 

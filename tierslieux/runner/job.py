@@ -223,20 +223,18 @@ def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> Ha
     from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
     from tierslieux.pipeline.store import Store
 
+    def stopped(done: HarvestReport) -> None:
+        job.harvest = done   # the runs history gets what was done, whatever stopped it
+
     with Store(config.store) as store:
         if config.wiki:
-            try:
-                report = harvest_wiki(
-                    config.wiki, store, namespaces=config.namespaces,
-                    categories=config.categories, full=full, contact=config.contact or None,
-                    delay=config.delay, max_retries=config.retries, backoff=config.backoff,
-                    timeout=config.timeout, deadline=config.deadline or None,
-                    progress=progress.phase("pages fetched"),
-                )
-            except BaseException as exc:   # the runs history gets what was done anyway
-                # harvest_wiki hangs what it did on whatever stopped it (a KeyboardInterrupt too)
-                job.harvest = getattr(exc, "harvest_report", None)
-                raise
+            report = harvest_wiki(
+                config.wiki, store, namespaces=config.namespaces,
+                categories=config.categories, full=full, contact=config.contact or None,
+                delay=config.delay, max_retries=config.retries, backoff=config.backoff,
+                timeout=config.timeout, deadline=config.deadline or None,
+                progress=progress.phase("pages fetched"), on_stop=stopped,
+            )
         else:
             report = harvest_dump(config.dump or sample_dump(), store,
                                   namespaces=config.namespaces,

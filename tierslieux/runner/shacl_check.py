@@ -1,4 +1,6 @@
-"""The build's SHACL check: the compiled shapes, checked streaming over the merged runs and
+"""The build's SHACL check, streaming over the merged runs in a worker process.
+
+The build's SHACL check: the compiled shapes, checked streaming over the merged runs and
 the ontology in a worker process while the release is written; the release's validators read
 its report (``validators``)."""
 

@@ -1,4 +1,6 @@
-"""The landing page (``index.html``: schema.org ``Dataset`` JSON-LD, counts, inline SVG charts,
+"""The landing page ``index.html``, the ontology's page and the 404 page of the site.
+
+The landing page (``index.html``: schema.org ``Dataset`` JSON-LD, counts, inline SVG charts,
 the files with their sizes and checksums, the worked SPARQL questions), the ontology's page
 and the 404 page."""
 

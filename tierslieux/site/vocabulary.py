@@ -1,4 +1,6 @@
-"""The labels the site shows: the ontology's classes, properties and concepts, in French with
+"""The labels the site shows for the ontology's terms, in French and English.
+
+The labels the site shows: the ontology's classes, properties and concepts, in French with
 the English label beside, read once from ``ontology.ttl``."""
 
 from __future__ import annotations

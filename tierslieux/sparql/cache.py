@@ -50,7 +50,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from tierslieux.errors import MissingInputError, PushError, QueryError
+from tierslieux.errors import DataGraphError, MissingInputError, QueryError
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.sparql.format import one_line
 
@@ -251,7 +251,7 @@ def _data_graph(data: Path) -> str:
     """The IRI of the graph holding the data: the one ``push`` uses by default."""
     try:
         return default_graph(data)
-    except PushError:
+    except DataGraphError:
         return (data / NT_GZ).resolve().as_uri()
 
 
@@ -310,7 +310,7 @@ def open_release_store(data_dir: str | Path, *, cache_dir: str | Path | None = N
 
 
 def default_graph(data_dir: str | Path) -> str:
-    """The graph IRI push uses by default.
+    """The graph IRI push uses by default (DataGraphError when the release does not say).
 
     The ``dcat:Dataset`` of the release's ``catalog.ttl`` (the one distributed as
     ``tierslieux.nt.gz`` when the catalogue lists several), else the ``base_iri`` recorded in
@@ -325,7 +325,7 @@ def default_graph(data_dir: str | Path) -> str:
             graph.load(path=str(catalog), format=ox.RdfFormat.TURTLE,
                        base_iri=catalog.resolve().as_uri())
         except (SyntaxError, OSError):
-            raise PushError(f"{catalog} is not valid Turtle: give --graph IRI") from None
+            raise DataGraphError(f"{catalog} is not valid Turtle") from None
         found = sorted(s["d"].value for s in graph.query(
             "PREFIX dcat: <http://www.w3.org/ns/dcat#> "
             "SELECT DISTINCT ?d WHERE { ?d a dcat:Dataset FILTER(isIRI(?d)) }"))
@@ -343,5 +343,5 @@ def default_graph(data_dir: str | Path) -> str:
         base = None
     if isinstance(base, str) and urllib.parse.urlsplit(base).scheme:
         return base
-    raise PushError(f"cannot tell which graph to replace ({CATALOG} names no single "
-                    "dcat:Dataset): give --graph IRI")
+    raise DataGraphError(f"cannot tell which graph to replace ({CATALOG} names no single "
+                         "dcat:Dataset)")

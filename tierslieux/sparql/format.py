@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from tierslieux.model.plaintext import render_table
 from tierslieux.model.rdf import display_compactor
 
 
@@ -67,20 +68,6 @@ def format_solutions(result: ox.QuerySolutions, fmt: str, prefixes: dict[str, st
     compact = display_compactor(prefixes)
     rows = [[_cell(solution[name], compact) for name in names] for solution in result]
     return render_table(names, rows)
-
-
-def render_table(header: list[str], rows: list[list[str]]) -> str:
-    """Aligned plain text: a header, a rule, the rows, and ``(N rows)``."""
-    widths = [len(h) for h in header]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    lines = []
-    if header:
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-        lines.append("  ".join("-" * w for w in widths))
-        lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
-    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
-    return "\n".join(lines) + "\n"
 
 
 def _cell(term, compact: Callable[[str], str]) -> str:

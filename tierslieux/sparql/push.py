@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierslieux.errors import PushError
+from tierslieux.errors import DataGraphError, PushError
 from tierslieux.sparql.cache import BLOCK, NT_GZ, SUMS, default_graph, listed_sha256, release_file
 from tierslieux.sparql.format import one_line
 
@@ -109,7 +109,11 @@ def push(data_dir: str | Path, endpoint: str, graph: str | None = None, *,
     parsed = urllib.parse.urlsplit(endpoint)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PushError(f"the endpoint must be an http(s) address, got {_safe_url(endpoint)!r}")
-    graph = graph or default_graph(data)
+    if not graph:
+        try:
+            graph = default_graph(data)
+        except DataGraphError as exc:
+            raise PushError(f"{exc}: give --graph IRI") from None
     if not urllib.parse.urlsplit(graph).scheme:
         raise PushError(f"the graph must be an absolute IRI, got {graph!r}")
     user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)

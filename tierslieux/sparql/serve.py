@@ -1,5 +1,6 @@
-"""``tierslieux serve``: the release as a SPARQL 1.1 Protocol endpoint (the Oxigraph
-server behind the front of :mod:`tierslieux.sparql.front`).
+"""``tierslieux serve``: the release as a SPARQL 1.1 Protocol endpoint.
+
+The Oxigraph server, behind the front of :mod:`tierslieux.sparql.front`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -1,7 +1,9 @@
 """Validation: every check a release passes before it is published, in one package.
 
-- ``report``: the one SHACL report type (``Violation``, ``ValidationReport``), whichever
-  engine made it;
+- ``engine``: the one interface to the engines, ``validate_graph(..., engine="compiled" |
+  "pyshacl")`` and ``validate_tables(..., engine="builtin" | "frictionless")``;
+- ``report``: the report types (``Violation``, ``ValidationReport``; ``TableProblem``,
+  ``TableReport``), whichever engine made them;
 - ``shapes`` + ``shacl``: the fast engine, the shapes compiled to plain checks, streaming over
   a sorted dump subject by subject; ``reference``: pyshacl on one graph, the reference the fast
   engine is tested against and the fallback for shapes it cannot run (``Unsupported``);

@@ -12,11 +12,13 @@ problem (nothing when the release is fine). The build may pass its own list; the
   are compared by counts and order-independent hash sums, in parallel, without holding them.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
-  bytes of CSV, with the same checks made streaming by ``tables.py``.
+  bytes of CSV, with the same checks made streaming by ``tables.py`` (both through
+  ``engine.validate_tables``).
 - ``check_shacl``: the graph against the release's own SHACL shapes and ontology
   (``shapes.ttl``, ``ontology.ttl`` of the folder), streaming over the dump with the
-  compiled shapes (``tierslieux.validation.shacl``), or with pyshacl's ``validate_graph`` when
-  the shapes use what the compiler does not run; only results of severity violation block.
+  compiled shapes (``tierslieux.validation.shacl``), or with pyshacl
+  (``engine.validate_graph(..., engine="pyshacl")``) when the shapes use what the compiler does
+  not run; only results of severity violation block.
 """
 
 from __future__ import annotations
@@ -247,18 +249,12 @@ def check_tables(release: StagedRelease) -> Iterator[str]:
     if not package.is_file():
         yield "datapackage.json is missing"
         return
+    from tierslieux.validation.engine import validate_tables
+
     csv_bytes = sum(p.stat().st_size for p in release.folder.glob("*.csv"))
-    if csv_bytes > FRICTIONLESS_LIMIT:
-        from tierslieux.validation.tables import check_package
-
-        yield from check_package(package, MAX_MESSAGES)
-        return
-    import frictionless
-
-    report = frictionless.validate(str(package))
-    if not report.valid:
-        for kind, message in report.flatten(["type", "message"])[:MAX_MESSAGES]:
-            yield f"table schema ({kind}): {message}"
+    engine = "builtin" if csv_bytes > FRICTIONLESS_LIMIT else "frictionless"
+    for problem in validate_tables(package, engine=engine, limit=MAX_MESSAGES).problems:
+        yield problem.describe()
 
 
 def check_shacl(release: StagedRelease) -> Iterator[str]:
@@ -268,7 +264,7 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
     whole graph when the shapes use something the compiler does not run."""
     from tierslieux.errors import ShapesError
     from tierslieux.model.lines import read_ntriples_gz
-    from tierslieux.validation.reference import validate_graph
+    from tierslieux.validation.engine import validate_graph
     from tierslieux.validation.shacl import Unsupported, validate_lines
 
     try:
@@ -282,10 +278,8 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
                                 ontology=ontology)
     except Unsupported:
         try:
-            if shapes is None and ontology is None:
-                report = validate_graph(release.graph)
-            else:
-                report = validate_graph(release.graph, shapes=shapes, ontology=ontology)
+            report = validate_graph(release.graph, shapes=shapes, ontology=ontology,
+                                    engine="pyshacl")
         except ShapesError as exc:
             yield f"SHACL: not checked: {exc}"
             return
@@ -407,3 +401,32 @@ def validate_release(folder: str | Path,
     for validator in validators if validators is not None else default_validators():
         problems.extend(validator(release))
     return problems
+
+
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """What ``tierslieux validate`` says of a release folder."""
+
+    folder: Path
+    #: one message per problem; none for a valid release
+    problems: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        """The problems, one a line (what the command prints on stdout)."""
+        return "".join(f"{problem}\n" for problem in self.problems)
+
+    def summary(self) -> str:
+        """One line: valid, or how many problems."""
+        if self.valid:
+            return f"{self.folder}: valid release."
+        return f"{self.folder}: {len(self.problems)} problem(s), listed above"
+
+
+def check_release(folder: str | Path, validators: Sequence[Validator] | None = None
+                  ) -> ReleaseCheck:
+    """``validate_release`` as a record (MissingInputError when the folder holds no release)."""
+    return ReleaseCheck(Path(folder), tuple(validate_release(folder, validators)))

@@ -1,4 +1,7 @@
-"""The one report type of SHACL validation, whichever engine made it (shacl.py, reference.py).
+"""The report types of validation, SHACL and Table Schema, whichever engine made them.
+
+SHACL: ``Violation``, ``ValidationReport`` (shacl.py or reference.py); Table Schema:
+``TableProblem``, ``TableReport`` (tables.py or frictionless).
 
 ``sh:Violation`` results block publishing; ``sh:Warning`` and ``sh:Info`` are reported only.
 """
@@ -48,3 +51,36 @@ class ValidationReport:
 
     def text(self) -> str:
         return "\n".join(v.describe() for v in self.violations)
+
+
+@dataclass(frozen=True)
+class TableProblem:
+    """One Table Schema problem of a data package, whichever engine found it (tables.py or
+    frictionless)."""
+
+    #: frictionless' error type: ``type-error``, ``constraint-error``, ``foreign-key``…
+    kind: str
+    #: the resource (table) it is in; "" for a problem of the package itself
+    resource: str
+    #: the row number (the header is row 1), None for a problem of the whole table
+    row: int | None
+    #: the engine's own sentence
+    message: str
+
+    def describe(self) -> str:
+        """One line for a terminal or a log."""
+        return f"table schema ({self.kind}): {self.message}"
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """The Table Schema problems of a data package (at most the engine's limit of them)."""
+
+    problems: tuple[TableProblem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        return "\n".join(p.describe() for p in self.problems)

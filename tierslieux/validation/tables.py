@@ -23,7 +23,8 @@ with the csv module:
 
 Keys are compared through 64-bit hashes kept in sorted numpy arrays (8 bytes a row): a wrong
 foreign key would go unnoticed only if its hash equalled one of the keys' (odds of about one
-in 10^12 for a million keys). Messages follow frictionless' ``table schema (<type>): ...``.
+in 10^12 for a million keys). Problems are ``report.TableProblem`` records of frictionless' error
+types (``type-error``, ``foreign-key``…); ``engine.validate_tables`` runs this module or frictionless.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tierslieux.validation.report import TableProblem
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -111,16 +114,17 @@ class _Keys:
         return [v for v, ok in zip(values, found) if not ok]
 
 
-def check_package(package_path: Path, limit: int = 20) -> Iterator[str]:
-    """Problems of the CSV resources of a data package (at most ``limit`` messages)."""
+def check_package(package_path: Path, limit: int = 20) -> Iterator[TableProblem]:
+    """Problems of the CSV resources of a data package (at most ``limit`` of them)."""
     csv.field_size_limit(sys.maxsize)
     folder = package_path.parent
     package = json.loads(package_path.read_text(encoding="utf-8"))
     resources = {r["name"]: r for r in package.get("resources", [])}
-    messages: list[str] = []
+    messages: list[TableProblem] = []
 
-    def report(kind: str, message: str) -> bool:
-        messages.append(f"table schema ({kind}): {message}")
+    def report(kind: str, resource: str, row: int | None, detail: str) -> bool:
+        where = f'resource "{resource}"' + (f", row {row}" if row is not None else "")
+        messages.append(TableProblem(kind, resource, row, f"{where}: {detail}"))
         return len(messages) < limit
 
     # The keys foreign keys point to, read first (one column of each referenced resource).
@@ -185,11 +189,11 @@ def _rows(path: Path, column: str, dialect: dict[str, Any] | None = None) -> Ite
 def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report) -> bool:
     path = folder / resource["path"]
     if not path.is_file():
-        return report("scheme-error", f'resource "{name}": {resource["path"]} is missing')
+        return report("scheme-error", name, None, f'{resource["path"]} is missing')
     size = path.stat().st_size
     if "bytes" in resource and resource["bytes"] != size:
-        if not report("byte-count", f'resource "{name}": {size} bytes, {resource["bytes"]} '
-                                    "declared"):
+        if not report("byte-count", name, None,
+                      f'{size} bytes, {resource["bytes"]} declared'):
             return False
     if str(resource.get("hash", "")).startswith("sha256:"):
         digest = hashlib.sha256()
@@ -197,8 +201,7 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
         if "sha256:" + digest.hexdigest() != resource["hash"]:
-            if not report("hash-count", f'resource "{name}": the SHA-256 is not the declared '
-                                        "one"):
+            if not report("hash-count", name, None, "the SHA-256 is not the declared one"):
                 return False
     schema = resource.get("schema", {})
     fields = schema.get("fields", [])
@@ -223,32 +226,30 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
         reader = _reader(stream, dialect)
         header = next(reader, None)
         if header != names:
-            return report("incorrect-label", f'resource "{name}": the header is {header}, the '
-                                             f"schema says {names}")
+            return report("incorrect-label", name, None,
+                          f"the header is {header}, the schema says {names}")
         for number, row in enumerate(reader, start=2):
             if len(row) != len(names):
                 kind = "extra-cell" if len(row) > len(names) else "missing-cell"
-                if not report(kind, f'resource "{name}", row {number}: {len(row)} cells, '
-                                    f"{len(names)} fields"):
+                if not report(kind, name, number, f"{len(row)} cells, {len(names)} fields"):
                     return False
                 continue
             for index, (value, field) in enumerate(zip(row, fields)):
                 if value in missing_values:
                     if field.get("constraints", {}).get("required"):
-                        if not report("constraint-error",
-                                      f'resource "{name}", row {number}: "{field["name"]}" is '
-                                      "required"):
+                        if not report("constraint-error", name, number,
+                                      f'"{field["name"]}" is required'):
                             return False
                     continue
                 if not _type_ok(value, field):
-                    if not report("type-error", f'resource "{name}", row {number}: '
-                                                f'"{value}" is not a {field.get("type")} '
-                                                f'("{field["name"]}")'):
+                    if not report("type-error", name, number,
+                                  f'"{value}" is not a {field.get("type")} '
+                                  f'("{field["name"]}")'):
                         return False
                 elif failed := _constraint_failed(value, field, patterns):
-                    if not report("constraint-error",
-                                  f'resource "{name}", row {number}: "{value}" breaks the '
-                                  f'{failed} constraint of "{field["name"]}"'):
+                    if not report("constraint-error", name, number,
+                                  f'"{value}" breaks the {failed} constraint of '
+                                  f'"{field["name"]}"'):
                         return False
             for index in unique:
                 value = row[index]
@@ -284,8 +285,8 @@ def _flush(name: str, foreign: list, index: int, pending: dict, report) -> bool:
         pending[index] = []
         for number, value in rows:
             if value in missing:
-                if not report("foreign-key", f'resource "{name}", row {number}: "{value}" of '
-                                             f'"{column}" is not a key of "{target}"'):
+                if not report("foreign-key", name, number,
+                              f'"{value}" of "{column}" is not a key of "{target}"'):
                     return False
     return True
 
@@ -297,5 +298,5 @@ def _unique_hashes(path: Path, column: str, report, name: str, dialect: dict) ->
     hashes = np.array([_hash(v) for v in _rows(path, column, dialect) if v], dtype=np.uint64)
     hashes.sort()
     if len(hashes) > 1 and bool((hashes[1:] == hashes[:-1]).any()):
-        return report("unique-error", f'resource "{name}": "{column}" holds a value twice')
+        return report("unique-error", name, None, f'"{column}" holds a value twice')
     return True

@@ -1,4 +1,6 @@
-"""The parse stage: one stored page revision -> its sections, lists, templates, links and
+"""The parse stage: one stored page revision -> its sections, lists, templates and links.
+
+The parse stage: one stored page revision -> its sections, lists, templates, links and
 Semantic MediaWiki markup.
 
 ``parse_page`` parses the wikitext once with mwparserfromhell and walks the node tree once

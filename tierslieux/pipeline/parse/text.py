@@ -1,4 +1,6 @@
-"""Plain text out of the walk: bold/italic markup removed, whitespace collapsed, paragraphs,
+"""Plain text out of the walk: markup removed, whitespace collapsed, no markup debris.
+
+Plain text out of the walk: bold/italic markup removed, whitespace collapsed, paragraphs,
 and the tidying that keeps no markup debris where a template or an annotation gave no text."""
 
 from __future__ import annotations
