@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ from rdflib.compare import isomorphic
 
 from exportxml import Page, Rev, export
 from tierslieux.cli import cli
+from tierslieux.ontology.namespace import TL
 
 #: every command Click knows (not a hand-kept list)
 COMMANDS = sorted(cli.commands)
@@ -29,6 +31,9 @@ def tierslieux(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Com
     exe = Path(sys.executable).with_name("tierslieux")
     return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
+
+
+RDF_TYPE, TL_NS = str(rdflib.RDF.type), str(TL)
 
 
 def digest(folder: Path, skip: set[str] = frozenset()) -> dict[str, str]:
@@ -46,6 +51,13 @@ def test_run_without_arguments_publishes_the_sample(tmp_path):
                  "catalog.ttl", "datapackage.json", "report.json"]:
         assert (out / name).is_file(), name
     assert "Published" in first.stderr
+    # the sample's #ask is recorded, not evaluated, and the console says so (with the count of
+    # tl:Query the release holds)
+    with gzip.open(out / "tierslieux.nt.gz", "rt", encoding="utf-8") as fh:
+        queries = sum(f"<{RDF_TYPE}> <{TL_NS}Query> ." in line for line in fh)
+    assert queries >= 1
+    noun = "query" if queries == 1 else "queries"
+    assert f"{queries} Semantic MediaWiki {noun} (#ask, #show) recorded" in first.stderr
     again = tierslieux("run", cwd=tmp_path)
     assert again.returncode == 8, again.stderr          # nothing changed
     assert "Nothing changed" in again.stderr

@@ -81,6 +81,7 @@ from tierslieux.pipeline.runs import (
     run_id,
     run_paths,
 )
+from tierslieux.pipeline.parse.smw import SMW_QUERY_FIELD
 from tierslieux.pipeline.smw_types import property_types
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
@@ -143,6 +144,8 @@ class BuildResult:
     timings: tuple[tuple[str, float], ...] = ()
     #: issues of severity "info" (not in ``issues``)
     info_issues: int = 0
+    #: Semantic MediaWiki queries (``#ask``, ``#show``) recorded as ``tl:Query``, not evaluated
+    smw_queries: int = 0
 
     @property
     def warnings(self) -> tuple[Issue, ...]:
@@ -229,6 +232,8 @@ class _Collected:
     info_issues: int
     unresolved: frozenset[tuple[str, str]]
     flags: int
+    #: the SMW queries recorded on the pages (info issues of field "smw:query")
+    smw_queries: int = 0
     #: rows of quality.csv that are not warnings of the build (the label folds)
     notes: tuple[Issue, ...] = ()
 
@@ -301,7 +306,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         return BuildResult(
             out_dir=out_dir, pages=len(listing), triples=published.triples,
             issues=published.issues, files=published.result.files, pages_parsed=len(todo),
-            info_issues=collected.info_issues,
+            info_issues=collected.info_issues, smw_queries=collected.smw_queries,
             timings=clock.timings()
             + tuple((f"release: {step}", seconds)
                     for step, seconds in published.result.timings),
@@ -363,7 +368,7 @@ def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
     their flags."""
     listing = plan.listing
     issues: list[Issue] = list(plan.store_problems)
-    info_issues = 0
+    info_issues = smw_queries = 0
     unresolved: set[tuple[str, str]] = set()
     flags = 0
     for _triples, issue_blob, unresolved_json, page_flags in cache.summary(
@@ -371,11 +376,13 @@ def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
         for issue in unpack_issues(issue_blob):
             if issue.severity == "info":
                 info_issues += 1  # coverage notes: counted, not kept (see survey.py)
+                smw_queries += issue.field == SMW_QUERY_FIELD
             else:
                 issues.append(issue)
         unresolved.update(tuple(pair) for pair in json.loads(unresolved_json))
         flags |= page_flags
-    return _Collected(tuple(issues), info_issues, frozenset(unresolved), flags)
+    return _Collected(tuple(issues), info_issues, frozenset(unresolved), flags,
+                      smw_queries=smw_queries)
 
 
 def _merge(pool: SharedPool, cache: BuildCache, names: list[str]) -> RunSet:

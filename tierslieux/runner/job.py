@@ -280,6 +280,10 @@ def _build(config: Config, *, harvest: HarvestCounts | None, started: str, force
               result.pages_parsed, result.pages)
     log.info(f"Published {result.triples} triples from {result.pages} pages to "
              f"{config.out}/ ({len(result.warnings)} warnings).")
+    if result.smw_queries:
+        log.info(f"{result.smw_queries} Semantic MediaWiki "
+                 f"{'query' if result.smw_queries == 1 else 'queries'} (#ask, #show) recorded "
+                 "as tl:Query, not evaluated: their results are not in the release.")
     for issue in result.warnings[:10]:
         log.warning("%s: %s: %s", issue.page_title, issue.field, issue.message)
     if len(result.warnings) > 10:

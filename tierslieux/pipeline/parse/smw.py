@@ -35,6 +35,8 @@ __all__ = ["SmwReader", "SMW_FUNCTIONS", "property_name"]
 #: the parser functions read here
 SMW_FUNCTIONS = frozenset({"set", "subobject", "ask", "show"})
 #: other parser functions of Semantic MediaWiki: reported as not read
+#: the issue field of a recorded query (an "info" note: the build counts them for the console)
+SMW_QUERY_FIELD = "smw:query"
 SMW_OTHER = frozenset({"set_recurring_event", "declare", "concept", "smwdoc", "info"})
 #: parameters of #set / #subobject that shape the call, not properties
 _CONTROL = frozenset({"+sep", "+index", "+order", "+strict", "@sortkey", "@category",
@@ -225,7 +227,7 @@ class SmwReader:
         query = collapse(" ".join(conditions))
         self.queries.append(Query(function=name, query=query, printouts=tuple(printouts),
                                   params=tuple(options), section=walker.cur))
-        self._warn("smw:query", written,
+        self._warn(SMW_QUERY_FIELD, written,
                    f"#{name} query recorded, not evaluated: its results are not in the "
                    "release", severity="info")
 
