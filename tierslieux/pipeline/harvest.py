@@ -10,7 +10,7 @@ bookkeeping both share).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tierslieux.errors import HarvestError
