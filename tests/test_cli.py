@@ -227,9 +227,10 @@ def test_json_log_lines_for_log_shippers(tmp_path):
     ok = tierslieux("--log-format", "json", "run", cwd=tmp_path)
     assert ok.returncode == 0
     events = [json.loads(line) for line in ok.stderr.splitlines()]
-    assert [e["level"] for e in events] == ["info", "warning", "info"]
+    assert [e["level"] for e in events] == ["info", "warning", "info", "info"]
     assert events[1]["message"].startswith("No publication URL")  # the sample has none
-    assert events[-1]["message"].startswith("Published ")
+    assert events[2]["message"].startswith("Published ")
+    assert events[3]["message"].startswith("1 Semantic MediaWiki query")  # the sample's #ask
     before = sorted(p.name for p in tmp_path.iterdir())
     bad = tierslieux("--log-format", "json", "run", "--dump", "absent.xml", cwd=tmp_path)
     assert bad.returncode == 6   # an option naming a file that does not exist
