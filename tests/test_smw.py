@@ -252,3 +252,20 @@ def test_survey_lists_smw_markup_and_dropped_inline_templates() -> None:
     assert rows[("inline-template", "Inconnu en ligne", "unmapped")] == 1
     assert not any(r.kind == "inline-template" and r.name == "Unité" for r in report.rows)
     assert report.summary()["smw-property"] == {"unmapped": 2, "mapped": 1, "ignored": 0}
+
+
+def test_survey_counts_a_property_page_declaration_as_mapped() -> None:
+    """What a property page declares itself with is read as its type and allowed values (not
+    published as a tl:Annotation): the survey says so; the same words on an article are
+    annotations like any other."""
+    from tierslieux.pipeline.survey import survey_pages
+
+    text = "[[A le type::Page]] [[Allows value::Vélo]] [[Allows value::Voiture]]"
+    declared = parse_page(make_page(text, title="Propriété:Véhicule", namespace=102))
+    article = parse_page(make_page(text, title="Un article", page_id=2))
+    rows = {(r.kind, r.name, r.status): (r.occurrences, r.pages)
+            for r in survey_pages([declared, article], load_mapping()).rows}
+    assert rows[("smw-property", "A le type", "mapped")] == (1, 1)
+    assert rows[("smw-property", "Allows value", "mapped")] == (2, 1)
+    assert rows[("smw-property", "A le type", "unmapped")] == (1, 1)
+    assert rows[("smw-property", "Allows value", "unmapped")] == (2, 1)

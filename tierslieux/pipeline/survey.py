@@ -20,6 +20,7 @@ from tierslieux.ontology.rules import HeadingRule, IgnoredTemplate, Mapping, Tem
 from tierslieux.model.clean import fold
 from tierslieux.model.plaintext import render_table
 from tierslieux.model.records import ParsedPage
+from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, is_declaration
 
 KINDS = ("template", "param", "heading", "category", "smw-property", "subobject", "query",
          "inline-template")
@@ -215,9 +216,15 @@ class _Survey:
         where = f"record of {smw.describes}" if smw.describes else "the page"
         annotations = [*parsed.annotations,
                        *(a for sub in parsed.subobjects for a in sub.annotations)]
+        declaring = parsed.page.revision.namespace == PROPERTY_NAMESPACE
         for annotation in annotations:
             param = smw.rule(annotation.property)
-            if param is None:
+            if declaring and not annotation.subobject and is_declaration(annotation.property):
+                # as map_smw reads it: the property page declares its type or allowed values
+                self.count("smw-property", annotation.property, page_id, "mapped",
+                           "declaration of its property page: tl:declaredType, "
+                           "tl:allowedValues")
+            elif param is None:
                 self.count("smw-property", annotation.property, page_id, "unmapped",
                            "kept as tl:Annotation")
             else:
