@@ -39,7 +39,6 @@ from tierslieux.runner.build import BuildOptions, build
 from tierslieux.validation.reference import validate_graph
 
 REFERENCE = Path(__file__).parent / "data" / "wikipedia"
-FABMOB = Path("/work/shared/reference/movilab/related/fabmob_Propriete_Skills.wiki")
 FABMOB_CASE = Path(__file__).parent / "cases" / "map" / "smw_property_page" / "page.wiki"
 BASE = "https://w3id.org/tierslieux/movilab/"
 
@@ -170,12 +169,6 @@ def test_property_pages_and_annotated_pages_from_a_real_wiki(make_mediawiki, tmp
             "property's values stay text") in messages
     text = (out / "tierslieux.ttl").read_text(encoding="utf-8")
     assert "les véhicules" in text  # the shown text of the annotation, in its section
-
-
-def test_the_fabmob_property_page_case_is_the_reference_page() -> None:
-    if not FABMOB.is_file():
-        pytest.skip("the project's reference material is not on this machine")
-    assert FABMOB_CASE.read_text(encoding="utf-8") == FABMOB.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- shown text
