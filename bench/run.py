@@ -15,7 +15,10 @@ memories do not mix):
    issue 16 measures against), extracted once with ``git archive`` into the work folder and
    run with it first on PYTHONPATH (same dependencies), on a copy of the store;
 1. **full build** — ``tierslieux.runner.build.build`` from an empty cache: parse, map,
-   validate (SHACL, Table Schema, parse-back of every dump) and write every published file;
+   validate (SHACL, Table Schema, parse-back of every dump) and write every published file
+   but the Linked Data site (``--no-site``: the reference commit had no site, so the ratio
+   compares the same release); then one more full build **with the site**, whose line gives
+   the site's cost (``--site`` makes every project build write the site instead);
 2. **naive pipeline** — bench/naive.py: default mwparserfromhell parse, the project's mapping,
    one rdflib Graph filled with ``add()``, rdflib's Turtle and JSON-LD serializers (only up to
    ``--naive-max`` pages);
@@ -167,7 +170,7 @@ def child(kind: str, *args: str) -> None:
     """The measured work, in its own process: prints one JSON line."""
     started = time.perf_counter()
     if kind == "build":
-        store, out, cache, workers, profile = args
+        store, out, cache, workers, profile, *site = args
         try:
             from tierslieux.runner.build import BuildOptions, build
         except ImportError:  # the reference commit had it in pipeline/
@@ -177,6 +180,8 @@ def child(kind: str, *args: str) -> None:
         epoch = time.time()
 
         options = BuildOptions(cache=cache == "cache", workers=int(workers) or None)
+        if site and "site" in BuildOptions.__dataclass_fields__:  # not in the reference
+            options = replace(options, site=site[0] == "site")
         if profile != "-":
             import cProfile
             import pstats
@@ -269,8 +274,12 @@ def change_pages(store: Path, count: int) -> list[str]:
 
 
 def same_files(one: Path, two: Path) -> list[str]:
-    """Names of the files that differ between two releases (clock files excepted)."""
-    names = sorted({p.name for p in one.iterdir()} | {p.name for p in two.iterdir()})
+    """Paths (relative, sub-folders such as site/ walked) of the files that differ between two
+    releases, or that only one has (clock files excepted)."""
+    def files(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    names = sorted(files(one) | files(two))
     return [n for n in names if n not in CLOCK_FILES
             and not ((one / n).is_file() and (two / n).is_file()
                      and filecmp.cmp(one / n, two / n, shallow=False))]
@@ -304,7 +313,8 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
     store = folder / "store.sqlite"
     shutil.copyfile(source, store)
     workers = str(args.workers)
-    results: dict = {"kind": kind, "pages": pages, "seed": args.seed, "cpus": os.cpu_count()}
+    results: dict = {"kind": kind, "pages": pages, "seed": args.seed, "cpus": os.cpu_count(),
+                     "site": args.site}
 
     if args.reference:
         code = reference_code(args.reference, work)
@@ -317,8 +327,16 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
         shutil.rmtree(folder / "reference", ignore_errors=True)
         for path in folder.glob("ref-store.sqlite*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    print("  full build...", flush=True)
-    results["full"] = measure("build", str(store), str(folder / "full"), "cache", workers, "-")
+    site = "site" if args.site else "nosite"
+    print(f"  full build{' (with the site)' if args.site else ', without the site'}...",
+          flush=True)
+    results["full"] = measure("build", str(store), str(folder / "full"), "cache", workers, "-",
+                              site)
+    if not args.site:
+        print("  full build with the site...", flush=True)
+        results["with_site"] = measure("build", str(store), str(folder / "with-site"),
+                                       "nocache", workers, "-", "site")
+        shutil.rmtree(folder / "with-site", ignore_errors=True)
     if pages <= args.naive_max:
         print("  naive reference...", flush=True)
         results["naive"] = measure("naive", str(store), str(folder / "naive"))
@@ -335,10 +353,10 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
         shutil.copytree(folder / "full", folder / name)
     print(f"  incremental build after {len(titles)} changed pages...", flush=True)
     results["incremental"] = measure("build", str(store), str(folder / "incremental"), "cache",
-                                     workers, "-")
+                                     workers, "-", site)
     print("  full build of the changed store (empty cache)...", flush=True)
     results["rebuilt"] = measure("build", str(store), str(folder / "rebuilt"), "nocache",
-                                 workers, "-")
+                                 workers, "-", site)
     differ = same_files(folder / "incremental", folder / "rebuilt")
     results["incremental_identical"] = not differ
     results["differing_files"] = differ
@@ -346,7 +364,7 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
         profile = work / f"profile-full-{kind}-{pages}.txt"
         print(f"  profiled full build (main process) -> {profile}...", flush=True)
         results["profiled"] = measure("build", str(store), str(folder / "profiled"), "nocache",
-                                      workers, str(profile))
+                                      workers, str(profile), site)
     (work / f"results-{kind}-{pages}.json").write_text(json.dumps(results, indent=2))
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
@@ -359,7 +377,10 @@ def table(all_results: list[dict]) -> str:
     for r in all_results:
         naive, reference = r.get("naive"), r.get("reference")
         for key, label in (("reference", f"reference {r.get('reference_rev', '')}, full"),
-                           ("full", "project, full"), ("naive", "naive pipeline"),
+                           ("full", "project, full" + ("" if r.get("site") else
+                                                       ", no site")),
+                           ("with_site", "project, full, with the site"),
+                           ("naive", "naive pipeline"),
                            ("incremental", "project, rebuild after "
                                            f"{len(r.get('changed_titles', ()))} changes"),
                            ("rebuilt", "project, full, changed store")):
@@ -377,6 +398,10 @@ def table(all_results: list[dict]) -> str:
                 ratio.append(faster(reference, "the reference"))
             if key == "full" and naive:
                 ratio.append(faster(naive, "naive"))
+            if key == "with_site":
+                full = r["full"]
+                ratio.append(f"the site costs {seconds - full['seconds']:.1f} s "
+                             f"({cpu - full.get('cpu_seconds', 0):.1f} CPU s)")
             if key == "incremental":
                 full = r["full"]
                 ratio.append(f"{100 * seconds / full['seconds']:.1f} % of full "
@@ -405,7 +430,7 @@ def report(all_results: list[dict]) -> None:
     print(table(all_results))
     for r in all_results:
         where = f"{r['kind']} N={r['pages']}"
-        for key in ("reference", "full", "incremental"):
+        for key in ("reference", "full", "with_site", "incremental"):
             if key in r:
                 print(f"\n{where}: phases (s) of the {key} build: {_phases(r[key])}")
         if "incremental" in r:
@@ -450,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/tierslieux-bench"))
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the releases")
+    parser.add_argument("--site", action="store_true",
+                        help="every project build writes the Linked Data site (default: the "
+                             "measured builds do not, as the reference did not; one more full "
+                             "build with the site gives its cost)")
     parser.add_argument("--json", type=Path, help="also write every result to this file")
     args = parser.parse_args(argv)
     if not args.pages and not args.sample:

@@ -78,6 +78,7 @@ licence-name = "CC BY-SA 3.0"
 attribution = "Contributeurs de Movilab"
 diff-threshold = 0.25
 workers = 3
+site = false
 log-format = "json"
 """)
     config = load_config(cwd=tmp_path)
@@ -94,6 +95,7 @@ log-format = "json"
     assert config.attribution == "Contributeurs de Movilab"
     assert config.diff_threshold == 0.25
     assert config.workers == 3
+    assert config.site is False and Config().site is True
     assert config.log_format == "json"
     assert config.origin("delay") == str(tmp_path / CONFIG_NAME)
     assert config.origin("store") == "default"
@@ -217,6 +219,8 @@ def test_command_line_values_are_checked() -> None:
      "tierslieux.toml: 'workers' must be a whole number >= 0, got -1"),
     ('workers = 1.5\n',
      "tierslieux.toml: 'workers' must be a whole number >= 0, got 1.5"),
+    ('site = "no"\n',
+     "tierslieux.toml: 'site' must be true or false, got \"no\""),
     ('log-format = "xml"\n',
      "tierslieux.toml: 'log-format' must be \"text\" or \"json\", got \"xml\""),
     ('[wiki]\nurl = "https://movilab.org/"\n',

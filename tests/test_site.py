@@ -133,6 +133,40 @@ def test_same_store_same_site(release: Path, tmp_path: Path) -> None:
     assert first == second
 
 
+def test_no_site_leaves_the_site_out_and_nothing_else(release: Path, tmp_path: Path) -> None:
+    """``--no-site`` (``site = false``): no site/ and no index.html; every other file is the
+    same as with the site (SHA256SUMS lists what is there), and the release validates."""
+    store = release.parent / "store.sqlite"
+    out = tmp_path / "plain"
+    result = CliRunner().invoke(cli, ["--quiet", "build", "--store", str(store), "--out",
+                                      str(out), "--force", "--no-site"])
+    assert result.exit_code in (0, 3), result.output
+    assert not (out / "site").exists() and not (out / "index.html").exists()
+    with_site = {p.name for p in release.iterdir() if p.is_file()} - {"index.html"}
+    assert {p.name for p in out.iterdir()} == with_site
+    for name in sorted(with_site - {"report.json", "SHA256SUMS"}):
+        assert (out / name).read_bytes() == (release / name).read_bytes(), name
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["site"] is None
+    sums = (out / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "site/" not in sums and "index.html" not in sums
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out).returncode == 0
+    checked = CliRunner().invoke(cli, ["--quiet", "validate", str(out)])
+    assert checked.exit_code == 0, checked.output
+    # the configuration file says the same, and --site on the command line wins over it
+    (tmp_path / "tierslieux.toml").write_text("site = false\n", encoding="utf-8")
+    again = tmp_path / "again"
+    result = CliRunner().invoke(cli, ["--quiet", "--config", str(tmp_path / "tierslieux.toml"),
+                                      "build", "--store", str(store), "--out", str(again),
+                                      "--force"])
+    assert result.exit_code in (0, 3), result.output
+    assert not (again / "index.html").exists()
+    result = CliRunner().invoke(cli, ["--quiet", "--config", str(tmp_path / "tierslieux.toml"),
+                                      "build", "--store", str(store), "--out", str(again),
+                                      "--force", "--site"])
+    assert result.exit_code in (0, 3), result.output
+    assert (again / "index.html").read_bytes() == (release / "index.html").read_bytes()
+
+
 def test_entity_rdf_files_parse(release: Path) -> None:
     import rdflib
     from pyld import jsonld

@@ -194,6 +194,8 @@ build_options = _options(
                       "--force [default: 0.10]."),
     click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
                  help="Processes that parse, map and write [default: 0, one per core]."),
+    click.option("--site/--no-site", default=None,
+                 help="Write the Linked Data site (site/ and index.html) [default: --site]."),
 )
 
 
@@ -215,7 +217,7 @@ def _exit_with(result: JobResult) -> None:
 @click.pass_obj
 @handle_errors
 def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, deadline, out,
-        base_iri, publication_url, mapping, force, diff_threshold, workers) -> None:
+        base_iri, publication_url, mapping, force, diff_threshold, workers, site) -> None:
     """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
 
     When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
@@ -223,7 +225,7 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
                             categories=categories, contact=contact, delay=delay,
                             deadline=deadline, out=out, base_iri=base_iri, publication_url=publication_url, mapping=mapping,
-                            diff_threshold=diff_threshold, workers=workers)
+                            diff_threshold=diff_threshold, workers=workers, site=site)
     _exit_with(job.run(cfg, full=full, force=force, progress=app))
 
 
@@ -252,11 +254,11 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
 @click.pass_obj
 @handle_errors
 def build(app: App, store, out, base_iri, publication_url, mapping, force, diff_threshold,
-          workers) -> None:
+          workers, site) -> None:
     """Parse, map, validate and publish the harvested store (no network)."""
     cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
                             publication_url=publication_url, mapping=mapping,
-                            diff_threshold=diff_threshold, workers=workers)
+                            diff_threshold=diff_threshold, workers=workers, site=site)
     _exit_with(job.build(cfg, force=force, progress=app))
 
 

@@ -115,6 +115,9 @@ class Config:
     diff_threshold: float = DEFAULT_DIFF_THRESHOLD
     #: processes that parse, map and write a build; 0 = one per core
     workers: int = 0
+    #: write the Linked Data site (``site/`` and ``index.html``); false for big wikis that
+    #: only need the dumps and the tables
+    site: bool = True
     log_format: str = "text"
     #: the file this configuration was read from, if any
     config_path: Path | None = field(default=None, compare=False)
@@ -342,6 +345,12 @@ def _base_iri(value: Any, key: str, base: Path | None) -> str:
     return value
 
 
+def _bool(value: Any, key: str, base: Path | None) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("true or false")
+    return value
+
+
 def _count(value: Any, key: str, base: Path | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise _Bad("a whole number >= 0")
@@ -436,5 +445,6 @@ _FIELDS: dict[str, _Field] = {
     "mapping": _Field(_path),
     "diff_threshold": _Field(_number(0, 1)),
     "workers": _Field(_count),
+    "site": _Field(_bool),
     "log_format": _Field(_log_format),
 }

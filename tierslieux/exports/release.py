@@ -19,7 +19,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 ``diff-added.nt.gz``        triples added / removed since the previous release (sorted;
 ``diff-removed.nt.gz``      empty when there is no previous release)
 ``index.html``              the landing page, and one page per entity with its RDF
-``site/``                   (tierslieux.site; SHA256SUMS lists the files of site/ too)
+``site/``                   (tierslieux.site; SHA256SUMS lists the files of site/ too); both
+                            left out when ``ReleaseMeta.linked_data_site`` is False
 ``report.json``             what the run did; the only file with the run's clock times
 ``SHA256SUMS``              ``sha256sum -c`` format, sorted by name: every file but
                             itself and report.json
@@ -168,6 +169,8 @@ class ReleaseMeta:
     force: bool = False
     #: contact point, update frequency, publisher type, checksum datatype of catalog.ttl
     catalog: CatalogSettings = CatalogSettings()
+    #: write the Linked Data site (``site/`` and ``index.html``); False leaves both out
+    linked_data_site: bool = True
 
     @property
     def sitename(self) -> str:
@@ -286,7 +289,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     digests: dict[str, tuple[int, str]] = {}
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
-    _write_landing(job, written, meta, digests)
+    if written.site is not None:
+        _write_landing(job, written, meta, digests)
     all_files = tuple(sorted(p.name for p in staging.iterdir() if p.is_file()))
     clock.lap("tables and catalogue")
     ran = _validate(StagedRelease(folder=staging, triples=len(lines), files=all_files,
@@ -299,7 +303,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     report["tables"][mediation.FILE] = {"rows": len(national.rows), "left_out": national.left_out}
     report["quality"] = quality_report(quality.rows, quality.neutralised, REPORT_LIST_LIMIT)
     site = written.site
-    report["site"] = {"pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
+    report["site"] = None if site is None else {
+        "pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
     write_sums(staging)
     clock.lap("report and checksums")
@@ -352,7 +357,8 @@ class _Written:
     tables: Tables
     stats: GraphStats
     diff: ReleaseDiff
-    site: SiteSummary
+    #: None when the release has no site (``ReleaseMeta.linked_data_site``)
+    site: SiteSummary | None
 
 
 def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> _Written:
@@ -361,7 +367,8 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> 
     first. A small release stays in this process: forking would cost more than it saves. A
     release much smaller than the previous one is refused as soon as both are known."""
     with writer_pool(job, len(job.lines), workers) as pool:
-        formats = {name: pool.submit(write_format, name) for name in FORMATS}
+        formats = {name: pool.submit(write_format, name) for name in FORMATS
+                   if name != "site" or meta.linked_data_site}
         diff_job = pool.submit(write_diff)
         stats = pool.submit(graph_statistics).result()
         compared = diff_job.result()
@@ -369,7 +376,7 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> 
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
-    return _Written(tables=done["tables"], stats=stats, diff=compared.diff, site=done["site"])
+    return _Written(tables=done["tables"], stats=stats, diff=compared.diff, site=done.get("site"))
 
 
 def _keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None:

@@ -125,6 +125,8 @@ class BuildOptions:
     cache: bool = True
     #: what tierslieux.toml says of the catalogue (contact point, update frequency…)
     catalog: CatalogSettings = CatalogSettings()
+    #: write the Linked Data site (``site/`` and ``index.html``)
+    site: bool = True
 
 
 @dataclass(frozen=True)
@@ -425,6 +427,7 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         diff_threshold=options.diff_threshold,
         force=options.force,
         catalog=options.catalog,
+        linked_data_site=options.site,
     )
     try:
         result = write_release(release, out_dir, meta, validators=shacl.validators,

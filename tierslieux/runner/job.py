@@ -261,6 +261,7 @@ def build_options(config: Config, *, harvest: HarvestCounts | None = None, start
         diff_threshold=config.diff_threshold, harvest=harvest, started=started,
         licence=config.licence, licence_name=config.licence_name,
         attribution=config.attribution, workers=config.workers or None,
+        site=config.site,
         catalog=CatalogSettings(
             contact_point=config.contact_point, accrual_periodicity=config.accrual_periodicity,
             publisher_type=config.publisher_type, checksum_datatype=config.checksum_datatype),
