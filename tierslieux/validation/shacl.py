@@ -96,6 +96,9 @@ class ShapeChecker:
         self._parents = parents
         self._supers: dict[str, frozenset[str]] = {}
         self._by_type: dict[str, tuple[NodeShape, ...]] = {}
+        self._by_token: dict[str, tuple[NodeShape, ...]] = {}
+        self._plans: dict[tuple, tuple[PropertyShape, ...]] = {}
+        self._type_plans: dict[tuple, tuple[PropertyShape, ...]] = {}
         self._by_predicate: dict[str, list[NodeShape]] = {}
         #: sh:targetNode focus nodes (IRI, or ``_:label``) -> their shapes
         self.by_node: dict[str, list[NodeShape]] = {}
@@ -186,34 +189,67 @@ class ShapeChecker:
         ``class_ok(value, cls)`` says whether an IRI value is an instance of ``cls``, or None
         when that is not known yet; such checks come back as pending ``(result, value, cls)``.
         """
-        shapes: set[NodeShape] = set()
         values: dict[str, list[str]] = {}
         for predicate, token in pairs:
-            if predicate == RDF_TYPE and token[0] == "<":
-                shapes.update(self.shapes_for_type(unescape(token[1:-1])))
             found = values.get(predicate)
             if found is None:
                 values[predicate] = [token]
-                targeted = self._by_predicate.get(predicate)
-                if targeted:
-                    shapes.update(targeted)
             else:
                 found.append(token)
         results: list[Result] = []
         pending: list[tuple[Result, str, str]] = []
         if "\\" in subject:
             subject = unescape(subject)
-        if self.by_node:
+        typed = values.get(RDF_TYPE)
+        types = tuple(typed) if typed else ()
+        if self._by_predicate or self.by_node:
+            shapes: set[NodeShape] = set()
+            for token in types:
+                shapes.update(self._shapes_for_token(token))
+            for predicate in values:
+                targeted = self._by_predicate.get(predicate)
+                if targeted:
+                    shapes.update(targeted)
             shapes.update(self.by_node.get(subject, ()))
-        if not shapes:
-            return results, pending
-        for shape in shapes:
-            for prop in shape.properties:
-                if severities is not None and prop.severity not in severities:
-                    continue
-                self._check_property(subject, prop, values.get(prop.path, ()), class_ok,
-                                     results, pending)
+            plan = self._plan(frozenset(shapes), severities)
+        else:  # the bundled shapes: only sh:targetClass, so the types decide the plan
+            plan = self._type_plans.get((types, severities))
+            if plan is None:
+                shapes = set()
+                for token in types:
+                    shapes.update(self._shapes_for_token(token))
+                plan = self._type_plans[(types, severities)] = self._plan(
+                    frozenset(shapes), severities)
+        for prop in plan:
+            tokens = values.get(prop.path)
+            if tokens is None:  # no value: only sh:minCount and sh:hasValue can fail
+                if prop.min_count:
+                    results.append(Result(prop.severity, subject, prop.path, prop.message, ""))
+                for _ in prop.has_value:
+                    results.append(Result(prop.severity, subject, prop.path, prop.message, ""))
+                continue
+            self._check_property(subject, prop, tokens, class_ok, results, pending)
         return results, pending
+
+    def _shapes_for_token(self, token: str) -> tuple[NodeShape, ...]:
+        """The node shapes that target the class of an rdf:type object token."""
+        found = self._by_token.get(token)
+        if found is None:
+            found = self._by_token[token] = (
+                self.shapes_for_type(unescape(token[1:-1])) if token[0] == "<" else ())
+        return found
+
+    def _plan(self, shapes: frozenset[NodeShape], severities: frozenset[str] | None
+              ) -> tuple[PropertyShape, ...]:
+        """The property shapes a focus node of ``shapes`` is checked against, shape by shape
+        (a property shape of two node shapes is checked twice, as pyshacl does)."""
+        key = (shapes, severities)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = tuple(
+                prop for shape in shapes for prop in shape.properties
+                if severities is None or prop.severity in severities)
+        return plan
 
     def _check_property(self, focus: str, prop: PropertyShape, tokens: list[str] | tuple,
                         class_ok: Callable[[str, str], bool | None], results: list[Result],

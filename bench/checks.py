@@ -1,0 +1,152 @@
+"""Time the release's whole-release Python passes of issue 16 target 1 alone: the CSV tables
+(``build_tables``, ``write_table``, the national table), the streaming Table Schema check
+(``validation.tables.check_package``), the compiled SHACL check (``validate_triples``, as the
+build runs it over the merged runs and the ontology) and the Linked Data site (``write_site``),
+on a published release's ``tierslieux.nt.gz``, for this tree and for another commit side by
+side.
+
+    python bench/checks.py RELEASE_DIR [--against main] [--repeat 3] [--work /tmp/tl-checks]
+
+RELEASE_DIR is a release built by ``tierslieux build`` (for instance of a wiki of 1,000 pages
+made by ``generate.write_sample_export``, as bench/run.py makes it). Each tree runs in a
+subprocess of its own (``--against``: a revision, extracted with ``git archive``); every step
+is timed ``--repeat`` times and the smallest CPU time (user + system of the process) is kept.
+The outputs of both trees are compared byte for byte (``cmp -r``), and the SHACL reports too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def measure(release: Path, out: Path, repeat: int) -> dict:
+    """The timings of one tree (the tierslieux found on sys.path)."""
+    import heapq
+
+    from tierslieux.exports import mediation
+    from tierslieux.exports.tables import build_tables, load_tables, write_table
+    from tierslieux.exports.turtle import write_turtle
+    from tierslieux.model.lines import read_ntriples_gz, triple_order
+    from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
+    from tierslieux.site import write_site
+    from tierslieux.validation.shacl import default_checker, ontology_lines, validate_triples
+    from tierslieux.validation.tables import check_package
+
+    lines = sorted(read_ntriples_gz(release / "tierslieux.nt.gz"))
+    ordered = triple_order(lines)
+    specs = load_tables()
+    checker = default_checker()
+    merged = []
+    previous = None
+    for line in heapq.merge(lines, ontology_lines()):
+        if line != previous:
+            merged.append(line)
+            previous = line
+    with_ontology = triple_order(merged)
+    unresolved = frozenset(checker.local_class_failures(merged))
+    figures: dict = {"triples": len(ordered)}
+
+    def timed(name, step):
+        best = None
+        for _ in range(repeat):
+            start = _cpu()
+            result = step()
+            spent = _cpu() - start
+            best = spent if best is None else min(best, spent)
+        figures[name] = round(best, 3)
+        return result
+
+    tables_dir = out / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    tables = timed("build_tables", lambda: build_tables(ordered, specs, sitename="Movilab"))
+
+    def write_all():
+        for table in tables:
+            write_table(table, tables_dir)
+
+    timed("write_table", write_all)
+    national = timed("national_table", lambda: mediation.national_table(tables))
+    mediation.write_national(national, tables_dir)
+    timed("check_package", lambda: list(check_package(release / "datapackage.json")))
+    report = timed("validate_triples", lambda: validate_triples(
+        checker, lambda: with_ontology, unresolved, severities=frozenset({"violation"})))
+    full = timed("validate_triples_all", lambda: validate_triples(
+        checker, lambda: with_ontology, unresolved))
+    (out / "shacl.txt").write_text(repr(report) + "\n" + repr(full) + "\n", encoding="utf-8")
+
+    def site():
+        shutil.rmtree(out / "site-release", ignore_errors=True)
+        (out / "site-release").mkdir()
+        return write_site(ordered, out / "site-release", DEFAULT_BASE_IRI, CORE_PREFIXES,
+                          write_turtle, "Movilab")
+
+    summary = timed("write_site", site)
+    figures["site_pages"] = summary.pages
+    figures["site_files"] = summary.files
+    figures["table_rows"] = sum(len(t.rows) for t in tables)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("release", type=Path)
+    parser.add_argument("--against", default="main")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tl-checks"))
+    parser.add_argument("--child", nargs=2, metavar=("CODE", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.path.insert(0, args.child[0])
+        print(json.dumps(measure(args.release.resolve(), Path(args.child[1]), args.repeat)))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    other = args.work / "code-against"
+    shutil.rmtree(other, ignore_errors=True)
+    other.mkdir()
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", args.against,
+                              "tierslieux"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(other)], input=archive, check=True)
+    results = {}
+    for name, code in ((args.against, other), ("this tree", HERE.parent)):
+        out = args.work / ("out-against" if code == other else "out-this")
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        started = time.perf_counter()
+        child = subprocess.run(
+            [sys.executable, __file__, str(args.release), "--repeat", str(args.repeat),
+             "--child", str(code), str(out)],
+            check=True, capture_output=True, text=True, cwd=args.work,
+            env={**os.environ, "PYTHONPATH": str(code)})
+        results[name] = json.loads(child.stdout.strip().splitlines()[-1])
+        results[name]["wall_s"] = round(time.perf_counter() - started, 1)
+    diff = subprocess.run(["diff", "-r", "-q", str(args.work / "out-against"),
+                           str(args.work / "out-this")], capture_output=True, text=True)
+    before, after = results[args.against], results["this tree"]
+    print(f"{before['triples']} triples, {before['site_pages']} site pages, "
+          f"{before['table_rows']} table rows; CPU s, best of {args.repeat}")
+    print(f"{'step':24} {args.against:>10} {'this tree':>10} {'ratio':>7}")
+    for key, value in before.items():
+        if key in ("triples", "site_pages", "site_files", "table_rows", "wall_s"):
+            continue
+        ratio = value / after[key] if after.get(key) else float("nan")
+        print(f"{key:24} {value:10.3f} {after[key]:10.3f} {ratio:7.2f}x")
+    print("outputs identical (diff -r)" if diff.returncode == 0 else
+          "OUTPUTS DIFFER:\n" + diff.stdout)
+
+
+if __name__ == "__main__":
+    main()
