@@ -293,30 +293,21 @@ class _Index:
                 table.setdefault(o[1:-1], []).append(f"<{s}>")
 
 
-class _Subject:
-    """One subject's own triples, with the index: what ``_cell`` reads to make its row."""
-
-    def __init__(self, own: dict[str, list[str]], index: _Index) -> None:
-        self.own = own
-        self.index = index
-
-    def types(self, subject: str) -> list[str]:
-        return [o[1:-1] for o in self.own.get(RDF_TYPE, ()) if o[0] == "<"]
-
-    def follow(self, subject: str, path: tuple[Step, ...]) -> list[str]:
-        """The N-Triples terms reached from ``subject`` along ``path``."""
-        current = [f"<{subject}>"]
-        for position, step in enumerate(path):
-            if not position and not step.inverse:
-                current = list(self.own.get(step.predicate, ()))
-                continue
-            table = (self.index.backward if step.inverse else self.index.forward)[step.predicate]
-            reached: list[str] = []
-            for term in current:
-                if term[0] == "<":
-                    reached.extend(table.get(term[1:-1], ()))
-            current = reached
-        return current
+def _follow(own: dict[str, list[str]], index: _Index, subject: str,
+            path: tuple[Step, ...]) -> list[str]:
+    """The N-Triples terms reached from ``subject`` (its own triples ``own``) along ``path``."""
+    current: list[str] = [f"<{subject}>"]
+    for position, step in enumerate(path):
+        if not position and not step.inverse:
+            current = own.get(step.predicate, [])
+            continue
+        table = (index.backward if step.inverse else index.forward)[step.predicate]
+        reached: list[str] = []
+        for term in current:
+            if term[0] == "<":
+                reached.extend(table.get(term[1:-1], ()))
+        current = reached
+    return current
 
 
 @lru_cache(maxsize=65536)  # IRIs, numbers and concepts repeat from row to row
@@ -366,23 +357,44 @@ def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
     for number, spec in enumerate(specs):
         for cls in spec.classes:
             tables_of.setdefault(f"<{cls}>", []).append(number)
+    plans = [_plan(spec, sitename) for spec in specs]
     for subject, pairs in subject_groups(triples):
-        numbers: set[int] = set()
+        numbers: set[int] | list[int] = ()
         for p, o in pairs:
             if p == RDF_TYPE:
-                numbers.update(tables_of.get(o, ()))
+                found = tables_of.get(o)
+                if found:
+                    if not numbers:
+                        numbers = set()
+                    numbers.update(found)
         if not numbers:
             continue
         own: dict[str, list[str]] = {}
         for p, o in pairs:
-            own.setdefault(p, []).append(o)
-        view = _Subject(own, index)
+            values = own.get(p)
+            if values is None:
+                own[p] = [o]
+            else:
+                values.append(o)
         for number in sorted(numbers):
             result = results[number]
             row = []
-            for column in result.spec.columns:
-                cell = _cell(view, result.spec, column, subject, result, sitename)
-                if column.type == "string" and cell:
+            for column, kind, arg in plans[number]:
+                if kind == _CONSTANT:
+                    cell = arg
+                elif kind == _ID:
+                    cell = subject
+                elif kind == _ONE:  # one path of one forward step: the subject's own values
+                    reached = own.get(arg)
+                    if not reached:
+                        cell = ""
+                    elif len(reached) == 1:
+                        cell = _convert(reached[0], column.value)
+                    else:
+                        cell = _cell_of(own, index, result.spec, column, subject, result)
+                else:
+                    cell = _cell_of(own, index, result.spec, column, subject, result)
+                if cell and column.type == "string":
                     safe = neutralise(cell)
                     if safe != cell:
                         result.neutralised += 1
@@ -392,19 +404,35 @@ def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
     return results
 
 
-def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
-          result: TableResult, sitename: str) -> str:
-    if column.constant is not None:
-        return column.constant.replace("{sitename}", sitename)
-    if column.paths == ((),):
-        return subject
+_CONSTANT, _ID, _ONE, _ANY = range(4)
+
+
+def _plan(spec: TableSpec, sitename: str) -> list[tuple[Column, int, Any]]:
+    """How each cell of a table's rows is made: a constant, the id, the values of one
+    predicate of the subject, or anything else (``_cell_of``)."""
+    plan: list[tuple[Column, int, Any]] = []
+    for column in spec.columns:
+        if column.constant is not None:
+            plan.append((column, _CONSTANT, column.constant.replace("{sitename}", sitename)))
+        elif column.paths == ((),):
+            plan.append((column, _ID, None))
+        elif column.value != "class" and len(column.paths) == 1 and len(column.paths[0]) == 1 \
+                and not column.paths[0][0].inverse:
+            plan.append((column, _ONE, column.paths[0][0].predicate))
+        else:
+            plan.append((column, _ANY, None))
+    return plan
+
+
+def _cell_of(own: dict[str, list[str]], index: _Index, spec: TableSpec, column: Column,
+             subject: str, result: TableResult) -> str:
     if column.value == "class":
-        types = [t for t in index.types(subject) if t in spec.classes]
+        types = [o[1:-1] for o in own.get(RDF_TYPE, ()) if o[0] == "<" and o[1:-1] in spec.classes]
         values = sorted({re.split(r"[#/]", t)[-1] for t in types})
     else:
         values = []
         for path in column.paths:
-            reached = index.follow(subject, path)
+            reached = _follow(own, index, subject, path)
             if column.value == "label":  # in the order of the concepts' own column: they pair
                 values = [label for _, label in sorted(
                     {(_convert(t, "concept"), _convert(t, "label")) for t in reached}) if label]
@@ -426,22 +454,16 @@ def _cell(index: _Subject, spec: TableSpec, column: Column, subject: str,
 
 
 def write_table(result: TableResult, folder: Path) -> Path:
-    """Write one table as CSV with pandas (the one place pandas is used), block by block."""
-    import pandas as pd
-
-    names = [c.name for c in result.spec.columns]
+    """Write one table as CSV, block by block: the csv module's writer, comma separated,
+    ``"``-quoted where needed (``QUOTE_MINIMAL``), ``\\n`` after every row (the bytes pandas'
+    ``to_csv`` wrote with the same settings: it writes through this writer)."""
     path = folder / result.spec.file
     rows = result.rows if isinstance(result.rows, RowSpool) else RowSpool(result.rows)
     with open(path, "w", encoding="utf-8", newline="") as out:
-        header = True
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([c.name for c in result.spec.columns])
         for block in rows.blocks():
-            frame = pd.DataFrame(block, columns=names, dtype=object)
-            frame.to_csv(out, index=False, header=header, lineterminator="\n",
-                         quoting=csv.QUOTE_MINIMAL)
-            header = False
-        if header:
-            pd.DataFrame([], columns=names, dtype=object).to_csv(
-                out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            writer.writerows(block)
     return path
 
 
