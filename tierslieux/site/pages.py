@@ -9,6 +9,7 @@ memory; the files are written in subject order, and the same triples give the sa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections import Counter
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, XSD, XSD_STRING, Triple, parse_object
@@ -157,27 +159,25 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
     for subject, pairs in subject_groups(triples):
         index.add_group(subject, pairs)
     renderer = Renderer()
-    made: set[str] = set()
+    shown = _Shown(index, vocabulary)
+    made = {str(site_dir)}
+    top = str(site_dir) + "/"
     files = 0
     for subject, pairs in subject_groups(triples):
         rest = index.rests.get(subject)
         if rest is None:
             continue
-        context = _page_context(subject, rest, pairs, index, vocabulary, sitename)
-        group = [(subject, p, o) for p, o in pairs]
-        stem = site_dir / paths.file_path(rest, "x")[len(paths.SITE_DIR) + 1:-2]
-        folder = str(stem.parent)
+        context = _page_context(subject, rest, pairs, index, shown, sitename)
+        stem = top + (unquote(rest) if "%" in rest else rest)
+        folder = stem.rpartition("/")[0]
         if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        with open(f"{stem}.html", "w", encoding="utf-8", newline="\n") as out:
-            out.write(renderer.render("entity.html", context))
-        with open(f"{stem}.ttl", "w", encoding="utf-8", newline="\n") as out:
-            write_turtle(group, out, prefixes)
-        with open(f"{stem}.jsonld", "w", encoding="utf-8", newline="\n") as out:
-            out.write(expanded_jsonld(subject, pairs))
-        with open(f"{stem}.nt", "w", encoding="utf-8", newline="\n") as out:
-            out.write("".join(f"<{subject}> <{p}> {o} .\n" for p, o in pairs))
+            _make_folder(folder, made)
+        _write(f"{stem}.html", renderer.render("entity.html", context))
+        turtle = io.StringIO()
+        write_turtle([(subject, p, o) for p, o in pairs], turtle, prefixes)
+        _write(f"{stem}.ttl", turtle.getvalue())
+        _write(f"{stem}.jsonld", expanded_jsonld(subject, pairs))
+        _write(f"{stem}.nt", "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs]))
         files += 4
     regions = sorted(((iri, index.labels.get(iri, _local_label(iri)), n)
                       for iri, n in index.regions.items()), key=lambda r: (-r[2], r[1], r[0]))
@@ -188,6 +188,36 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
         files=files,
     )
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(
+    os, "O_BINARY", 0)
+
+
+def _write(path: str, text: str) -> None:
+    """Write a file in UTF-8 with one open and one write (no buffer, no text layer: a big
+    site is hundreds of thousands of small files)."""
+    data = text.encode("utf-8")
+    fd = os.open(path, _WRITE_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _make_folder(folder: str, made: set[str]) -> None:
+    """Make ``folder`` and the parents not in ``made`` (the folders this pass made or found),
+    one mkdir each, no stat."""
+    parent = folder.rpartition("/")[0]
+    if parent not in made:
+        _make_folder(parent, made)
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    made.add(folder)
 
 
 def expanded_jsonld(subject: str, pairs: list[tuple[str, str]]) -> str:
@@ -260,29 +290,76 @@ def _property(predicate: str, vocabulary: Vocabulary, root: str) -> dict[str, st
     return {"iri": predicate, "fr": fr, "en": en if en != fr else "", "href": href}
 
 
+_SHOWN_LIMIT = 100_000
+
+
+class _Shown:
+    """``link_for``, ``_value`` of an IRI and ``_property``, each made once per IRI and
+    depth of page: what many pages show (a class, a region, a property) is found once. The
+    dicts are shared by the pages, which only read them."""
+
+    def __init__(self, index: _Index, vocabulary: Vocabulary) -> None:
+        self.index = index
+        self.vocabulary = vocabulary
+        self._links: dict[tuple[str, str], dict[str, str]] = {}
+        self._properties: dict[tuple[str, str], dict[str, str]] = {}
+        self._alternates: dict[str, list[dict[str, str]]] = {}
+
+    def link(self, iri: str, root: str) -> dict[str, str]:
+        key = (iri, root)
+        found = self._links.get(key)
+        if found is None:
+            if len(self._links) >= _SHOWN_LIMIT:  # memory stays flat on a big site
+                self._links.clear()
+            found = self._links[key] = link_for(iri, self.index, self.vocabulary, root)
+        return found
+
+    def value(self, obj: str, root: str) -> dict[str, str]:
+        if obj[0] == "<" and "\\" not in obj:  # an IRI as written (no escape to decode)
+            return self.link(obj[1:-1], root)
+        return _value(obj, self.index, self.vocabulary, root)
+
+    def property(self, predicate: str, root: str) -> dict[str, str]:
+        key = (predicate, root)
+        found = self._properties.get(key)
+        if found is None:
+            found = self._properties[key] = _property(predicate, self.vocabulary, root)
+        return found
+
+    def alternates(self, name: str) -> list[dict[str, str]]:
+        found = self._alternates.get(name)
+        if found is None:
+            found = [{"href": f"./{name}.{ext}", "label": label_,
+                      "type": paths.MEDIA_TYPES[ext].split(";")[0]}
+                     for ext, label_ in paths.ALTERNATES]
+            if len(self._alternates) < 4096:  # names repeat (page numbers, "lead"…)
+                self._alternates[name] = found
+        return found
+
+
 def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: _Index,
-                  vocabulary: Vocabulary, sitename: str) -> dict[str, Any]:
+                  shown: _Shown, sitename: str) -> dict[str, Any]:
     root = paths.root_prefix(rest)
     rows: list[dict[str, Any]] = []
     provenance: list[dict[str, Any]] = []
     for predicate, obj in pairs:
         if predicate == RDF_TYPE:
             continue
-        value = _value(obj, index, vocabulary, root)
+        value = shown.value(obj, root)
         if predicate in PROVENANCE:
-            provenance.append({"property": _property(predicate, vocabulary, root),
+            provenance.append({"property": shown.property(predicate, root),
                                "value": value})
         if rows and rows[-1]["property"]["iri"] == predicate:
             rows[-1]["values"].append(value)
         else:
-            rows.append({"property": _property(predicate, vocabulary, root), "values": [value]})
+            rows.append({"property": shown.property(predicate, root), "values": [value]})
     incoming: list[dict[str, Any]] = []
     for predicate, source in sorted(index.incoming.get(subject, ())):
-        value = link_for(source, index, vocabulary, root)
+        value = shown.link(source, root)
         if incoming and incoming[-1]["property"]["iri"] == predicate:
             incoming[-1]["values"].append(value)
         else:
-            incoming.append({"property": _property(predicate, vocabulary, root),
+            incoming.append({"property": shown.property(predicate, root),
                              "values": [value]})
     name = rest.rsplit("/", 1)[-1]
     label = index.labels[subject]
@@ -302,9 +379,7 @@ def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: 
              for number, iri in sorted(index.items.get(subject, ()))]
     return {
         "root": root, "iri": subject, "label": label, "sitename": sitename, "items": items,
-        "types": [link_for(t, index, vocabulary, root) for t in index.types[subject]],
+        "types": [shown.link(t, root) for t in index.types[subject]],
         "tables": tables,
-        "alternates": [{"href": f"./{name}.{ext}", "label": label_,
-                        "type": paths.MEDIA_TYPES[ext].split(";")[0]}
-                       for ext, label_ in paths.ALTERNATES],
+        "alternates": shown.alternates(name),
     }
