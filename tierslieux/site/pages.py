@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
+from markupsafe import Markup, escape
+
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, XSD, XSD_STRING, Triple, parse_object
 from tierslieux.site import paths
@@ -143,8 +145,6 @@ _ITEM_LINKS = frozenset({TL + "inSection", TL + "parentItem", TL + "hasItem"})
 
 
 def _local_label(rest: str) -> str:
-    from urllib.parse import unquote
-
     return unquote(rest.rsplit("/", 1)[-1]).replace("_", " ")
 
 
@@ -249,7 +249,37 @@ def expanded_jsonld(subject: str, pairs: list[tuple[str, str]]) -> str:
 def _shown(kind: str, text: str, href: str = "", en: str = "", lang: str = "",
            datatype: str = "") -> dict[str, str]:
     return {"kind": kind, "text": text, "href": href, "en": en, "lang": lang,
-            "datatype": datatype}
+            "datatype": datatype, "html": _value_html(kind, text, href, en, lang, datatype)}
+
+
+# The HTML of a value and of a property cell, made here once per IRI (see _Shown) rather than
+# by entity.html for every page that shows it: a big site shows the same links hundreds of
+# thousands of times. Every text is escaped with markupsafe's ``escape``, the function the
+# templates' autoescaping calls, so a value of the wiki is text here as in a template.
+
+
+def _value_html(kind: str, text: str, href: str, en: str, lang: str, datatype: str) -> Markup:
+    if kind == "internal":
+        html = f'<a href="{escape(href)}">{escape(text)}</a>'
+        if en:
+            html += f' <span class="en" lang="en">{escape(en)}</span>'
+    elif kind == "external":
+        html = f'<a class="ext" href="{escape(href)}" rel="nofollow">{escape(text)}</a>\n'
+    elif kind == "literal":
+        html = (f'<span class="lit" lang="{escape(lang)}">' if lang else '<span class="lit">') \
+            + f"{escape(text)}</span>"
+        if datatype:
+            html += f' <span class="dt">{escape(datatype)}</span>'
+    else:
+        html = f"<code>{escape(text)}</code>"
+    return Markup(html)
+
+
+def _values_html(values: list[dict[str, str]]) -> Markup:
+    """The cell of a property's values: a list when there are several."""
+    if len(values) == 1:
+        return values[0]["html"]  # type: ignore[return-value]
+    return Markup("<ul>" + "".join([f"<li>{v['html']}</li>" for v in values]) + "</ul>")
 
 
 def link_for(iri: str, index: _Index, vocabulary: Vocabulary, root: str) -> dict[str, str]:
@@ -287,7 +317,11 @@ def _property(predicate: str, vocabulary: Vocabulary, root: str) -> dict[str, st
     fr, en = vocabulary.label(predicate)
     href = (f"{root}{paths.SITE_DIR}/{paths.ONTOLOGY_PAGE}#{predicate[len(TL):]}"
             if predicate.startswith(TL) else predicate)
-    return {"iri": predicate, "fr": fr, "en": en if en != fr else "", "href": href}
+    html = f'<a href="{escape(href)}">{escape(fr)}</a>'
+    if en != fr and en:
+        html += f' <span class="en" lang="en">{escape(en)}</span>'
+    return {"iri": predicate, "fr": fr, "en": en if en != fr else "", "href": href,
+            "html": Markup(html)}
 
 
 _SHOWN_LIMIT = 100_000
@@ -375,6 +409,9 @@ def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: 
             "id": "incoming", "title": "Ce qui pointe ici", "title_en": "what links here",
             "caption": "Entités qui pointent vers " + label, "groups": incoming,
             "more": index.incoming_count[subject] - sum(len(g["values"]) for g in incoming)})
+    for table in tables:
+        for group in table["groups"]:
+            group["html"] = _values_html(group["values"])
     items = [{"id": f"item-{number}", "text": index.labels[iri], "iri": iri}
              for number, iri in sorted(index.items.get(subject, ()))]
     return {
