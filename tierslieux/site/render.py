@@ -1,7 +1,9 @@
 """The template engine of the site: Jinja2, autoescaped, templates shipped in the package.
 
 Every value of the wiki reaches a page through a template variable, and Jinja2 escapes it
-(``<script>`` is shown as text, an attribute cannot be closed by a ``"``). The one value put
+(``<script>`` is shown as text, an attribute cannot be closed by a ``"``), or through the HTML
+of a value or a property cell that pages.py makes once per IRI, escaped there with
+``markupsafe.escape``, the function autoescaping calls. The one value put
 in a page unescaped is the schema.org JSON-LD of the landing page, serialised here with every
 ``<``, ``>`` and ``&`` written as a JSON escape, so that no text of the wiki can end its
 ``<script>`` element.

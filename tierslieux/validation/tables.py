@@ -155,6 +155,18 @@ def _reader(stream: Any, dialect: dict[str, Any]) -> Any:
                       skipinitialspace=dialect.get("skipInitialSpace", False))
 
 
+def _field_checks(field: dict[str, Any]) -> tuple[dict[str, Any], bool, Any, bool]:
+    """What a present value of ``field`` is checked for, decided once a resource: (the field,
+    required, the type check or None when every text is of the type, constrained)."""
+    constraints = field.get("constraints", {})
+    kind = field.get("type", "string")
+    always = kind in ("string", "any") or (
+        kind == "list" and field.get("itemType", "string") in ("string", "any"))
+    constrained = "pattern" in constraints or "maxLength" in constraints or (
+        "enum" in constraints and kind == "string")
+    return field, bool(constraints.get("required")), None if always else _type_ok, constrained
+
+
 def _constraint_failed(value: str, field: dict[str, Any], patterns: dict[str, Any]) -> str:
     """The constraint of ``field`` that the present ``value`` breaks, or ""."""
     constraints = field.get("constraints", {})
@@ -222,6 +234,7 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
     pending: dict[int, list[tuple[int, str]]] = {i: [] for i, *_ in foreign}
     dialect = resource.get("dialect", {})
     patterns: dict[str, Any] = {}
+    checks = [_field_checks(field) for field in fields]
     with open(path, encoding="utf-8", newline="") as stream:
         reader = _reader(stream, dialect)
         header = next(reader, None)
@@ -234,19 +247,19 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
                 if not report(kind, name, number, f"{len(row)} cells, {len(names)} fields"):
                     return False
                 continue
-            for index, (value, field) in enumerate(zip(row, fields)):
+            for value, (field, required, type_ok, constrained) in zip(row, checks):
                 if value in missing_values:
-                    if field.get("constraints", {}).get("required"):
+                    if required:
                         if not report("constraint-error", name, number,
                                       f'"{field["name"]}" is required'):
                             return False
                     continue
-                if not _type_ok(value, field):
+                if type_ok is not None and not type_ok(value, field):
                     if not report("type-error", name, number,
                                   f'"{value}" is not a {field.get("type")} '
                                   f'("{field["name"]}")'):
                         return False
-                elif failed := _constraint_failed(value, field, patterns):
+                elif constrained and (failed := _constraint_failed(value, field, patterns)):
                     if not report("constraint-error", name, number,
                                   f'"{value}" breaks the {failed} constraint of '
                                   f'"{field["name"]}"'):
