@@ -412,8 +412,11 @@ def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: 
     for table in tables:
         for group in table["groups"]:
             group["html"] = _values_html(group["values"])
-    items = [{"id": f"item-{number}", "text": index.labels[iri], "iri": iri}
-             for number, iri in sorted(index.items.get(subject, ()))]
+    # the list items, one <li> a line (a section of a big wiki can have hundreds)
+    items = Markup("".join([
+        f'<li id="item-{number}"><span class="lit">{escape(index.labels[iri])}</span> '
+        f'<code class="item-iri">{escape(iri)}</code></li>\n'
+        for number, iri in sorted(index.items.get(subject, ()))]))
     return {
         "root": root, "iri": subject, "label": label, "sitename": sitename, "items": items,
         "types": [shown.link(t, root) for t in index.types[subject]],
