@@ -454,16 +454,23 @@ def _cell_of(own: dict[str, list[str]], index: _Index, spec: TableSpec, column: 
 
 
 def write_table(result: TableResult, folder: Path) -> Path:
-    """Write one table as CSV, block by block: the csv module's writer, comma separated,
-    ``"``-quoted where needed (``QUOTE_MINIMAL``), ``\\n`` after every row (the bytes pandas'
-    ``to_csv`` wrote with the same settings: it writes through this writer)."""
+    """Write one table as CSV with pandas (the one place pandas is used), block by block:
+    comma separated, ``"``-quoted where needed (``QUOTE_MINIMAL``), ``\\n`` after every row."""
+    import pandas as pd
+
+    names = [c.name for c in result.spec.columns]
     path = folder / result.spec.file
     rows = result.rows if isinstance(result.rows, RowSpool) else RowSpool(result.rows)
     with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([c.name for c in result.spec.columns])
+        header = True
         for block in rows.blocks():
-            writer.writerows(block)
+            frame = pd.DataFrame(block, columns=names, dtype=object)
+            frame.to_csv(out, index=False, header=header, lineterminator="\n",
+                         quoting=csv.QUOTE_MINIMAL)
+            header = False
+        if header:
+            pd.DataFrame([], columns=names, dtype=object).to_csv(
+                out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return path
 
 
