@@ -264,17 +264,63 @@ def nt_term(term: Node) -> str:
             return f"{text}^^<{datatype}>"
         return text
     if kind is URIRef or isinstance(term, URIRef):
-        iri = str.__str__(term)  # a plain str: hashed in C, not by rdflib's __hash__
-        written = _IRI_TERMS.get(iri)
-        if written is None:
-            if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
-                raise ValueError(f"not an IRI: {iri[:200]!r}")
-            if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
-                _IRI_TERMS.clear()
-            written = _IRI_TERMS[iri] = f"<{iri}>"
-        return written
+        return iri_ref(str.__str__(term))  # a plain str: hashed in C, not by rdflib's __hash__
     return literal_term(str(term), lang=term.language or "",
                         datatype="" if term.datatype is None else str(term.datatype))
+
+
+def iri_ref(iri: str) -> str:
+    """``<iri>``, the N-Triples form of an IRI given as a plain ``str`` (checked with
+    ``is_iri`` once per distinct IRI; ValueError if it is none): what ``nt_term`` writes for
+    ``URIRef(iri)``."""
+    written = _IRI_TERMS.get(iri)
+    if written is None:
+        if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
+            raise ValueError(f"not an IRI: {iri[:200]!r}")
+        if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
+            _IRI_TERMS.clear()
+        written = _IRI_TERMS[iri] = f"<{iri}>"
+    return written
+
+
+# The fast terms of the map stage: plain strings, no rdflib object. An IRI is kept as the
+# plain ``str`` of the IRI, a literal as its N-Triples token (it starts with '"', which no
+# IRI does), so that a statement is a tuple of three ``str`` (hashed and compared in C) and
+# its line is ``term_line``. Each gives the bytes ``nt_term`` gives for the rdflib term.
+
+
+def text_token(text: str, lang: str = "") -> str:
+    """The token of ``Literal(text)`` (or ``Literal(text, lang=lang)``, the tag already
+    checked by the caller)."""
+    if _NEEDS_ESCAPE.search(text) is not None:
+        text = _NEEDS_ESCAPE.sub(_escape_char, text)
+    if lang:
+        return f'"{text}"@{lang}'
+    return f'"{text}"'
+
+
+_INTEGER_SUFFIX = f"^^<{XSD}integer>"
+_BOOLEAN_TRUE = f'"true"^^<{XSD}boolean>'
+_BOOLEAN_FALSE = f'"false"^^<{XSD}boolean>'
+
+
+def int_token(number: int) -> str:
+    """The token of ``Literal(number)`` of a Python int (a bool gives xsd:boolean)."""
+    kind = type(number)
+    if kind is bool:
+        return _BOOLEAN_TRUE if number else _BOOLEAN_FALSE
+    if kind is not int:
+        return nt_term(Literal(number))
+    return f'"{number}"{_INTEGER_SUFFIX}'
+
+
+def term_line(s: str, p: str, o: str) -> str:
+    """The canonical line of a statement of fast terms (subject and predicate IRIs, the
+    object an IRI or a literal token), without the final newline; ValueError for an IRI
+    that is none, as ``nt_line``."""
+    if o[:1] == '"':
+        return f"{iri_ref(s)} {iri_ref(p)} {o} ."
+    return f"{iri_ref(s)} {iri_ref(p)} {iri_ref(o)} ."
 
 
 def literal_term(text: str, *, lang: str = "", datatype: str = "") -> str:
