@@ -89,33 +89,69 @@ def run_paths(folder: Path, name: str) -> tuple[Path, Path]:
     return folder / f"{name}.lines.gz", folder / f"{name}.triples.gz"
 
 
-def write_run(folder: Path, name: str, pages: Iterable[Iterable[str]]) -> None:
-    """Write the union of ``pages`` (each page's lines) as run ``name``, atomically.
+def write_run(folder: Path, name: str, pages: Iterable[Iterable[str] | Iterable[bytes]]
+              ) -> None:
+    """Write the union of ``pages`` (each page's lines, as ``str`` or as UTF-8 ``bytes``, as
+    ``cache.unpack_line_bytes`` gives them) as run ``name``, atomically.
 
-    At most two copies of the run's lines are alive at a time (the line order, then the triple
-    order) and they are written a block at a time: the peak memory of a build is the largest
-    run's.
+    The lines are sorted and written as bytes (UTF-8 byte order is code-point order, so the
+    order is the same). At most two copies of the run's lines are alive at a time (the line
+    order, then the triple order) and they are written a block at a time: the peak memory of a
+    build is the largest run's.
     """
-    unique: set[str] = set()
+    unique: set = set()
     for lines in pages:
         unique.update(lines)
+    if any(type(line) is str for line in unique):
+        unique = {line.encode("utf-8") if type(line) is str else line for line in unique}
     line_path, triple_path = run_paths(folder, name)
     in_line_order = sorted(unique)
     del unique
     _write_sorted(line_path, in_line_order)
     # the two orders differ only here and there: timsort makes the second sort almost linear
-    in_triple_order = sorted(map(triple_key, in_line_order))
+    in_triple_order = sorted([line.replace(b"> ", b"\x01", 2) for line in in_line_order])
     del in_line_order
     _write_sorted(triple_path, in_triple_order)
 
 
-def _write_sorted(path: Path, items: list[str]) -> None:
+def _write_sorted(path: Path, items: list[bytes]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
                                               mtime=0, compresslevel=1) as out:
         for start in range(0, len(items), _WRITE_LINES):
-            out.write(("\n".join(items[start:start + _WRITE_LINES]) + "\n").encode("utf-8"))
+            out.write(b"\n".join(items[start:start + _WRITE_LINES]) + b"\n")
     os.replace(tmp, path)
+
+
+def _merge_bytes(paths: Sequence[Path], keep: Path) -> int:
+    """Merge sorted run files into ``keep`` as bytes (no line decoded, every comparison a
+    ``memcmp``), dropping repeated lines; the number of distinct lines. The file holds the
+    same bytes as a complete pass of ``_merge`` writes."""
+    files = [io.BufferedReader(gzip.GzipFile(p, "rb"), _BUFFER) for p in paths]
+    tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
+    count = 0
+    try:
+        with open(tmp, "wb", buffering=_BUFFER) as out:
+            merged = files[0] if len(files) == 1 else heapq.merge(*files)
+            previous = None
+            block: list[bytes] = []
+            append = block.append
+            for line in merged:
+                if line != previous:
+                    previous = line
+                    append(line)
+                    if len(block) >= _WRITE_LINES:
+                        out.write(b"".join(block))
+                        count += len(block)
+                        block.clear()
+            out.write(b"".join(block))
+            count += len(block)
+        os.replace(tmp, keep)
+    finally:
+        for stream in files:
+            stream.close()
+        tmp.unlink(missing_ok=True)
+    return count
 
 
 def _open(path: Path) -> TextIO:
@@ -264,6 +300,14 @@ def materialize(folder: str, names: Sequence[str], order: str) -> int:
     and return how many distinct lines it holds; the build runs both orders in parallel
     workers before the exports read them."""
     runs = RunSet(Path(folder), names)
+    lines_kept, triples_kept = runs.merged_paths()
+    if not runs.names:
+        return 0
     if order == "lines":
-        return sum(1 for _ in runs)
-    return sum(1 for _ in runs.in_triple_order())
+        if lines_kept.is_file():
+            return sum(1 for _ in runs)
+        runs.count = _merge_bytes(runs.line_paths(), lines_kept)
+        return runs.count
+    if triples_kept.is_file():
+        return sum(1 for _ in runs.in_triple_order())
+    return _merge_bytes(runs.triple_paths(), triples_kept)
