@@ -50,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 from urllib.parse import quote
@@ -321,6 +321,21 @@ def term_line(s: str, p: str, o: str) -> str:
     if o[:1] == '"':
         return f"{iri_ref(s)} {iri_ref(p)} {o} ."
     return f"{iri_ref(s)} {iri_ref(p)} {iri_ref(o)} ."
+
+
+def term_lines(triples: Iterable[tuple[str, str, str]]) -> list[str]:
+    """The distinct canonical lines of statements of fast terms, in line order (what
+    ``sorted({term_line(*t) for t in triples})`` gives, with the IRI lookups inlined)."""
+    known = _IRI_TERMS
+    lines = set()
+    add = lines.add
+    for s, p, o in triples:
+        ws = known.get(s) or iri_ref(s)
+        wp = known.get(p) or iri_ref(p)
+        if o[:1] != '"':
+            o = known.get(o) or iri_ref(o)
+        add(f"{ws} {wp} {o} .")
+    return sorted(lines)
 
 
 def literal_term(text: str, *, lang: str = "", datatype: str = "") -> str:

@@ -24,6 +24,10 @@ from tierslieux.model.records import SiteInfo
 from tierslieux.ontology.rules import Mapping
 
 
+#: page IRIs remembered at most
+_MEMO_LIMIT = 50_000
+
+
 class IriRules:
     """The IRIs of one wiki's pages and of what they describe, under one base IRI."""
 
@@ -33,9 +37,16 @@ class IriRules:
         self.mapping = mapping
         self.site = site
         self.base = base_iri
+        #: page key -> its IRI (``key_path`` is a pure function of the key)
+        self._pages: dict[str, str] = {}
 
     def page_iri(self, key: str) -> str:
-        return f"{self.base}page/{key_path(key)}"
+        iri = self._pages.get(key)
+        if iri is None:  # the same targets are linked from page after page
+            if len(self._pages) >= _MEMO_LIMIT:
+                self._pages.clear()
+            iri = self._pages[key] = f"{self.base}page/{key_path(key)}"
+        return iri
 
     def revision_iri(self, rev_id: int) -> str:
         if self.site.script_url:

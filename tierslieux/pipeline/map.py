@@ -31,7 +31,7 @@ from tierslieux.model.rdf import (
     literal_term,
     page_address,
     slugify,
-    term_line,
+    term_lines,
     text_token,
 )
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
@@ -95,7 +95,7 @@ class Mapper:
             page_id=rev.page_id,
             rev_id=rev.rev_id,
             title=rev.title,
-            triples=tuple(sorted({term_line(s, p, o) for s, p, o in job.triples})),
+            triples=tuple(term_lines(job.triples)),
             issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
