@@ -73,3 +73,13 @@ def test_the_fast_iri_check_accepts_only_iris() -> None:
             assert rdf._IRI.fullmatch(text), text
         assert is_iri(text) == (rdf._IRI.fullmatch(text) is not None), text
     assert fast > 1000  # the fast path is taken, not only skipped
+
+
+def test_triple_keys_of_byte_lines_are_triple_keys() -> None:
+    from tierslieux.pipeline.runs import _triple_keys, triple_key
+
+    lines = ['<a> <p> "x > <y> z" .', "<a/b> <p> <o> .", '<a> <p> "o"@fr .', "<é> <p> <o> ."]
+    odd = lines + ["_:b0 <p> <o> .", ""]  # a blank node subject, an empty line
+    for sample in (lines, odd, lines * 30_000):
+        data = [line.encode("utf-8") for line in sample]
+        assert _triple_keys(data) == [triple_key(line).encode("utf-8") for line in sample]

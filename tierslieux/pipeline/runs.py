@@ -99,19 +99,27 @@ def write_run(folder: Path, name: str, pages: Iterable[Iterable[str] | Iterable[
     order, then the triple order) and they are written a block at a time: the peak memory of a
     build is the largest run's.
     """
-    unique: set = set()
+    unique: set[bytes] = set()
     for lines in pages:
-        unique.update(lines)
-    if any(type(line) is str for line in unique):
-        unique = {line.encode("utf-8") if type(line) is str else line for line in unique}
+        if not isinstance(lines, (list, tuple)):
+            lines = list(lines)
+        if lines and type(lines[0]) is str:
+            unique.update(line.encode("utf-8") for line in lines)
+        else:
+            unique.update(lines)
     line_path, triple_path = run_paths(folder, name)
     in_line_order = sorted(unique)
     del unique
     _write_sorted(line_path, in_line_order)
     # the two orders differ only here and there: timsort makes the second sort almost linear
-    in_triple_order = sorted([line.replace(b"> ", b"\x01", 2) for line in in_line_order])
+    in_triple_order = sorted(_triple_keys(in_line_order))
     del in_line_order
     _write_sorted(triple_path, in_triple_order)
+
+
+def _triple_keys(lines: list[bytes]) -> list[bytes]:
+    """``triple_key`` of lines given as bytes."""
+    return [line.replace(b"> ", b"\x01", 2) for line in lines]
 
 
 def _write_sorted(path: Path, items: list[bytes]) -> None:
