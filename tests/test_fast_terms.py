@@ -83,3 +83,25 @@ def test_triple_keys_of_byte_lines_are_triple_keys() -> None:
     for sample in (lines, odd, lines * 30_000):
         data = [line.encode("utf-8") for line in sample]
         assert _triple_keys(data) == [triple_key(line).encode("utf-8") for line in sample]
+
+
+def test_fold_keep_length_is_the_per_character_fold() -> None:
+    import unicodedata
+
+    from tierslieux.model.clean import _fold_keep_length
+
+    def by_loop(text: str) -> str:
+        out = []
+        for ch in text:
+            base = unicodedata.normalize("NFKD", ch)
+            base = "".join(c for c in base if not unicodedata.combining(c)) or ch
+            out.append(base[0].lower() if len(base[0].lower()) == 1 else ch)
+        return "".join(out)
+
+    rnd = random.Random(5)
+    alphabet = "aZ .É éèçœŒßİﬁ①Ⅻ\u0301\u00a0ǅ\U0001d400" + "".join(map(chr, range(0x370, 0x400)))
+    for _ in range(2000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        assert _fold_keep_length(text) == by_loop(text), text
+        assert len(_fold_keep_length(text)) == len(text)
+    assert _fold_keep_length("Fermé DEPUIS") == "ferme depuis"
