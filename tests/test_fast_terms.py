@@ -105,3 +105,27 @@ def test_fold_keep_length_is_the_per_character_fold() -> None:
         assert _fold_keep_length(text) == by_loop(text), text
         assert len(_fold_keep_length(text)) == len(text)
     assert _fold_keep_length("Fermé DEPUIS") == "ferme depuis"
+
+
+@pytest.mark.parametrize("block", [1, 50, 1 << 16])
+def test_the_block_merge_writes_what_the_line_merge_writes(tmp_path, block: int) -> None:
+    from tierslieux.pipeline.runs import _merge, _merge_bytes, run_paths, write_run
+
+    rnd = random.Random(block)
+    shared = [f'<https://e.org/person/p{n}> <https://e.org/p> "n{n}" .' for n in range(40)]
+    names = []
+    for run in range(7):
+        pages = [[f"<https://e.org/page/R{run}P{page}> <https://e.org/p{k % 3}> "
+                  f'"{rnd.choice(["é", "a", "z", "x > <y>"])}{k}"@fr .' for k in range(30)]
+                 + rnd.sample(shared, 10) for page in range(rnd.randint(1, 5))]
+        if run == 3:
+            pages = [[]]  # a run of pages without a line
+        write_run(tmp_path, f"r{run}", pages)
+        names.append(f"r{run}")
+    for which in (0, 1):
+        paths = [run_paths(tmp_path, name)[which] for name in names]
+        expected = "".join(_merge(paths)).encode("utf-8")
+        kept = tmp_path / f"kept-{which}"
+        count = _merge_bytes(paths, kept, block)
+        assert kept.read_bytes() == expected
+        assert count == expected.count(b"\n")

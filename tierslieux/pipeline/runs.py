@@ -18,6 +18,7 @@ the runs of the changed pages and reuses the others.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
 import heapq
@@ -131,29 +132,64 @@ def _write_sorted(path: Path, items: list[bytes]) -> None:
     os.replace(tmp, path)
 
 
-def _merge_bytes(paths: Sequence[Path], keep: Path) -> int:
-    """Merge sorted run files into ``keep`` as bytes (no line decoded, every comparison a
-    ``memcmp``), dropping repeated lines; the number of distinct lines. The file holds the
-    same bytes as a complete pass of ``_merge`` writes."""
+def _read_block(stream: io.BufferedReader, size: int) -> list[bytes] | None:
+    """The next lines of a run file (about ``size`` bytes of whole lines, without their
+    newlines), None at its end."""
+    data = stream.read(size)
+    if not data:
+        return None
+    if not data.endswith(b"\n"):
+        data += stream.readline()
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None) -> int:
+    """Merge sorted run files into ``keep``, dropping repeated lines; the number of distinct
+    lines. The file holds the same bytes as a complete pass of ``_merge`` writes.
+
+    The merge is done a window at a time, in C: each run holds a block of its lines; every line
+    up to the smallest of the blocks' last lines (``bound``) is in the blocks already (the runs
+    are sorted and distinct), so those lines, cut with ``bisect``, are the next window of the
+    merge once de-duplicated and sorted (``sorted(set(…))``, timsort merges the runs' sorted
+    pieces). Bytes compare as UTF-8, i.e. in code-point order; the lines are compared without
+    their newline, which orders them alike (no canonical line is a prefix of another). Memory:
+    a block per run, 32 MB in all at most (64 KB a run at least)."""
+    size = block or max(1 << 16, min(1 << 20, (32 << 20) // max(1, len(paths))))
     files = [io.BufferedReader(gzip.GzipFile(p, "rb"), _BUFFER) for p in paths]
     tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
     count = 0
     try:
+        active = []
+        for stream in files:
+            lines = _read_block(stream, size)
+            if lines:
+                active.append([lines, 0, stream])
         with open(tmp, "wb", buffering=_BUFFER) as out:
-            merged = files[0] if len(files) == 1 else heapq.merge(*files)
-            previous = None
-            block: list[bytes] = []
-            append = block.append
-            for line in merged:
-                if line != previous:
-                    previous = line
-                    append(line)
-                    if len(block) >= _WRITE_LINES:
-                        out.write(b"".join(block))
-                        count += len(block)
-                        block.clear()
-            out.write(b"".join(block))
-            count += len(block)
+            while active:
+                bound = min(entry[0][-1] for entry in active)
+                several = len(active) > 1
+                taken: list[bytes] = []
+                still = []
+                for entry in active:
+                    lines, start, stream = entry
+                    end = bisect.bisect_right(lines, bound, start)
+                    taken.extend(lines[start:end] if start or end < len(lines) else lines)
+                    if end == len(lines):
+                        lines = _read_block(stream, size)
+                        if lines is None:
+                            continue
+                        entry[0], entry[1] = lines, 0
+                    else:
+                        entry[1] = end
+                    still.append(entry)
+                active = still
+                window = sorted(set(taken)) if several else taken
+                if window:
+                    out.write(b"\n".join(window) + b"\n")
+                    count += len(window)
         os.replace(tmp, keep)
     finally:
         for stream in files:
