@@ -156,8 +156,9 @@ def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None) ->
     merge once de-duplicated and sorted (``sorted(set(…))``, timsort merges the runs' sorted
     pieces). Bytes compare as UTF-8, i.e. in code-point order; the lines are compared without
     their newline, which orders them alike (no canonical line is a prefix of another). Memory:
-    a block per run, 32 MB in all at most (64 KB a run at least)."""
-    size = block or max(1 << 16, min(1 << 20, (32 << 20) // max(1, len(paths))))
+    a block per run, 16 MB in all whatever the size of the wiki (64 KB a run at least,
+    from 256 runs on)."""
+    size = block or max(1 << 16, min(1 << 20, (16 << 20) // max(1, len(paths))))
     files = [io.BufferedReader(gzip.GzipFile(p, "rb"), _BUFFER) for p in paths]
     tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
     count = 0
