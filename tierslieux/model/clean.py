@@ -14,6 +14,7 @@ stage when the field is optional).
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -102,9 +103,11 @@ def split_values(text: str, separators: str = ",;") -> tuple[str, ...]:
     return tuple(part.strip() for part in re.split(pattern, text) if part.strip())
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-insensitive key: ``"Moyens d'actions"`` ->
-    ``"moyens d actions"``."""
+    ``"moyens d actions"`` (remembered: the map stage folds the same headings, prefixes and
+    names page after page)."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     bare = bare.casefold().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
@@ -325,14 +328,28 @@ def find_date(text: str) -> tuple[DateValue, tuple[int, int]] | None:
     return best
 
 
-def _fold_keep_length(text: str) -> str:
-    """Lower-case, accent-free text with the same length as ``text`` (so spans line up)."""
-    out = []
-    for ch in text:
+class _KeepLengthTable(dict):
+    """``str.translate`` table of ``_fold_keep_length``: each character's fold, computed on
+    first sight (per character, so the same as a loop over the text)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
         base = unicodedata.normalize("NFKD", ch)
         base = "".join(c for c in base if not unicodedata.combining(c)) or ch
-        out.append(base[0].lower() if len(base[0].lower()) == 1 else ch)
-    return "".join(out)
+        folded = base[0].lower() if len(base[0].lower()) == 1 else ch
+        if len(self) < 100_000:
+            self[code] = folded
+        return folded
+
+
+_KEEP_LENGTH = _KeepLengthTable()
+
+
+def _fold_keep_length(text: str) -> str:
+    """Lower-case, accent-free text with the same length as ``text`` (so spans line up)."""
+    if text.isascii():  # each ASCII character is its own NFKD form: only the case changes
+        return text.lower()
+    return text.translate(_KEEP_LENGTH)
 
 
 def clean_date(raw: str) -> Cleaned:

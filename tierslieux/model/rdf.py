@@ -41,8 +41,12 @@ strings. Why:
   comparison; the faster writers of the next issue can work on ``split_line`` slices and
   memoise per distinct token, which typed terms would prevent.
 
-Inside the map stage the mapper builds rdflib ``URIRef``/``Literal`` (readable, checked) and
-turns them into lines once, with ``nt_line``; nothing after the map stage builds rdflib terms.
+Inside the map stage the mapper builds no rdflib term on its hot path: its statements are
+tuples of plain ``str`` (an IRI as its text, a literal as its N-Triples token, made by
+``text_token``/``int_token``/``literal_term``; pipeline/map_terms.py), written as lines by
+``term_lines`` with the bytes ``nt_line`` writes for the rdflib terms (tested). The rules'
+values (rdflib terms read from the mapping) are turned into such terms when added;
+nothing after the map stage builds rdflib terms.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 from urllib.parse import quote
@@ -125,9 +129,19 @@ _IRI = re.compile(
 )
 
 
+#: a plain http(s) IRI without query or fragment, host a name of letters, digits, dots and
+#: hyphens, path of ipchar: a language inside that of ``_IRI`` (each piece is a case of the
+#: grammar's), matched an order of magnitude faster; what it refuses goes to ``_IRI``
+_PLAIN_IRI = re.compile(
+    r"https?://[A-Za-z0-9.\-]*(?::[0-9]*)?"
+    r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef]"
+    r"|%[0-9A-Fa-f]{2})*)*"
+)
+
+
 def is_iri(text: str) -> bool:
     """True for an absolute IRI (RFC 3987 ``IRI``, fragment allowed)."""
-    return _IRI.fullmatch(text) is not None
+    return _PLAIN_IRI.fullmatch(text) is not None or _IRI.fullmatch(text) is not None
 
 
 # --------------------------------------------------------------------------- paths
@@ -264,17 +278,78 @@ def nt_term(term: Node) -> str:
             return f"{text}^^<{datatype}>"
         return text
     if kind is URIRef or isinstance(term, URIRef):
-        iri = str.__str__(term)  # a plain str: hashed in C, not by rdflib's __hash__
-        written = _IRI_TERMS.get(iri)
-        if written is None:
-            if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
-                raise ValueError(f"not an IRI: {iri[:200]!r}")
-            if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
-                _IRI_TERMS.clear()
-            written = _IRI_TERMS[iri] = f"<{iri}>"
-        return written
+        return iri_ref(str.__str__(term))  # a plain str: hashed in C, not by rdflib's __hash__
     return literal_term(str(term), lang=term.language or "",
                         datatype="" if term.datatype is None else str(term.datatype))
+
+
+def iri_ref(iri: str) -> str:
+    """``<iri>``, the N-Triples form of an IRI given as a plain ``str`` (checked with
+    ``is_iri`` once per distinct IRI; ValueError if it is none): what ``nt_term`` writes for
+    ``URIRef(iri)``."""
+    written = _IRI_TERMS.get(iri)
+    if written is None:
+        if not is_iri(iri) or len(iri) > 2 * IRI_LIMIT:
+            raise ValueError(f"not an IRI: {iri[:200]!r}")
+        if len(_IRI_TERMS) >= _IRI_TERMS_LIMIT:
+            _IRI_TERMS.clear()
+        written = _IRI_TERMS[iri] = f"<{iri}>"
+    return written
+
+
+# The fast terms of the map stage: plain strings, no rdflib object. An IRI is kept as the
+# plain ``str`` of the IRI, a literal as its N-Triples token (it starts with '"', which no
+# IRI does), so that a statement is a tuple of three ``str`` (hashed and compared in C) and
+# its line is ``term_line``. Each gives the bytes ``nt_term`` gives for the rdflib term.
+
+
+def text_token(text: str, lang: str = "") -> str:
+    """The token of ``Literal(text)`` (or ``Literal(text, lang=lang)``, the tag already
+    checked by the caller)."""
+    if _NEEDS_ESCAPE.search(text) is not None:
+        text = _NEEDS_ESCAPE.sub(_escape_char, text)
+    if lang:
+        return f'"{text}"@{lang}'
+    return f'"{text}"'
+
+
+_INTEGER_SUFFIX = f"^^<{XSD}integer>"
+_BOOLEAN_TRUE = f'"true"^^<{XSD}boolean>'
+_BOOLEAN_FALSE = f'"false"^^<{XSD}boolean>'
+
+
+def int_token(number: int) -> str:
+    """The token of ``Literal(number)`` of a Python int (a bool gives xsd:boolean)."""
+    kind = type(number)
+    if kind is bool:
+        return _BOOLEAN_TRUE if number else _BOOLEAN_FALSE
+    if kind is not int:
+        return nt_term(Literal(number))
+    return f'"{number}"{_INTEGER_SUFFIX}'
+
+
+def term_line(s: str, p: str, o: str) -> str:
+    """The canonical line of a statement of fast terms (subject and predicate IRIs, the
+    object an IRI or a literal token), without the final newline; ValueError for an IRI
+    that is none, as ``nt_line``."""
+    if o[:1] == '"':
+        return f"{iri_ref(s)} {iri_ref(p)} {o} ."
+    return f"{iri_ref(s)} {iri_ref(p)} {iri_ref(o)} ."
+
+
+def term_lines(triples: Iterable[tuple[str, str, str]]) -> list[str]:
+    """The distinct canonical lines of statements of fast terms, in line order (what
+    ``sorted({term_line(*t) for t in triples})`` gives, with the IRI lookups inlined)."""
+    known = _IRI_TERMS
+    lines = set()
+    add = lines.add
+    for s, p, o in triples:
+        ws = known.get(s) or iri_ref(s)
+        wp = known.get(p) or iri_ref(p)
+        if o[:1] != '"':
+            o = known.get(o) or iri_ref(o)
+        add(f"{ws} {wp} {o} .")
+    return sorted(lines)
 
 
 def literal_term(text: str, *, lang: str = "", datatype: str = "") -> str:

@@ -75,6 +75,12 @@ def unpack_lines(blob: bytes) -> list[str]:
     return text.split("\n") if text else []
 
 
+def unpack_line_bytes(blob: bytes) -> list[bytes]:
+    """The lines of ``pack_lines`` as UTF-8 bytes, undecoded (for the run files)."""
+    data = zlib.decompress(blob)
+    return data.split(b"\n") if data else []
+
+
 def pack_issues(issues: Iterable[Issue]) -> bytes:
     return zlib.compress(json.dumps([list(asdict(i).values()) for i in issues],
                                     ensure_ascii=False).encode("utf-8"), 1)

@@ -12,17 +12,20 @@ IRIs (``{base}`` is the data base IRI, ``{key}`` the stored page key, stable acr
     {script_url}?oldid={rev}                       the revision (provenance of everything)
 
 The character rules (``key_path``, ``slugify``, ``is_iri``) are those of ``model/rdf.py``:
-keys keep ``/`` and never give one IRI for two keys.
+keys keep ``/`` and never give one IRI for two keys. IRIs are plain ``str`` (the map stage's
+fast terms, pipeline/map_terms.py).
 """
 
 from __future__ import annotations
-
-from rdflib import URIRef
 
 from tierslieux.errors import MappingError
 from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri, key_path, slugify
 from tierslieux.model.records import SiteInfo
 from tierslieux.ontology.rules import Mapping
+
+
+#: page IRIs remembered at most
+_MEMO_LIMIT = 50_000
 
 
 class IriRules:
@@ -34,38 +37,45 @@ class IriRules:
         self.mapping = mapping
         self.site = site
         self.base = base_iri
+        #: page key -> its IRI (``key_path`` is a pure function of the key)
+        self._pages: dict[str, str] = {}
 
-    def page_iri(self, key: str) -> URIRef:
-        return URIRef(f"{self.base}page/{key_path(key)}")
+    def page_iri(self, key: str) -> str:
+        iri = self._pages.get(key)
+        if iri is None:  # the same targets are linked from page after page
+            if len(self._pages) >= _MEMO_LIMIT:
+                self._pages.clear()
+            iri = self._pages[key] = f"{self.base}page/{key_path(key)}"
+        return iri
 
-    def revision_iri(self, rev_id: int) -> URIRef:
+    def revision_iri(self, rev_id: int) -> str:
         if self.site.script_url:
-            return URIRef(f"{self.site.script_url}?oldid={rev_id}")
-        return URIRef(f"{self.base}revision/{rev_id}")
+            return f"{self.site.script_url}?oldid={rev_id}"
+        return f"{self.base}revision/{rev_id}"
 
     def entity_iri(self, kind: str, *, key: str = "", rootkey: str = "", name: str = ""
-                   ) -> URIRef:
+                   ) -> str:
         rule = self.mapping.entity(kind)
         path = rule.iri.format(key=key_path(key), rootkey=key_path(rootkey or key),
                                slug=slugify(name))
-        return URIRef(self.base + path)
+        return self.base + path
 
-    def concept_iri(self, scheme: URIRef, value: str) -> URIRef:
+    def concept_iri(self, scheme: str, value: str) -> str:
         scheme_name = scheme.rsplit("#", 1)[-1]
-        return URIRef(f"{self.base}concept/{slugify(scheme_name)}/{slugify(value)}")
+        return f"{self.base}concept/{slugify(scheme_name)}/{slugify(value)}"
 
     @staticmethod
-    def section_iri(page: URIRef, slug: str) -> URIRef:
-        return URIRef(f"{page}/section/{slug}")
+    def section_iri(page: str, slug: str) -> str:
+        return f"{page}/section/{slug}"
 
     @staticmethod
-    def item_iri(section: URIRef, number: int) -> URIRef:
-        return URIRef(f"{section}/item/{number}")
+    def item_iri(section: str, number: int) -> str:
+        return f"{section}/item/{number}"
 
     @staticmethod
-    def template_iri(page: URIRef, number: int) -> URIRef:
-        return URIRef(f"{page}/template/{number}")
+    def template_iri(page: str, number: int) -> str:
+        return f"{page}/template/{number}"
 
     @staticmethod
-    def param_iri(call: URIRef, slug: str) -> URIRef:
-        return URIRef(f"{call}/param/{slug}")
+    def param_iri(call: str, slug: str) -> str:
+        return f"{call}/param/{slug}"

@@ -19,28 +19,26 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rdflib import RDF, RDFS, XSD, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, PROV
+from rdflib import Literal, URIRef
 
 from tierslieux.model.clean import find_closure, fold, plain_text
 from tierslieux.model.rdf import (
     DEFAULT_BASE_IRI,
     IRI_LIMIT,
-    Node,
-    Statement,
     clean_text,
-    int_literal,
+    int_token,
     is_iri,
-    nt_line,
+    literal_term,
     page_address,
     slugify,
-    text_literal,
+    term_lines,
+    text_token,
 )
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
-from tierslieux.ontology.namespace import TL
 from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules
 from tierslieux.pipeline.map_sections import map_sections
+from tierslieux.pipeline.map_terms import DCTERMS, FOAF, PROV, RDF, RDFS, TL, XSD, as_term
 from tierslieux.pipeline.map_smw import map_smw
 from tierslieux.pipeline.map_values import map_param, set_closure
 from tierslieux.pipeline.names import fold_names
@@ -54,11 +52,6 @@ LITERAL_LIMIT = 1_000_000
 TITLE_LIMIT = 255
 
 
-def _timestamp(text: str) -> Literal:
-    """An xsd:dateTime kept as MediaWiki writes it (``2023-07-20T17:31:00Z``)."""
-    return Literal(text, datatype=XSD.dateTime, normalize=False)
-
-
 # --------------------------------------------------------------------------- the mapper
 
 
@@ -66,15 +59,16 @@ def _timestamp(text: str) -> Literal:
 class Record:
     """An entity the page describes (a place, a collectivity…) and what was set on it."""
 
-    iri: URIRef
+    iri: str
     kind: str
     #: the name a template parameter gave it (``named_by``); "" for the page's own record,
     #: named after the (root) page title
     name: str = ""
+    #: the properties (the rules' IRIs) set by a parameter, by anything
     set_by_param: set[URIRef] = field(default_factory=set)
     set_any: set[URIRef] = field(default_factory=set)
     #: (property, value) set when nothing else set the property
-    defaults: list[tuple[URIRef, Node]] = field(default_factory=list)
+    defaults: list[tuple[URIRef, URIRef | Literal]] = field(default_factory=list)
 
 
 class Mapper:
@@ -89,7 +83,7 @@ class Mapper:
         self.iris = IriRules(mapping, site, base_iri)
         self.base = self.iris.base
         self.lang = (site.lang or "fr").split("-")[0] or "fr"
-        #: the tag passed rdflib's check once: texts are then made with text_literal
+        #: the tag passed rdflib's check once: texts are then made with text_token
         self.lang_checked = _valid_language(self.lang)
 
     # ------------------------------------------------------------------ mapping
@@ -101,7 +95,7 @@ class Mapper:
             page_id=rev.page_id,
             rev_id=rev.rev_id,
             title=rev.title,
-            triples=tuple(sorted({nt_line(t) for t in job.triples})),
+            triples=tuple(term_lines(job.triples)),
             issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
@@ -136,8 +130,9 @@ class PageJob:
         self.key = parsed.page.key
         self.page_iri = mapper.iris.page_iri(self.key)
         self.rev_iri = mapper.iris.revision_iri(self.rev.rev_id)
-        self.address = URIRef(page_address(mapper.site, self.title))
-        self.triples: set[Statement] = set()
+        self.address = page_address(mapper.site, self.title)
+        #: (subject, predicate, object) as fast terms (pipeline/map_terms.py)
+        self.triples: set[tuple[str, str, str]] = set()
         self.issues: list[Issue] = list(parsed.issues)
         #: (entity kind, name from a parameter or "") -> the record
         self.records: dict[tuple[str, str], Record] = {}
@@ -153,15 +148,39 @@ class PageJob:
                 self.root_title = root_title or root
 
     # ------------------------------------------------------------------ helpers
-    def add(self, s: URIRef, p: URIRef, o: Node) -> None:
-        if isinstance(o, Literal) and len(o) > LITERAL_LIMIT:
-            cut = self.cut(s, p, o)
-            if cut is None:
-                return
-            o = cut
+    def add(self, s: str, p: str, o: str | URIRef | Literal) -> None:
+        """Add a statement: IRIs as ``str`` (or rdflib IRIs), the object a fast term or an
+        rdflib term (the rules' values; a text over LITERAL_LIMIT, which ``lit`` and
+        ``text`` leave as an rdflib Literal, is cut here)."""
+        if type(o) is not str:
+            if isinstance(o, Literal) and len(o) > LITERAL_LIMIT:
+                cut = self.cut(s, p, o)
+                if cut is None:
+                    return
+                o = cut
+            o = as_term(o)
+        if type(s) is not str:
+            s = str.__str__(s)
+        if type(p) is not str:
+            p = str.__str__(p)
         self.triples.add((s, p, o))
 
-    def link_iri(self, target: str, kind: str) -> URIRef | None:
+    @staticmethod
+    def lit(text: str) -> str | Literal:
+        """``Literal(text)`` as a fast term (an rdflib Literal over LITERAL_LIMIT, which
+        ``add`` cuts)."""
+        if type(text) is not str:
+            return Literal(text)
+        return text_token(text) if len(text) <= LITERAL_LIMIT else Literal(text)
+
+    @staticmethod
+    def typed(text: str, datatype: str) -> str | Literal:
+        """``Literal(text, datatype=datatype, normalize=False)`` as a fast term."""
+        if len(text) <= LITERAL_LIMIT:
+            return literal_term(text, datatype=datatype)
+        return Literal(text, datatype=URIRef(datatype), normalize=False)
+
+    def link_iri(self, target: str, kind: str) -> str | None:
         """The IRI of the page a link or a redirect names; None (reported) for a target
         longer than a MediaWiki title can be (255 bytes)."""
         target = target.strip()
@@ -174,12 +193,12 @@ class PageJob:
             return None
         return self.iris.page_iri(target.replace(" ", "_"))
 
-    def cut(self, s: URIRef, p: URIRef, o: Literal) -> Literal | None:
+    def cut(self, s: str, p: str, o: Literal) -> Literal | None:
         """A text longer than LITERAL_LIMIT cut there (a typed value that long is dropped),
         and reported."""
         text = str(o)
         where = f"{p.rsplit('#', 1)[-1].rsplit('/', 1)[-1]} of {s}"
-        if o.datatype is not None and o.datatype != XSD.string:
+        if o.datatype is not None and str(o.datatype) != XSD.string:
             self.issue("warning", "text", text[:200] + "…", "",
                        f"{len(text):,} characters in {where}: more than the limit of one "
                        f"value ({LITERAL_LIMIT:,}), not published")
@@ -189,14 +208,17 @@ class PageJob:
                    "(the limit of one text)")
         return Literal(text[:LITERAL_LIMIT], lang=o.language)
 
-    def text(self, value: str) -> Literal:
-        return text_literal(value, self.m.lang) if self.m.lang_checked else Literal(
-            value, lang=self.m.lang)
+    def text(self, value: str) -> str | Literal:
+        """A text in the wiki's language, as a fast term (see ``lit``)."""
+        if self.m.lang_checked and type(value) is str and len(value) <= LITERAL_LIMIT:
+            return text_token(value, self.m.lang)
+        return Literal(value, lang=self.m.lang)
 
-    def entity(self, iri: URIRef, cls: URIRef, label: str | Literal) -> URIRef:
-        """Type, label and provenance: what every entity the page mints gets."""
+    def entity(self, iri: str, cls: str | URIRef, label: str | Literal) -> str:
+        """Type, label and provenance: what every entity the page mints gets (``label``: a
+        literal as ``lit`` or ``text`` give it)."""
         self.add(iri, RDF.type, cls)
-        self.add(iri, RDFS.label, label if isinstance(label, Literal) else text_literal(label))
+        self.add(iri, RDFS.label, label)
         self.add(iri, PROV.wasDerivedFrom, self.rev_iri)
         return iri
 
@@ -231,20 +253,20 @@ class PageJob:
         rev, iri = self.rev, self.rev_iri
         self.add(iri, RDF.type, TL.Revision)
         self.add(iri, RDFS.label, self.text(f"{self.title}, révision {rev.rev_id}"))
-        self.add(iri, TL.revisionId, int_literal(rev.rev_id))
-        self.add(iri, TL.pageId, int_literal(rev.page_id))
+        self.add(iri, TL.revisionId, int_token(rev.rev_id))
+        self.add(iri, TL.pageId, int_token(rev.page_id))
         self.add(iri, TL.ofPage, self.page_iri)
         if rev.timestamp:
-            self.add(iri, DCTERMS.created, _timestamp(rev.timestamp))
+            self.add(iri, DCTERMS.created, self.typed(rev.timestamp, XSD.dateTime))
         if rev.parent_id:
             self.add(iri, PROV.wasRevisionOf, self.iris.revision_iri(rev.parent_id))
         if rev.contributor:
-            self.add(iri, TL.contributorName, text_literal(rev.contributor))
+            self.add(iri, TL.contributorName, self.lit(rev.contributor))
             person = self.person(rev.contributor)
             if person is not None:
                 self.add(iri, PROV.wasAttributedTo, person)
 
-    def person(self, name: str) -> URIRef | None:
+    def person(self, name: str) -> str | None:
         """The tl:Person of a user name; IP addresses of anonymous edits are not people."""
         name = name.strip()
         try:
@@ -256,21 +278,21 @@ class PageJob:
         if not fold(name):
             return None
         iri = self.iris.entity_iri("person", name=name)
-        return self.entity(iri, self.mapping.entity("person").cls, name)
+        return self.entity(iri, self.mapping.entity("person").cls, self.lit(name))
 
     def map_page(self) -> None:
         rev, iri = self.rev, self.page_iri
         self.entity(iri, TL.WikiPage, self.text(self.title))
-        self.add(iri, TL.title, text_literal(self.title))
-        self.add(iri, TL.pageId, int_literal(rev.page_id))
-        self.add(iri, TL.namespace, int_literal(rev.namespace))
-        self.add(iri, TL.revisionId, int_literal(rev.rev_id))
+        self.add(iri, TL.title, self.lit(self.title))
+        self.add(iri, TL.pageId, int_token(rev.page_id))
+        self.add(iri, TL.namespace, int_token(rev.namespace))
+        self.add(iri, TL.revisionId, int_token(rev.rev_id))
         if rev.timestamp:
-            self.add(iri, DCTERMS.modified, _timestamp(rev.timestamp))
+            self.add(iri, DCTERMS.modified, self.typed(rev.timestamp, XSD.dateTime))
         self.add(iri, TL.pageAddress, self.address)
         self.add(iri, FOAF.page, self.address)
         for alt in self.page.alt_titles:
-            self.add(iri, TL.alternativeTitle, text_literal(alt))
+            self.add(iri, TL.alternativeTitle, self.lit(alt))
         for name in rev.contributors:
             person = self.person(name)
             if person is not None:
@@ -296,7 +318,7 @@ class PageJob:
             if url.startswith("//"):
                 url = "https:" + url
             if is_iri(url) and len(url) <= IRI_LIMIT:
-                self.add(iri, TL.externalLink, URIRef(url))
+                self.add(iri, TL.externalLink, url)
             else:
                 # an address made by a template or a parameter ("{{{courriel}}}") is only
                 # known when the wiki renders it: not the editors' mistake
@@ -316,7 +338,7 @@ class PageJob:
         return self.record(describes, name) if describes else None
 
     def map_category(self, name: str) -> None:
-        self.add(self.page_iri, TL.category, text_literal(name))
+        self.add(self.page_iri, TL.category, self.lit(name))
         rule = self.mapping.category(name)
         if rule is None:
             self.issue("info", f"category:{name}", name, "category",
@@ -386,9 +408,9 @@ class PageJob:
     def keep_call(self, template: Template, params: Iterable[tuple[str, str]]) -> None:
         """A template call (or its unmapped parameters) as generic structure."""
         call = self.iris.template_iri(self.page_iri, template.order + 1)
-        self.entity(call, TL.TemplateCall, text_literal(f"{{{{{template.name}}}}}"))
-        self.add(call, TL.templateName, text_literal(template.name))
-        self.add(call, TL.order, int_literal(template.order + 1))
+        self.entity(call, TL.TemplateCall, self.lit(f"{{{{{template.name}}}}}"))
+        self.add(call, TL.templateName, self.lit(template.name))
+        self.add(call, TL.order, int_token(template.order + 1))
         self.add(call, TL.inPage, self.page_iri)
         slugs: dict[str, int] = {}
         for name, value in params:
@@ -397,9 +419,9 @@ class PageJob:
             if slugs[slug] > 1:
                 slug = f"{slug}-{slugs[slug]}"
             param = self.iris.param_iri(call, slug)
-            self.entity(param, TL.TemplateParameter, text_literal(name))
-            self.add(param, TL.paramName, text_literal(name))
-            self.add(param, TL.paramValue, text_literal(value))
+            self.entity(param, TL.TemplateParameter, self.lit(name))
+            self.add(param, TL.paramName, self.lit(name))
+            self.add(param, TL.paramValue, self.lit(value))
             self.add(call, TL.hasParameter, param)
 
     # ------------------------------------------------------------------ records
@@ -432,11 +454,11 @@ class PageJob:
     def finish_records(self) -> None:
         for (kind, _), record in sorted(self.records.items()):
             rule = self.mapping.entity(kind)
-            self.entity(record.iri, rule.cls, record.name or self.root_title)
+            self.entity(record.iri, rule.cls, self.lit(record.name or self.root_title))
             if record.name:
-                self.add(record.iri, TL.name, text_literal(record.name))
+                self.add(record.iri, TL.name, self.lit(record.name))
             elif rule.name_from == "title":
-                self.add(record.iri, TL.name, text_literal(self.root_title))
+                self.add(record.iri, TL.name, self.lit(self.root_title))
             self.add(record.iri, FOAF.page, self.address)
             self.add(self.page_iri, TL.describes, record.iri)
             for prop, value in record.defaults:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, URIRef
+from rdflib import URIRef
 
 from tierslieux.model.records import Section
-from tierslieux.model.rdf import int_literal, slugify
+from tierslieux.model.rdf import int_token, slugify
 from tierslieux.ontology.rules import Meaning
-from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.map_terms import RDF, TL
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.map import PageJob
@@ -29,7 +29,7 @@ def map_sections(job: PageJob) -> None:
     slugs: dict[int, str] = {}
     used: dict[str, int] = {}
     meanings: dict[int, Meaning] = {}
-    page_meanings: set[tuple[URIRef, URIRef]] = set()
+    page_meanings: set[tuple[str, URIRef]] = set()
     for section in sections:
         base = "lead" if section.index == 0 else slugify(section.heading or "section")
         used[base] = used.get(base, 0) + 1
@@ -65,17 +65,17 @@ def ancestors(section: Section, by_index: dict[int, Section]) -> list[Section]:
     return list(reversed(chain))
 
 
-def map_section(job: PageJob, section: Section, iri: URIRef, meaning: Meaning,
+def map_section(job: PageJob, section: Section, iri: str, meaning: Meaning,
                 parent: Section | None, slugs: dict[int, str],
-                page_meanings: set[tuple[URIRef, URIRef]]) -> None:
+                page_meanings: set[tuple[str, URIRef]]) -> None:
     """One section, its list items, and the meanings they carry (also noted for the page)."""
     heading = section.heading.strip()
     label = heading if heading and section.index else f"{job.title} (introduction)"
     job.entity(iri, TL.Section, job.text(label))
     job.add(iri, TL.inPage, job.page_iri)
     job.add(job.page_iri, TL.hasSection, iri)
-    job.add(iri, TL.order, int_literal(section.index))
-    job.add(iri, TL.level, int_literal(section.level))
+    job.add(iri, TL.order, int_token(section.index))
+    job.add(iri, TL.level, int_token(section.level))
     if heading and section.index:
         job.add(iri, TL.heading, job.text(heading))
     if parent is not None and parent.index != 0:
@@ -99,9 +99,9 @@ def map_section(job: PageJob, section: Section, iri: URIRef, meaning: Meaning,
                    job.text(short or f"{label}, élément {item.index + 1}"))
         job.add(item_iri, TL.inSection, iri)
         job.add(iri, TL.hasItem, item_iri)
-        job.add(item_iri, TL.order, int_literal(item.index + 1))
-        job.add(item_iri, TL.depth, int_literal(item.depth))
-        job.add(item_iri, TL.ordered, int_literal(item.ordered))
+        job.add(item_iri, TL.order, int_token(item.index + 1))
+        job.add(item_iri, TL.depth, int_token(item.depth))
+        job.add(item_iri, TL.ordered, int_token(item.ordered))
         if text:
             job.add(item_iri, TL.text, job.text(text))
         if item.parent is not None:
@@ -116,9 +116,10 @@ def map_section(job: PageJob, section: Section, iri: URIRef, meaning: Meaning,
                 page_meanings.add((prop, value))
 
 
-def meaning_triples(meaning: Meaning, *, statements: bool) -> list[tuple[URIRef, URIRef]]:
-    """(property, value) pairs a meaning gives; statements only for items that have text."""
-    out: list[tuple[URIRef, URIRef]] = []
+def meaning_triples(meaning: Meaning, *, statements: bool) -> list[tuple[str, URIRef | str]]:
+    """(property, value) pairs a meaning gives (the property a plain ``str``, the value as the
+    rules give it); statements only for items that have text."""
+    out: list[tuple[str, URIRef | str]] = []
     if statements and meaning.statement_kind is not None:
         out.append((RDF.type, TL.Statement))
         out.append((TL.statementKind, meaning.statement_kind))

@@ -22,12 +22,10 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from rdflib import SKOS, Literal, URIRef
-
 from tierslieux.model.clean import fold
-from tierslieux.model.rdf import key_path, slugify
+from tierslieux.model.rdf import int_token, key_path, slugify
 from tierslieux.model.records import Annotation
-from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.map_terms import SKOS, TL
 from tierslieux.pipeline.map_values import map_param
 from tierslieux.pipeline.smw_types import (
     PROPERTY_NAMESPACE,
@@ -66,34 +64,34 @@ def map_smw(job: PageJob) -> None:
         _annotate(job, subject, annotation, counter)
     used: set[str] = set()
     for sub in parsed.subobjects:
-        iri = URIRef(f"{job.page_iri}/subobject/{_slug(sub.key, used)}")
+        iri = f"{job.page_iri}/subobject/{_slug(sub.key, used)}"
         label = sub.name or f"{job.title} ({sub.key})"
-        job.entity(iri, TL.Subobject, Literal(label))
+        job.entity(iri, TL.Subobject, job.lit(label))
         job.add(iri, TL.subobjectOf, job.page_iri)
-        job.add(iri, TL.subobjectName, Literal(sub.key))
+        job.add(iri, TL.subobjectName, job.lit(sub.key))
         target = _Subject(iri)
         for annotation in sub.annotations:
             _annotate(job, target, annotation, counter)  # type: ignore[arg-type]
     for number, query in enumerate(parsed.queries, 1):
-        iri = URIRef(f"{job.page_iri}/query/{number}")
-        job.entity(iri, TL.Query, Literal(f"#{query.function}: {query.query}"[:200]))
-        job.add(iri, TL.queryText, Literal(query.query))
+        iri = f"{job.page_iri}/query/{number}"
+        job.entity(iri, TL.Query, job.lit(f"#{query.function}: {query.query}"[:200]))
+        job.add(iri, TL.queryText, job.lit(query.query))
         job.add(iri, TL.inPage, job.page_iri)
-        job.add(iri, TL.order, Literal(number))
+        job.add(iri, TL.order, int_token(number))
         for printout in query.printouts:
-            job.add(iri, TL.printout, Literal(printout))
+            job.add(iri, TL.printout, job.lit(printout))
 
 
 class _Subject:
     """What an annotation sets when it is not a record: the page or a subobject (the
     attributes map_param reads and writes on a Record)."""
 
-    def __init__(self, iri: URIRef) -> None:
+    def __init__(self, iri: str) -> None:
         self.iri = iri
         self.kind = ""
         self.name = ""
-        self.set_by_param: set[URIRef] = set()
-        self.set_any: set[URIRef] = set()
+        self.set_by_param: set[str] = set()
+        self.set_any: set[str] = set()
         self.defaults: list = []
 
 
@@ -116,15 +114,15 @@ def _slug(key: str, used: set[str]) -> str:
     return slug
 
 
-def property_page(job: PageJob, name: str) -> URIRef:
+def property_page(job: PageJob, name: str) -> str:
     """The IRI of the property page of ``name`` (namespace 102, in the wiki's language)."""
     local = dict(job.m.site.namespaces).get(PROPERTY_NAMESPACE) or \
         _PROPERTY_PREFIX.get(job.m.lang, "Property")
     return job.iris.page_iri(f"{local}:{name}".replace(" ", "_"))
 
 
-def property_iri(job: PageJob, name: str) -> URIRef:
-    return URIRef(f"{job.m.base}property/{key_path(name.replace(' ', '_'))}")
+def property_iri(job: PageJob, name: str) -> str:
+    return f"{job.m.base}property/{key_path(name.replace(' ', '_'))}"
 
 
 def map_property_page(job: PageJob) -> None:
@@ -133,17 +131,17 @@ def map_property_page(job: PageJob) -> None:
     if not decl.name:
         return
     iri = property_iri(job, decl.name)
-    job.entity(iri, TL.SemanticProperty, Literal(decl.name))
-    job.add(iri, TL.name, Literal(decl.name))
+    job.entity(iri, TL.SemanticProperty, job.lit(decl.name))
+    job.add(iri, TL.name, job.lit(decl.name))
     job.add(job.page_iri, TL.describes, iri)
     if decl.type:
-        job.add(iri, TL.declaredType, Literal(decl.type))
+        job.add(iri, TL.declaredType, job.lit(decl.type))
     elif decl.unknown_type:
         job.issue("warning", f"smw:{decl.name}", decl.unknown_type, "",
                   "a type Semantic MediaWiki does not know: the property's values stay text")
     if not decl.allowed:
         return
-    scheme = URIRef(f"{iri}/values")
+    scheme = f"{iri}/values"
     job.entity(scheme, SKOS.ConceptScheme, job.text(f"Valeurs de {decl.name}"))
     job.add(scheme, SKOS.prefLabel, job.text(f"Valeurs de {decl.name}"))
     job.add(iri, TL.allowedValues, scheme)
@@ -154,9 +152,9 @@ def map_property_page(job: PageJob) -> None:
             _concept(job, iri, scheme, path[:depth], made)
 
 
-def _concept(job: PageJob, prop: URIRef, scheme: URIRef, path: tuple[str, ...],
-             made: set[tuple[str, ...]]) -> URIRef:
-    concept = URIRef(f"{prop}/value/{slugify(' / '.join(path)) or '_'}")
+def _concept(job: PageJob, prop: str, scheme: str, path: tuple[str, ...],
+             made: set[tuple[str, ...]]) -> str:
+    concept = f"{prop}/value/{slugify(' / '.join(path)) or '_'}"
     if path in made:
         return concept
     made.add(path)
@@ -164,7 +162,7 @@ def _concept(job: PageJob, prop: URIRef, scheme: URIRef, path: tuple[str, ...],
     job.add(concept, SKOS.prefLabel, job.text(path[-1]))
     job.add(concept, SKOS.inScheme, scheme)
     if len(path) > 1:
-        parent = URIRef(f"{prop}/value/{slugify(' / '.join(path[:-1])) or '_'}")
+        parent = f"{prop}/value/{slugify(' / '.join(path[:-1])) or '_'}"
         job.add(concept, SKOS.broader, parent)
         job.add(parent, SKOS.narrower, concept)
     else:
@@ -181,10 +179,10 @@ def _annotate(job: PageJob, subject: Record, annotation: Annotation, counter: _C
     if rule is None:
         job.issue("info", field_, annotation.value, "annotation",
                   "no rule for this SMW property: kept as a tl:Annotation")
-    iri = URIRef(f"{job.page_iri}/annotation/{counter.next()}")
-    job.entity(iri, TL.Annotation, Literal(f"{annotation.property} : {annotation.value}"[:200]))
-    job.add(iri, TL.propertyName, Literal(annotation.property))
-    job.add(iri, TL.annotationValue, Literal(annotation.value))
+    iri = f"{job.page_iri}/annotation/{counter.next()}"
+    job.entity(iri, TL.Annotation, job.lit(f"{annotation.property} : {annotation.value}"[:200]))
+    job.add(iri, TL.propertyName, job.lit(annotation.property))
+    job.add(iri, TL.annotationValue, job.lit(annotation.value))
     job.add(iri, TL.propertyPage, property_page(job, annotation.property))
     job.add(iri, TL.annotates, subject.iri)
     job.add(iri, TL.inPage, job.page_iri)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, SKOS, XSD, Literal, URIRef
+from rdflib import Literal, URIRef
 
 from tierslieux.model.clean import CLEANERS, Closure, DateValue, plain_text, split_values
 from tierslieux.model.rdf import IRI_LIMIT, is_iri
 from tierslieux.model.records import Issue
-from tierslieux.ontology.namespace import TL
 from tierslieux.ontology.rules import ParamRule
+from tierslieux.pipeline.map_terms import RDF, SKOS, TL, XSD
 
 if TYPE_CHECKING:
     from tierslieux.pipeline.map import PageJob, Record
@@ -57,7 +57,7 @@ def set_value(job: PageJob, record: Record, param: ParamRule, value: object, fie
         if not is_iri(str(value)) or len(str(value)) > IRI_LIMIT:
             job.issue("warning", field_, str(value), "", "not a valid IRI")
             return False
-        job.add(subject, prop, URIRef(str(value)))
+        job.add(subject, prop, str(value))
     elif param.kind == "entity":
         assert param.entity is not None
         name = str(value)
@@ -69,8 +69,8 @@ def set_value(job: PageJob, record: Record, param: ParamRule, value: object, fie
         else:
             rule = job.mapping.entity(param.entity)
             target = job.iris.entity_iri(param.entity, name=name)
-            job.entity(target, rule.cls, name)
-            job.add(target, TL.name, Literal(name))
+            job.entity(target, rule.cls, job.lit(name))
+            job.add(target, TL.name, job.lit(name))
         job.add(subject, prop, target)
         job.add(job.page_iri, TL.mentions, target)
     elif param.kind == "concept":
@@ -90,19 +90,21 @@ def set_value(job: PageJob, record: Record, param: ParamRule, value: object, fie
     return True
 
 
-def literal(job: PageJob, prop: URIRef, value: object) -> Literal:
-    """The literal of a value, typed as the ontology types ``prop``."""
+def literal(job: PageJob, prop: URIRef, value: object) -> str | Literal:
+    """The literal of a value, typed as the ontology types ``prop`` (a fast term)."""
     if isinstance(value, DateValue):
-        return Literal(value.lexical, datatype=XSD[value.datatype], normalize=False)
+        return job.typed(value.lexical, XSD[value.datatype])
     datatype = job.mapping.property_info(prop).datatype
+    if datatype is not None:
+        datatype = str.__str__(datatype)  # a rule's URIRef never equals a str
     if datatype == RDF.langString:
         return job.text(str(value))
     if datatype is None or datatype == XSD.string:
-        return Literal(str(value))
-    return Literal(str(value), datatype=datatype, normalize=False)
+        return job.lit(str(value))
+    return job.typed(str(value), datatype)
 
 
-def mint_concept(job: PageJob, scheme: URIRef, value: str) -> URIRef:
+def mint_concept(job: PageJob, scheme: URIRef, value: str) -> str:
     """A new concept of ``scheme`` for a value the ontology does not know."""
     iri = job.iris.concept_iri(scheme, value)
     cls = job.mapping.scheme_classes.get(scheme, SKOS.Concept)

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from rdflib import RDF, RDFS, SKOS, Literal, URIRef
+from tierslieux.pipeline.map_terms import RDF, RDFS, SKOS, TL, is_literal, lexical
 
-from tierslieux.ontology.namespace import TL
-
-Triple = tuple[URIRef, URIRef, URIRef | Literal]
+#: a statement of fast terms (pipeline/map_terms.py)
+Triple = tuple[str, str, str]
 #: the classes whose entities are named by values (not by a record's page title)
 FOLDED_CLASSES = (TL.Person, TL.Network)
 
@@ -33,6 +32,12 @@ def rank(name: str) -> tuple[int, int, str]:
     return (-capitals, -accents, name)
 
 
+def _literal_rank(token: str) -> tuple[tuple[int, int, str], str]:
+    """``rank`` of a literal token's text; two literals of one text (a tag, a datatype) in
+    the order rdflib's ``str`` left them: by their token."""
+    return rank(lexical(token)), token
+
+
 def fold_names(triples: set[Triple]) -> set[Triple]:
     """The page's triples with one label (and name) per person or network."""
     rdf_type, classes = RDF.type, set(FOLDED_CLASSES)  # namespace lookups cost: once
@@ -40,10 +45,10 @@ def fold_names(triples: set[Triple]) -> set[Triple]:
     if not folded:
         return triples
     label, name = RDFS.label, TL.name
-    labels: dict[URIRef, set[Literal]] = {}
-    names: dict[URIRef, set[Literal]] = {}
+    labels: dict[str, set[str]] = {}
+    names: dict[str, set[str]] = {}
     for s, p, o in triples:
-        if s in folded and isinstance(o, Literal):
+        if s in folded and is_literal(o):
             if p == label:
                 labels.setdefault(s, set()).add(o)
             elif p == name:
@@ -53,7 +58,7 @@ def fold_names(triples: set[Triple]) -> set[Triple]:
         variants = labels.get(subject, set()) | names.get(subject, set())
         if len(variants) < 2:
             continue
-        best = min(variants, key=lambda lit: rank(str(lit)))
+        best = min(variants, key=lambda lit: _literal_rank(lit))
         for lit in labels.get(subject, ()):
             out.discard((subject, RDFS.label, lit))
         for lit in names.get(subject, ()):

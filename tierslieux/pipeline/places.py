@@ -31,16 +31,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rdflib import RDF, RDFS, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV
-
 from tierslieux import geography as geo_data
 from tierslieux.geography import Geography, Unit, insee_iri
 from tierslieux.geography.resolve import LEVELS, Note, identify, locate
-from tierslieux.ontology.namespace import TL
+from tierslieux.model.rdf import text_token
+from tierslieux.pipeline.map_terms import DCTERMS, PROV, RDF, RDFS, TL, is_literal, lexical
 
-Term = URIRef | Literal
-Triple = tuple[URIRef, URIRef, Term]
+#: the map stage's fast terms (pipeline/map_terms.py): IRIs plain, literals as tokens
+Term = str
+Triple = tuple[str, str, str]
 
 _SEGMENT = {"commune": "commune", "arrondissement": "arrondissement-municipal", "epci": "epci",
             "departement": "departement", "region": "region"}
@@ -66,11 +65,16 @@ class GeoIssue:
     severity: str = "warning"
 
 
-def collectivity_iri(base: str, unit: Unit) -> URIRef:
-    return URIRef(f"{base}collectivity/{_SEGMENT[unit.level]}/{unit.code}")
+def collectivity_iri(base: str, unit: Unit) -> str:
+    return f"{base}collectivity/{_SEGMENT[unit.level]}/{unit.code}"
 
 
-def level_of(unit: Unit) -> URIRef:
+def _text(term: Term) -> str:
+    """What ``str`` gave of an rdflib term: an IRI, or the lexical form of a literal."""
+    return lexical(term) if is_literal(term) else term
+
+
+def level_of(unit: Unit) -> str:
     if unit.level == "epci":
         return TL[_EPCI_LEVEL.get(unit.kind, "level-epci")]
     if unit.level == "arrondissement":
@@ -81,7 +85,7 @@ def level_of(unit: Unit) -> URIRef:
 class GeographyStep:
     """Applies the geography to one page's triples (see the module docstring)."""
 
-    def __init__(self, base: str, rev_iri: URIRef, geo: Geography | None = None) -> None:
+    def __init__(self, base: str, rev_iri: str, geo: Geography | None = None) -> None:
         self.base = base
         self.rev_iri = rev_iri
         self._geo = geo
@@ -95,7 +99,7 @@ class GeographyStep:
             self._geo = geo_data.geography()
         return self._geo
 
-    def run(self, triples: set[Triple], records: Iterable[tuple[str, URIRef]]) -> set[Triple]:
+    def run(self, triples: set[Triple], records: Iterable[tuple[str, str]]) -> set[Triple]:
         """The page's triples with the collectivities renamed and the geography added."""
         records = list(records)
         record_iris = {iri for _, iri in records}
@@ -106,11 +110,11 @@ class GeographyStep:
                 interest.add(s)
         if not interest:
             return triples
-        by_subject: dict[URIRef, dict[URIRef, list[Term]]] = {}
+        by_subject: dict[str, dict[str, list[Term]]] = {}
         for s, p, o in triples:
             if s in interest:
                 by_subject.setdefault(s, {}).setdefault(p, []).append(o)
-        rename: dict[URIRef, URIRef] = {}
+        rename: dict[str, str] = {}
         drop: set[Triple] = set()
         added: set[Triple] = set()
         # collectivities: the page's records first, then those named by a value
@@ -126,10 +130,10 @@ class GeographyStep:
             props = by_subject.get(iri, {})
             drop.update((iri, TL.level, o) for o in props.get(TL.level, ()))
             drop.update((iri, TL.inseeCode, o) for o in props.get(TL.inseeCode, ())
-                        if str(o) != unit.code)
+                        if _text(o) != unit.code)
             if unit.siren:
                 drop.update((iri, TL.siren, o) for o in props.get(TL.siren, ())
-                            if str(o) != unit.siren)
+                            if _text(o) != unit.siren)
             self.reach(unit)
         for kind, iri in records:
             if kind == "collectivity":
@@ -143,7 +147,7 @@ class GeographyStep:
                 added.add((iri, _LINK[unit.level], collectivity_iri(self.base, unit)))
                 self.reach(unit)
         if rename or drop:
-            out = {(rename.get(s, s), p, rename.get(o, o) if isinstance(o, URIRef) else o)
+            out = {(rename.get(s, s), p, o if is_literal(o) else rename.get(o, o))
                    for s, p, o in triples if (s, p, o) not in drop}
         else:
             out = set(triples)
@@ -153,11 +157,11 @@ class GeographyStep:
         return out
 
     # ------------------------------------------------------------------ resolution
-    def identify(self, props: dict[URIRef, list[Term]], *, record: bool) -> Unit | None:
-        names = sorted(str(o) for o in props.get(TL.name, ()))
-        codes = sorted(str(o) for o in props.get(TL.inseeCode, ()))
-        sirens = sorted(str(o) for o in props.get(TL.siren, ()))
-        levels = sorted({LEVELS.get(str(o).rsplit("#", 1)[-1], "?")
+    def identify(self, props: dict[str, list[Term]], *, record: bool) -> Unit | None:
+        names = sorted(_text(o) for o in props.get(TL.name, ()))
+        codes = sorted(_text(o) for o in props.get(TL.inseeCode, ()))
+        sirens = sorted(_text(o) for o in props.get(TL.siren, ()))
+        levels = sorted({LEVELS.get(_text(o).rsplit("#", 1)[-1], "?")
                          for o in props.get(TL.level, ())})
         if "?" in levels:  # a level the official geography does not have (Europe, État…)
             return None
@@ -180,9 +184,9 @@ class GeographyStep:
                     "collectivity not found in the official geography: kept under its name")))
         return found.unit
 
-    def locate(self, props: dict[URIRef, list[Term]]):
-        def first(prop: URIRef) -> str:
-            values = sorted(str(o) for o in props.get(prop, ()))
+    def locate(self, props: dict[str, list[Term]]):
+        def first(prop: str) -> str:
+            values = sorted(_text(o) for o in props.get(prop, ()))
             return values[0] if values else ""
 
         insee, postcode, town = first(TL.inseeCode), first(TL.postalCode), first(TL.town)
@@ -221,20 +225,20 @@ class GeographyStep:
 
     def describe(self, unit: Unit) -> set[Triple]:
         iri = collectivity_iri(self.base, unit)
-        name = Literal(unit.name)
+        name = text_token(unit.name)
         out: set[Triple] = {
             (iri, RDF.type, TL.Collectivity), (iri, RDF.type, _CLASS[unit.level]),
             (iri, RDFS.label, name), (iri, TL.name, name), (iri, TL.officialName, name),
             (iri, TL.level, level_of(unit)), (iri, PROV.wasDerivedFrom, self.rev_iri),
-            (iri, DCTERMS.source, URIRef(geo_data.SOURCE["url"])),
+            (iri, DCTERMS.source, str(geo_data.SOURCE["url"])),
         }
         if unit.level != "epci":
-            out.add((iri, TL.inseeCode, Literal(unit.code)))
+            out.add((iri, TL.inseeCode, text_token(unit.code)))
         if unit.siren:
-            out.add((iri, TL.siren, Literal(unit.siren)))
+            out.add((iri, TL.siren, text_token(unit.siren)))
         territory = insee_iri(unit)
         if territory:
-            out.add((iri, TL.inseeTerritory, URIRef(territory)))
+            out.add((iri, TL.inseeTerritory, str(territory)))
         for parent in self.parents(unit):
             out.add((iri, _LINK[parent.level], collectivity_iri(self.base, parent)))
         return out

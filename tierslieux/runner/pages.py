@@ -108,11 +108,11 @@ def work(state: Shared, tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
 def write_run(state: Shared, run_dir: str, name: str, page_ids: Sequence[int]) -> str:
     import sqlite3
 
-    from tierslieux.pipeline.cache import unpack_lines
+    from tierslieux.pipeline.cache import unpack_line_bytes
 
     db = sqlite3.connect(state.cache_path, timeout=60)
     try:
-        pages = (unpack_lines(db.execute("SELECT lines FROM page WHERE page_id = ?",
+        pages = (unpack_line_bytes(db.execute("SELECT lines FROM page WHERE page_id = ?",
                                          (pid,)).fetchone()[0]) for pid in page_ids)
         write_run_file(Path(run_dir), name, pages)
     finally:
