@@ -162,7 +162,11 @@ source_options = _options(
     click.option("--wiki", metavar="URL", default=None,
                  help="A live MediaWiki: its address, a page address or its api.php."),
     click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                 help="A MediaWiki XML export (.xml, .xml.gz, .xml.bz2)."),
+                 help="A MediaWiki XML export (.xml, .xml.gz, .xml.bz2), or a Wikimedia "
+                      "multistream dump (its parts read in parallel)."),
+    click.option("--dump-index", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="The index of a multistream dump [default: the "
+                      "*-multistream-index.txt.bz2 beside it]."),
     store_option,
     click.option("--namespace", "namespaces", type=int, multiple=True,
                  help="Namespace number to harvest (repeatable) [default: 0, the articles]."),
@@ -177,6 +181,9 @@ source_options = _options(
                  help="Stop a live harvest that takes longer (the next run goes on) "
                       "[default: 0, no limit]."),
 )
+cluster_option = click.option(
+    "--cluster", default=None, metavar="tcp://HOST:PORT",
+    help="A Dask scheduler: the per-page work runs on its workers [default: the local pool].")
 build_options = _options(
     click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
                  help="Folder of the published release [default: exports]."),
@@ -214,10 +221,12 @@ def _exit_with(result: JobResult) -> None:
 @cli.command()
 @source_options
 @build_options
+@cluster_option
 @click.pass_obj
 @handle_errors
-def run(app: App, wiki, dump, store, namespaces, categories, full, contact, delay, deadline, out,
-        base_iri, publication_url, mapping, force, diff_threshold, workers, site) -> None:
+def run(app: App, wiki, dump, dump_index, store, namespaces, categories, full, contact, delay,
+        deadline, out, base_iri, publication_url, mapping, force, diff_threshold, workers, site,
+        cluster) -> None:
     """Harvest, then build and publish. With neither --wiki nor --dump: the bundled sample.
 
     When the harvest changed nothing and a release exists, the build is skipped (exit code 8).
@@ -225,16 +234,20 @@ def run(app: App, wiki, dump, store, namespaces, categories, full, contact, dela
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
                             categories=categories, contact=contact, delay=delay,
                             deadline=deadline, out=out, base_iri=base_iri, publication_url=publication_url, mapping=mapping,
-                            diff_threshold=diff_threshold, workers=workers, site=site)
+                            diff_threshold=diff_threshold, workers=workers, site=site,
+                            cluster=cluster, dump_index=dump_index)
     _exit_with(job.run(cfg, full=full, force=force, progress=app))
 
 
 @cli.command()
 @source_options
+@cluster_option
+@click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Processes that parse a multistream dump [default: 0, one per core].")
 @click.pass_obj
 @handle_errors
-def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, delay,
-            deadline) -> None:
+def harvest(app: App, wiki, dump, dump_index, store, namespaces, categories, full, contact,
+            delay, deadline, cluster, workers) -> None:
     """Fill the store from a live wiki (--wiki) or an XML export (--dump).
 
     A store that already holds a harvest of the wiki is updated incrementally (only what changed
@@ -242,7 +255,8 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
     """
     cfg = app.config.merged(wiki=wiki, dump=dump, store=store, namespaces=namespaces,
                             categories=categories, contact=contact, delay=delay,
-                            deadline=deadline)
+                            deadline=deadline, cluster=cluster, workers=workers,
+                            dump_index=dump_index)
     if not cfg.wiki and not cfg.dump:
         raise click.UsageError("give --wiki URL or --dump FILE (or set one in tierslieux.toml)")
     job.harvest(cfg, full=full, progress=app)
@@ -251,14 +265,16 @@ def harvest(app: App, wiki, dump, store, namespaces, categories, full, contact, 
 @cli.command()
 @store_option
 @build_options
+@cluster_option
 @click.pass_obj
 @handle_errors
 def build(app: App, store, out, base_iri, publication_url, mapping, force, diff_threshold,
-          workers, site) -> None:
+          workers, site, cluster) -> None:
     """Parse, map, validate and publish the harvested store (no network)."""
     cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
                             publication_url=publication_url, mapping=mapping,
-                            diff_threshold=diff_threshold, workers=workers, site=site)
+                            diff_threshold=diff_threshold, workers=workers, site=site,
+                            cluster=cluster)
     _exit_with(job.build(cfg, force=force, progress=app))
 
 

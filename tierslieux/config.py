@@ -20,6 +20,7 @@ import difflib
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -118,6 +119,10 @@ class Config:
     #: write the Linked Data site (``site/`` and ``index.html``); false for big wikis that
     #: only need the dumps and the tables
     site: bool = True
+    #: a Dask scheduler (tcp://host:8786) for the per-page work; empty = the local pool
+    cluster: str = ""
+    #: the index of a multistream dump (default: found beside it)
+    dump_index: Path | None = None
     log_format: str = "text"
     #: the file this configuration was read from, if any
     config_path: Path | None = field(default=None, compare=False)
@@ -171,6 +176,7 @@ class Config:
                 lines.append(f"# {_key(name)} = (not set){note}")
             else:
                 lines.append(f"{_key(name)} = {_toml_value(value)}{note}")
+        lines.append(f"# engine: {engine_name(self.cluster, self.workers or os.cpu_count() or 1)}")
         lines.append("# secrets, from the environment only:")
         for name, var in SECRET_ENV.items():
             state = '"***"' if secret(name, environ) else "(not set)"
@@ -414,6 +420,23 @@ def _one_of(choices: tuple[str, ...], what: str) -> Callable[[Any, str, Path | N
     return convert
 
 
+def engine_name(cluster: str, workers: int) -> str:
+    """The engine a build uses (``runner/engine.py``), as ``tierslieux config`` shows it."""
+    if cluster:
+        return f"dask {cluster}"
+    return f"local ({workers} worker{'s' if workers > 1 else ''})"
+
+
+def _scheduler(value: Any, key: str, base: Path | None) -> str:
+    # a Dask scheduler address: tcp:// or tls://, a host and a port
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(
+            r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}", value):
+        raise _Bad("a Dask scheduler address, tcp://HOST:PORT or tls://HOST:PORT")
+    return value
+
+
 def _log_format(value: Any, key: str, base: Path | None) -> str:
     if value not in LOG_FORMATS:
         raise _Bad(" or ".join(f'"{f}"' for f in LOG_FORMATS))
@@ -446,5 +469,7 @@ _FIELDS: dict[str, _Field] = {
     "diff_threshold": _Field(_number(0, 1)),
     "workers": _Field(_count),
     "site": _Field(_bool),
+    "cluster": _Field(_scheduler),
+    "dump_index": _Field(_path),
     "log_format": _Field(_log_format),
 }

@@ -106,3 +106,13 @@ class DataGraphError(TierslieuxError):
 
 class GeographyError(TierslieuxError):
     """The official geography data (or a package given to refresh it) cannot be read."""
+
+
+class ClusterError(TierslieuxError):
+    """The Dask cluster named by ``--cluster`` failed the build (a worker without its data)."""
+
+
+class ClusterUnreachableError(ClusterError):
+    """No Dask scheduler answered at the ``--cluster`` address, or it has no worker."""
+
+    exit_code = 4

@@ -28,7 +28,8 @@ How a build scales (README, "Big wikis", gives the benchmark and its figures):
 Worker processes come from ``tierslieux.workers.shared_pool``: they ignore Ctrl-C (the main
 process stops them), die with the main process even when it is killed, and inherit at fork time
 the ``Shared`` object the build prepared (the mapper, the compiled shapes): every task receives
-it as its first argument; no module keeps it.
+it as its first argument; no module keeps it. With ``BuildOptions.cluster`` the phases
+``_pages`` and ``_runs`` run on a Dask cluster instead (``runner/engine.py``).
 
 ``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
 the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
@@ -42,7 +43,6 @@ import json
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import ExitStack
@@ -85,7 +85,7 @@ from tierslieux.pipeline.parse.smw import SMW_QUERY_FIELD
 from tierslieux.pipeline.smw_types import property_types
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
-from tierslieux.workers import SharedPool, shared_pool
+from tierslieux.runner.engine import Engine, open_engine
 
 
 log = logging.getLogger("tierslieux.build")
@@ -127,6 +127,8 @@ class BuildOptions:
     catalog: CatalogSettings = CatalogSettings()
     #: write the Linked Data site (``site/`` and ``index.html``)
     site: bool = True
+    #: a Dask scheduler's address: the per-page work runs there (``runner/engine.py``)
+    cluster: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,19 +161,6 @@ def sample_dump() -> Path:
     resource = files("tierslieux") / "sample" / "movilab-sample.xml"
     with as_file(resource) as path:
         return Path(path)
-
-
-def _bounded(pool: SharedPool, fn: Callable, tasks: Iterable[Any], in_flight: int
-             ) -> Iterator[Any]:
-    """``fn(task)`` for every task, at most ``in_flight`` at a time (so that a big build does
-    not queue every page at once); results in completion order of submission."""
-    pending: deque[Future] = deque()
-    for task in tasks:
-        pending.append(pool.submit(fn, task))
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -284,9 +273,9 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
                                       else 1)
         shared = tasks.Shared(str(store_path), str(cache.path), mapper, checker)
         stack.callback(shared.close)
-        pool = stack.enter_context(shared_pool(workers, shared))
+        pool = stack.enter_context(open_engine(options.cluster, workers, shared))
         clock.mark("prepare")
-        _pages(pool, cache, todo, len(listing), plan.total, workers, progress)
+        _pages(pool, cache, todo, len(listing), plan.total, pool.slots, progress)
         clock.mark("pages")
         _runs(pool, cache, runs)
         clock.mark("runs")
@@ -343,26 +332,25 @@ def _run_names(listing: list[tuple[int, str, str]], version: str
     return runs
 
 
-def _pages(pool: SharedPool, cache: BuildCache, todo: list[tuple[int, str]], pages: int,
+def _pages(pool: Engine, cache: BuildCache, todo: list[tuple[int, str]], pages: int,
            total: int, workers: int, progress: Progress | None) -> None:
     """Phase "pages": parse, map and check the pages the cache does not have."""
     done = pages - len(todo)
     if progress and done:
         progress(done, total)
-    for results in _bounded(pool, tasks.work, _chunks(todo, CHUNK_PAGES), 4 * workers):
+    for results in pool.bounded(tasks.work, _chunks(todo, CHUNK_PAGES), 4 * workers):
         cache.put(results)
         done += len(results)
         if progress:
             progress(done, total)
 
 
-def _runs(pool: SharedPool, cache: BuildCache, runs: list[tuple[str, list[int]]]) -> None:
+def _runs(pool: Engine, cache: BuildCache, runs: list[tuple[str, list[int]]]) -> None:
     """Phase "runs": the sorted run files that are not there yet."""
     missing = [(name, pids) for name, pids in runs
                if not all(p.is_file() for p in run_paths(cache.run_dir, name))]
-    futures = [pool.submit(tasks.write_run, str(cache.run_dir), name, pids) for name, pids in missing]
-    for future in futures:
-        future.result()
+    pool.each(tasks.write_run, [(str(cache.run_dir.resolve()), name, pids)
+                                for name, pids in missing])
 
 
 def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
@@ -387,7 +375,7 @@ def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
                       smw_queries=smw_queries)
 
 
-def _merge(pool: SharedPool, cache: BuildCache, names: list[str]) -> RunSet:
+def _merge(pool: Engine, cache: BuildCache, names: list[str]) -> RunSet:
     """Phase "merge": the exports read the release about six times: merge the runs once per
     order, both orders at the same time, into the files the later passes read."""
     _enough_open_files(len(names) + 64)  # a merge opens every run at once

@@ -262,6 +262,7 @@ def build_options(config: Config, *, harvest: HarvestCounts | None = None, start
         licence=config.licence, licence_name=config.licence_name,
         attribution=config.attribution, workers=config.workers or None,
         site=config.site,
+        cluster=config.cluster,
         catalog=CatalogSettings(
             contact_point=config.contact_point, accrual_periodicity=config.accrual_periodicity,
             publisher_type=config.publisher_type, checksum_datatype=config.checksum_datatype),
