@@ -184,7 +184,7 @@ def _kill_busiest(cluster: Cluster, client) -> str:
     processing = client.processing()
     busiest = max(processing, key=lambda worker: len(processing[worker]))
     assert processing[busiest], processing  # it had tasks: they must be run again elsewhere
-    pid = client.scheduler_info()["workers"][busiest]["pid"]
+    pid = client.run(os.getpid, workers=[busiest])[busiest]
     nanny = psutil.Process(pid).ppid()
     victim = next(p for p in cluster.workers if p.pid in (pid, nanny))
     os.killpg(victim.pid, signal.SIGKILL)
@@ -217,28 +217,27 @@ def test_a_worker_killed_in_the_middle_of_a_build_changes_nothing(generated, tmp
 def test_ctrl_c_cancels_the_tasks_on_the_cluster(cluster, generated, tmp_path):
     store, _ = generated
     copy = fresh_store(store, tmp_path / "dask")
-    build_process = subprocess.Popen(
-        [str(TIERSLIEUX), "--progress", "build", "--store", str(copy), "--out",
-         str(tmp_path / "out"), "--cluster", cluster.address],
-        stderr=subprocess.PIPE, text=True)
-    for line in build_process.stderr:
-        if line.startswith("pages: "):  # the first results are in
-            break
-    build_process.send_signal(signal.SIGINT)
-    rest = build_process.stderr.read()
-    assert build_process.wait(timeout=120) == 130, rest
+    with subprocess.Popen(
+            [str(TIERSLIEUX), "--progress", "build", "--store", str(copy), "--out",
+             str(tmp_path / "out"), "--cluster", cluster.address],
+            stderr=subprocess.PIPE, text=True) as build_process:
+        for line in build_process.stderr:
+            if line.startswith("pages built: "):  # the first results are in
+                break
+        build_process.send_signal(signal.SIGINT)
+        rest = build_process.stderr.read()
+        assert build_process.wait(timeout=120) == 130, rest
     assert "Interrupted" in rest
     assert not (tmp_path / "out" / "tierslieux.ttl").exists()
     with cluster.client() as client:
         # the build's tasks are gone from the scheduler (the client cancelled them, then left)
         deadline = time.monotonic() + 60
-        while client.run_on_scheduler(_tasks) and time.monotonic() < deadline:
+        # (a lambda: the workers cannot import this test module, cloudpickle sends its code)
+        tasks = lambda: client.run_on_scheduler(  # noqa: E731
+            lambda dask_scheduler: len(dask_scheduler.tasks))
+        while tasks() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert client.run_on_scheduler(_tasks) == 0
-
-
-def _tasks(dask_scheduler) -> int:
-    return len(dask_scheduler.tasks)
+        assert tasks() == 0
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_4(sample_run, tmp_path):
