@@ -91,14 +91,15 @@ def _text(elem: Element, name: str) -> str | None:
     return None if child is None else (child.text or "")
 
 
-def _events(path: Path) -> Iterator[tuple[str, Element]]:
-    """(event, element) pairs, with every failure turned into a DumpError naming the file."""
-    if not path.exists():
+def _events(path: Path, stream: IO[bytes] | None = None) -> Iterator[tuple[str, Element]]:
+    """(event, element) pairs, with every failure turned into a DumpError naming the file
+    (``stream``: the bytes to read instead of the file's, e.g. a part of a multistream dump)."""
+    if stream is None and not path.exists():
         raise DumpError(f"{path}: no such file")
-    if path.is_dir():
+    if stream is None and path.is_dir():
         raise DumpError(f"{path}: is a folder, not an XML export")
     try:
-        with _open(path) as fh:
+        with (_open(path) if stream is None else stream) as fh:
             yield from iterparse(
                 fh, events=("start", "end"), forbid_dtd=True,
                 forbid_entities=True, forbid_external=True,
@@ -180,18 +181,20 @@ def read_site_info(path: str | Path) -> SiteInfo:
     return SiteInfo(sitename="", article_path="", script_url="", lang=lang)
 
 
-def read_dump(path: str | Path, on_skip: OnSkip | None = None) -> Iterator[PageRevision]:
+def read_dump(path: str | Path, on_skip: OnSkip | None = None, *,
+              stream: IO[bytes] | None = None) -> Iterator[PageRevision]:
     """Yield the latest revision of every page of an export, in file order.
 
     Contributors of every revision in the file are collected on the latest one. A page that
     cannot be read (no title or id, an id that is not a number or out of range, no revision
     with a readable id) raises DumpError, or, with ``on_skip``, is skipped and reported to it;
     so is a revision with an unreadable id or a malformed timestamp (the others are used).
+    ``stream`` gives the export's bytes instead of the file's (``path`` then names it).
     """
     path = Path(path)
     depth = 0
     seen_root = False
-    for event, elem in _events(path):
+    for event, elem in _events(path, stream):
         if event == "start":
             if not seen_root:
                 _check_root(path, elem)

@@ -49,8 +49,10 @@ def harvest_dump(
     *,
     namespaces: Iterable[int] | None = None,
     progress: Progress | None = None,
+    reader: Callable[..., Iterator[PageRevision]] | None = None,
 ) -> HarvestReport:
-    """Import an XML export into the store.
+    """Import an XML export into the store (``reader``: how its pages are read, by default
+    ``read_dump``; ``multistream.py`` gives one that reads a multistream dump in parallel).
 
     An export is taken as a full snapshot of the chosen namespaces: stored pages of those
     namespaces that it no longer contains are recorded as deleted. The property namespace
@@ -75,7 +77,7 @@ def harvest_dump(
     given: dict[int, list[str]] = {}
 
     def selected() -> Iterator[PageRevision]:
-        for rev in read_dump(dump, on_skip=skipped.append):
+        for rev in (reader or read_dump)(dump, on_skip=skipped.append):
             if wanted is None or rev.namespace in wanted:
                 given.setdefault(rev.page_id, []).append(rev.title)
                 yield rev

@@ -204,6 +204,8 @@ def _remove_empty_store(store: Path) -> None:
 def _check_source(config: Config) -> None:
     if config.dump is not None and not config.dump.is_file():
         raise MissingInputError(f"{config.dump}: no such file")
+    if config.dump_index is not None and not config.dump_index.is_file():
+        raise MissingInputError(f"{config.dump_index}: no such file (--dump-index)")
 
 
 def _source(config: Config) -> str:
@@ -221,6 +223,7 @@ def _changed(report: HarvestReport) -> bool:
 def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> HarvestReport:
     from tierslieux.runner.build import sample_dump
     from tierslieux.pipeline.harvest import harvest_dump, harvest_wiki
+    from tierslieux.pipeline.multistream import multistream_reader
     from tierslieux.pipeline.store import Store
 
     def stopped(done: HarvestReport) -> None:
@@ -236,9 +239,12 @@ def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> Ha
                 progress=progress.phase("pages fetched"), on_stop=stopped,
             )
         else:
-            report = harvest_dump(config.dump or sample_dump(), store,
-                                  namespaces=config.namespaces,
-                                  progress=progress.phase("pages read"))
+            dump = config.dump or sample_dump()
+            report = harvest_dump(dump, store, namespaces=config.namespaces,
+                                  progress=progress.phase("pages read"),
+                                  reader=multistream_reader(dump, config.dump_index,
+                                                            cluster=config.cluster,
+                                                            workers=config.workers))
     progress.end()
     log.info(f"Harvested {report.source} into {config.store} ({report.mode}): "
              f"{report.pages_fetched} pages fetched, {report.pages_new} new, "
