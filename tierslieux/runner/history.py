@@ -40,7 +40,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     #: published, but some pages or values were reported (see report.json and quality.csv)
     WARNINGS = 3
-    #: no MediaWiki API answered at the configured address; nothing was changed
+    #: no MediaWiki API answered at the configured address, or no Dask scheduler (or worker)
+    #: at the ``--cluster`` address; nothing was changed
     UNREACHABLE = 4
     #: the new release failed validation and was not published; the previous one stays
     INVALID = 5
@@ -113,7 +114,8 @@ EXIT_MEANINGS = {
                     "SPARQL query.",
     ExitCode.WARNINGS: "Published, with warnings (pages or values reported in report.json "
                        "and quality.csv).",
-    ExitCode.UNREACHABLE: "The wiki did not answer; nothing changed.",
+    ExitCode.UNREACHABLE: "The wiki, or the Dask scheduler of `--cluster`, did not answer; "
+                          "nothing changed.",
     ExitCode.INVALID: "Validation refused the new release; the previous release stays.",
     ExitCode.CONFIG: "Configuration error: a bad value in tierslieux.toml or an option, or a "
                      "dump, store, release or query file that does not exist; nothing done.",
