@@ -154,8 +154,9 @@ def multistream_reader(dump: Path, index: Path | None, *, cluster: str = "",
         from tierslieux.runner.engine import open_engine
 
         shared, parts = open_multistream(Path(path), index)
-        count = workers or os.cpu_count() or 1
-        with open_engine(cluster, count if len(parts) > 1 else 1, shared) as engine:
+        # local processes (none besides this one when a cluster parses)
+        count = 1 if cluster or len(parts) < 2 else (workers or os.cpu_count() or 1)
+        with open_engine(cluster, count, shared) as engine:
             for results in engine.bounded(read_partition, parts, 4 * engine.slots):
                 for revision, issue in results:
                     if issue is not None:
