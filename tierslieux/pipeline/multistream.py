@@ -19,9 +19,11 @@ import bz2
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tierslieux.errors import DumpError, MissingInputError
 from tierslieux.model.records import Issue, PageRevision
@@ -137,10 +139,16 @@ def read_partition(shared: Multistream, part: tuple[int, int]
     return out
 
 
-def multistream_reader(dump: Path, index: Path | None, *, cluster: str = "",
-                       workers: int = 0):
+#: ``engine(processes, shared)``: a context manager giving an engine of ``runner/engine.py``
+#: (``bounded``, ``slots``) whose tasks receive ``shared``
+EngineFactory = Callable[[int, Multistream], AbstractContextManager[Any]]
+
+
+def multistream_reader(dump: Path, index: Path | None, engine: EngineFactory, *,
+                       workers: int = 0) -> Callable[..., Iterator[PageRevision]] | None:
     """A reader for ``harvest_dump`` that parses the streams of a multistream dump in
-    parallel, or None for a dump that is not one (no index given nor beside it)."""
+    parallel on ``engine`` (``workers`` local processes, 0: one per core), or None for a dump
+    that is not one (no index given nor beside it)."""
     if index is not None and not index.is_file():
         raise MissingInputError(f"{index}: no such file (--dump-index)")
     index = index or index_beside(dump)
@@ -151,13 +159,10 @@ def multistream_reader(dump: Path, index: Path | None, *, cluster: str = "",
                         f"{index} given)")
 
     def read(path: Path, on_skip: OnSkip | None = None) -> Iterator[PageRevision]:
-        from tierslieux.runner.engine import open_engine
-
         shared, parts = open_multistream(Path(path), index)
-        # local processes (none besides this one when a cluster parses)
-        count = 1 if cluster or len(parts) < 2 else (workers or os.cpu_count() or 1)
-        with open_engine(cluster, count, shared) as engine:
-            for results in engine.bounded(read_partition, parts, 4 * engine.slots):
+        count = 1 if len(parts) < 2 else (workers or os.cpu_count() or 1)
+        with engine(count, shared) as running:
+            for results in running.bounded(read_partition, parts, 4 * running.slots):
                 for revision, issue in results:
                     if issue is not None:
                         if on_skip is None:  # as read_dump says it

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tierslieux.config import Config
 from tierslieux.errors import ConfigError, MissingInputError, TierslieuxError
@@ -201,6 +201,17 @@ def _remove_empty_store(store: Path) -> None:
 # ------------------------------------------------------------------------ the phases
 
 
+def _engine(config: Config) -> Callable[[int, Any], Any]:
+    """Where a multistream dump is parsed: the cluster, else ``processes`` local processes."""
+    from tierslieux.runner.engine import open_engine
+
+    def engine(processes: int, shared: Any) -> Any:
+        # no local process besides this one when the cluster parses
+        return open_engine(config.cluster, 1 if config.cluster else processes, shared)
+
+    return engine
+
+
 def _check_source(config: Config) -> None:
     if config.dump is not None and not config.dump.is_file():
         raise MissingInputError(f"{config.dump}: no such file")
@@ -243,7 +254,7 @@ def _harvest(config: Config, *, full: bool, progress: Progress, job: _Job) -> Ha
             report = harvest_dump(dump, store, namespaces=config.namespaces,
                                   progress=progress.phase("pages read"),
                                   reader=multistream_reader(dump, config.dump_index,
-                                                            cluster=config.cluster,
+                                                            _engine(config),
                                                             workers=config.workers))
     progress.end()
     log.info(f"Harvested {report.source} into {config.store} ({report.mode}): "
