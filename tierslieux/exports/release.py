@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -86,13 +87,13 @@ from tierslieux.exports.quality import (
     write_quality,
 )
 from tierslieux.exports.report import release_report, sha256_file, write_sums
+from tierslieux.exports.segments import SegmentsPass, write_segments
 from tierslieux.exports.tables import TableSpec, dump_json, load_tables
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
 from tierslieux.exports.writers import (
     FORMATS,
     Tables,
     WriterInput,
-    graph_statistics,
     write_diff,
     write_format,
     writer_pool,
@@ -208,6 +209,8 @@ class ReleaseResult:
     quality_rows: int = 0
     #: (step, seconds) of the release: "write", "validate: <validator>", "publish"...
     timings: tuple[tuple[str, float], ...] = ()
+    #: the segment cache to prune once published (always None in the result returned)
+    segment_cache: Any = None
 
 
 class _Clock:
@@ -229,7 +232,8 @@ class _Clock:
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
                   *, validators: Sequence[Validator] | None = None,
                   resources_dir: Path | Traversable | None = None,
-                  tables_file: Path | None = None, workers: int | None = None) -> ReleaseResult:
+                  tables_file: Path | None = None, workers: int | None = None,
+                  segment_cache: Path | None = None) -> ReleaseResult:
     """Write every published file in a staging folder, validate, and publish atomically.
 
     ``validators`` default to ``checks.default_validators()``; ``checks.check_rdf_files``
@@ -237,7 +241,9 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     terms of the input lines and of the writers themselves. ``resources_dir`` is the folder
     of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
     ``tables_file`` replaces the package's tables.yaml. ``workers`` caps the processes that
-    write and check a big release (default: one per core).
+    write and check a big release (default: one per core). ``segment_cache`` is a folder
+    where the RDF dumps' segments are kept from one release to the next (segments.py); without
+    it every segment is rendered, and the files are the same bytes.
 
     Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
     A release that loses more than ``meta.diff_threshold`` of the previous release's triples
@@ -252,10 +258,12 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         clock = _Clock()
         result = _stage(triples, out_dir, staging, meta, clock,
                         default_validators() if validators is None else validators,
-                        resources_dir, tables_file, workers)
+                        resources_dir, tables_file, workers, segment_cache)
         pub.fsync_tree(staging)
         previous = pub.publish(staging, out_dir)
         clock.lap("publish")
+        if result.segment_cache is not None:
+            result.segment_cache.prune()
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -263,7 +271,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     finally:
         if staging.exists():
             pub.remove_tree(staging)
-    return replace(result, previous_dir=previous, timings=tuple(clock.laps))
+    return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None)
 
 
 # --------------------------------------------------------------------------- the phases
@@ -272,7 +280,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
 def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
            clock: _Clock, validators: Sequence[Validator],
            resources_dir: Path | Traversable | None, tables_file: Path | None,
-           workers: int | None = None) -> ReleaseResult:
+           workers: int | None = None, segment_cache: Path | None = None) -> ReleaseResult:
     """Every file of the release in ``staging``, validated: the phases of a release."""
     _refuse_errors(meta)
     lines = canonical_lines(triples)
@@ -281,12 +289,14 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     job = WriterInput(lines, triple_order(lines), staging, out_dir, meta.base_iri,
                       {**CORE_PREFIXES, **context.prefixes}, context, load_tables(tables_file),
                       meta.sitename)
-    written = _write_formats(job, meta, workers)
+    written = _write_formats(job, meta, workers, segment_cache)
     clock.lap("write")
+    log.debug("segments: %d, %d rendered, %d from the cache", written.segments.segments,
+              written.segments.rendered, written.segments.reused)
     for name, data in copies.items():
         (staging / name).write_bytes(data)
     _keep_unchanged_diff(written.diff, out_dir, staging)
-    digests: dict[str, tuple[int, str]] = {}
+    digests = written.segments.manifest.digests()  # hashed while written
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
     if written.site is not None:
@@ -294,7 +304,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     all_files = tuple(sorted(p.name for p in staging.iterdir() if p.is_file()))
     clock.lap("tables and catalogue")
     ran = _validate(StagedRelease(folder=staging, triples=len(lines), files=all_files,
-                                  workers=workers), validators, clock)
+                                  workers=workers, segments=written.segments.manifest),
+                   validators, clock)
     tables = written.tables.summaries
     national = written.tables.national
     warnings = [w for t in tables for w in t.warnings]
@@ -306,7 +317,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     report["site"] = None if site is None else {
         "pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
-    write_sums(staging)
+    write_sums(staging, {name: sha for name, (_, sha) in digests.items()})
     clock.lap("report and checksums")
     return ReleaseResult(
         out_dir=out_dir, previous_dir=None,
@@ -315,6 +326,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         tables=tuple((t.spec.name, t.rows) for t in tables)
         + ((mediation.NAME, len(national.rows)),),
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
+        segment_cache=written.segments.cache,
     )
 
 
@@ -359,24 +371,32 @@ class _Written:
     diff: ReleaseDiff
     #: None when the release has no site (``ReleaseMeta.linked_data_site``)
     site: SiteSummary | None
+    segments: SegmentsPass
 
 
-def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> _Written:
-    """Every format of the registry, the diff and the statistics: each a streaming pass of its
-    own over the sorted lines, side by side in forked processes (one per core), the longest
-    first. A small release stays in this process: forking would cost more than it saves. A
-    release much smaller than the previous one is refused as soon as both are known."""
+def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
+                   segment_cache: Path | None) -> _Written:
+    """Every format of the registry and the diff, each a streaming pass of its own over the
+    sorted lines, side by side in forked processes (one per core), the longest first, and the
+    RDF dumps with the statistics, from segments rendered in the same processes. A small
+    release stays in this process: forking would cost more than it saves. A release much
+    smaller than the previous one is refused as soon as both are known."""
     with writer_pool(job, len(job.lines), workers) as pool:
-        formats = {name: pool.submit(write_format, name) for name in FORMATS
-                   if name != "site" or meta.linked_data_site}
-        diff_job = pool.submit(write_diff)
-        stats = pool.submit(graph_statistics).result()
+        names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
+        segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
+                                  start=lambda: [pool.submit(write_format, name)
+                                                 for name in names]
+                                  + [pool.submit(write_diff)])
+        *jobs, diff_job = segments.started
+        formats = dict(zip(names, jobs))
+        stats = segments.stats
         compared = diff_job.result()
         check_drop(compared.diff, stats.triples, threshold=meta.diff_threshold,
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
-    return _Written(tables=done["tables"], stats=stats, diff=compared.diff, site=done.get("site"))
+    return _Written(tables=done["tables"], stats=stats, diff=compared.diff,
+                    site=done.get("site"), segments=segments)
 
 
 def _keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None:

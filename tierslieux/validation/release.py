@@ -57,6 +57,9 @@ class StagedRelease:
     files: tuple[str, ...]
     #: processes the checks may use (None: one per core)
     workers: int | None = None
+    #: how the RDF dumps were assembled from segments parsed back one by one
+    #: (``exports.segments.Manifest``); None: the dumps are parsed back whole
+    segments: Any = None
 
     @cached_property
     def graph(self) -> rdflib.Graph:
@@ -90,7 +93,13 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
 
     messages: list[str] = []
     dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
-    if release.triples > SET_COMPARE_LIMIT and _same_streaming(release, messages):
+    if release.segments is not None:
+        from tierslieux.exports.segments import check_frames
+
+        messages.extend(check_frames(folder, release.segments, release.triples))
+        dumps = ()  # each segment was parsed back when rendered
+        nt = None
+    elif release.triples > SET_COMPARE_LIMIT and _same_streaming(release, messages):
         dumps = ()  # the three dumps hold the same triples: no need for the sets below
         nt = None
     else:
