@@ -69,9 +69,11 @@ def subject_hash(subject: str) -> int:
                           "big")
 
 
-def cut_segments(triples: Iterable[Triple], every: int = SEGMENT_SUBJECTS
+def cut_segments(triples: Iterable[Triple], every: int | None = None
                  ) -> Iterator[list[Triple]]:
-    """The triples (in triple order) as segments of whole subjects; see the module's text."""
+    """The triples (in triple order) as segments of whole subjects; see the module's text
+    (``every``: ``SEGMENT_SUBJECTS``)."""
+    every = every or SEGMENT_SUBJECTS
     current: list[Triple] = []
     #: the subjects that are prefixes of the current one (each a prefix of the next)
     open_: list[str] = []
