@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from test_build_cache import different_files, edit, extra_page, store  # noqa: F401
+from test_exports import RESOURCES, case_lines, release
 
 from tierslieux.errors import ValidationError
 from tierslieux.exports import segments
@@ -25,8 +27,6 @@ from tierslieux.exports.segcache import USED_FILES
 from tierslieux.exports.turtle import write_turtle
 from tierslieux.model.lines import triple_order
 from tierslieux.runner.build import BuildOptions, build
-from test_build_cache import different_files, edit, extra_page, store  # noqa: F401
-from test_exports import RESOURCES, case_lines, release
 
 BASE = "https://w3id.org/tierslieux/movilab/"
 TL = "https://w3id.org/tierslieux/ontology#"
@@ -261,9 +261,9 @@ def test_a_dump_changed_after_its_segments_were_checked_fails_the_release(
         path.write_bytes(data.replace(b"Le WIP", b"Le WOP", 1))
         return original(staged)
 
-    from tierslieux.exports import release as release_module
+    from tierslieux.exports import gate
 
-    monkeypatch.setattr(release_module, "check_rdf_files", tamper)
+    monkeypatch.setattr(gate, "check_rdf_files", tamper)
     with pytest.raises(ValidationError, match="tierslieux.jsonld is not the segments it was "
                                               "assembled from: part 1 of 1 differs"):
         release(sorted(set(case_lines("third_place"))), tmp_path / "out")

@@ -100,13 +100,9 @@ from tierslieux.exports.writers import (
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
 from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, write_landing
-from tierslieux.validation.release import (
-    StagedRelease,
-    Validator,
-    check_rdf_files,
-    default_validators,
-    validator_name,
-)
+from tierslieux.exports.gate import Clock as _Clock
+from tierslieux.exports.gate import validate as _validate
+from tierslieux.validation.release import StagedRelease, Validator, default_validators
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
     from importlib.abc import Traversable
@@ -211,22 +207,6 @@ class ReleaseResult:
     timings: tuple[tuple[str, float], ...] = ()
     #: the segment cache to prune once published (always None in the result returned)
     segment_cache: Any = None
-
-
-class _Clock:
-    """The seconds each step of a release took."""
-
-    def __init__(self) -> None:
-        import time
-
-        self._now = time.perf_counter
-        self._last = self._now()
-        self.laps: list[tuple[str, float]] = []
-
-    def lap(self, step: str) -> None:
-        now = self._now()
-        self.laps.append((step, round(now - self._last, 3)))
-        self._last = now
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -484,40 +464,6 @@ def _write_landing(job: WriterInput, written: _Written, meta: ReleaseMeta,
         download_base=meta.download_base,
     )
     write_landing(job.staging, info, written.site, load_vocabulary())
-
-
-def _validate(staged: StagedRelease, validators: Sequence[Validator], clock: _Clock
-              ) -> list[str]:
-    """Run the validators side by side (each in a thread: the parse-back works in processes
-    of its own and the SHACL check in the build's pool, so the table checks have the
-    interpreter to themselves); the first problem in their order (the parse-back of the RDF
-    files first) stops the release."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    checks = [check_rdf_files] + [v for v in validators if v is not check_rdf_files]
-
-    def run(validator: Validator) -> tuple[list, float]:
-        started = time.perf_counter()
-        problems = list(validator(staged))
-        return problems, time.perf_counter() - started
-
-    with ThreadPoolExecutor(len(checks), thread_name_prefix="validate") as threads:
-        futures = [threads.submit(run, validator) for validator in checks]
-        ran = []
-        seconds = []
-        for validator, future in zip(checks, futures):
-            name = validator_name(validator)
-            problems, took = future.result()
-            if problems:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                first = " ".join(str(problems[0]).split())  # one line, whatever it said
-                raise ValidationError(f"{name}: {first}{more}")
-            ran.append(name)
-            seconds.append((name, took))
-    clock.lap("validate")
-    clock.laps.extend((f"validator {name}", round(took, 3)) for name, took in seconds)
-    return ran
 
 
 def _digest(path: Path, cache: dict[str, tuple[int, str]]) -> tuple[int, str]:

@@ -92,7 +92,6 @@ class SegmentCache:
     def _damaged(self, entry: Path, why: str) -> None:
         log.warning("segment cache entry %s is damaged (%s): rendered again", entry.name, why)
         shutil.rmtree(entry, ignore_errors=True)
-        return None
 
     def put(self, rendered: Rendered) -> None:
         """Keep a rendered segment (a segment whose parse-back failed is not kept)."""

@@ -94,7 +94,7 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
     messages: list[str] = []
     dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
     if release.segments is not None:
-        from tierslieux.exports.segments import check_frames
+        from tierslieux.exports.assembly import check_frames
 
         messages.extend(check_frames(folder, release.segments, release.triples))
         dumps = ()  # each segment was parsed back when rendered
