@@ -6,11 +6,18 @@ change are copied from the cache instead of being rendered and parsed back again
 **Cut.** ``cut_segments`` reads the triples in triple order and cuts them into segments of whole
 subjects. A subject B starts a new segment iff a hash of B is a multiple of ``SEGMENT_SUBJECTS``
 (content-defined: a new subject only splits the segment it falls in, a removed one only merges
-two) and no subject of the release is a proper prefix of B. The second rule keeps every segment
-contiguous in *line* order too: the two orders differ only between a subject and its extensions
-(``<a> `` against ``<a-b> ``: ``-`` < ``>``), and the extensions of X come right after X in
-triple order, so a cut never falls between them. Sorting one segment's lines gives its slice of
-``tierslieux.nt.gz``. A segment is named by the SHA-256 of its lines in line order.
+two) and no subject X of the release is a proper prefix of B followed in B by a character below
+``>``. The second rule keeps every segment contiguous in *line* order too: the two orders differ
+only between a subject X and an extension of it whose next character sorts before the ``>``
+that closes X in a line (``<a> `` against ``<a-b> ``, ``<a/b> ``, ``<a#b> ``, ``<a1> ``; not
+``<a_b> `` nor ``<ab> ``, which come after ``<a> `` in both orders). If a cut before B left such
+an X before it and such an extension Y of X after it, then X < B <= Y would make B an extension
+of X too, with a character at that place no greater than Y's: the rule forbids that cut. The
+rule is checked against a stack of the open subjects that are prefixes of the current one (in
+triple order a subject's extensions come right after it). Sorting one segment's lines gives its
+slice of ``tierslieux.nt.gz``. A segment is named by the SHA-256 of its lines in line order.
+(Forbidding every prefix would glue together ``…/page/X``, ``…/page/X_(2)``, ``…/page/X_(3)``…:
+the whole family of a title.)
 
 **Parts.** ``PARTS`` is the registry of what a segment renders, each with the file it is a part
 of: its Turtle blocks (``turtle.TurtleBlocks``), its JSON-LD nodes (``jsonld.jsonld_nodes``) and
@@ -54,12 +61,14 @@ from tierslieux.model.rdf import Triple
 
 log = logging.getLogger(__name__)
 
-#: a subject starts a segment when its hash is a multiple of this (and no subject is a proper
-#: prefix of it): on the sample-derived wiki a subject has about 11 triples, so a segment holds
-#: about 1,400 triples (100-300 KB of Turtle and JSON-LD), few enough that ten changed pages
-#: re-render a small share of the release, many enough that the per-segment costs (a cache
-#: entry of four files, a gzip member, three small parses) stay below the per-triple ones
-SEGMENT_SUBJECTS = 128
+#: a subject may start a segment when its hash is a multiple of this. On the sample (and the
+#: wikis made of its pages) a subject has about 9.5 triples, and one subject in four may start a
+#: segment (the others extend a page's IRI with "#…" or "/…": its sections, items, revisions),
+#: so a segment holds about 48 x 40 = 1,900 triples (150-400 KB of Turtle and JSON-LD): few
+#: enough that ten changed pages re-render a small share of a 2,000-page release, many enough
+#: that the per-segment costs (a cache entry of four files, a gzip member, three small
+#: parse-backs) stay well below the per-triple ones
+SEGMENT_SUBJECTS = 48
 #: segments sent to a worker at a time, and batches in flight per worker
 BATCH_SEGMENTS = 4
 IN_FLIGHT = 3
@@ -76,7 +85,7 @@ def cut_segments(triples: Iterable[Triple], every: int | None = None
     (``every``: ``SEGMENT_SUBJECTS``)."""
     every = every or SEGMENT_SUBJECTS
     current: list[Triple] = []
-    #: the subjects that are prefixes of the current one (each a prefix of the next)
+    #: the subjects that are proper prefixes of the current one (each a prefix of the next)
     open_: list[str] = []
     subject = None
     for triple in triples:
@@ -85,7 +94,8 @@ def cut_segments(triples: Iterable[Triple], every: int | None = None
             subject = s
             while open_ and not s.startswith(open_[-1]):
                 open_.pop()
-            if current and not open_ and subject_hash(s) % every == 0:
+            if current and subject_hash(s) % every == 0 \
+                    and all(s[len(x)] > ">" for x in open_):
                 yield current
                 current = []
             open_.append(s)
