@@ -10,6 +10,9 @@ problem (nothing when the release is fine). The build may pass its own list; the
   spelling one triple differently would make it fewer); ``catalog.ttl``, ``ontology.ttl`` and
   ``shapes.ttl`` parse without a base IRI (no relative IRI); the JSON files are JSON. Above ``SET_COMPARE_LIMIT`` triples the dumps
   are compared by counts and order-independent hash sums, in parallel, without holding them.
+  A release being written from segments (``StagedRelease.segments``) had each segment parsed
+  back when it was rendered: its three dumps are then checked as the concatenation of those
+  verified parts (``exports.assembly.check_frames``), not parsed again.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
   bytes of CSV, with the same checks made streaming by ``tables.py`` (both through
