@@ -353,7 +353,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     """The three RDF dumps of ``job`` (a WriterInput) in its staging folder, from segments:
     cached ones are copied, the others rendered in ``pool`` (a ``workers.SharedPool`` over
     ``job``), a few batches in flight, written in order as they come back. ``start`` is
-    called once the first batches are in the pool (the caller's other tasks for it)."""
+    called once the first segments are cut, so that the first batches are in the pool before
+    the caller's other tasks for it."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     assembly = _Assembly(job.staging, setup)
@@ -366,12 +367,12 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
 
     def submit(batch: list) -> None:
         pending.append(pool.submit(render_batch, batch, folder))
-        state.batches += 1
-        if state.batches == limit and start is not None and not started:
-            started.append(start())
 
     try:
-        for triples in cut_segments(job.ordered):
+        for seen, triples in enumerate(cut_segments(job.ordered)):
+            if seen == limit * BATCH_SEGMENTS and start is not None:
+                # the other tasks queue behind the first batches (or at once, in a rebuild)
+                started.append(start())
             lines = segment_lines(triples)
             digest = hashlib.sha256(lines).hexdigest()
             found = cache.get(digest) if cache is not None else None
@@ -412,7 +413,6 @@ def _ready(item: Future | Rendered) -> bool:
 @dataclass
 class _Tally:
     triples: int = 0
-    batches: int = 0
     rendered: int = 0
     reused: int = 0
     stats: list[GraphStats] = field(default_factory=list)
