@@ -315,3 +315,46 @@ def test_an_incremental_build_is_a_full_build_byte_for_byte(
     build(store, tmp_path / "full", BuildOptions(workers=1, cache=False))
     assert 0 < incremental < len(calls) / 2
     assert different_files(tmp_path / "out", tmp_path / "full") == []
+
+
+def _occupy(job, seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def test_segments_queued_behind_busy_workers_are_rendered_by_the_main_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both workers busy with other writers: the batches still queued are taken back and
+    rendered in this process; the files are the same bytes."""
+    import json
+    import os
+
+    from tierslieux.exports.writers import WriterInput
+    from tierslieux.model.rdf import CORE_PREFIXES
+    from tierslieux.workers import shared_pool
+
+    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 1)
+    pids = tmp_path / "pids"
+    original = segments.render_segment
+
+    def recording(setup, triples, lines=None):
+        with open(pids, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return original(setup, triples, lines)
+
+    monkeypatch.setattr(segments, "render_segment", recording)
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    context = Context.from_document(json.loads((RESOURCES / "context.jsonld").read_text()))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    job = WriterInput(lines, triple_order(lines), staging, tmp_path / "none", BASE,
+                      {**CORE_PREFIXES, **context.prefixes}, context, (), "Movilab")
+    with shared_pool(2, job) as pool:
+        busy = [pool.submit(_occupy, 3.0) for _ in range(2)]
+        done = segments.write_segments(job, pool, None, 2)
+        for future in busy:
+            future.result()
+    assert done.rendered == done.segments > 20
+    assert str(os.getpid()) in pids.read_text().split()
+    assert dumps(staging) == whole_files(lines)

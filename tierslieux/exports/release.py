@@ -6,7 +6,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 
 ==========================  =======================================================
 ``tierslieux.ttl``          Turtle, subjects / predicates / objects sorted
-``tierslieux.nt.gz``        N-Triples, lines sorted (``LC_ALL=C sort -u``), gzip
+``tierslieux.nt.gz``        N-Triples, lines sorted (``LC_ALL=C sort -u``), gzip (one
+                            gzip member per segment of subjects: segments.py)
 ``tierslieux.jsonld``       JSON-LD with the context embedded, ``@graph`` sorted by ``@id``
 ``ontology.ttl``            copies of the package's ontology files
 ``shapes.ttl``

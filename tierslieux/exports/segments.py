@@ -358,7 +358,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     assembly = _Assembly(job.staging, setup)
-    pending: list[Future | Rendered] = []
+    pending: list[_Batch | Rendered] = []
     batch: list[tuple[str, Sequence[Triple], bytes]] = []
     state = _Tally()
     limit = max(1, workers) * IN_FLIGHT
@@ -366,7 +366,18 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     started: list[Any] = []
 
     def submit(batch: list) -> None:
-        pending.append(pool.submit(render_batch, batch, folder))
+        pending.append(_Batch(pool.submit(render_batch, batch, folder), batch))
+
+    def take(item: _Batch | Rendered) -> None:
+        if isinstance(item, _Batch):
+            # a batch still queued behind the pool's other tasks is rendered here instead
+            done = (render_batch(job, item.segments, folder) if item.future.cancel()
+                    else item.future.result())
+            state.rendered += len(done)
+        else:
+            done = [item]
+        for rendered in done:
+            state.add(rendered, assembly)
 
     try:
         for seen, triples in enumerate(cut_segments(job.ordered)):
@@ -388,13 +399,13 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                     submit(batch)
                     batch = []
             while len(pending) > limit or (pending and _ready(pending[0])):
-                state.take(pending.pop(0), assembly)
+                take(pending.pop(0))
         if batch:
             submit(batch)
         if start is not None and not started:
             started.append(start())
         for item in pending:
-            state.take(item, assembly)
+            take(item)
         frames = assembly.close(state.triples)
     except BaseException:
         assembly.abort()
@@ -406,8 +417,16 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                         state.rendered, state.reused, cache, started[0] if started else None)
 
 
-def _ready(item: Future | Rendered) -> bool:
-    return not isinstance(item, Future) or item.done()
+@dataclass(frozen=True)
+class _Batch:
+    """Segments sent to the pool."""
+
+    future: Future
+    segments: list
+
+
+def _ready(item: _Batch | Rendered) -> bool:
+    return not isinstance(item, _Batch) or item.future.done()
 
 
 @dataclass
@@ -419,17 +438,13 @@ class _Tally:
     digests: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    def take(self, item: Future | Rendered, assembly: _Assembly) -> None:
-        done = item.result() if isinstance(item, Future) else [item]
-        if isinstance(item, Future):
-            self.rendered += len(done)
-        for rendered in done:
-            assembly.add(rendered)
-            self.triples += rendered.triples
-            self.stats.append(rendered.stats)
-            self.digests.append(rendered.digest)
-            self.problems.extend(f"{p} (in segment {rendered.digest[:12]})"
-                                 for p in rendered.problems)
+    def add(self, rendered: Rendered, assembly: _Assembly) -> None:
+        assembly.add(rendered)
+        self.triples += rendered.triples
+        self.stats.append(rendered.stats)
+        self.digests.append(rendered.digest)
+        self.problems.extend(f"{p} (in segment {rendered.digest[:12]})"
+                             for p in rendered.problems)
 
 
 def combine_stats(parts: Iterable[GraphStats]) -> GraphStats:
