@@ -3,8 +3,9 @@
 ``FORMATS`` names every published format with the files it writes and its writer; the release
 (release.py) runs them side by side, with the two other passes over the lines (``write_diff``,
 and the RDF dumps with the graph statistics, assembled from segments: segments.py, whose
-``PARTS`` is the registry of what a segment renders), in forked processes for a big release (``workers.shared_pool``: each
-worker inherits the ``WriterInput`` at fork time) or in this process for a small one. A writer
+``PARTS`` is the registry of what a segment renders), in forked processes for a big release
+(``workers.shared_pool``: each worker inherits the ``WriterInput`` at fork time) or in this
+process for a small one. A writer
 is a plain function of the ``WriterInput``: no module state, no dispatch by name.
 """
 

@@ -430,7 +430,8 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         linked_data_site=options.site,
     )
     try:
-        # the release's segments beside the run files (runs.py cleans that folder itself)
+        # the release's segments beside the run files' folder (not in it: forget_runs
+        # removes whatever it does not keep there)
         segments = cache.run_dir.with_name(cache.run_dir.name[:-len(".d")] + ".segments.d")
         result = write_release(release, out_dir, meta, validators=shacl.validators,
                                workers=options.workers, segment_cache=segments)

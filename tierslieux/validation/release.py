@@ -61,7 +61,7 @@ class StagedRelease:
     #: processes the checks may use (None: one per core)
     workers: int | None = None
     #: how the RDF dumps were assembled from segments parsed back one by one
-    #: (``exports.segments.Manifest``); None: the dumps are parsed back whole
+    #: (``exports.assembly.Manifest``); None: the dumps are parsed back whole
     segments: Any = None
 
     @cached_property
