@@ -317,10 +317,14 @@ def test_an_incremental_build_is_a_full_build_byte_for_byte(
     assert different_files(tmp_path / "out", tmp_path / "full") == []
 
 
-def _occupy(job, seconds: float) -> None:
+def _occupy(job, pids: str, main: int) -> None:
+    """Keep a worker busy until the main process has rendered a segment (at most a minute)."""
     import time
 
-    time.sleep(seconds)
+    for _ in range(1200):
+        if str(main) in Path(pids).read_text().split():
+            return
+        time.sleep(0.05)
 
 
 def test_segments_queued_behind_busy_workers_are_rendered_by_the_main_process(
@@ -351,7 +355,8 @@ def test_segments_queued_behind_busy_workers_are_rendered_by_the_main_process(
     job = WriterInput(lines, triple_order(lines), staging, tmp_path / "none", BASE,
                       {**CORE_PREFIXES, **context.prefixes}, context, (), "Movilab")
     with shared_pool(2, job) as pool:
-        busy = [pool.submit(_occupy, 3.0) for _ in range(2)]
+        pids.write_text("")
+        busy = [pool.submit(_occupy, str(pids), os.getpid()) for _ in range(2)]
         done = segments.write_segments(job, pool, None, 2)
         for future in busy:
             future.result()

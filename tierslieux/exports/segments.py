@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux import __version__
-from tierslieux.exports.assembly import FileFrame, Manifest
+from tierslieux.validation.frames import FileFrame, Manifest
 from tierslieux.exports.catalog import GraphStats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
@@ -358,7 +358,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     assembly = _Assembly(job.staging, setup)
-    pending: list[_Batch | Rendered] = []
+    #: in order: batches in the pool, batches rendered here, segments from the cache
+    pending: list[_Batch | list[Rendered] | Rendered] = []
     batch: list[tuple[str, Sequence[Triple], bytes]] = []
     state = _Tally()
     limit = max(1, workers) * IN_FLIGHT
@@ -368,14 +369,27 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     def submit(batch: list) -> None:
         pending.append(_Batch(pool.submit(render_batch, batch, folder), batch))
 
-    def take(item: _Batch | Rendered) -> None:
+    def steal(index: int) -> bool:
+        """Render here a batch still queued behind the pool's other tasks."""
+        item = pending[index]
+        if not isinstance(item, _Batch) or not item.future.cancel():
+            return False
+        pending[index] = render_batch(job, item.segments, folder)
+        state.rendered += len(item.segments)
+        return True
+
+    def take(item: _Batch | list[Rendered] | Rendered) -> None:
         if isinstance(item, _Batch):
-            # a batch still queued behind the pool's other tasks is rendered here instead
-            done = (render_batch(job, item.segments, folder) if item.future.cancel()
-                    else item.future.result())
+            if item.future.cancel():
+                done = render_batch(job, item.segments, folder)
+            else:  # running or about to: render later batches here meanwhile
+                while not item.future.done() and any(
+                        steal(index) for index in range(len(pending) - 1, -1, -1)):
+                    pass
+                done = item.future.result()
             state.rendered += len(done)
         else:
-            done = [item]
+            done = item if isinstance(item, list) else [item]
         for rendered in done:
             state.add(rendered, assembly)
 
@@ -425,7 +439,7 @@ class _Batch:
     segments: list
 
 
-def _ready(item: _Batch | Rendered) -> bool:
+def _ready(item: _Batch | list[Rendered] | Rendered) -> bool:
     return not isinstance(item, _Batch) or item.future.done()
 
 

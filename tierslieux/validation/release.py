@@ -12,7 +12,7 @@ problem (nothing when the release is fine). The build may pass its own list; the
   are compared by counts and order-independent hash sums, in parallel, without holding them.
   A release being written from segments (``StagedRelease.segments``) had each segment parsed
   back when it was rendered: its three dumps are then checked as the concatenation of those
-  verified parts (``exports.assembly.check_frames``), not parsed again.
+  verified parts (``validation.frames.check_frames``), not parsed again.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
   bytes of CSV, with the same checks made streaming by ``tables.py`` (both through
@@ -61,7 +61,7 @@ class StagedRelease:
     #: processes the checks may use (None: one per core)
     workers: int | None = None
     #: how the RDF dumps were assembled from segments parsed back one by one
-    #: (``exports.assembly.Manifest``); None: the dumps are parsed back whole
+    #: (``validation.frames.Manifest``); None: the dumps are parsed back whole
     segments: Any = None
 
     @cached_property
@@ -97,7 +97,7 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
     messages: list[str] = []
     dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
     if release.segments is not None:
-        from tierslieux.exports.assembly import check_frames
+        from tierslieux.validation.frames import check_frames
 
         messages.extend(check_frames(folder, release.segments, release.triples))
         dumps = ()  # each segment was parsed back when rendered
