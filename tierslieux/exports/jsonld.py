@@ -16,7 +16,7 @@ other than ``@set``) are never used.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -268,33 +268,60 @@ class Context:
 
 def write_jsonld(triples: Iterable[Triple], out: TextIO, context: Context) -> int:
     """Write triples (in triple order, without duplicates) as compacted JSON-LD; return how many."""
-    out.write('{\n  "@context": ')
-    out.write(_indent(json.dumps(context.raw, ensure_ascii=False, indent=2), "  "))
-    out.write(',\n  "@graph": [')
+    out.write(jsonld_head(context))
+    count = 0
+    first = True
+    for text, counted in jsonld_chunks(triples, context):
+        out.write(text[1:] if first else text)  # the first node has no comma before it
+        first = False
+        count += counted
+    out.write(jsonld_tail(count))
+    return count
+
+
+def jsonld_head(context: Context) -> str:
+    """The document up to the ``@graph`` array's opening bracket."""
+    return ('{\n  "@context": '
+            + _indent(json.dumps(context.raw, ensure_ascii=False, indent=2), "  ")
+            + ',\n  "@graph": [')
+
+
+def jsonld_tail(count: int) -> str:
+    """The end of a document of ``count`` triples."""
+    return "\n  ]\n}\n" if count else "]\n}\n"
+
+
+def jsonld_nodes(triples: Iterable[Triple], context: Context) -> str:
+    """The node objects of ``triples`` (whole subjects), each preceded by ``,\\n``: a document
+    is the head, the nodes of every subject with the very first comma left out, and the tail
+    (a segment of the release, segments.py, is rendered so)."""
+    return "".join(text for text, _ in jsonld_chunks(triples, context))
+
+
+def jsonld_chunks(triples: Iterable[Triple], context: Context) -> Iterator[tuple[str, int]]:
+    """``jsonld_nodes`` a few thousand nodes at a time, each text with its number of triples."""
     count = 0
     chunk: list[str] = []
-    separator = "\n"
     subject = None
     node: list[tuple[str, str]] = []
     for s, p, o in triples:
         if s != subject:
             if node:
-                chunk.append(separator)
-                separator = ",\n"
+                chunk.append(",\n")
                 _node(chunk, subject, node, context)
                 node.clear()
                 if len(chunk) > 20_000:
-                    out.write("".join(chunk))
+                    yield "".join(chunk), count
                     chunk.clear()
+                    count = 0
             subject = s
         node.append((p, o))
         count += 1
     if node:
-        chunk.append(separator)
+        chunk.append(",\n")
         _node(chunk, subject, node, context)
-    out.write("".join(chunk))
-    out.write("\n  ]\n}\n" if count else "]\n}\n")
-    return count
+    if chunk:
+        yield "".join(chunk), count
 
 
 def _node(chunk: list[str], subject: str, pairs: list[tuple[str, str]], context: Context) -> None:

@@ -6,7 +6,8 @@ of ``MappedPage.triples``: any order, duplicates allowed, no blank nodes) and pu
 
 ==========================  =======================================================
 ``tierslieux.ttl``          Turtle, subjects / predicates / objects sorted
-``tierslieux.nt.gz``        N-Triples, lines sorted (``LC_ALL=C sort -u``), gzip
+``tierslieux.nt.gz``        N-Triples, lines sorted (``LC_ALL=C sort -u``), gzip (one
+                            gzip member per segment of subjects: segments.py)
 ``tierslieux.jsonld``       JSON-LD with the context embedded, ``@graph`` sorted by ``@id``
 ``ontology.ttl``            copies of the package's ontology files
 ``shapes.ttl``
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -86,26 +88,22 @@ from tierslieux.exports.quality import (
     write_quality,
 )
 from tierslieux.exports.report import release_report, sha256_file, write_sums
+from tierslieux.exports.segments import SegmentsPass, write_segments
 from tierslieux.exports.tables import TableSpec, dump_json, load_tables
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
 from tierslieux.exports.writers import (
     FORMATS,
     Tables,
     WriterInput,
-    graph_statistics,
     write_diff,
     write_format,
     writer_pool,
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
 from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, write_landing
-from tierslieux.validation.release import (
-    StagedRelease,
-    Validator,
-    check_rdf_files,
-    default_validators,
-    validator_name,
-)
+from tierslieux.exports.gate import Clock as _Clock
+from tierslieux.exports.gate import validate as _validate
+from tierslieux.validation.release import StagedRelease, Validator, default_validators
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.10
     from importlib.abc import Traversable
@@ -208,28 +206,15 @@ class ReleaseResult:
     quality_rows: int = 0
     #: (step, seconds) of the release: "write", "validate: <validator>", "publish"...
     timings: tuple[tuple[str, float], ...] = ()
-
-
-class _Clock:
-    """The seconds each step of a release took."""
-
-    def __init__(self) -> None:
-        import time
-
-        self._now = time.perf_counter
-        self._last = self._now()
-        self.laps: list[tuple[str, float]] = []
-
-    def lap(self, step: str) -> None:
-        now = self._now()
-        self.laps.append((step, round(now - self._last, 3)))
-        self._last = now
+    #: the segment cache to prune once published (always None in the result returned)
+    segment_cache: Any = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
                   *, validators: Sequence[Validator] | None = None,
                   resources_dir: Path | Traversable | None = None,
-                  tables_file: Path | None = None, workers: int | None = None) -> ReleaseResult:
+                  tables_file: Path | None = None, workers: int | None = None,
+                  segment_cache: Path | None = None) -> ReleaseResult:
     """Write every published file in a staging folder, validate, and publish atomically.
 
     ``validators`` default to ``checks.default_validators()``; ``checks.check_rdf_files``
@@ -237,7 +222,9 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     terms of the input lines and of the writers themselves. ``resources_dir`` is the folder
     of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
     ``tables_file`` replaces the package's tables.yaml. ``workers`` caps the processes that
-    write and check a big release (default: one per core).
+    write and check a big release (default: one per core). ``segment_cache`` is a folder
+    where the RDF dumps' segments are kept from one release to the next (segments.py); without
+    it every segment is rendered, and the files are the same bytes.
 
     Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
     A release that loses more than ``meta.diff_threshold`` of the previous release's triples
@@ -252,10 +239,12 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         clock = _Clock()
         result = _stage(triples, out_dir, staging, meta, clock,
                         default_validators() if validators is None else validators,
-                        resources_dir, tables_file, workers)
+                        resources_dir, tables_file, workers, segment_cache)
         pub.fsync_tree(staging)
         previous = pub.publish(staging, out_dir)
         clock.lap("publish")
+        if result.segment_cache is not None:
+            result.segment_cache.prune()
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -263,7 +252,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     finally:
         if staging.exists():
             pub.remove_tree(staging)
-    return replace(result, previous_dir=previous, timings=tuple(clock.laps))
+    return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None)
 
 
 # --------------------------------------------------------------------------- the phases
@@ -272,7 +261,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
 def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
            clock: _Clock, validators: Sequence[Validator],
            resources_dir: Path | Traversable | None, tables_file: Path | None,
-           workers: int | None = None) -> ReleaseResult:
+           workers: int | None = None, segment_cache: Path | None = None) -> ReleaseResult:
     """Every file of the release in ``staging``, validated: the phases of a release."""
     _refuse_errors(meta)
     lines = canonical_lines(triples)
@@ -281,12 +270,14 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     job = WriterInput(lines, triple_order(lines), staging, out_dir, meta.base_iri,
                       {**CORE_PREFIXES, **context.prefixes}, context, load_tables(tables_file),
                       meta.sitename)
-    written = _write_formats(job, meta, workers)
+    written = _write_formats(job, meta, workers, segment_cache)
     clock.lap("write")
+    log.debug("segments: %d, %d rendered, %d from the cache", written.segments.segments,
+              written.segments.rendered, written.segments.reused)
     for name, data in copies.items():
         (staging / name).write_bytes(data)
     _keep_unchanged_diff(written.diff, out_dir, staging)
-    digests: dict[str, tuple[int, str]] = {}
+    digests = written.segments.manifest.digests()  # hashed while written
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
     if written.site is not None:
@@ -294,7 +285,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     all_files = tuple(sorted(p.name for p in staging.iterdir() if p.is_file()))
     clock.lap("tables and catalogue")
     ran = _validate(StagedRelease(folder=staging, triples=len(lines), files=all_files,
-                                  workers=workers), validators, clock)
+                                  workers=workers, segments=written.segments.manifest),
+                   validators, clock)
     tables = written.tables.summaries
     national = written.tables.national
     warnings = [w for t in tables for w in t.warnings]
@@ -306,7 +298,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     report["site"] = None if site is None else {
         "pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
-    write_sums(staging)
+    write_sums(staging, {name: sha for name, (_, sha) in digests.items()})
     clock.lap("report and checksums")
     return ReleaseResult(
         out_dir=out_dir, previous_dir=None,
@@ -315,6 +307,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         tables=tuple((t.spec.name, t.rows) for t in tables)
         + ((mediation.NAME, len(national.rows)),),
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
+        segment_cache=written.segments.cache,
     )
 
 
@@ -359,24 +352,32 @@ class _Written:
     diff: ReleaseDiff
     #: None when the release has no site (``ReleaseMeta.linked_data_site``)
     site: SiteSummary | None
+    segments: SegmentsPass
 
 
-def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None) -> _Written:
-    """Every format of the registry, the diff and the statistics: each a streaming pass of its
-    own over the sorted lines, side by side in forked processes (one per core), the longest
-    first. A small release stays in this process: forking would cost more than it saves. A
-    release much smaller than the previous one is refused as soon as both are known."""
+def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
+                   segment_cache: Path | None) -> _Written:
+    """Every format of the registry and the diff, each a streaming pass of its own over the
+    sorted lines, side by side in forked processes (one per core), the longest first, and the
+    RDF dumps with the statistics, from segments rendered in the same processes. A small
+    release stays in this process: forking would cost more than it saves. A release much
+    smaller than the previous one is refused as soon as both are known."""
     with writer_pool(job, len(job.lines), workers) as pool:
-        formats = {name: pool.submit(write_format, name) for name in FORMATS
-                   if name != "site" or meta.linked_data_site}
-        diff_job = pool.submit(write_diff)
-        stats = pool.submit(graph_statistics).result()
+        names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
+        segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
+                                  start=lambda: [pool.submit(write_format, name)
+                                                 for name in names]
+                                  + [pool.submit(write_diff)])
+        *jobs, diff_job = segments.started
+        formats = dict(zip(names, jobs))
+        stats = segments.stats
         compared = diff_job.result()
         check_drop(compared.diff, stats.triples, threshold=meta.diff_threshold,
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
-    return _Written(tables=done["tables"], stats=stats, diff=compared.diff, site=done.get("site"))
+    return _Written(tables=done["tables"], stats=stats, diff=compared.diff,
+                    site=done.get("site"), segments=segments)
 
 
 def _keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None:
@@ -464,40 +465,6 @@ def _write_landing(job: WriterInput, written: _Written, meta: ReleaseMeta,
         download_base=meta.download_base,
     )
     write_landing(job.staging, info, written.site, load_vocabulary())
-
-
-def _validate(staged: StagedRelease, validators: Sequence[Validator], clock: _Clock
-              ) -> list[str]:
-    """Run the validators side by side (each in a thread: the parse-back works in processes
-    of its own and the SHACL check in the build's pool, so the table checks have the
-    interpreter to themselves); the first problem in their order (the parse-back of the RDF
-    files first) stops the release."""
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    checks = [check_rdf_files] + [v for v in validators if v is not check_rdf_files]
-
-    def run(validator: Validator) -> tuple[list, float]:
-        started = time.perf_counter()
-        problems = list(validator(staged))
-        return problems, time.perf_counter() - started
-
-    with ThreadPoolExecutor(len(checks), thread_name_prefix="validate") as threads:
-        futures = [threads.submit(run, validator) for validator in checks]
-        ran = []
-        seconds = []
-        for validator, future in zip(checks, futures):
-            name = validator_name(validator)
-            problems, took = future.result()
-            if problems:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                first = " ".join(str(problems[0]).split())  # one line, whatever it said
-                raise ValidationError(f"{name}: {first}{more}")
-            ran.append(name)
-            seconds.append((name, took))
-    clock.lap("validate")
-    clock.laps.extend((f"validator {name}", round(took, 3)) for name, took in seconds)
-    return ran
 
 
 def _digest(path: Path, cache: dict[str, tuple[int, str]]) -> tuple[int, str]:

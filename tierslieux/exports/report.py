@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,8 +104,11 @@ def sums_line(digest: str, name: str) -> str:
     return f"{digest}  {name}\n"
 
 
-def write_sums(folder: Path) -> None:
+def write_sums(folder: Path, known: Mapping[str, str] | None = None) -> None:
     """``SHA256SUMS`` of every file of ``folder`` (and of its sub-folders) but itself and
-    report.json."""
-    text = "".join(sums_line(sha256_file(folder / name), name) for name in release_files(folder))
+    report.json; ``known`` gives the SHA-256 of files hashed while they were written (they are
+    not read again)."""
+    known = known or {}
+    text = "".join(sums_line(known.get(name) or sha256_file(folder / name), name)
+                   for name in release_files(folder))
     (folder / "SHA256SUMS").write_text(text, encoding="utf-8", newline="\n")

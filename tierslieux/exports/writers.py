@@ -2,8 +2,10 @@
 
 ``FORMATS`` names every published format with the files it writes and its writer; the release
 (release.py) runs them side by side, with the two other passes over the lines (``write_diff``,
-``graph_statistics``), in forked processes for a big release (``workers.shared_pool``: each
-worker inherits the ``WriterInput`` at fork time) or in this process for a small one. A writer
+and the RDF dumps with the graph statistics, assembled from segments: segments.py, whose
+``PARTS`` is the registry of what a segment renders), in forked processes for a big release
+(``workers.shared_pool``: each worker inherits the ``WriterInput`` at fork time) or in this
+process for a small one. A writer
 is a plain function of the ``WriterInput``: no module state, no dispatch by name.
 """
 
@@ -107,15 +109,15 @@ def write_site_pages(job: WriterInput) -> SiteSummary:
                       job.sitename)
 
 
-#: every format of a release, the longest to write first (the tables files are named by
-#: tables.yaml, plus lieux_mediation_numerique.csv)
+#: every format of a release written in one pass, the longest to write first (the tables files
+#: are named by tables.yaml, plus lieux_mediation_numerique.csv); the three RDF dumps are
+#: written from segments (segments.py). ``write_turtle_file``, ``write_jsonld_file`` and
+#: ``write_ntriples_file`` write them whole, in one pass each (the same bytes; the N-Triples
+#: dump's once decompressed: it is one gzip member there, one a segment here).
 FORMATS: dict[str, Format] = {
     fmt.name: fmt for fmt in (
         Format("site", (), write_site_pages),
         Format("tables", (), write_tables),
-        Format("jsonld", ("tierslieux.jsonld",), write_jsonld_file),
-        Format("turtle", ("tierslieux.ttl",), write_turtle_file),
-        Format("ntriples", ("tierslieux.nt.gz",), write_ntriples_file),
     )
 }
 

@@ -292,7 +292,7 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             log.info("Writing and validating the release: %d triples from %d pages "
                      "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
                      len(listing) - len(todo))
-        published = _release(release, out_dir, plan, options, collected, shacl)
+        published = _release(release, out_dir, plan, options, collected, shacl, cache)
         clock.mark("release")
         return BuildResult(
             out_dir=out_dir, pages=len(listing), triples=published.triples,
@@ -396,7 +396,7 @@ class _Published:
 
 
 def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
-             collected: _Collected, shacl: Shacl) -> _Published:
+             collected: _Collected, shacl: Shacl, cache: BuildCache) -> _Published:
     """Phase "release": write, validate and publish (exports/release.py). What pages got
     wrong together (two values for one collectivity…) is left out and reported; the other
     pages are published (quarantine.py)."""
@@ -418,8 +418,11 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         linked_data_site=options.site,
     )
     try:
+        # the release's segments beside the run files' folder (not in it: forget_runs
+        # removes whatever it does not keep there)
+        segments = cache.run_dir.with_name(cache.run_dir.name[:-len(".d")] + ".segments.d")
         result = write_release(release, out_dir, meta, validators=shacl.validators,
-                               workers=options.workers)
+                               workers=options.workers, segment_cache=segments)
         return _Published(result, len(release), collected.issues)
     except ValidationError as exc:
         if shacl.future is None or not str(exc).startswith("check_shacl:"):

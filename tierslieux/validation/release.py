@@ -10,6 +10,9 @@ problem (nothing when the release is fine). The build may pass its own list; the
   spelling one triple differently would make it fewer); ``catalog.ttl``, ``ontology.ttl`` and
   ``shapes.ttl`` parse without a base IRI (no relative IRI); the JSON files are JSON. Above ``SET_COMPARE_LIMIT`` triples the dumps
   are compared by counts and order-independent hash sums, in parallel, without holding them.
+  A release being written from segments (``StagedRelease.segments``) had each segment parsed
+  back when it was rendered: its three dumps are then checked as the concatenation of those
+  verified parts (``validation.frames.check_frames``), not parsed again.
 - ``check_tables``: the CSV files against ``datapackage.json`` with frictionless (types,
   required values, unique ids, foreign keys, sizes and hashes); above ``FRICTIONLESS_LIMIT``
   bytes of CSV, with the same checks made streaming by ``tables.py`` (both through
@@ -57,6 +60,9 @@ class StagedRelease:
     files: tuple[str, ...]
     #: processes the checks may use (None: one per core)
     workers: int | None = None
+    #: how the RDF dumps were assembled from segments parsed back one by one
+    #: (``validation.frames.Manifest``); None: the dumps are parsed back whole
+    segments: Any = None
 
     @cached_property
     def graph(self) -> rdflib.Graph:
@@ -90,7 +96,13 @@ def check_rdf_files(release: StagedRelease) -> Iterator[str]:
 
     messages: list[str] = []
     dumps = (("tierslieux.ttl", ox.RdfFormat.TURTLE), ("tierslieux.jsonld", ox.RdfFormat.JSON_LD))
-    if release.triples > SET_COMPARE_LIMIT and _same_streaming(release, messages):
+    if release.segments is not None:
+        from tierslieux.validation.frames import check_frames
+
+        messages.extend(check_frames(folder, release.segments, release.triples))
+        dumps = ()  # each segment was parsed back when rendered
+        nt = None
+    elif release.triples > SET_COMPARE_LIMIT and _same_streaming(release, messages):
         dumps = ()  # the three dumps hold the same triples: no need for the sets below
         nt = None
     else:
