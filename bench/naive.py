@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.util import from_n3
 
 from tierslieux.ontology import load_context, load_mapping
 from tierslieux.pipeline import parse as parse_module
@@ -47,8 +48,12 @@ def run(store_path: str | Path, out_dir: str | Path) -> dict:
             t1 = time.perf_counter()
             job = PageJob(mapper, parsed)
             job.run()
+            # the project's map stage emits plain strings (pipeline/map_terms.py); a naive
+            # pipeline holds rdflib terms, made here and counted as mapping
+            triples = [(URIRef(s), URIRef(p), from_n3(o) if o[0] == '"' else URIRef(o))
+                       for s, p, o in job.triples]
             t2 = time.perf_counter()
-            for triple in job.triples:
+            for triple in triples:
                 graph.add(triple)
             t3 = time.perf_counter()
             timings["parse"] += t1 - t0
