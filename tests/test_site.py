@@ -241,11 +241,16 @@ def served(release: Path):
 def static(release: Path):
     """The release folder on a plain HTTP server."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "--directory", str(release)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield from _server([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                        "--directory", str(release)], port, "index.html")
+
+
+def _server(command: list[str], port: int, page: str):
+    """Start ``command`` (a server on loopback ``port``), wait until it serves ``page``, yield
+    its root address, and stop it (the body of a server fixture)."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_http(f"http://127.0.0.1:{port}/index.html", proc)
+        wait_http(f"http://127.0.0.1:{port}/{page}", proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -491,14 +496,8 @@ def nginx(release: Path, tmp_path_factory):
     (folder / "nginx.conf").write_text(
         f"{user}daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
         f"events {{}}\nhttp {{\naccess_log off;\n{temp}{server}\n}}\n", encoding="utf-8")
-    proc = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/release/index.html", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    yield from _server([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")], port,
+                       "release/index.html")
 
 
 @pytest.mark.parametrize("accept, ext, kind", [

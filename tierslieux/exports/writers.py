@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.exports import mediation
-from tierslieux.exports.catalog import GraphStats, graph_stats
 from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, ReleaseDiff, diff_release
-from tierslieux.exports.jsonld import Context, write_jsonld
-from tierslieux.exports.ntriples import NTriplesGzWriter, write_ntriples_gz
+from tierslieux.exports.jsonld import Context
+from tierslieux.exports.ntriples import NTriplesGzWriter
 from tierslieux.exports.tables import TableSpec, build_tables, write_table
 from tierslieux.exports.turtle import write_turtle
 from tierslieux.site import SiteSummary, write_site
@@ -88,20 +87,6 @@ def write_tables(job: WriterInput) -> Tables:
     return Tables(tuple(summaries), national)
 
 
-def write_jsonld_file(job: WriterInput) -> None:
-    with open(job.staging / "tierslieux.jsonld", "w", encoding="utf-8", newline="\n") as out:
-        write_jsonld(job.ordered, out, job.context)
-
-
-def write_turtle_file(job: WriterInput) -> None:
-    with open(job.staging / "tierslieux.ttl", "w", encoding="utf-8", newline="\n") as out:
-        write_turtle(job.ordered, out, job.prefixes)
-
-
-def write_ntriples_file(job: WriterInput) -> None:
-    write_ntriples_gz(job.lines, job.staging / "tierslieux.nt.gz")
-
-
 def write_site_pages(job: WriterInput) -> SiteSummary:
     """The ``site/`` folder: one page and three small RDF files per entity (tierslieux.site;
     it is given the Turtle writer, so that it imports nothing of the exports)."""
@@ -111,9 +96,7 @@ def write_site_pages(job: WriterInput) -> SiteSummary:
 
 #: every format of a release written in one pass, the longest to write first (the tables files
 #: are named by tables.yaml, plus lieux_mediation_numerique.csv); the three RDF dumps are
-#: written from segments (segments.py). ``write_turtle_file``, ``write_jsonld_file`` and
-#: ``write_ntriples_file`` write them whole, in one pass each (the same bytes; the N-Triples
-#: dump's once decompressed: it is one gzip member there, one a segment here).
+#: written from segments (segments.py).
 FORMATS: dict[str, Format] = {
     fmt.name: fmt for fmt in (
         Format("site", (), write_site_pages),
@@ -142,10 +125,6 @@ def write_diff(job: WriterInput) -> DiffPass:
             NTriplesGzWriter(job.staging / DIFF_REMOVED) as removed:
         diff, _, _, previous_pages = diff_release(job.lines, job.out_dir, (added, removed))
     return DiffPass(diff, previous_pages)
-
-
-def graph_statistics(job: WriterInput) -> GraphStats:
-    return graph_stats(job.ordered, job.base_iri)
 
 
 def writer_pool(job: WriterInput, triples: int, workers: int | None = None) -> Any:
