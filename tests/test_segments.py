@@ -19,7 +19,7 @@ from test_build_cache import different_files, edit, extra_page, store  # noqa: F
 from test_exports import RESOURCES, case_lines, release
 
 from tierslieux.errors import ValidationError
-from tierslieux.exports import segments
+from tierslieux.exports import segcut, segments
 from tierslieux.exports.catalog import graph_stats
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.release import ReleaseMeta
@@ -59,45 +59,83 @@ def tricky_lines() -> list[str]:
     return sorted(lines)
 
 
+def streams(lines: list[str], every: int, limit: int | None = None
+            ) -> tuple[list[segcut.Segment], list[segcut.Segment]]:
+    cut = list(segcut.cut(triple_order(lines), every, limit))
+    return ([s for s in cut if s.kind == segcut.SUBJECTS],
+            [s for s in cut if s.kind == segcut.LINES])
+
+
+def subjects_of(segment: segcut.Segment) -> list[str]:
+    return list(dict.fromkeys(line[1:line.index(b"> ")].decode()
+                              for line in segment.lines.splitlines()))
+
+
 @pytest.mark.parametrize("every", [1, 2, 3, 7])
-def test_segments_are_whole_subjects_contiguous_in_both_orders(every: int) -> None:
+def test_segments_are_whole_subjects_contiguous_in_their_own_order(every: int) -> None:
     lines = tricky_lines()
     ordered = triple_order(lines)
-    cut = list(segments.cut_segments(ordered, every))
-    assert [t for segment in cut for t in segment] == ordered
-    assert len(cut) > 5  # the hash does cut these
-    subjects = {s for s, _, _ in ordered}
-    firsts = [segment[0][0] for segment in cut]
-    for segment, first in zip(cut, firsts):
-        # no subject of the release is a proper prefix of a segment's first subject followed
-        # there by a character below ">"
-        assert not [s for s in subjects
-                    if first.startswith(s) and s != first and first[len(s)] < ">"]
-    if every == 1:  # an extension by a character above ">" may start a segment ("A" -> "AB")
-        assert f"{BASE}place/AB" in firsts and f"{BASE}place/A_B" in firsts
-    for one, two in zip(cut, cut[1:]):
-        assert one[-1][0] != two[0][0]  # a subject is never split
-    # each segment's lines, sorted, are its slice of the dump's line order
-    joined = b"".join(segments.segment_lines(segment) for segment in cut)
+    subject_segments, line_segments = streams(lines, every)
+    assert len(subject_segments) > 5 and len(line_segments) > 5  # the hash does cut these
+    # subject segments: the triples in triple order, each segment's lines sorted
+    assert [t for segment in subject_segments for t in segment.triples] == ordered
+    for segment in subject_segments:
+        assert segment.lines == segcut.segment_lines(segment.triples)
+        assert segment.count == len(segment.triples)
+    # line segments: their lines, joined, are the dump's line order
+    joined = b"".join(segment.lines for segment in line_segments)
     assert joined == ("\n".join(lines) + "\n").encode("utf-8")
+    for cut in (subject_segments, line_segments):
+        for one, two in zip(cut, cut[1:]):
+            assert subjects_of(one)[-1] != subjects_of(two)[0]  # a subject is never split
+    if every == 1:  # every subject starts a segment, in both streams
+        assert len(subject_segments) == len(line_segments) == len({s for s, _, _ in ordered})
 
 
-def test_without_the_prefix_rule_line_order_would_break() -> None:
-    """The IRIs above do need the rule: cutting on the hash alone splits a subject from one
-    of its extensions and the segments' lines are no longer in line order."""
-    ordered = triple_order(tricky_lines())
-    broken = []
-    current: list = []
-    subject = None
-    for triple in ordered:
-        if triple[0] != subject:
-            subject = triple[0]
-            if current:
-                broken.append(current)
-                current = []
-        current.append(triple)
-    broken.append(current)
-    joined = b"".join(segments.segment_lines(segment) for segment in broken)
+def test_line_order_is_made_from_triple_order_with_a_few_subjects_held() -> None:
+    """Families of numbered titles (``P1`` is a prefix of ``P10``…``P19``, ``P100``…) with
+    their sections and revisions, and the other characters around ``>``: the line segments
+    are still exactly the sorted lines, cut anywhere."""
+    import random
+
+    rng = random.Random(4)
+    subjects = set()
+    for number in rng.sample(range(1, 3000), 600):
+        page = f"{BASE}page/P{number}"
+        subjects.update([page, f"{page}#s{number % 7}", f"{page}/rev/{number * 7}",
+                         f"{page}-{number % 3}", f"{page}_(2)", f"{page}.x"])
+    lines = sorted(f"<{s}> <{TL}n> \"{i}\" ." for i, s in enumerate(sorted(subjects)))
+    lines = sorted(lines + [f"<{s}> <{TL}n-x> <{s}> ." for s in sorted(subjects)[::5]])
+    in_triple_order = list(dict.fromkeys(s for s, _, _ in triple_order(lines)))
+    in_line_order = list(dict.fromkeys(line[1:line.index("> ")] for line in lines))
+    assert in_triple_order != in_line_order  # the data does need the reordering
+    for every in (1, 5, 64):
+        subject_segments, line_segments = streams(lines, every, limit=40)
+        assert b"".join(s.lines for s in line_segments) == \
+            ("\n".join(lines) + "\n").encode("utf-8")
+        assert sorted(b"".join(s.lines for s in subject_segments).splitlines()) == \
+            [line.encode("utf-8") for line in lines]
+
+
+def test_segments_stay_small_whatever_the_iris() -> None:
+    """The hash rule alone gives sizes only on average; past ``limit`` triples a segment ends
+    at the next subject whose hash is a multiple of ``every // 16``."""
+    lines = sorted(f"<{BASE}page/Q{n}> <{TL}n> \"{m}\" ." for n in range(4000)
+                   for m in range(3))
+    unbounded = max(s.count for s in streams(lines, 512, limit=10**9)[0])
+    bounded = [s.count for s in streams(lines, 512, limit=300)[0]]
+    assert unbounded > 2000
+    assert max(bounded) < 2.5 * 300 < unbounded
+    # the same content gives the same cuts: a segment far away does not move
+    fewer = [line for line in lines if not line.startswith(f"<{BASE}page/Q3999> ")]
+    assert streams(fewer, 512, 300)[0][0].digest == streams(lines, 512, 300)[0][0].digest
+
+
+def test_subject_segments_alone_would_not_give_line_order() -> None:
+    """The IRIs above do need the second stream: the subject segments' lines, each sorted and
+    joined, are not in line order."""
+    subject_segments, _ = streams(tricky_lines(), 1)
+    joined = b"".join(segment.lines for segment in subject_segments)
     assert joined != ("\n".join(tricky_lines()) + "\n").encode("utf-8")
 
 
@@ -127,7 +165,7 @@ def dumps(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("every", [1, 3, 128])
 def test_the_assembled_dumps_are_the_one_pass_writers_bytes(
         every: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", every)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", every)
     lines = sorted(set(case_lines("third_place") + case_lines("tricky_literals")
                        + tricky_lines()))
     result = release(lines, tmp_path / "out")
@@ -143,7 +181,7 @@ def test_an_empty_release_has_valid_dumps(tmp_path: Path) -> None:
 
 def test_the_nt_dump_is_many_gzip_members_every_reader_reads(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 2)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
     lines = sorted(set(case_lines("third_place") + tricky_lines()))
     release(lines, tmp_path / "out")
     dump = tmp_path / "out" / "tierslieux.nt.gz"
@@ -165,13 +203,13 @@ def cached_release(lines: list[str], out: Path, cache: Path, **kwargs):
 def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 2)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
     calls: list[int] = []
     original = segments.render_segment
 
-    def counting(setup, triples, lines=None):
-        calls.append(len(triples))
-        return original(setup, triples, lines)
+    def counting(setup, segment):
+        calls.append(segment.count)
+        return original(setup, segment)
 
     monkeypatch.setattr(segments, "render_segment", counting)
     cache = tmp_path / "cache"
@@ -189,11 +227,11 @@ def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
     # a new subject that starts a segment (a split), a subject that started one removed (a
     # merge), a value changed
     def count(lines: list[str]) -> int:
-        return len(list(segments.cut_segments(triple_order(lines))))
+        return len(streams(lines, 2)[0])
 
     new = next(f"{BASE}place/new{n}" for n in range(1000)
-               if segments.subject_hash(f"{BASE}place/new{n}") % 2 == 0)
-    firsts = [segment[0][0] for segment in segments.cut_segments(triple_order(lines))]
+               if segcut.subject_hash(f"{BASE}place/new{n}") % 2 == 0)
+    firsts = [segment.triples[0][0] for segment in streams(lines, 2)[0]]
     subjects = {s for s, _, _ in triple_order(lines)}
     gone = next(f for f in firsts[len(firsts) // 2:]
                 if not [s for s in subjects if s.startswith(f) and s != f])
@@ -204,7 +242,7 @@ def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
     changed = [line.replace('"n20"@fr', '"changed"@fr') for line in changed]
     calls.clear()
     cached_release(changed, tmp_path / "three", cache)
-    assert 0 < len(calls) <= 4 < first / 5
+    assert 0 < len(calls) <= 8 < first / 5  # at most 4 segments of each stream
     shutil.rmtree(tmp_path / "fresh-cache", ignore_errors=True)
     release(changed, tmp_path / "full", ReleaseMeta(diff_threshold=1.0))
     assert dumps(tmp_path / "three") == dumps(tmp_path / "full") == whole_files(changed)
@@ -212,7 +250,7 @@ def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
         (tmp_path / "full" / "tierslieux.nt.gz").read_bytes()
 
     # a damaged entry is noticed, rendered again, and the bytes do not change
-    entry = next(p for p in sorted(cache.iterdir()) if p.is_dir())
+    entry = next(p for p in sorted(cache.iterdir()) if p.name.endswith("-subjects"))
     (entry / "turtle").write_bytes(b"<a> <b> <c> .\n")
     calls.clear()
     with caplog.at_level(logging.WARNING, logger="tierslieux"):
@@ -225,7 +263,7 @@ def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
 
 def test_the_cache_keeps_the_entries_of_the_last_two_releases(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 4)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 4)
     cache = tmp_path / "cache"
     one = sorted(set(tricky_lines()))
     two = sorted(set(case_lines("third_place")))
@@ -291,7 +329,7 @@ def test_an_incremental_build_is_a_full_build_byte_for_byte(
     its caches gives the files of a build from empty caches."""
     from tierslieux.pipeline.store import Store
 
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 8)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 8)
     options = BuildOptions(workers=1)
     build(store, tmp_path / "out", options)
     segment_dir = Path(str(store) + ".buildcache.segments.d")
@@ -304,9 +342,9 @@ def test_an_incremental_build_is_a_full_build_byte_for_byte(
     calls: list[int] = []
     original = segments.render_segment
 
-    def counting(setup, triples, lines=None):
+    def counting(setup, segment):
         calls.append(1)
-        return original(setup, triples, lines)
+        return original(setup, segment)
 
     monkeypatch.setattr(segments, "render_segment", counting)
     build(store, tmp_path / "out", options)
@@ -338,14 +376,14 @@ def test_segments_queued_behind_busy_workers_are_rendered_by_the_main_process(
     from tierslieux.model.rdf import CORE_PREFIXES
     from tierslieux.workers import shared_pool
 
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 1)
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 1)
     pids = tmp_path / "pids"
     original = segments.render_segment
 
-    def recording(setup, triples, lines=None):
+    def recording(setup, segment):
         with open(pids, "a") as out:
             out.write(f"{os.getpid()}\n")
-        return original(setup, triples, lines)
+        return original(setup, segment)
 
     monkeypatch.setattr(segments, "render_segment", recording)
     lines = sorted(set(case_lines("third_place") + tricky_lines()))

@@ -1,9 +1,11 @@
-"""The cache of rendered segments (segments.py): one entry per segment and rendering setup.
+"""The cache of rendered segments (segments.py): one entry per segment, stream and rendering
+setup.
 
-An entry is a folder named ``<segment digest>-<setup digest>`` (the setup digest covers what
-changes the rendering: tierslieux's version, the segment size, the prefixes, the JSON-LD
-context, the base IRI) holding one file per part and ``entry.json``: the SHA-256 and size of
-every part, the segment's statistics and triple count, and its parse-back verdict. It is written
+An entry is a folder named ``<segment digest>-<setup digest>-<stream>`` (the setup digest covers
+what changes the rendering: tierslieux's version, the segment sizes, the prefixes, the JSON-LD
+context, the base IRI; the stream is ``subjects`` or ``lines``, segcut.py) holding one file per
+part and ``entry.json``: the SHA-256 and size of every part, the segment's statistics (subject
+segments) and triple count, and its parse-back verdict. It is written
 in a temporary folder renamed into place, so a reader sees a whole entry or none; an entry
 whose parts no longer have their SHA-256 (a damaged disk, a hand edit) is ignored with a
 warning, and the segment rendered again.
@@ -35,9 +37,9 @@ ENTRY_FILE = "entry.json"
 USED_FILES = ("used-current.txt", "used-previous.txt")
 
 
-def setup_digest(version: str, every: int, prefixes: Mapping[str, str],
+def setup_digest(version: str, sizes: Any, prefixes: Mapping[str, str],
                  context: Mapping[str, Any], base_iri: str) -> str:
-    text = json.dumps([version, every, sorted(prefixes.items()), context, base_iri],
+    text = json.dumps([version, sizes, sorted(prefixes.items()), context, base_iri],
                       ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -48,18 +50,18 @@ class SegmentCache:
     def __init__(self, folder: Path, setup: str) -> None:
         self.folder = folder
         self.setup = setup
-        #: the segment digests the release being written uses
-        self.used: set[str] = set()
+        #: the (stream, segment digest) the release being written uses
+        self.used: set[tuple[str, str]] = set()
         folder.mkdir(parents=True, exist_ok=True)
 
-    def _entry(self, digest: str) -> Path:
-        return self.folder / f"{digest}-{self.setup}"
+    def _entry(self, stream: str, digest: str) -> Path:
+        return self.folder / f"{digest}-{self.setup}-{stream}"
 
-    def get(self, digest: str) -> Rendered | None:
+    def get(self, stream: str, digest: str) -> Rendered | None:
         """The entry of a segment, None when there is none or it is damaged (logged)."""
-        from tierslieux.exports.segments import PARTS, Rendered
+        from tierslieux.exports.segments import Rendered, stream_parts
 
-        entry = self._entry(digest)
+        entry = self._entry(stream, digest)
         try:
             meta = json.loads((entry / ENTRY_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -68,7 +70,7 @@ class SegmentCache:
             return self._damaged(entry, f"{ENTRY_FILE} unreadable ({exc})")
         try:
             parts = {}
-            for name in PARTS:
+            for name in stream_parts(stream):
                 size, sha = meta["parts"][name]
                 data = (entry / name).read_bytes()
                 if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
@@ -76,8 +78,8 @@ class SegmentCache:
                 parts[name] = data
             stats = meta["stats"]
             rendered = Rendered(
-                digest=digest, triples=int(meta["triples"]), parts=parts,
-                stats=GraphStats(
+                stream=stream, digest=digest, triples=int(meta["triples"]), parts=parts,
+                stats=None if stats is None else GraphStats(
                     triples=stats["triples"], distinct_subjects=stats["distinct_subjects"],
                     entities=stats["entities"],
                     classes=tuple((k, v) for k, v in stats["classes"]),
@@ -97,7 +99,7 @@ class SegmentCache:
         """Keep a rendered segment (a segment whose parse-back failed is not kept)."""
         if rendered.problems:
             return
-        entry = self._entry(rendered.digest)
+        entry = self._entry(rendered.stream, rendered.digest)
         if (entry / ENTRY_FILE).is_file():
             return
         tmp = self.folder / f".tmp-{os.getpid()}-{entry.name}"
@@ -110,7 +112,7 @@ class SegmentCache:
         stats = rendered.stats
         meta = {
             "triples": rendered.triples, "parts": parts, "problems": list(rendered.problems),
-            "stats": {
+            "stats": None if stats is None else {
                 "triples": stats.triples, "distinct_subjects": stats.distinct_subjects,
                 "entities": stats.entities, "classes": [list(c) for c in stats.classes],
                 "properties": [list(p) for p in stats.properties],
@@ -128,12 +130,12 @@ class SegmentCache:
         neither it nor the previous release used; return how many were removed."""
         current, previous = (self.folder / name for name in USED_FILES)
         before = set(current.read_text(encoding="utf-8").split()) if current.is_file() else set()
-        keep = {self._entry(d).name for d in self.used} | before
+        names = sorted(self._entry(stream, digest).name for stream, digest in self.used)
+        keep = set(names) | before
         if current.is_file():
             os.replace(current, previous)
         tmp = current.with_name(current.name + ".tmp")
-        tmp.write_text("".join(f"{self._entry(d).name}\n" for d in sorted(self.used)),
-                       encoding="utf-8")
+        tmp.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
         os.replace(tmp, current)
         removed = 0
         for path in self.folder.iterdir():

@@ -3,38 +3,34 @@
 A rebuild after a few changed pages publishes nearly the same triples: the segments that did not
 change are copied from the cache instead of being rendered and parsed back again.
 
-**Cut.** ``cut_segments`` reads the triples in triple order and cuts them into segments of whole
-subjects. A subject B starts a new segment iff a hash of B is a multiple of ``SEGMENT_SUBJECTS``
-(content-defined: a new subject only splits the segment it falls in, a removed one only merges
-two) and no subject X of the release is a proper prefix of B followed in B by a character below
-``>``. The second rule keeps every segment contiguous in *line* order too: the two orders differ
-only between a subject X and an extension of it whose next character sorts before the ``>``
-that closes X in a line (``<a> `` against ``<a-b> ``, ``<a/b> ``, ``<a#b> ``, ``<a1> ``; not
-``<a_b> `` nor ``<ab> ``, which come after ``<a> `` in both orders). If a cut before B left such
-an X before it and such an extension Y of X after it, then X < B <= Y would make B an extension
-of X too, with a character at that place no greater than Y's: the rule forbids that cut. The
-rule is checked against a stack of the open subjects that are prefixes of the current one (in
-triple order a subject's extensions come right after it). Sorting one segment's lines gives its
-slice of ``tierslieux.nt.gz``. A segment is named by the SHA-256 of its lines in line order.
-(Forbidding every prefix would glue together ``…/page/X``, ``…/page/X_(2)``, ``…/page/X_(3)``…:
-the whole family of a title.)
+**Cut** (segcut.py): the triples are read once, in triple order, and cut into two streams of
+segments of whole subjects: subject segments, in triple order, for the Turtle and JSON-LD dumps
+and the graph statistics; line segments, in line order, for ``tierslieux.nt.gz``. Both are cut
+where a subject's hash says, and bounded in size.
 
-**Parts.** ``PARTS`` is the registry of what a segment renders, each with the file it is a part
-of: its Turtle blocks (``turtle.TurtleBlocks``), its JSON-LD nodes (``jsonld.jsonld_nodes``) and
-one gzip member of its N-Triples lines (``tierslieux.nt.gz`` is a concatenation of members:
-valid gzip, read by zcat, Python and rdflib alike). A file is its ``head``, the parts of every
-segment in order (the first part without its first ``skip`` characters: the separator that
-comes before every subject but the first) and its ``tail``. The graph statistics of a segment are
-kept too (``GraphStats`` combine: segments never share a subject).
+**Parts.** ``PARTS`` is the registry of what a segment renders, each with its stream and the
+file it is a part of: a subject segment's Turtle blocks (``turtle.TurtleBlocks``) and JSON-LD
+nodes (``jsonld.jsonld_nodes``), a line segment's gzip member (``tierslieux.nt.gz`` is a
+concatenation of members: valid gzip, read by zcat, Python and rdflib alike). A file is its
+``head``, the parts of every segment of its stream in order (the first part without its first
+``skip`` characters: the separator that comes before every subject but the first) and its
+``tail``. The graph statistics of a subject segment are kept too (``GraphStats`` combine:
+segments never share a subject).
 
-**Parse-back.** A freshly rendered segment's parts are parsed back with pyoxigraph (the Turtle
-behind the file's prefixes, the JSON-LD nodes in a document with the context) and compared with
-the segment's own lines; the verdict is kept with the parts. The release's parse-back then checks
-the frame of each file: its head and tail, and that it is the concatenation of verified parts
+**Parse-back.** A freshly rendered subject segment's lines are parsed with pyoxigraph (they
+must parse, each triple spelt once) and its parts parsed back (the Turtle behind the file's
+prefixes, the JSON-LD nodes in a document with the context) and compared with them; a line
+segment's member is decompressed and compared with its lines (the same lines the subject
+segments parsed). The verdict is kept with the parts. The release's parse-back then checks the
+frame of each file: its head and tail, and that it is the concatenation of verified parts
 (``validation.release.check_rdf_files`` with a ``Manifest``).
 
-**Cache** (segcache.py): one entry per segment and rendering setup, reused when its parts still
-have their SHA-256.
+**Flow.** Segments go to the writers' pool in batches, with a bound on the batches and on the
+triples in flight, and are written in order as they come back: the main process holds a few
+segments, whatever the size of the wiki.
+
+**Cache** (segcache.py): one entry per segment, stream and rendering setup, reused when its
+parts still have their SHA-256.
 """
 
 from __future__ import annotations
@@ -55,59 +51,20 @@ from tierslieux.validation.frames import FileFrame, Manifest
 from tierslieux.exports.catalog import GraphStats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
+from tierslieux.exports import segcut
 from tierslieux.exports.segcache import SegmentCache, setup_digest
+from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
 from tierslieux.exports.turtle import TurtleBlocks
 from tierslieux.model.rdf import Triple
 
 log = logging.getLogger(__name__)
 
-#: a subject may start a segment when its hash is a multiple of this. On the sample (and the
-#: wikis made of its pages) a subject has about 9.5 triples, and one subject in four may start a
-#: segment (the others extend a page's IRI with "#…" or "/…": its sections, items, revisions),
-#: so a segment holds about 48 x 40 = 1,900 triples (150-400 KB of Turtle and JSON-LD): few
-#: enough that ten changed pages re-render a small share of a 2,000-page release, many enough
-#: that the per-segment costs (a cache entry of four files, a gzip member, three small
-#: parse-backs) stay well below the per-triple ones
-SEGMENT_SUBJECTS = 48
-#: segments sent to a worker at a time, and batches in flight per worker
+#: segments sent to a worker at a time (at most), batches in flight per worker, and the bounds
+#: on the triples of a batch and of all the batches in flight (the main process holds those)
 BATCH_SEGMENTS = 4
 IN_FLIGHT = 3
-
-
-def subject_hash(subject: str) -> int:
-    return int.from_bytes(hashlib.blake2b(subject.encode("utf-8"), digest_size=8).digest(),
-                          "big")
-
-
-def cut_segments(triples: Iterable[Triple], every: int | None = None
-                 ) -> Iterator[list[Triple]]:
-    """The triples (in triple order) as segments of whole subjects; see the module's text
-    (``every``: ``SEGMENT_SUBJECTS``)."""
-    every = every or SEGMENT_SUBJECTS
-    current: list[Triple] = []
-    #: the subjects that are proper prefixes of the current one (each a prefix of the next)
-    open_: list[str] = []
-    subject = None
-    for triple in triples:
-        s = triple[0]
-        if s != subject:
-            subject = s
-            while open_ and not s.startswith(open_[-1]):
-                open_.pop()
-            if current and subject_hash(s) % every == 0 \
-                    and all(s[len(x)] > ">" for x in open_):
-                yield current
-                current = []
-            open_.append(s)
-        current.append(triple)
-    if current:
-        yield current
-
-
-def segment_lines(triples: Sequence[Triple]) -> bytes:
-    """The N-Triples lines of a segment in line order (UTF-8, each ending with a newline)."""
-    lines = sorted(f"<{s}> <{p}> {o} ." for s, p, o in triples)
-    return ("\n".join(lines) + "\n").encode("utf-8")
+BATCH_TRIPLES = 8_000
+IN_FLIGHT_TRIPLES = 64_000
 
 
 # --------------------------------------------------------------------------- the parts
@@ -123,8 +80,8 @@ class Setup:
 
     @property
     def digest(self) -> str:
-        return setup_digest(__version__, SEGMENT_SUBJECTS, self.prefixes, self.context.raw,
-                            self.base_iri)
+        return setup_digest(__version__, [segcut.SEGMENT_SUBJECTS, segcut.SEGMENT_TRIPLES],
+                            self.prefixes, self.context.raw, self.base_iri)
 
 
 @dataclass(frozen=True)
@@ -132,6 +89,8 @@ class Part:
     """One file's share of a segment."""
 
     name: str
+    #: the stream of segments it is rendered from (segcut.SUBJECTS or segcut.LINES)
+    stream: str
     #: the file (in the staging folder) the parts make, with its head and tail
     file: str
     render: Callable[[Setup, Sequence[Triple], bytes], bytes]
@@ -139,7 +98,8 @@ class Part:
     tail: Callable[[Setup, int], bytes]
     #: bytes of the first part left out (the separator before every subject but the first)
     skip: int
-    #: the triples of a part as pyoxigraph parses them back (None: not RDF)
+    #: the triples of a part as pyoxigraph parses them back (None: the part is compared with
+    #: the segment's lines as bytes)
     parse: Callable[[Setup, bytes], set] | None = None
 
 
@@ -189,22 +149,21 @@ def _ntriples_tail(setup: Setup, count: int) -> bytes:
     return b"" if count else gzip_member(b"")  # an empty dump is still a gzip file
 
 
-def _ntriples_parse(setup: Setup, data: bytes) -> set:
-    import pyoxigraph as ox
-
-    return set(ox.parse(gzip.decompress(data), format=ox.RdfFormat.N_TRIPLES))
-
-
 PARTS: dict[str, Part] = {
     part.name: part for part in (
-        Part("turtle", "tierslieux.ttl", _turtle, _turtle_head, lambda s, n: b"", 1,
+        Part("turtle", SUBJECTS, "tierslieux.ttl", _turtle, _turtle_head, lambda s, n: b"", 1,
              _turtle_parse),
-        Part("jsonld", "tierslieux.jsonld", _jsonld, _jsonld_head,
+        Part("jsonld", SUBJECTS, "tierslieux.jsonld", _jsonld, _jsonld_head,
              lambda s, n: jsonld_tail(n).encode("utf-8"), 1, _jsonld_parse),
-        Part("ntriples", "tierslieux.nt.gz", _ntriples, lambda s: b"", _ntriples_tail, 0,
-             _ntriples_parse),
+        Part("ntriples", LINES, "tierslieux.nt.gz", _ntriples, lambda s: b"", _ntriples_tail,
+             0),
     )
 }
+
+
+def stream_parts(stream: str) -> dict[str, Part]:
+    """The parts rendered from the segments of ``stream``."""
+    return {name: part for name, part in PARTS.items() if part.stream == stream}
 
 
 # --------------------------------------------------------------------------- one segment
@@ -214,39 +173,49 @@ PARTS: dict[str, Part] = {
 class Rendered:
     """A segment rendered (and parsed back), or read back from the cache."""
 
+    stream: str
     digest: str
     triples: int
-    #: part name -> bytes
+    #: part name -> bytes (the parts of the segment's stream)
     parts: dict[str, bytes]
-    stats: GraphStats
+    #: the statistics of a subject segment (None for a line segment)
+    stats: GraphStats | None
     #: what the parse-back found wrong (nothing: the parts hold exactly the segment's triples)
     problems: tuple[str, ...] = ()
 
 
-def render_segment(setup: Setup, triples: Sequence[Triple], lines: bytes | None = None
-                   ) -> Rendered:
+def render_segment(setup: Setup, segment: Segment) -> Rendered:
     """Every part of one segment, its statistics and the parse-back verdict."""
-    lines = segment_lines(triples) if lines is None else lines
-    parts = {name: part.render(setup, triples, lines) for name, part in PARTS.items()}
-    return Rendered(hashlib.sha256(lines).hexdigest(), len(triples), parts,
-                    graph_stats(triples, setup.base_iri), parse_back(setup, lines, parts))
+    parts = {name: part.render(setup, segment.triples, segment.lines)
+             for name, part in stream_parts(segment.kind).items()}
+    stats = graph_stats(segment.triples, setup.base_iri) if segment.kind == SUBJECTS else None
+    return Rendered(segment.kind, segment.digest, segment.count, parts, stats,
+                    parse_back(setup, segment, parts))
 
 
-def parse_back(setup: Setup, lines: bytes, parts: dict[str, bytes]) -> tuple[str, ...]:
+def parse_back(setup: Setup, segment: Segment, parts: dict[str, bytes]) -> tuple[str, ...]:
     """The parts parsed back and compared with the segment's lines (one message a problem)."""
     import pyoxigraph as ox
 
-    try:
-        expected = set(ox.parse(lines, format=ox.RdfFormat.N_TRIPLES))
-    except (SyntaxError, ValueError) as exc:
-        return (f"{PARTS['ntriples'].file} does not parse: {_reason(exc)}",)
     problems = []
-    count = lines.count(b"\n")
-    if len(expected) != count:
-        problems.append(f"{PARTS['ntriples'].file} holds {len(expected)} distinct triples, "
-                        f"{count} were written (some triple is spelt in two ways)")
-    for name, part in PARTS.items():
+    if segment.kind == SUBJECTS:  # the lines themselves, once: the N-Triples dump is them
+        nt = PARTS["ntriples"].file
+        try:
+            expected = set(ox.parse(segment.lines, format=ox.RdfFormat.N_TRIPLES))
+        except (SyntaxError, ValueError) as exc:
+            return (f"{nt} does not parse: {_reason(exc)}",)
+        if len(expected) != segment.count:
+            problems.append(f"{nt} holds {len(expected)} distinct triples, {segment.count} "
+                            f"were written (some triple is spelt in two ways)")
+    for name, part in stream_parts(segment.kind).items():
         if part.parse is None:
+            try:
+                same = gzip.decompress(parts[name]) == segment.lines
+            except (OSError, EOFError) as exc:
+                problems.append(f"{part.file} does not decompress: {_reason(exc)}")
+                continue
+            if not same:
+                problems.append(f"{part.file} differs from the lines written")
             continue
         try:
             found = part.parse(setup, parts[name])
@@ -265,15 +234,15 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else repr(exc)
 
 
-def render_batch(job: Any, batch: Sequence[tuple[str, Sequence[Triple], bytes]],
-                 cache_folder: str | None) -> list[Rendered]:
+def render_batch(job: Any, batch: Sequence[Segment], cache_folder: str | None
+                 ) -> list[Rendered]:
     """Render segments in a worker of the writers' pool (``job`` is the WriterInput it
     inherited), each kept in the cache when there is one."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(Path(cache_folder), setup.digest) if cache_folder else None
     done = []
-    for digest, triples, lines in batch:
-        rendered = render_segment(setup, triples, lines)
+    for segment in batch:
+        rendered = render_segment(setup, segment)
         if cache is not None:
             cache.put(rendered)
         done.append(rendered)
@@ -316,7 +285,6 @@ class _Assembly:
             self.parts[name] = []
             self.heads[name] = head
             self._write(name, head)
-        self.first = True
 
     def _write(self, name: str, data: bytes) -> None:
         self.outs[name].write(data)
@@ -324,13 +292,11 @@ class _Assembly:
         self.sizes[name] += len(data)
 
     def add(self, rendered: Rendered) -> None:
-        for name, part in PARTS.items():
-            data = rendered.parts[name]
-            if self.first:
-                data = data[part.skip:]
+        for name, data in rendered.parts.items():
+            if not self.parts[name]:
+                data = data[PARTS[name].skip:]
             self.parts[name].append((hashlib.sha256(data).hexdigest(), len(data)))
             self._write(name, data)
-        self.first = False
 
     def close(self, count: int) -> tuple[FileFrame, ...]:
         frames = []
@@ -358,29 +324,33 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     assembly = _Assembly(job.staging, setup)
-    #: in order: batches in the pool, batches rendered here, segments from the cache
-    pending: list[_Batch | list[Rendered] | Rendered] = []
-    batch: list[tuple[str, Sequence[Triple], bytes]] = []
+    #: in order: batches in the pool or rendered here, segments from the cache (each stream's
+    #: segments come in its own order, so each file is written in order)
+    pending: list[_Batch | Rendered] = []
+    batch: list[Segment] = []
     state = _Tally()
     limit = max(1, workers) * IN_FLIGHT
     folder = str(cache_folder) if cache_folder is not None else None
     started: list[Any] = []
 
-    def submit(batch: list) -> None:
-        pending.append(_Batch(pool.submit(render_batch, batch, folder), batch))
+    def submit() -> None:
+        pending.append(_Batch(pool.submit(render_batch, list(batch), folder), list(batch)))
+        state.in_flight += sum(segment.count for segment in batch)
+        batch.clear()
 
     def steal(index: int) -> bool:
         """Render here a batch still queued behind the pool's other tasks."""
         item = pending[index]
-        if not isinstance(item, _Batch) or not item.future.cancel():
+        if not isinstance(item, _Batch) or item.done is not None or not item.future.cancel():
             return False
-        pending[index] = render_batch(job, item.segments, folder)
-        state.rendered += len(item.segments)
+        item.done = render_batch(job, item.segments, folder)
         return True
 
-    def take(item: _Batch | list[Rendered] | Rendered) -> None:
+    def take(item: _Batch | Rendered) -> None:
         if isinstance(item, _Batch):
-            if item.future.cancel():
+            if item.done is not None:
+                done = item.done
+            elif item.future.cancel():
                 done = render_batch(job, item.segments, folder)
             else:  # running or about to: render later batches here meanwhile
                 while not item.future.done() and any(
@@ -388,59 +358,59 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                     pass
                 done = item.future.result()
             state.rendered += len(done)
+            state.in_flight -= sum(segment.count for segment in item.segments)
         else:
-            done = item if isinstance(item, list) else [item]
+            done = [item]
         for rendered in done:
             state.add(rendered, assembly)
 
     try:
-        for seen, triples in enumerate(cut_segments(job.ordered)):
+        for seen, segment in enumerate(segcut.cut(job.ordered)):
             if seen == limit * BATCH_SEGMENTS and start is not None:
                 # the other tasks queue behind the first batches (or at once, in a rebuild)
                 started.append(start())
-            lines = segment_lines(triples)
-            digest = hashlib.sha256(lines).hexdigest()
-            found = cache.get(digest) if cache is not None else None
+            found = cache.get(segment.kind, segment.digest) if cache is not None else None
             if found is not None:
                 if batch:
-                    submit(batch)
-                    batch = []
+                    submit()
                 pending.append(found)
                 state.reused += 1
             else:
-                batch.append((digest, triples, lines))
-                if len(batch) >= BATCH_SEGMENTS:
-                    submit(batch)
-                    batch = []
-            while len(pending) > limit or (pending and _ready(pending[0])):
+                batch.append(segment)
+                if len(batch) >= BATCH_SEGMENTS \
+                        or sum(s.count for s in batch) >= BATCH_TRIPLES:
+                    submit()
+            while pending and (len(pending) > limit or state.in_flight > IN_FLIGHT_TRIPLES
+                               or _ready(pending[0])):
                 take(pending.pop(0))
         if batch:
-            submit(batch)
+            submit()
         if start is not None and not started:
             started.append(start())
-        for item in pending:
-            take(item)
+        while pending:
+            take(pending.pop(0))
         frames = assembly.close(state.triples)
     except BaseException:
         assembly.abort()
         raise
     if cache is not None:
-        cache.used.update(state.digests)
+        cache.used.update(state.entries)
     manifest = Manifest(frames, state.triples, tuple(state.problems))
-    return SegmentsPass(combine_stats(state.stats), manifest, len(state.digests),
+    return SegmentsPass(combine_stats(state.stats), manifest, len(state.entries),
                         state.rendered, state.reused, cache, started[0] if started else None)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Batch:
-    """Segments sent to the pool."""
+    """Segments sent to the pool (``done``: rendered here instead, taken back from it)."""
 
     future: Future
-    segments: list
+    segments: list[Segment]
+    done: list[Rendered] | None = None
 
 
-def _ready(item: _Batch | list[Rendered] | Rendered) -> bool:
-    return not isinstance(item, _Batch) or item.future.done()
+def _ready(item: _Batch | Rendered) -> bool:
+    return not isinstance(item, _Batch) or item.done is not None or item.future.done()
 
 
 @dataclass
@@ -448,15 +418,19 @@ class _Tally:
     triples: int = 0
     rendered: int = 0
     reused: int = 0
+    #: the triples of the batches in the pool
+    in_flight: int = 0
     stats: list[GraphStats] = field(default_factory=list)
-    digests: list[str] = field(default_factory=list)
+    #: (stream, digest) of every segment, in order
+    entries: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def add(self, rendered: Rendered, assembly: _Assembly) -> None:
         assembly.add(rendered)
-        self.triples += rendered.triples
-        self.stats.append(rendered.stats)
-        self.digests.append(rendered.digest)
+        if rendered.stream == SUBJECTS:
+            self.triples += rendered.triples
+            self.stats.append(rendered.stats)
+        self.entries.append((rendered.stream, rendered.digest))
         self.problems.extend(f"{p} (in segment {rendered.digest[:12]})"
                              for p in rendered.problems)
 
