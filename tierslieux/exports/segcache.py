@@ -1,5 +1,4 @@
-"""The cache of rendered segments (segments.py): one entry per segment, stream and rendering
-setup.
+"""The cache of rendered segments (segments.py): one entry per segment, stream and setup.
 
 An entry is a folder named ``<segment digest>-<setup digest>-<stream>`` (the setup digest covers
 what changes the rendering: tierslieux's version, the segment sizes, the prefixes, the JSON-LD
