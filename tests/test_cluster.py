@@ -88,9 +88,15 @@ def test_sample_built_on_the_cluster_is_the_local_release(cluster, sample_xml, t
         if engine == "dask":
             assert f"Engine: dask {cluster.address} (2 worker threads)" in done.stderr
             # per-worker throughput at the end: the 16 pages were parsed on the workers
-            counts = [int(line.split(": ", 1)[1].split()[0]) for line in
-                      done.stderr.splitlines() if line.startswith("Dask worker tcp://")]
+            lines = [line for line in done.stderr.splitlines()
+                     if line.startswith("Dask worker tcp://")]
+            counts = [int(line.split(": ", 1)[1].split()[0]) for line in lines]
             assert sum(counts) == 16, done.stderr
+            # and the release's segments were rendered there: one cache entry each
+            rendered = [int(line.split(" segments, ")[0].rsplit(" ", 1)[1]) for line in lines]
+            entries = [p for p in Path(f"{copy}.buildcache.segments.d").iterdir()
+                       if p.is_dir()]
+            assert sum(rendered) == len(entries) >= 2, done.stderr
     assert releases["dask"] == releases["local"]
     assert "tierslieux.ttl" in releases["dask"] and len(releases["dask"]) > 10
 

@@ -214,7 +214,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
                   *, validators: Sequence[Validator] | None = None,
                   resources_dir: Path | Traversable | None = None,
                   tables_file: Path | None = None, workers: int | None = None,
-                  segment_cache: Path | None = None) -> ReleaseResult:
+                  segment_cache: Path | None = None,
+                  segment_renderer: Any = None) -> ReleaseResult:
     """Write every published file in a staging folder, validate, and publish atomically.
 
     ``validators`` default to ``checks.default_validators()``; ``checks.check_rdf_files``
@@ -224,7 +225,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     ``tables_file`` replaces the package's tables.yaml. ``workers`` caps the processes that
     write and check a big release (default: one per core). ``segment_cache`` is a folder
     where the RDF dumps' segments are kept from one release to the next (segments.py); without
-    it every segment is rendered, and the files are the same bytes.
+    it every segment is rendered, and the files are the same bytes. ``segment_renderer`` (a
+    Dask engine's) renders the segments on a cluster instead of the writers' pool.
 
     Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
     A release that loses more than ``meta.diff_threshold`` of the previous release's triples
@@ -239,7 +241,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         clock = _Clock()
         result = _stage(triples, out_dir, staging, meta, clock,
                         default_validators() if validators is None else validators,
-                        resources_dir, tables_file, workers, segment_cache)
+                        resources_dir, tables_file, workers, segment_cache, segment_renderer)
         pub.fsync_tree(staging)
         previous = pub.publish(staging, out_dir)
         clock.lap("publish")
@@ -261,7 +263,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
 def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMeta,
            clock: _Clock, validators: Sequence[Validator],
            resources_dir: Path | Traversable | None, tables_file: Path | None,
-           workers: int | None = None, segment_cache: Path | None = None) -> ReleaseResult:
+           workers: int | None = None, segment_cache: Path | None = None,
+           segment_renderer: Any = None) -> ReleaseResult:
     """Every file of the release in ``staging``, validated: the phases of a release."""
     _refuse_errors(meta)
     lines = canonical_lines(triples)
@@ -270,7 +273,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     job = WriterInput(lines, triple_order(lines), staging, out_dir, meta.base_iri,
                       {**CORE_PREFIXES, **context.prefixes}, context, load_tables(tables_file),
                       meta.sitename)
-    written = _write_formats(job, meta, workers, segment_cache)
+    written = _write_formats(job, meta, workers, segment_cache, segment_renderer)
     clock.lap("write")
     log.debug("segments: %d, %d rendered, %d from the cache", written.segments.segments,
               written.segments.rendered, written.segments.reused)
@@ -356,7 +359,7 @@ class _Written:
 
 
 def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
-                   segment_cache: Path | None) -> _Written:
+                   segment_cache: Path | None, segment_renderer: Any = None) -> _Written:
     """Every format of the registry and the diff, each a streaming pass of its own over the
     sorted lines, side by side in forked processes (one per core), the longest first, and the
     RDF dumps with the statistics, from segments rendered in the same processes. A small
@@ -367,7 +370,8 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
         segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
                                   start=lambda: [pool.submit(write_format, name)
                                                  for name in names]
-                                  + [pool.submit(write_diff)])
+                                  + [pool.submit(write_diff)],
+                                  remote=segment_renderer)
         *jobs, diff_job = segments.started
         formats = dict(zip(names, jobs))
         stats = segments.stats

@@ -264,7 +264,8 @@ def _reason(exc: BaseException) -> str:
 def render_batch(job: Any, batch: Sequence[Segment], cache_folder: str | None
                  ) -> list[Rendered]:
     """Render segments in a worker of the writers' pool (``job`` is the WriterInput it
-    inherited), each kept in the cache when there is one."""
+    inherited, or a ``Setup`` sent to a Dask worker), each kept in the cache when there is
+    one."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(Path(cache_folder), setup.digest) if cache_folder else None
     done = []
@@ -342,12 +343,15 @@ class _Assembly:
 
 
 def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
-                   workers: int = 1, start: Callable[[], Any] | None = None) -> SegmentsPass:
+                   workers: int = 1, start: Callable[[], Any] | None = None,
+                   remote: Any = None) -> SegmentsPass:
     """The three RDF dumps of ``job`` (a WriterInput) in its staging folder, from segments:
     cached ones are copied, the others rendered in ``pool`` (a ``workers.SharedPool`` over
     ``job``), a few batches in flight, written in order as they come back. ``start`` is
     called once the first segments are cut, so that the first batches are in the pool before
-    the caller's other tasks for it."""
+    the caller's other tasks for it. ``remote`` (a Dask engine's ``segment_renderer()``)
+    renders them instead: ``remote.submit(setup, batch, cache_folder)`` for each batch, with
+    ``remote.slots`` for the batches in flight."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     assembly = _Assembly(job.staging, setup)
@@ -356,12 +360,14 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     pending: list[_Batch | Rendered] = []
     batch: list[Segment] = []
     state = _Tally()
-    limit = max(1, workers) * IN_FLIGHT
+    limit = max(1, remote.slots if remote is not None else workers) * IN_FLIGHT
     folder = str(cache_folder) if cache_folder is not None else None
     started: list[Any] = []
 
     def submit() -> None:
-        pending.append(_Batch(pool.submit(render_batch, list(batch), folder), list(batch)))
+        future = (remote.submit(setup, list(batch), folder) if remote is not None
+                  else pool.submit(render_batch, list(batch), folder))
+        pending.append(_Batch(future, list(batch)))
         state.in_flight += sum(segment.count for segment in batch)
         batch.clear()
 

@@ -292,7 +292,8 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
             log.info("Writing and validating the release: %d triples from %d pages "
                      "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
                      len(listing) - len(todo))
-        published = _release(release, out_dir, plan, options, collected, shacl, cache)
+        published = _release(release, out_dir, plan, options, collected, shacl, cache,
+                             pool.segment_renderer())
         clock.mark("release")
         return BuildResult(
             out_dir=out_dir, pages=len(listing), triples=published.triples,
@@ -396,10 +397,11 @@ class _Published:
 
 
 def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
-             collected: _Collected, shacl: Shacl, cache: BuildCache) -> _Published:
+             collected: _Collected, shacl: Shacl, cache: BuildCache,
+             renderer: Any = None) -> _Published:
     """Phase "release": write, validate and publish (exports/release.py). What pages got
     wrong together (two values for one collectivity…) is left out and reported; the other
-    pages are published (quarantine.py)."""
+    pages are published (quarantine.py). ``renderer``: a cluster's, for the segments."""
     meta = ReleaseMeta(
         base_iri=options.base_iri,
         publication_url=options.publication_url,
@@ -422,7 +424,8 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
         # removes whatever it does not keep there)
         segments = cache.run_dir.with_name(cache.run_dir.name[:-len(".d")] + ".segments.d")
         result = write_release(release, out_dir, meta, validators=shacl.validators,
-                               workers=options.workers, segment_cache=segments)
+                               workers=options.workers, segment_cache=segments,
+                               segment_renderer=renderer)
         return _Published(result, len(release), collected.issues)
     except ValidationError as exc:
         if shacl.future is None or not str(exc).startswith("check_shacl:"):
@@ -438,7 +441,8 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
     done: Future = Future()
     done.set_result(report)
     result = write_release(published, out_dir, replace(meta, issues=issues + collected.notes),
-                           validators=_validators(done), workers=options.workers)
+                           validators=_validators(done), workers=options.workers,
+                           segment_renderer=renderer)
     return _Published(result, len(published), issues)
 
 

@@ -15,7 +15,10 @@ Both offer:
   answered first);
 - ``each(fn, argument_tuples)``: ``fn(shared, *args)`` for each, waited for, results in order;
 - ``submit(fn, *args)``: one task on the *local* pool (the merges and the SHACL check of a
-  build stay on the machine that writes the release).
+  build stay on the machine that writes the release);
+- ``segment_renderer()``: where the release renders the segments of its RDF dumps
+  (``exports/segments.py``): None for the local pool (the writers' pool renders them), the
+  cluster's workers for a Dask engine.
 
 A cluster's workers receive the ``Shared`` object once (``engine_dask.py``: a ``WorkerPlugin``).
 Tasks read the store and write run files by path: the store and the build cache must be on a
@@ -62,6 +65,9 @@ class LocalEngine:
     def each(self, fn: Callable, arguments: Sequence[tuple]) -> list[Any]:
         futures = [self._pool.submit(fn, *args) for args in arguments]
         return [future.result() for future in futures]
+
+    def segment_renderer(self) -> None:
+        return None  # the release's own writers' pool renders the segments
 
 
 @contextlib.contextmanager

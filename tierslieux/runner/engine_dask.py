@@ -3,7 +3,9 @@
 The build's ``Shared`` object reaches every worker once, by a ``WorkerPlugin`` (a worker that
 joins later, or replaces a dead one, receives it too); each task names it by a token and finds
 it in its worker process. Results come back in submission order, at most ``in_flight`` at a
-time: nothing of the whole wiki waits in the scheduler's memory.
+time: nothing of the whole wiki waits in the scheduler's memory. The release's segments
+(``exports/segments.py``) are rendered there too, each batch sent with the small rendering
+setup; the segment cache must then be on the shared filesystem as well.
 """
 
 from __future__ import annotations
@@ -87,12 +89,61 @@ def _on_worker(token: str, fn: Callable, *args: Any) -> tuple[str, float, Any]:
     return get_worker().address, time.perf_counter() - start, result
 
 
+def _render_on_worker(setup: Any, batch: list, folder: str | None) -> tuple[str, float, Any]:
+    """Render a batch of the release's segments in a Dask worker (``segments.render_batch``)."""
+    from tierslieux.exports.segments import render_batch
+
+    start = time.perf_counter()
+    result = render_batch(setup, batch, folder)
+    return get_worker().address, time.perf_counter() - start, result
+
+
 @dataclass
 class _Throughput:
     tasks: int = 0
     #: pages (results of the tasks of ``bounded``) and the seconds they took
     items: int = 0
     seconds: float = 0.0
+    #: segments of the release rendered
+    segments: int = 0
+
+
+class _RemoteBatch:
+    """A batch of segments on the cluster, as ``segments.write_segments`` waits for it (the
+    surface of a ``concurrent.futures.Future`` it uses; it is never taken back)."""
+
+    def __init__(self, engine: DaskEngine, future: Any) -> None:
+        self._engine = engine
+        self._future = future
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def cancel(self) -> bool:
+        return False
+
+    def result(self) -> Any:
+        worker, _, rendered = self._future.result()
+        self._engine._futures.discard(self._future)
+        seen = self._engine.done.setdefault(worker, _Throughput())
+        seen.tasks += 1
+        seen.segments += len(rendered)
+        return rendered
+
+
+class SegmentRenderer:
+    """The cluster's workers, for the release's segments (``Engine.segment_renderer``)."""
+
+    def __init__(self, engine: DaskEngine) -> None:
+        self._engine = engine
+        self.slots = engine.slots
+
+    def submit(self, setup: Any, batch: list, folder: str | None) -> _RemoteBatch:
+        folder = os.path.abspath(folder) if folder else None
+        future = self._engine.client.submit(_render_on_worker, setup, batch, folder,
+                                            pure=False)
+        self._engine._futures.add(future)
+        return _RemoteBatch(self._engine, future)
 
 
 @dataclass
@@ -146,6 +197,9 @@ class DaskEngine:
         futures = [self._submit(fn, args) for args in arguments]
         return [self._result(future) for future in futures]
 
+    def segment_renderer(self) -> SegmentRenderer:
+        return SegmentRenderer(self)
+
     def cancel(self) -> None:
         """Cancel the tasks this build left on the cluster."""
         if self._futures:
@@ -156,8 +210,9 @@ class DaskEngine:
     def log_throughput(self) -> None:
         for worker, seen in sorted(self.done.items()):
             rate = seen.items / seen.seconds if seen.seconds else 0.0
-            log.info("Dask worker %s: %d pages in %.1f s of work (%.0f pages/s), %d tasks",
-                     worker, seen.items, seen.seconds, rate, seen.tasks)
+            log.info("Dask worker %s: %d pages in %.1f s of work (%.0f pages/s), %d segments, "
+                     "%d tasks", worker, seen.items, seen.seconds, rate, seen.segments,
+                     seen.tasks)
 
 
 def _absolute(shared: Any) -> Any:
