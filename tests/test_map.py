@@ -21,7 +21,8 @@ from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.rules import Mapping
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.model.rdf import DEFAULT_BASE_IRI, iri_path, nt_line, page_address, slugify
+from tierslieux.model.iri import iri_path, page_address, slugify
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.model.records import (

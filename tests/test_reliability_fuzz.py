@@ -29,7 +29,7 @@ from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
 from tierslieux.runner.pages import _map_one
 from tierslieux.pipeline.cache import pack_issues, unpack_issues
-from tierslieux.model.rdf import is_iri
+from tierslieux.model.iri import is_iri
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
