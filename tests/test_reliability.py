@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from exportxml import write_dump
 from hostile import (
     BAD_LINKS,
     GOOD_TEXT,
@@ -20,7 +21,6 @@ from hostile import (
     HOSTILE_TEXTS,
     pages_with,
     run_dump,
-    write_dump,
 )
 from tierslieux.validation.release import validate_release
 from tierslieux.model.iri import is_iri
