@@ -39,3 +39,55 @@ def sample_run(tmp_path_factory) -> Path:
 def sample_release(sample_run: Path) -> Path:
     """The release that ``tierslieux run`` publishes from the bundled sample."""
     return sample_run / "exports"
+
+
+# --------------------------------------------------------------------------- the sample, mapped
+
+
+@pytest.fixture(scope="session")
+def mapping():
+    """The bundled mapping.yaml."""
+    from tierslieux.ontology.mapping import load_mapping
+
+    return load_mapping()
+
+
+@pytest.fixture(scope="session")
+def sample(sample_xml: Path) -> dict:
+    """The sample's pages as the store gives them: {title: StoredPage}."""
+    from tierslieux.model.records import StoredPage
+    from tierslieux.pipeline.dump import read_dump
+
+    return {rev.title: StoredPage(rev, rev.title.replace(" ", "_"))
+            for rev in read_dump(sample_xml)}
+
+
+@pytest.fixture(scope="session")
+def sample_site(sample_xml: Path):
+    from tierslieux.pipeline.dump import read_site_info
+
+    return read_site_info(sample_xml)
+
+
+@pytest.fixture(scope="session")
+def mapper(mapping, sample_site):
+    """The bundled mapping on the sample's wiki (test files may define their own)."""
+    from tierslieux.pipeline.map import Mapper
+
+    return Mapper(mapping, sample_site)
+
+
+@pytest.fixture(scope="session")
+def sample_mapped(sample: dict, mapper) -> dict:
+    """The sample's pages mapped: {title: MappedPage}."""
+    from tierslieux.pipeline.parse import parse_page
+
+    return {title: mapper.map_page(parse_page(page)) for title, page in sample.items()}
+
+
+@pytest.fixture(scope="session")
+def sample_graph(sample_mapped: dict):
+    """Every line of the mapped sample as one rdflib graph."""
+    from storedpage import graph_of
+
+    return graph_of(*sample_mapped.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 HEADER = (
@@ -57,3 +58,9 @@ def export(pages: list[Page]) -> str:
         out.append(p.extra + "  </page>\n")
     out.append("</mediawiki>\n")
     return "".join(out)
+
+
+def write_dump(path: Path, pages: list[Page]) -> Path:
+    """The export of ``pages`` written to ``path`` (UTF-8); the path."""
+    path.write_text(export(pages), encoding="utf-8")
+    return path

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from exportxml import Page, Rev, export
+from exportxml import Page, Rev
 from tierslieux.cli import cli
 
 #: a page every hostile dump also holds: it must reach the release whatever the others hold
@@ -55,11 +55,6 @@ HOSTILE_TEXTS = {
     "bidi-and-zero-width": "\u202eabc\u200b\ufeff\u2028\u2029 fin",
     "astral": "\U0001f600 \U00010000 \U0010fffd",
 }
-
-
-def write_dump(path: Path, pages: list[Page]) -> Path:
-    path.write_text(export(pages), encoding="utf-8")
-    return path
 
 
 def pages_with(title: str, text: str) -> list[Page]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from tierslieux.cli import cli
 from tierslieux.config import load_config
 from tierslieux.errors import ConfigError
+from tierslieux.geography import SOURCE as GEOGRAPHY_SOURCE
 
 RDF_FILES = {
     "tierslieux.ttl": ox.RdfFormat.TURTLE, "tierslieux.nt.gz": ox.RdfFormat.N_TRIPLES,
@@ -146,3 +147,38 @@ def test_catalogue_texts_are_escaped_by_the_term_layer() -> None:
     parsed = list(ox.parse(out.getvalue().encode("utf-8"), format=ox.RdfFormat.TURTLE))
     (name,) = [t.object.value for t in parsed if t.predicate.value.endswith("attributionName")]
     assert name == "Contributeurs\tde Movilab\x07 \ufffdfin"
+
+
+# --------------------------------------------------------------------------- the landing page
+
+FOAF = rdflib.Namespace("http://xmlns.com/foaf/0.1/")
+PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
+SAMPLE_DATASET = rdflib.URIRef("https://w3id.org/tierslieux/movilab/dataset")
+
+
+def landing(graph: rdflib.Graph) -> tuple[list[str], list[str]]:
+    """(dcat:landingPage, prov:wasDerivedFrom) of the dataset, as sorted text."""
+    return (sorted(str(o) for o in graph.objects(SAMPLE_DATASET, DCAT.landingPage)),
+            sorted(str(o) for o in graph.objects(SAMPLE_DATASET, PROV.wasDerivedFrom)))
+
+
+def test_the_landing_page_is_the_release_index_when_the_site_is_published(sample_run, tmp_path):
+    """One landing page: the release's index.html (a foaf:Document) with the site, the wiki
+    without it; the wiki is what the dataset is derived from either way."""
+    wiki = "https://movilab.org/wiki/"
+    pages = {}
+    for name, extra in (("site", ()), ("no-site", ("--no-site",))):
+        result = build(sample_run, tmp_path / name, "--publication-url",
+                       "https://data.example.org/x/", *extra)
+        assert result.exit_code == 0, result.output
+        graph = rdflib.Graph().parse(tmp_path / name / "catalog.ttl", format="turtle")
+        pages[name] = landing(graph)
+        for page in pages[name][0]:
+            assert (rdflib.URIRef(page), rdflib.RDF.type, FOAF.Document) in graph
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert not (tmp_path / "no-site" / "index.html").exists()
+    derived = sorted([GEOGRAPHY_SOURCE["url"], wiki])
+    assert pages["site"] == (["https://data.example.org/x/index.html"], derived)
+    assert pages["no-site"] == ([wiki], derived)
+    catalogue = (tmp_path / "no-site" / "catalog.ttl").read_text(encoding="utf-8")
+    assert "index.html" not in catalogue and "/site/" not in catalogue

@@ -1,6 +1,6 @@
 """The map stage's fast terms (model/rdf.py, pipeline/map_terms.py) write the bytes the rdflib
-terms they replace write, and the fast IRI check never accepts what the RFC 3987 grammar
-refuses."""
+terms they replace write, and the fast IRI check (model/iri.py) never accepts what the RFC 3987
+grammar refuses."""
 
 from __future__ import annotations
 
@@ -9,16 +9,9 @@ import random
 import pytest
 from rdflib import XSD, Literal, URIRef
 
-from tierslieux.model import rdf
-from tierslieux.model.rdf import (
-    int_token,
-    is_iri,
-    nt_line,
-    nt_term,
-    term_line,
-    term_lines,
-    text_token,
-)
+from tierslieux.model import iri
+from tierslieux.model.iri import is_iri
+from tierslieux.model.rdf import int_token, nt_line, nt_term, term_line, term_lines, text_token
 from tierslieux.pipeline.map_terms import TL, as_term, lexical
 
 TEXTS = ["", "plain", 'a "quoted" \\ text', "line\nbreak\r\ttab", "\x00\x01\x1f\x7f",
@@ -68,10 +61,10 @@ def test_the_fast_iri_check_accepts_only_iris() -> None:
     for _ in range(30_000):
         text = rnd.choice(["http://", "https://", "http:", "ftp://"]) + "".join(
             rnd.choice(pieces) for _ in range(rnd.randint(0, 10)))
-        if rdf._PLAIN_IRI.fullmatch(text):
+        if iri._PLAIN_IRI.fullmatch(text):
             fast += 1
-            assert rdf._IRI.fullmatch(text), text
-        assert is_iri(text) == (rdf._IRI.fullmatch(text) is not None), text
+            assert iri._IRI.fullmatch(text), text
+        assert is_iri(text) == (iri._IRI.fullmatch(text) is not None), text
     assert fast > 1000  # the fast path is taken, not only skipped
 
 

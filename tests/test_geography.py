@@ -15,17 +15,14 @@ import pytest
 import yaml
 from rdflib import Graph, Literal, URIRef
 
+from storedpage import graph_of, map_text
 from tierslieux import geography
 from tierslieux.errors import GeographyError
 from tierslieux.geography import Geography
 from tierslieux.geography.derive import read_package, refresh
 from tierslieux.geography.resolve import identify, locate, name_key
-from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
-from tierslieux.pipeline.map import Mapper
-from tierslieux.pipeline.parse import parse_page
-from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).parent / "cases" / "geography"
@@ -85,13 +82,8 @@ def test_the_vendored_data_and_its_source(geo: Geography) -> None:
 # --------------------------------------------------------------------------- the map stage
 
 def _map(text: str, title: str = "Un lieu") -> Graph:
-    mapping = load_mapping()
-    site = SiteInfo("Movilab", "https://movilab.org/wiki/$1", "https://movilab.org/index.php")
-    rev = PageRevision(page_id=1, namespace=0, title=title, rev_id=7, parent_id=None,
-                       timestamp="2024-01-01T00:00:00Z", sha1=None, contributor=None, text=text)
-    mapped = Mapper(mapping, site).map_page(parse_page(StoredPage(rev, key=title.replace(" ", "_"))))
-    graph = Graph()
-    graph.parse(data="\n".join(mapped.triples) + "\n", format="nt")
+    mapped = map_text(text, title)
+    graph = graph_of(mapped)
     graph.issues = mapped.issues  # type: ignore[attr-defined]
     return graph
 

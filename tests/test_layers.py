@@ -123,9 +123,11 @@ EDGES = [edge for edge in ALL_EDGES if (edge[2], edge[3]) not in PENDING]
 def test_the_walk_sees_the_package() -> None:
     """The walk is not vacuous: it finds the modules and the imports we know of."""
     names = {_module_name(path) for path in SOURCES}
-    assert {"tierslieux.model.rdf", "tierslieux.pipeline.map", "tierslieux.cli"} <= names
-    assert ("tierslieux.pipeline.map", "tierslieux.model.rdf") in {
-        (source, target) for _, _, source, target in EDGES}
+    assert {"tierslieux.model.rdf", "tierslieux.model.iri", "tierslieux.pipeline.map",
+            "tierslieux.cli"} <= names
+    edges = {(source, target) for _, _, source, target in EDGES}
+    assert ("tierslieux.pipeline.map", "tierslieux.model.rdf") in edges
+    assert ("tierslieux.model.rdf", "tierslieux.model.iri") in edges
     assert len(EDGES) > 100
 
 

@@ -15,19 +15,19 @@ import pyoxigraph as ox
 import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
+from storedpage import MOVILAB, graph_of, stored_page
 from tierslieux.errors import MappingError
 from tierslieux.ontology import read_text
 from tierslieux.ontology.mapping import load_mapping
 from tierslieux.ontology.rules import Mapping
 from tierslieux.ontology.namespace import TL
-from tierslieux.pipeline.dump import read_dump, read_site_info
-from tierslieux.model.rdf import DEFAULT_BASE_IRI, iri_path, nt_line, page_address, slugify
+from tierslieux.model.iri import iri_path, page_address, slugify
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 from tierslieux.model.records import (
     ListItem,
     MappedPage,
-    PageRevision,
     ParsedPage,
     Section,
     SiteInfo,
@@ -37,8 +37,6 @@ from tierslieux.model.records import (
 )
 
 SEED = "Développer des Tiers Lieux dans les collectivités"
-SITE = SiteInfo(sitename="Movilab", article_path="https://movilab.org/wiki/$1",
-                script_url="https://movilab.org/index.php", lang="fr")
 PREFIXES = """
 PREFIX tl: <https://w3id.org/tierslieux/ontology#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -66,22 +64,6 @@ PARTNERSHIPS = ("partnership-prestation", "partnership-subvention",
 # --------------------------------------------------------------------------- helpers
 
 
-def stored(text: str, title: str = "Page de test", **revision: object) -> StoredPage:
-    fields: dict[str, object] = {
-        "page_id": 1, "namespace": 0, "title": title, "rev_id": 100, "parent_id": None,
-        "timestamp": "2024-01-01T00:00:00Z", "sha1": None, "contributor": "Testeur",
-        "text": text,
-    }
-    fields.update(revision)
-    rev = PageRevision(**fields)  # type: ignore[arg-type]
-    return StoredPage(revision=rev, key=rev.title.replace(" ", "_"))
-
-
-def graph_of(*mapped: MappedPage) -> Graph:
-    lines = sorted({line for m in mapped for line in m.triples})
-    return Graph().parse(data="\n".join(lines) + "\n", format="nt")
-
-
 def ask(graph: Graph, query: str) -> list[tuple]:
     return [tuple(row) for row in graph.query(PREFIXES + query)]
 
@@ -97,37 +79,6 @@ def mapping_with(tmp_path: Path, old: str, new: str) -> Mapping:
     path = tmp_path / "mapping.yaml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return load_mapping(path)
-
-
-@pytest.fixture(scope="session")
-def mapping() -> Mapping:
-    return load_mapping()
-
-
-@pytest.fixture(scope="session")
-def sample(sample_xml: Path) -> dict[str, StoredPage]:
-    return {rev.title: StoredPage(rev, rev.title.replace(" ", "_"))
-            for rev in read_dump(sample_xml)}
-
-
-@pytest.fixture(scope="session")
-def sample_site(sample_xml: Path) -> SiteInfo:
-    return read_site_info(sample_xml)
-
-
-@pytest.fixture(scope="session")
-def mapper(mapping: Mapping, sample_site: SiteInfo) -> Mapper:
-    return Mapper(mapping, sample_site)
-
-
-@pytest.fixture(scope="session")
-def sample_mapped(sample: dict[str, StoredPage], mapper: Mapper) -> dict[str, MappedPage]:
-    return {title: mapper.map_page(parse_page(page)) for title, page in sample.items()}
-
-
-@pytest.fixture(scope="session")
-def sample_graph(sample_mapped: dict[str, MappedPage]) -> Graph:
-    return graph_of(*sample_mapped.values())
 
 
 # --------------------------------------------------------------------------- the seed page
@@ -391,7 +342,7 @@ def test_iri_path_slugify_and_page_address() -> None:
     assert slugify("Agglomération & EPCI") == "agglomeration-epci"
     assert slugify("Moyens d'actions") == "moyens-d-actions"
     assert slugify("🐝") .startswith("x") and len(slugify("🐝")) == 9
-    assert page_address(SITE, "Au Comptoir Numérique") == \
+    assert page_address(MOVILAB, "Au Comptoir Numérique") == \
         "https://movilab.org/wiki/Au_Comptoir_Num%C3%A9rique"
 
 
@@ -469,7 +420,7 @@ def test_renamed_heading_needs_only_a_mapping_change(
 
 def test_renamed_parameter_and_category(tmp_path: Path, sample_site: SiteInfo,
                                         mapper: Mapper) -> None:
-    page = stored("{{Tiers-lieu\n|CP=14 460\n}}\n[[Catégorie:Lieux fermés]]", title="Lieu X")
+    page = stored_page("{{Tiers-lieu\n|CP=14 460\n}}\n[[Catégorie:Lieux fermés]]", title="Lieu X")
     mapped = mapper.map_page(parse_page(page))
     place = URIRef(DEFAULT_BASE_IRI + "place/Lieu_X")
     assert graph_of(mapped).value(place, TL.postalCode) == Literal("14460")  # "cp" is an alias
@@ -485,7 +436,7 @@ def test_renamed_parameter_and_category(tmp_path: Path, sample_site: SiteInfo,
 
 
 def test_unmapped_and_rejected_values_are_reported_and_kept(mapper: Mapper) -> None:
-    page = stored("""{{Tiers-lieu
+    page = stored_page("""{{Tiers-lieu
 |code postal=1446
 |courriel=pas une adresse
 |couleur=verte
@@ -526,13 +477,13 @@ def test_required_parameter(tmp_path: Path, sample_site: SiteInfo) -> None:
     edited = mapping_with(tmp_path, "      - name: ville\n",
                           "      - name: ville\n        required: true\n")
     mapper = Mapper(edited, sample_site)
-    missing = mapper.map_page(parse_page(stored("{{Tiers-lieu|adresse=Rue X}}", title="Z")))
+    missing = mapper.map_page(parse_page(stored_page("{{Tiers-lieu|adresse=Rue X}}", title="Z")))
     assert [(i.severity, i.field) for i in missing.issues if i.severity == "error"] == [
         ("error", "param:Tiers-lieu/ville")]
     edited = mapping_with(tmp_path, "      - name: code postal\n",
                           "      - name: code postal\n        required: true\n")
     invalid = Mapper(edited, sample_site).map_page(
-        parse_page(stored("{{Tiers-lieu|code postal=ABCDE}}", title="Z")))
+        parse_page(stored_page("{{Tiers-lieu|code postal=ABCDE}}", title="Z")))
     assert [(i.severity, i.field) for i in invalid.issues if i.severity == "error"] == [
         ("error", "param:Tiers-lieu/code postal")]
 
@@ -540,7 +491,7 @@ def test_required_parameter(tmp_path: Path, sample_site: SiteInfo) -> None:
 def test_parse_quirks_are_survived(mapper: Mapper) -> None:
     """Empty sections, items without text, duplicate and empty headings, dangling parent
     indexes, unknown template parameters: all still give valid, complete structure."""
-    page = stored("", title="Bizarre")
+    page = stored_page("", title="Bizarre")
     parsed = ParsedPage(
         page=page,
         sections=(
@@ -583,7 +534,7 @@ def test_parse_quirks_are_survived(mapper: Mapper) -> None:
 def test_hand_built_seed_like_page(mapper: Mapper) -> None:
     """Statements and levels from records built by hand (no parse stage involved)."""
     parsed = ParsedPage(
-        page=stored("", title="Atelier"),
+        page=stored_page("", title="Atelier"),
         sections=(
             Section(0, 0, "", None, "intro", (ListItem(0, 1, "*", "Privé : coachs", None),)),
             Section(1, 2, "Les freins", 0, "", (ListItem(0, 1, "*", "le coût", None),)),
@@ -646,7 +597,7 @@ def test_missing_mapping_file(tmp_path: Path) -> None:
 
 
 def test_collectivity_record(mapper: Mapper) -> None:
-    mapped = mapper.map_page(parse_page(stored(
+    mapped = mapper.map_page(parse_page(stored_page(
         "{{Collectivité|nom=Ville d'Arles|niveau=Ville|code insee=13004|siren=213 000 045"
         "|site=www.ville-arles.fr}}", title="Ville d'Arles")))
     graph = graph_of(mapped)
@@ -663,7 +614,7 @@ def test_collectivity_record(mapper: Mapper) -> None:
     assert {(i.severity, i.field) for i in mapped.issues} == {
         ("warning", "param:Collectivité/siren"), ("warning", "param:Collectivité/site"),
         ("warning", "commune")}
-    unknown = mapper.map_page(parse_page(stored("{{Collectivité|niveau=Canton}}", title="C")))
+    unknown = mapper.map_page(parse_page(stored_page("{{Collectivité|niveau=Canton}}", title="C")))
     assert any(i.severity == "warning" and "not a concept of tl:CollectivityLevels" in i.message
                for i in unknown.issues)
 
@@ -671,7 +622,7 @@ def test_collectivity_record(mapper: Mapper) -> None:
 def test_records_named_by_a_parameter(mapper: Mapper) -> None:
     """``named_by``: several collectivity / organisation records on one page, each named by
     its ``nom``; without one, the record is named after the page, as before."""
-    mapped = mapper.map_page(parse_page(stored(
+    mapped = mapper.map_page(parse_page(stored_page(
         "{{Tiers-lieu|ville=Arles}}\n"
         "{{Collectivité|nom=Ville d'Arles|niveau=Commune}}\n"
         "{{Collectivité|nom=[[Région Sud]]|niveau=Région}}\n"
@@ -711,7 +662,7 @@ def test_large_real_pages_map_to_valid_n_triples(name: str, mapper: Mapper) -> N
     """Big encyclopaedia pages full of infoboxes, tables and references: unknown templates
     are kept, nothing breaks, the output parses."""
     path = Path(__file__).parent / "data" / "wikipedia" / name
-    mapped = mapper.map_page(parse_page(stored(path.read_text(encoding="utf-8"), title="Grand")))
+    mapped = mapper.map_page(parse_page(stored_page(path.read_text(encoding="utf-8"), title="Grand")))
     assert len(mapped.triples) > 1000
     assert any(i.field.startswith("template:") for i in mapped.issues)
     document = "\n".join(mapped.triples) + "\n"

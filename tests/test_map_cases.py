@@ -25,15 +25,14 @@ import rdflib
 from rdflib.compare import isomorphic
 
 from golden import Case, case_folders, cases
+from storedpage import MOVILAB, case_page
 from tierslieux.exports.tables import build_tables, load_tables, write_table
 from tierslieux.model.lines import triple_order
-from tierslieux.model.records import MappedPage, PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import MappedPage
 from tierslieux.ontology.mapping import load_mapping
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
 
-SITE = SiteInfo(sitename="Movilab", article_path="https://movilab.org/wiki/$1",
-                script_url="https://movilab.org/index.php", lang="fr")
 #: the features of mapping.yaml, each shown by at least one case (folder names)
 FEATURES = {
     "literal parameters, cleaners, separators": "template_literals",
@@ -61,20 +60,9 @@ FEATURES = {
 }
 
 
-def stored(case: Case) -> StoredPage:
-    fields: dict[str, object] = {
-        "page_id": 1, "namespace": 0, "title": "Page de test", "rev_id": 100,
-        "parent_id": 99, "timestamp": "2024-01-01T00:00:00Z", "sha1": None,
-        "contributor": "Testeur", "text": case.text("page.wiki"),
-    }
-    fields.update(case.json("revision.json", {}))
-    rev = PageRevision(**fields)  # type: ignore[arg-type]
-    return StoredPage(revision=rev, key=rev.title.replace(" ", "_"))
-
-
 @pytest.fixture(scope="module")
 def mapper() -> Mapper:
-    return Mapper(load_mapping(), SITE)
+    return Mapper(load_mapping(), MOVILAB)
 
 
 def outputs(mapped: MappedPage, folder: Path) -> dict[str, str]:
@@ -86,7 +74,7 @@ def outputs(mapped: MappedPage, folder: Path) -> dict[str, str]:
     }
     folder.mkdir()
     for result in build_tables(triple_order(list(mapped.triples)), load_tables(),
-                               SITE.sitename):
+                               MOVILAB.sitename):
         if len(result.rows):
             got[result.spec.file] = write_table(result, folder).read_bytes().decode("utf-8")
     return got
@@ -100,7 +88,7 @@ def test_every_feature_has_a_case() -> None:
 
 @pytest.mark.parametrize("case", cases("map", "page.wiki"))
 def test_map_case(case: Case, mapper: Mapper, tmp_path: Path) -> None:
-    mapped = mapper.map_page(parse_page(stored(case)))
+    mapped = mapper.map_page(parse_page(case_page(case)))
     got = outputs(mapped, tmp_path / "tables")
     stale = sorted({p.name for p in case.folder.glob("*.csv")} - set(got))
     if os.environ.get("UPDATE_GOLDEN"):

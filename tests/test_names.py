@@ -9,37 +9,26 @@ import dataclasses
 import pytest
 from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 
-from tierslieux.ontology.mapping import load_mapping
+from storedpage import graph_of, map_text
 from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
-from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.names import rank
-from tierslieux.pipeline.parse import parse_page
-from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import PageRevision
 
 D = DEFAULT_BASE_IRI
 
 
-def _graph(text: str, title: str = "Un lieu") -> Graph:
-    site = SiteInfo("Movilab", "https://movilab.org/wiki/$1", "https://movilab.org/index.php")
-    rev = PageRevision(page_id=1, namespace=0, title=title, rev_id=7, parent_id=None,
-                       timestamp="2024-01-01T00:00:00Z", sha1=None, contributor=None, text=text)
-    mapped = Mapper(load_mapping(), site).map_page(
-        parse_page(StoredPage(rev, key=title.replace(" ", "_"))))
-    graph = Graph()
-    graph.parse(data="\n".join(mapped.triples) + "\n", format="nt")
-    return graph
-
-
 def test_a_person_written_two_ways_has_one_label() -> None:
-    graph = _graph("{{Tiers-lieu|contributeurs=ophélie Deyrolle|référent=ophélie deyrolle}}")
+    graph = graph_of(map_text(
+        "{{Tiers-lieu|contributeurs=ophélie Deyrolle|référent=ophélie deyrolle}}"))
     person = URIRef(D + "person/ophelie-deyrolle")
     assert set(graph.objects(person, RDFS.label)) == {Literal("ophélie Deyrolle")}
     assert set(graph.objects(person, SKOS.altLabel)) == {Literal("ophélie deyrolle")}
 
 
 def test_a_network_written_with_and_without_accents() -> None:
-    graph = _graph("{{Tiers-lieu|réseaux=Réseau des Tiers-Lieux, reseau des tiers-lieux}}")
+    graph = graph_of(map_text(
+        "{{Tiers-lieu|réseaux=Réseau des Tiers-Lieux, reseau des tiers-lieux}}"))
     network = URIRef(D + "network/reseau-des-tiers-lieux")
     assert set(graph.objects(network, TL.name)) == {Literal("Réseau des Tiers-Lieux")}
     assert set(graph.objects(network, RDFS.label)) == {Literal("Réseau des Tiers-Lieux")}

@@ -26,24 +26,13 @@ import mwparserfromhell
 import pytest
 
 from golden import Case, cases
+from storedpage import stored_page
 from tierslieux.errors import ParseError, TierslieuxError
 from tierslieux.pipeline.parse import normalise_template_name, normalise_title, parse_page
-from tierslieux.model.records import PageRevision, ParsedPage, StoredPage
+from tierslieux.model.records import ParsedPage, StoredPage
 
 WIKIPEDIA = Path(__file__).parent / "data" / "wikipedia"
 BIG_PAGES = ("frwiki_Autriche.wiki", "frwiki_Berlin.wiki", "enwiki_Germany.wiki")
-
-
-def make_page(text: str, title: str = "Page de test", **revision: object) -> StoredPage:
-    """A StoredPage around ``text``; keyword arguments override PageRevision fields."""
-    fields: dict[str, object] = {
-        "page_id": 1, "namespace": 0, "title": title, "rev_id": 100, "parent_id": None,
-        "timestamp": "2024-01-01T00:00:00Z", "sha1": None, "contributor": "Testeur",
-        "text": text,
-    }
-    fields.update(revision)
-    rev = PageRevision(**fields)  # type: ignore[arg-type]
-    return StoredPage(revision=rev, key=rev.title.replace(" ", "_"))
 
 
 def as_json(parsed: ParsedPage) -> dict:
@@ -59,7 +48,7 @@ def as_json(parsed: ParsedPage) -> dict:
 
 def _load_case(case: Case) -> tuple[str, StoredPage]:
     text = case.text("page.wiki")
-    return text, make_page(text, **case.json("revision.json", {}))
+    return text, stored_page(text, **case.json("revision.json", {}))
 
 
 # --------------------------------------------------------------------------- golden cases
@@ -104,7 +93,7 @@ def test_normalise_template_name(raw: str, name: str) -> None:
 
 
 def test_parse_error_carries_title_and_reason_and_pickles() -> None:
-    page = make_page(None)  # type: ignore[arg-type]  # not text: mwparserfromhell refuses it
+    page = stored_page(None)  # type: ignore[arg-type]  # not text: mwparserfromhell refuses it
     with pytest.raises(ParseError) as info:
         parse_page(page)
     error = info.value
@@ -118,7 +107,7 @@ def test_parse_error_carries_title_and_reason_and_pickles() -> None:
 
 
 def test_non_wikitext_pages_give_no_structure() -> None:
-    parsed = parse_page(make_page('{"a": "{{Tiers-lieu}} [[Catégorie:X]]"}', model="json"))
+    parsed = parse_page(stored_page('{"a": "{{Tiers-lieu}} [[Catégorie:X]]"}', model="json"))
     assert parsed.templates == () and parsed.categories == () and parsed.links == ()
     assert [s.heading for s in parsed.sections] == [""]
 
@@ -130,13 +119,13 @@ def test_non_wikitext_pages_give_no_structure() -> None:
     (" #REDIRECTION [[X]]\n# un vrai élément", ["un vrai élément"]),
 ])
 def test_redirect_line_is_not_a_list_item(text: str, items: list[str]) -> None:
-    parsed = parse_page(make_page(text))
+    parsed = parse_page(stored_page(text))
     assert parsed.redirect == "X"
     assert [i.text for i in parsed.sections[0].items] == items
 
 
 def test_parsed_page_keeps_the_page() -> None:
-    page = make_page("Texte.")
+    page = stored_page("Texte.")
     assert parse_page(page).page is page
 
 
@@ -151,7 +140,7 @@ _CATEGORY = re.compile(r"\[\[\s*(?:Catégorie|Category)\s*:\s*([^|\]]+)", re.IGN
 def test_big_wikipedia_pages(name: str) -> None:
     text = (WIKIPEDIA / name).read_text(encoding="utf-8")
     assert str(mwparserfromhell.parse(text, skip_style_tags=True)) == text
-    parsed = parse_page(make_page(text, title=name))
+    parsed = parse_page(stored_page(text, title=name))
 
     visible = _COMMENT.sub("", text)
     headings = [" ".join(m.group(2).split()) for m in _HEADING_LINE.finditer(visible)
@@ -180,7 +169,7 @@ def test_random_garbage_never_crashes() -> None:
     for _ in range(400):
         text = "".join(rng.choice(_WIKI_BITS) for _ in range(rng.randrange(0, 200)))
         try:
-            parsed = parse_page(make_page(text))
+            parsed = parse_page(stored_page(text))
         except ParseError:
             outcomes["error"] += 1
             continue

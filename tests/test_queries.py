@@ -10,18 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 
 import pytest
 import requests
 
-from fixtures.oxigraph import count_release_triples, free_port
+from fixtures.oxigraph import count_release_triples, start_serve
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.sparql.cache import default_graph
 from tierslieux.sparql.push import push
 from tierslieux.sparql.query import run_query, worked_queries, worked_query
-from tierslieux.sparql.serve import start_endpoint
-from tierslieux.errors import ServeError
 
 D = "https://w3id.org/tierslieux/movilab/"
 TL = ONTOLOGY_NS
@@ -182,13 +179,7 @@ NAMES = sorted(EXPECTED)
 
 @pytest.fixture(scope="session")
 def sample_endpoint(sample_release):
-    try:
-        endpoint = start_endpoint(sample_release, port=free_port())
-    except ServeError as exc:
-        if "not installed" in str(exc) and os.environ.get("CI") != "true":
-            pytest.skip(str(exc))
-        raise
-    with endpoint:
+    with start_serve(sample_release) as endpoint:
         yield endpoint
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from exportxml import write_dump
 from hostile import (
     BAD_LINKS,
     GOOD_TEXT,
@@ -20,10 +21,9 @@ from hostile import (
     HOSTILE_TEXTS,
     pages_with,
     run_dump,
-    write_dump,
 )
 from tierslieux.validation.release import validate_release
-from tierslieux.model.rdf import is_iri
+from tierslieux.model.iri import is_iri
 
 EXTERNAL_LINK = "<https://w3id.org/tierslieux/ontology#externalLink>"
 
@@ -241,7 +241,7 @@ def test_dot_segments_never_normalise_outside_page(tmp_path, title):
 
 
 def test_key_path_is_the_identity_for_ordinary_titles_and_injective():
-    from tierslieux.model.rdf import iri_path, key_path
+    from tierslieux.model.iri import iri_path, key_path
 
     for title in ["La_Myne/2", "Développer_des_Tiers_Lieux", "Foo/Section/x", "a.b/c..d",
                   "Modèle:Tiers-lieu", "Sections"]:
@@ -399,7 +399,7 @@ def test_an_address_too_long_for_an_iri_is_reported_not_minted(tmp_path, name, t
 
 
 def test_a_long_name_gets_a_short_distinct_slug():
-    from tierslieux.model.rdf import SLUG_LIMIT, slugify
+    from tierslieux.model.iri import SLUG_LIMIT, slugify
 
     long_a, long_b = "arles " * 100 + "a", "arles " * 100 + "b"
     assert len(slugify(long_a)) <= SLUG_LIMIT and slugify(long_a) != slugify(long_b)

@@ -24,15 +24,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hostile import UNICODE, titles, wikitexts
+from storedpage import stored_page
 from tierslieux.model.rdf import parse_object, split_line
 from tierslieux.ontology import load_mapping
 from tierslieux.pipeline import map as map_module
 from tierslieux.runner.pages import _map_one
 from tierslieux.pipeline.cache import pack_issues, unpack_issues
-from tierslieux.model.rdf import is_iri
+from tierslieux.model.iri import is_iri
 from tierslieux.pipeline.map import Mapper
 from tierslieux.pipeline.parse import parse_page
-from tierslieux.model.records import PageRevision, SiteInfo, StoredPage
+from tierslieux.model.records import SiteInfo, StoredPage
 
 EXAMPLES = int(os.environ.get("TIERSLIEUX_FUZZ_EXAMPLES", "0")) or None
 SITE = SiteInfo("Wiki Test", "https://wiki.example.org/wiki/$1",
@@ -61,9 +62,9 @@ def small_literals(monkeypatch):
 
 
 def stored(page_id: int, title: str, text: str) -> StoredPage:
-    return StoredPage(PageRevision(page_id, 0, title, 1000 + page_id, None,
-                                   "2025-01-01T00:00:00Z", None, "Fuzz", text),
-                      title.strip().replace(" ", "_"))
+    return stored_page(text, title, key=title.strip().replace(" ", "_"), page_id=page_id,
+                       rev_id=1000 + page_id, timestamp="2025-01-01T00:00:00Z",
+                       contributor="Fuzz")
 
 
 @fuzz_settings(ci=300)

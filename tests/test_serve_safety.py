@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.oxigraph import free_port, make_release
+from fixtures.oxigraph import free_port, make_release, start_serve
 from tierslieux.sparql.query import run_query
-from tierslieux.sparql.serve import Endpoint, start_endpoint
-from tierslieux.errors import QueryError, ServeError
+from tierslieux.errors import QueryError
 from tierslieux.sparql.front import uses_service
 
 pytestmark = pytest.mark.integration
@@ -84,13 +83,6 @@ def release(tmp_path: Path) -> Path:
     return make_release(tmp_path / "exports", rows)
 
 
-def _start(release: Path, **options) -> Endpoint:
-    try:
-        return start_endpoint(release, port=free_port(), **options)
-    except ServeError as exc:
-        if "not installed" in str(exc) and os.environ.get("CI") != "true":
-            pytest.skip(str(exc))
-        raise
 
 
 def service_queries(url: str) -> list[str]:
@@ -124,7 +116,7 @@ HARMLESS = [
 
 def test_serve_never_fetches_what_a_client_names(release, listener):
     queries = service_queries(listener.url)
-    with _start(release) as endpoint:
+    with start_serve(release) as endpoint:
         for query in queries:
             got = requests.get(endpoint.url, params={"query": query}, headers=JSON, timeout=30)
             assert got.status_code == 403, (query, got.text)
@@ -144,7 +136,7 @@ def test_serve_never_fetches_what_a_client_names(release, listener):
 
 
 def test_service_is_an_opt_in(release, listener):
-    with _start(release, allow_service=True) as endpoint:
+    with start_serve(release, allow_service=True) as endpoint:
         got = requests.get(endpoint.url, params={"query": service_queries(listener.url)[0]},
                            headers=JSON, timeout=30)
     assert got.status_code == 200, got.text
@@ -171,7 +163,7 @@ def test_service_keyword_is_found_as_the_parser_sees_it():
 
 
 def test_a_runaway_query_is_stopped_and_the_server_stays_responsive(release):
-    with _start(release, timeout_s=1) as endpoint:
+    with start_serve(release, timeout_s=1) as endpoint:
         assert "--timeout-s" in endpoint.process.args
         got = requests.get(endpoint.url, params={"query": CARTESIAN}, headers=JSON, timeout=60)
         assert got.status_code == 504, got.text[:300]
@@ -183,13 +175,13 @@ def test_a_runaway_query_is_stopped_and_the_server_stays_responsive(release):
 
 
 def test_serve_has_a_timeout_by_default(release):
-    with _start(release) as endpoint:
+    with start_serve(release) as endpoint:
         args = endpoint.process.args
         assert args[args.index("--timeout-s") + 1] == "30"
 
 
 def test_an_oversized_answer_is_refused_and_the_server_stays_responsive(release):
-    with _start(release, max_result_bytes=20_000) as endpoint:
+    with start_serve(release, max_result_bytes=20_000) as endpoint:
         big = requests.get(endpoint.url, params={"query": "SELECT * WHERE { ?s ?p ?o }"},
                            headers=JSON, timeout=30)
         assert big.status_code == 507
@@ -230,7 +222,7 @@ def test_the_serve_command_is_safe_by_default(release, listener):
 
 
 def test_cors_can_be_turned_off(release):
-    with _start(release, cors=False) as endpoint:
+    with start_serve(release, cors=False) as endpoint:
         got = requests.get(endpoint.url, params={"query": "ASK {}"},
                            headers={**JSON, "Origin": "https://elsewhere.example"}, timeout=10)
     assert got.status_code == 200
@@ -239,7 +231,7 @@ def test_cors_can_be_turned_off(release):
 
 def test_time_is_not_spent_after_the_answer(release):
     """The engine's work stops with the timeout: the server's CPU time stops growing."""
-    with _start(release, timeout_s=1) as endpoint:
+    with start_serve(release, timeout_s=1) as endpoint:
         requests.get(endpoint.url, params={"query": CARTESIAN}, headers=JSON, timeout=60)
         stat = Path(f"/proc/{endpoint.process.pid}/stat")
         if not stat.exists():

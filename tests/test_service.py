@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from exportxml import Page, Rev, export
+from exportxml import Page, Rev, write_dump
+from fixtures.oxigraph import free_port
 from tierslieux.runner.history import ExitCode, read_runs
 
 EXE = str(Path(sys.executable).with_name("tierslieux"))
@@ -31,11 +31,6 @@ def place(page_id: int, title: str, rev: int, *, postcode: str = "14460", items:
     return Page(page_id, title, [Rev(rev, (
         f"{{{{Tiers-lieu|ville=Colombelles|code postal={postcode}|site=https://example.org/{page_id}}}}}\n"
         f"== Activités ==\n{body}\n[[Catégorie:Tiers-lieux]]\n"))])
-
-
-def write_dump(path: Path, pages: list[Page]) -> Path:
-    path.write_text(export(pages), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -139,12 +134,6 @@ def test_interrupted_run_exits_130_and_the_rerun_finishes(tmp_path, big_dump):
     assert first.returncode == ExitCode.INTERRUPTED == 130, err
     assert "run the same command again" in err
     assert tierslieux("run", "--dump", str(big_dump), cwd=tmp_path).returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_every_exit_code_has_a_real_scenario(tmp_path):

@@ -13,13 +13,6 @@ import pytest
 from rdflib import RDF, Graph, URIRef
 
 from golden import CASES, Case
-from test_map import (  # noqa: F401 - session fixtures shared with the map tests
-    mapper,
-    mapping,
-    sample,
-    sample_mapped,
-    sample_site,
-)
 from test_validation_cases import graph_of, pages_of
 from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
 from tierslieux.model.records import MappedPage

@@ -133,6 +133,17 @@ def test_same_store_same_site(release: Path, tmp_path: Path) -> None:
     assert first == second
 
 
+DATASET = "https://w3id.org/tierslieux/movilab/dataset"
+
+
+def _catalogue_lines(folder: Path) -> list[str]:
+    """The triples of a release's catalog.ttl as N-Triples lines (it has no blank node)."""
+    import pyoxigraph as ox
+
+    return [ox.serialize([q.triple], format=ox.RdfFormat.N_TRIPLES).decode().strip()
+            for q in ox.parse(path=folder / "catalog.ttl", format=ox.RdfFormat.TURTLE)]
+
+
 def test_no_site_leaves_the_site_out_and_nothing_else(release: Path, tmp_path: Path) -> None:
     """``--no-site`` (``site = false``): no site/ and no index.html; every other file is the
     same as with the site (SHA256SUMS lists what is there), and the release validates."""
@@ -144,8 +155,17 @@ def test_no_site_leaves_the_site_out_and_nothing_else(release: Path, tmp_path: P
     assert not (out / "site").exists() and not (out / "index.html").exists()
     with_site = {p.name for p in release.iterdir() if p.is_file()} - {"index.html"}
     assert {p.name for p in out.iterdir()} == with_site
-    for name in sorted(with_site - {"report.json", "SHA256SUMS"}):
+    for name in sorted(with_site - {"report.json", "SHA256SUMS", "catalog.ttl"}):
         assert (out / name).read_bytes() == (release / name).read_bytes(), name
+    # the catalogue differs in its landing page only: index.html with the site, the wiki without
+    site_lines, plain_lines = (set(_catalogue_lines(folder)) for folder in (release, out))
+    landing = "<http://www.w3.org/ns/dcat#landingPage>"
+    document = ("<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+                "<http://xmlns.com/foaf/0.1/Document>")
+    index = "<https://w3id.org/tierslieux/movilab/release/index.html>"
+    wiki = "<https://movilab.org/wiki/>"
+    assert site_lines - plain_lines == {f"<{DATASET}> {landing} {index} .", f"{index} {document} ."}
+    assert plain_lines - site_lines == {f"<{DATASET}> {landing} {wiki} .", f"{wiki} {document} ."}
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["site"] is None
     sums = (out / "SHA256SUMS").read_text(encoding="utf-8")
     assert "site/" not in sums and "index.html" not in sums

@@ -23,8 +23,7 @@ import rdflib
 from rdflib import RDF, SKOS, Literal, URIRef
 
 from golden import Case, cases
-from test_map_cases import SITE, stored
-from test_parse import make_page
+from storedpage import MOVILAB, case_page, graph_of, stored_page
 from tierslieux.errors import MappingError
 from tierslieux.model.records import ParsedPage
 from tierslieux.ontology.mapping import load_mapping, parse_mapping
@@ -46,10 +45,6 @@ BASE = "https://w3id.org/tierslieux/movilab/"
 _DEBRIS = re.compile(r"''|\(\s*\)|\[\s*\]|\{\{|\}\}|\x00")
 
 
-def graph_of(triples: tuple[str, ...]) -> rdflib.Graph:
-    return rdflib.Graph().parse(data="\n".join(triples) + "\n", format="nt")
-
-
 # --------------------------------------------------------------------------- shapes
 
 
@@ -57,15 +52,15 @@ def graph_of(triples: tuple[str, ...]) -> rdflib.Graph:
                                   if c.values[0].name.startswith("smw_")])
 def test_smw_map_cases_conform_to_the_shapes(case: pytest.param) -> None:
     folder: Case = case
-    mapped = Mapper(load_mapping(), SITE).map_page(parse_page(stored(folder)))
-    report = validate_graph(graph_of(mapped.triples))
+    mapped = Mapper(load_mapping(), MOVILAB).map_page(parse_page(case_page(folder)))
+    report = validate_graph(graph_of(mapped))
     assert report.conforms, report.text()
 
 
 def test_an_annotation_without_value_breaks_the_shapes() -> None:
-    mapped = Mapper(load_mapping(), SITE).map_page(parse_page(make_page(
+    mapped = Mapper(load_mapping(), MOVILAB).map_page(parse_page(stored_page(
         "[[A pour acteur::La Myne]]")))
-    graph = graph_of(mapped.triples)
+    graph = graph_of(mapped)
     annotation = next(graph.subjects(RDF.type, TL.Annotation))
     graph.remove((annotation, TL.annotationValue, None))
     report = validate_graph(graph)
@@ -176,7 +171,7 @@ def test_property_pages_and_annotated_pages_from_a_real_wiki(make_mediawiki, tmp
 
 def _items(name: str) -> list[str]:
     text = (REFERENCE / name).read_text(encoding="utf-8")
-    parsed: ParsedPage = parse_page(make_page(text, title=name))
+    parsed: ParsedPage = parse_page(stored_page(text, title=name))
     return [item.text for section in parsed.sections for item in section.items]
 
 
@@ -207,7 +202,7 @@ def test_the_mapping_section_adds_to_the_bundled_set() -> None:
     show: "{1} (unité)"
 """.replace("inline_templates: {}", "inline_templates:")
     mapping = parse_mapping(text.replace("inline_templates: {}\n", "inline_templates:\n"))
-    parsed = parse_page(make_page("* {{nb lieux|12}} et {{unité|3 km}} ; {{langue|de|Haus}}"),
+    parsed = parse_page(stored_page("* {{nb lieux|12}} et {{unité|3 km}} ; {{langue|de|Haus}}"),
                         shown=mapping.inline_templates)
     assert parsed.sections[0].items[0].text == "12 lieux et 3 km (unité) ; Haus"
     assert parsed.silent_templates == ()
@@ -231,7 +226,7 @@ def test_survey_lists_smw_markup_and_dropped_inline_templates() -> None:
     from tierslieux.pipeline.survey import survey_pages
 
     mapping = load_mapping()
-    pages = [parse_page(make_page(
+    pages = [parse_page(stored_page(
         "[[Date de début::2021-06-12]] [[A pour acteur::La Myne]] [[A pour acteur::Le WIP]]\n"
         "{{#subobject:Atelier|A pour lieu=Caen}}{{#ask: [[Catégorie:Communs]] |?A pour acteur}}\n"
         "* un modèle inconnu {{Inconnu en ligne|x}} et {{unité|3 km}}\n", title="P1"))]
@@ -254,8 +249,8 @@ def test_survey_counts_a_property_page_declaration_as_mapped() -> None:
     from tierslieux.pipeline.survey import survey_pages
 
     text = "[[A le type::Page]] [[Allows value::Vélo]] [[Allows value::Voiture]]"
-    declared = parse_page(make_page(text, title="Propriété:Véhicule", namespace=102))
-    article = parse_page(make_page(text, title="Un article", page_id=2))
+    declared = parse_page(stored_page(text, title="Propriété:Véhicule", namespace=102))
+    article = parse_page(stored_page(text, title="Un article", page_id=2))
     rows = {(r.kind, r.name, r.status): (r.occurrences, r.pages)
             for r in survey_pages([declared, article], load_mapping()).rows}
     assert rows[("smw-property", "A le type", "mapped")] == (1, 1)

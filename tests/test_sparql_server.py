@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.oxigraph import DATASET_IRI, count_release_triples, free_port, make_release
+from fixtures.oxigraph import (
+    DATASET_IRI,
+    count_release_triples,
+    free_port,
+    make_release,
+    start_serve,
+)
 from tierslieux.ontology import ONTOLOGY_NS
 from tierslieux.sparql.cache import cache_release, default_graph
 from tierslieux.sparql.push import PASSWORD_ENV, USER_ENV, push
@@ -44,13 +49,7 @@ def release(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def endpoint(release):
-    try:
-        server = start_endpoint(release, port=free_port())
-    except ServeError as exc:
-        if "not installed" in str(exc) and os.environ.get("CI") != "true":
-            pytest.skip(str(exc))
-        raise
-    with server:
+    with start_serve(release) as server:
         yield server
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_map import mapping, sample, stored  # noqa: F401 - shared session fixtures
+from storedpage import stored_page
 from tierslieux.ontology.rules import Mapping
 from tierslieux.pipeline.dump import read_dump, read_site_info
 from tierslieux.pipeline.parse import parse_page
@@ -60,9 +60,9 @@ def test_survey_of_the_sample_explains_everything(sample: dict[str, StoredPage],
 
 def test_unknown_things_are_listed_as_unmapped(mapping: Mapping) -> None:
     pages = [
-        parse_page(stored("{{Fiche projet|porteur=A}}\n{{Tiers-lieu|couleur=bleu|ville=Caen}}\n"
+        parse_page(stored_page("{{Fiche projet|porteur=A}}\n{{Tiers-lieu|couleur=bleu|ville=Caen}}\n"
                           "== Budget ==\n[[Catégorie:Projets]]", title="P1", page_id=1)),
-        parse_page(stored("{{Fiche projet|porteur=B}}\n== budget ==", title="P2", page_id=2)),
+        parse_page(stored_page("{{Fiche projet|porteur=B}}\n== budget ==", title="P2", page_id=2)),
     ]
     report = survey_pages(pages, mapping)
     unmapped = {(r.kind, r.name): r for r in report.unmapped()}

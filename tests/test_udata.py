@@ -75,7 +75,7 @@ class NginxLikeHandler(http.server.SimpleHTTPRequestHandler):
 class Served:
     """A release built for http://127.0.0.1:PORT/ and served there."""
 
-    def __init__(self, sample_run: Path, folder: Path, settings: str) -> None:
+    def __init__(self, sample_run: Path, folder: Path, settings: str, *options: str) -> None:
         by_extension, default, charset = nginx_types()
         handler = type("Handler", (NginxLikeHandler,), {
             "types": by_extension, "default_type": default, "charset_types": charset})
@@ -88,7 +88,7 @@ class Served:
         result = CliRunner().invoke(cli, [
             "--quiet", "--config", str(config), "build", "--store",
             str(sample_run / "store.sqlite"), "--out", str(self.out),
-            "--publication-url", self.url])
+            "--publication-url", self.url, *options])
         assert result.exit_code == 0, (result.output, result.exception)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -184,6 +184,28 @@ def test_one_resource_per_distribution_with_url_type_size_and_checksum(harvest, 
         assert resource["filesize"] == size, name
         assert resource["checksum"] == {"type": "sha256", "value": digest}, name
         assert resource["title"].startswith(name + " : "), resource["title"]
+
+
+def test_udata_keeps_the_release_index_as_the_landing_page(harvest, served) -> None:
+    """The dataset's page at its source (udata's remote_url) is the release's index.html, the
+    Linked Data site's entry; it is no resource (not a file the catalogue describes)."""
+    dataset = harvest["datasets"][0]
+    assert (served.out / "index.html").is_file()
+    assert dataset["remote_url"] == served.url + "index.html"
+    assert all(not r["url"].endswith(".html") for r in dataset["resources"])
+
+
+def test_without_the_site_the_landing_page_is_the_wiki(sample_run, tmp_path) -> None:
+    udata_python()
+    release = Served(sample_run, tmp_path, "", "--no-site")
+    try:
+        found = release.harvest()
+    finally:
+        release.close()
+    assert not (release.out / "index.html").exists()
+    assert [item["status"] for item in found["job"]["items"]] == ["done"]
+    assert found["datasets"][0]["remote_url"] == "https://movilab.org/wiki/"
+    assert len(found["datasets"][0]["resources"]) == 17
 
 
 @pytest.mark.parametrize("licence,name,expected", [

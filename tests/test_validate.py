@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from rdflib import Graph, Literal, URIRef
 
-from test_map import (  # noqa: F401 - session fixtures shared with the map tests
-    graph_of,
-    mapper,
-    mapping,
-    sample,
-    sample_graph,
-    sample_mapped,
-    sample_site,
-    stored,
-)
+from storedpage import graph_of, stored_page
 from tierslieux.ontology.namespace import TL
 from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.pipeline.map import Mapper
@@ -95,7 +86,7 @@ def test_warnings_do_not_block(sample_graph: Graph) -> None:
 
 def test_rejected_values_never_reach_the_graph(mapper: Mapper) -> None:
     """A page with a broken field: the cleaner reports it, the published graph stays valid."""
-    mapped = mapper.map_page(parse_page(stored(
+    mapped = mapper.map_page(parse_page(stored_page(
         "{{Tiers-lieu|code postal=1446|courriel=nope|ville=Caen}}", title="Lieu cassé")))
     assert {i.field for i in mapped.issues if i.severity == "warning"} == {
         "param:Tiers-lieu/code postal", "param:Tiers-lieu/courriel"}
@@ -104,7 +95,7 @@ def test_rejected_values_never_reach_the_graph(mapper: Mapper) -> None:
 
 
 def test_odd_structure_conforms_with_warnings(mapper: Mapper) -> None:
-    mapped = mapper.map_page(parse_page(stored(
+    mapped = mapper.map_page(parse_page(stored_page(
         "== Enjeux ==\n*\n* un enjeu\n==  ==\n{{Inconnu|x=1}}\n", title="Étrange")))
     report = validate_graph(graph_of(mapped))
     assert report.conforms, report.text()

@@ -32,13 +32,6 @@ import pytest
 from rdflib import XSD, BNode, Graph, Literal, Node, URIRef
 
 from golden import Case, case_folders, cases
-from test_map import (  # noqa: F401 - session fixtures shared with the map tests
-    mapper,
-    mapping,
-    sample,
-    sample_mapped,
-    sample_site,
-)
 from tierslieux.model.rdf import nt_line, parse_object, split_line, unescape
 from tierslieux.model.records import MappedPage
 from tierslieux.validation.engine import SHACL_ENGINES, TABLE_ENGINES, validate_graph, \

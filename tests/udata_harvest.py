@@ -117,6 +117,7 @@ def _dataset(dataset) -> dict:
                            for c in dataset.contact_points],
         "tags": list(dataset.tags),
         "remote_id": dataset.harvest.remote_id if dataset.harvest else None,
+        "remote_url": dataset.harvest.remote_url if dataset.harvest else None,
         "resources": [{
             "title": resource.title,
             "url": resource.url,

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import ConfigError
-from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri
+from tierslieux.model.iri import is_iri
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.ontology.catalog_terms import CHECKSUM_DATATYPES, FREQUENCIES, PUBLISHER_TYPES
 
 #: name of the configuration file looked for in the working folder

@@ -2,7 +2,9 @@
 
 catalogue -> dataset (also a ``void:Dataset``) -> one ``dcat:Distribution`` per published data
 file, with its download address, media type, format, size in bytes, SHA-256 checksum, licence,
-description and availability. Every address is absolute: under the publication URL, or, when
+description and availability. The dataset's ``dcat:landingPage`` is the release's
+``index.html`` when the release publishes the Linked Data site, else the wiki; the wiki is its
+``prov:wasDerivedFrom`` either way. Every address is absolute: under the publication URL, or, when
 none is set, under ``{base IRI}release/`` (``default_publication_url``; the build says so).
 
 The catalogue describes the files whose bytes depend on the data alone. It does not describe
@@ -171,6 +173,9 @@ class CatalogInfo:
     #: the oldest revision date of the data (start of dcterms:temporal), "" if unknown
     oldest: str = ""
     settings: CatalogSettings = CatalogSettings()
+    #: the release publishes the Linked Data site (``index.html``, ``site/``): the dataset's
+    #: landing page is then ``index.html``, else the wiki
+    site: bool = False
 
 
 def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
@@ -262,7 +267,13 @@ def catalog_triples(info: CatalogInfo, files: Mapping[str, tuple[int, str]],
         add(dataset, DCAT + "keyword", literal_term(keyword, lang="fr"))
     if info.source_url:
         _require_absolute(info.source_url, "the wiki's address")
-        add(dataset, DCAT + "landingPage", typed(info.source_url, FOAF + "Document"))
+        add(dataset, PROV + "wasDerivedFrom", iri_term(info.source_url))
+    # one landing page, so that a harvester that keeps one (udata: the dataset's remote_url)
+    # keeps the same: the release's index.html, the page that gives access to the dataset and
+    # its files at its publisher (DCAT-AP's usage note), when there is one; else the wiki
+    landing = url("index.html") if info.site else info.source_url
+    if landing:
+        add(dataset, DCAT + "landingPage", typed(landing, FOAF + "Document"))
     _geography_source(dataset, add)
     if info.oldest or info.modified:
         # udata dereferences a period given by IRI: this one is described in this very file

@@ -100,7 +100,7 @@ def page_url(site: SiteInfo | None, title: str) -> str:
     """The wiki address of a page, or "" when the wiki's addresses are unknown."""
     if site is None or not (site.article_path or site.script_url):
         return ""
-    from tierslieux.model.rdf import page_address
+    from tierslieux.model.iri import page_address
 
     return page_address(site, title)
 

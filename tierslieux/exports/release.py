@@ -440,7 +440,7 @@ def _write_catalog(job: WriterInput, written: _Written, meta: ReleaseMeta,
         licence_iri=meta.licence_iri, licence_name=meta.licence_name,
         attribution=meta.attribution, source_url=meta.source_url,
         modified=meta.newest_revision or stats.newest_modified,
-        oldest=stats.oldest_date, settings=meta.catalog,
+        oldest=stats.oldest_date, settings=meta.catalog, site=meta.linked_data_site,
     )
     if not meta.download_base:
         log.warning(

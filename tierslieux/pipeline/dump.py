@@ -23,7 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from tierslieux.errors import DumpError
-from tierslieux.model.rdf import is_iri
+from tierslieux.model.iri import is_iri
 from tierslieux.model.records import Issue, PageRevision, SiteInfo
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

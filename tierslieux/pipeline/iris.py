@@ -11,7 +11,7 @@ IRIs (``{base}`` is the data base IRI, ``{key}`` the stored page key, stable acr
     {base}concept/{scheme}/{slug}                  a concept minted for an unknown value
     {script_url}?oldid={rev}                       the revision (provenance of everything)
 
-The character rules (``key_path``, ``slugify``, ``is_iri``) are those of ``model/rdf.py``:
+The character rules (``key_path``, ``slugify``, ``is_iri``) are those of ``model/iri.py``:
 keys keep ``/`` and never give one IRI for two keys. IRIs are plain ``str`` (the map stage's
 fast terms, pipeline/map_terms.py).
 """
@@ -19,7 +19,8 @@ fast terms, pipeline/map_terms.py).
 from __future__ import annotations
 
 from tierslieux.errors import MappingError
-from tierslieux.model.rdf import DEFAULT_BASE_IRI, is_iri, key_path, slugify
+from tierslieux.model.iri import is_iri, key_path, slugify
+from tierslieux.model.rdf import DEFAULT_BASE_IRI
 from tierslieux.model.records import SiteInfo
 from tierslieux.ontology.rules import Mapping
 

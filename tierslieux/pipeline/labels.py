@@ -44,7 +44,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tierslieux.model.rdf import XSD_STRING, parse_object, slugify
+from tierslieux.model.iri import slugify
+from tierslieux.model.rdf import XSD_STRING, parse_object
 from tierslieux.model.records import Issue
 from tierslieux.ontology.namespace import TL
 from tierslieux.pipeline.names import rank

@@ -22,18 +22,8 @@ from dataclasses import dataclass, field
 from rdflib import Literal, URIRef
 
 from tierslieux.model.clean import find_closure, fold, plain_text
-from tierslieux.model.rdf import (
-    DEFAULT_BASE_IRI,
-    IRI_LIMIT,
-    clean_text,
-    int_token,
-    is_iri,
-    literal_term,
-    page_address,
-    slugify,
-    term_lines,
-    text_token,
-)
+from tierslieux.model.iri import IRI_LIMIT, clean_text, is_iri, page_address, slugify
+from tierslieux.model.rdf import DEFAULT_BASE_IRI, int_token, literal_term, term_lines, text_token
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
 from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules

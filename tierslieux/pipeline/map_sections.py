@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 
 from tierslieux.model.records import Section
-from tierslieux.model.rdf import int_token, slugify
+from tierslieux.model.iri import slugify
+from tierslieux.model.rdf import int_token
 from tierslieux.ontology.rules import Meaning
 from tierslieux.pipeline.map_terms import RDF, TL
 

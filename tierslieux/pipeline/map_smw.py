@@ -23,7 +23,8 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from tierslieux.model.clean import fold
-from tierslieux.model.rdf import int_token, key_path, slugify
+from tierslieux.model.iri import key_path, slugify
+from tierslieux.model.rdf import int_token
 from tierslieux.model.records import Annotation
 from tierslieux.pipeline.map_terms import SKOS, TL
 from tierslieux.pipeline.map_values import map_param

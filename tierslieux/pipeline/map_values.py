@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rdflib import Literal, URIRef
 
 from tierslieux.model.clean import CLEANERS, Closure, DateValue, plain_text, split_values
-from tierslieux.model.rdf import IRI_LIMIT, is_iri
+from tierslieux.model.iri import IRI_LIMIT, is_iri
 from tierslieux.model.records import Issue
 from tierslieux.ontology.rules import ParamRule
 from tierslieux.pipeline.map_terms import RDF, SKOS, TL, XSD

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from rdflib import XSD, Literal, URIRef
 
 from tierslieux.model.clean import clean_date, clean_email, clean_phone, fold
-from tierslieux.model.rdf import is_iri
+from tierslieux.model.iri import is_iri
 from tierslieux.errors import ParseError
 from tierslieux.model.records import ParsedPage
 from tierslieux.pipeline.parse import parse_page

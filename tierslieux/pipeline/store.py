@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from tierslieux.errors import StoreError
-from tierslieux.model.rdf import clean_text
+from tierslieux.model.iri import clean_text
 from tierslieux.model.records import Issue, PageRevision, SiteInfo
 from tierslieux.pipeline.store_reads import StoreReads
 from tierslieux.pipeline.store_schema import (  # re-exported: the store's records

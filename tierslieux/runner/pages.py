@@ -53,7 +53,7 @@ def _map_one(mapper: Any, page: StoredPage) -> MappedPage:
 
 def _failed(page: StoredPage, message: str) -> MappedPage:
     """What a page that could not be parsed or mapped gives: no triple, one warning."""
-    from tierslieux.model.rdf import clean_text
+    from tierslieux.model.iri import clean_text
 
     rev = page.revision
     title = clean_text(rev.title)[0]

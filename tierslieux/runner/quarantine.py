@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tierslieux.model.lines import SortedLines
-from tierslieux.model.rdf import Triple, is_iri, split_line
+from tierslieux.model.iri import is_iri
+from tierslieux.model.rdf import Triple, split_line
 from tierslieux.model.records import Issue
 
 #: validations after the first; a release still violating its shapes after them is refused

@@ -25,7 +25,7 @@ from dataclasses import replace
 import mwparserfromhell
 
 from tierslieux.errors import ParseError
-from tierslieux.model.rdf import clean_text
+from tierslieux.model.iri import clean_text
 from tierslieux.model.records import Issue, ParsedPage, StoredPage
 from tierslieux.ontology.shown import ShownTemplates, bundled_shown
 from tierslieux.pipeline.parse.names import collapse, normalise_template_name, normalise_title
