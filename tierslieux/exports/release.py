@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -69,11 +68,15 @@ from tierslieux.exports.catalog import (
     write_catalog,
 )
 from tierslieux.exports.diff import (
-    DIFF_ADDED,
-    DIFF_REMOVED,
+    RECORD_FILE,
     REPORT_LIST_LIMIT,
+    DumpRecord,
     ReleaseDiff,
     check_drop,
+    keep_record,
+    keep_unchanged_diff,
+    previous_record,
+    write_diff_files,
 )
 from tierslieux.exports.jsonld import Context
 from tierslieux.model.lines import canonical_lines, triple_order
@@ -93,6 +96,7 @@ from tierslieux.exports.tables import TableSpec, dump_json, load_tables
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
 from tierslieux.exports.writers import (
     FORMATS,
+    DiffPass,
     Tables,
     WriterInput,
     write_diff,
@@ -206,8 +210,10 @@ class ReleaseResult:
     quality_rows: int = 0
     #: (step, seconds) of the release: "write", "validate: <validator>", "publish"...
     timings: tuple[tuple[str, float], ...] = ()
-    #: the segment cache to prune once published (always None in the result returned)
+    #: the segment cache to prune once published, and the dump's record to keep in it
+    #: (always None in the result returned)
     segment_cache: Any = None
+    dump_record: Any = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -247,6 +253,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         clock.lap("publish")
         if result.segment_cache is not None:
             result.segment_cache.prune()
+            keep_record(result.dump_record, result.segment_cache.folder / RECORD_FILE)
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -254,7 +261,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     finally:
         if staging.exists():
             pub.remove_tree(staging)
-    return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None)
+    return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None,
+                   dump_record=None)
 
 
 # --------------------------------------------------------------------------- the phases
@@ -279,7 +287,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
               written.segments.rendered, written.segments.reused)
     for name, data in copies.items():
         (staging / name).write_bytes(data)
-    _keep_unchanged_diff(written.diff, out_dir, staging)
+    keep_unchanged_diff(written.diff, out_dir, staging)
     digests = written.segments.manifest.digests()  # hashed while written
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
@@ -310,7 +318,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         tables=tuple((t.spec.name, t.rows) for t in tables)
         + ((mediation.NAME, len(national.rows)),),
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
-        segment_cache=written.segments.cache,
+        segment_cache=written.segments.cache, dump_record=written.record,
     )
 
 
@@ -356,6 +364,8 @@ class _Written:
     #: None when the release has no site (``ReleaseMeta.linked_data_site``)
     site: SiteSummary | None
     segments: SegmentsPass
+    #: how the N-Triples dump is made of members (kept for the next release's diff)
+    record: DumpRecord | None = None
 
 
 def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
@@ -365,34 +375,29 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
     RDF dumps with the statistics, from segments rendered in the same processes. A small
     release stays in this process: forking would cost more than it saves. A release much
     smaller than the previous one is refused as soon as both are known."""
+    record_file = segment_cache / RECORD_FILE if segment_cache is not None else None
+    previous = previous_record(job.out_dir, record_file)
     with writer_pool(job, len(job.lines), workers) as pool:
         names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
         segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
                                   start=lambda: [pool.submit(write_format, name)
                                                  for name in names]
-                                  + [pool.submit(write_diff)],
+                                  + ([] if previous else [pool.submit(write_diff)]),
                                   remote=segment_renderer)
-        *jobs, diff_job = segments.started
-        formats = dict(zip(names, jobs))
+        formats = dict(zip(names, segments.started))
         stats = segments.stats
-        compared = diff_job.result()
+        record = DumpRecord.of_manifest(segments.manifest, dict(stats.classes))
+        if previous is not None:  # only the members that changed (diff.py)
+            compared = DiffPass(*write_diff_files(job.lines, job.out_dir, job.staging,
+                                                  previous, record))
+        else:
+            compared = segments.started[-1].result()
         check_drop(compared.diff, stats.triples, threshold=meta.diff_threshold,
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
     return _Written(tables=done["tables"], stats=stats, diff=compared.diff,
-                    site=done.get("site"), segments=segments)
-
-
-def _keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None:
-    """Same data as the release in place: keep its diff (the change that led to this data),
-    so that rebuilding an unchanged store republishes byte-identical files."""
-    unchanged = (diff.previous_triples is not None and not diff.triples_added
-                 and not diff.triples_removed
-                 and all((out_dir / name).is_file() for name in (DIFF_ADDED, DIFF_REMOVED)))
-    if unchanged:
-        for name in (DIFF_ADDED, DIFF_REMOVED):
-            shutil.copyfile(out_dir / name, staging / name)
+                    site=done.get("site"), segments=segments, record=record)
 
 
 @dataclass(frozen=True)
