@@ -283,7 +283,8 @@ def test_the_shapes_say_one_label_per_language(sample_release: Path) -> None:
     from tierslieux.model.rdf import RDF_TYPE
     from tierslieux.pipeline.runs import key_triple
     from tierslieux.validation.reference import validate_graph
-    from tierslieux.validation.shacl import default_checker, ontology_lines, validate_triples
+    from tierslieux.validation.shacl import default_checker, ontology_lines
+    from tierslieux.validation.shacl_stream import validate_triples
 
     with gzip.open(sample_release / "tierslieux.nt.gz", "rt", encoding="utf-8") as fh:
         lines = fh.read().splitlines()

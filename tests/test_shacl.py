@@ -18,13 +18,8 @@ from tierslieux.model.rdf import DEFAULT_BASE_IRI, nt_line
 from tierslieux.model.records import MappedPage
 from tierslieux.ontology.namespace import TL
 from tierslieux.validation.engine import validate_graph
-from tierslieux.validation.shacl import (
-    ShapeChecker,
-    Unsupported,
-    compile_shapes,
-    validate_lines,
-    validate_pages,
-)
+from tierslieux.validation.shacl import ShapeChecker, Unsupported, compile_shapes
+from tierslieux.validation.shacl_stream import validate_lines, validate_pages
 
 BASE = DEFAULT_BASE_IRI
 WIP = URIRef(BASE + "place/Le_WIP")

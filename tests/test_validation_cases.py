@@ -37,7 +37,7 @@ from tierslieux.model.records import MappedPage
 from tierslieux.validation.engine import SHACL_ENGINES, TABLE_ENGINES, validate_graph, \
     validate_tables
 from tierslieux.validation.report import TableReport, ValidationReport
-from tierslieux.validation.shacl import validate_lines, validate_pages
+from tierslieux.validation.shacl_stream import validate_lines, validate_pages
 
 #: the SHACL engines the cases run through: the interface's, and the two streaming forms
 SHACL_RUNS = (*SHACL_ENGINES, "compiled-dump", "compiled-pages")

@@ -127,7 +127,8 @@ def materialize_run(_state: Shared, run_dir: str, names: Sequence[str], order: s
 def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tuple[str, str]]):
     """The SHACL report of the release and the ontology (sorted files in triple order):
     violations only, the other severities are not reported by a build."""
-    from tierslieux.validation.shacl import default_checker, validate_triples
+    from tierslieux.validation.shacl import default_checker
+    from tierslieux.validation.shacl_stream import validate_triples
 
     triples = TripleOrder([Path(p) for p in paths])
     return validate_triples(default_checker(), lambda: triples, unresolved,

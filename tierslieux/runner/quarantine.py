@@ -122,7 +122,8 @@ def repair_release(report: Any, paths: Sequence[str], unresolved: frozenset
     from pathlib import Path
 
     from tierslieux.pipeline.runs import TripleOrder
-    from tierslieux.validation.shacl import default_checker, validate_triples
+    from tierslieux.validation.shacl import default_checker
+    from tierslieux.validation.shacl_stream import validate_triples
 
     def validate(quarantine: Quarantine) -> Any:
         triples = FilteredTriples(TripleOrder([Path(p) for p in paths]), quarantine)

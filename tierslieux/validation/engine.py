@@ -50,7 +50,7 @@ def validate_graph(graph: Graph, *, shapes: Graph | None = None, ontology: Graph
     from rdflib import Graph
 
     from tierslieux.ontology import load_ontology, load_shapes
-    from tierslieux.validation.shacl import validate_data_graph
+    from tierslieux.validation.shacl_stream import validate_data_graph
 
     data = Graph()
     for triple in load_ontology() if ontology is None else ontology:

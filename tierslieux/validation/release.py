@@ -277,7 +277,8 @@ def check_shacl(release: StagedRelease) -> Iterator[str]:
     from tierslieux.errors import ShapesError
     from tierslieux.model.lines import read_ntriples_gz
     from tierslieux.validation.engine import validate_graph
-    from tierslieux.validation.shacl import Unsupported, validate_lines
+    from tierslieux.validation.shacl import Unsupported
+    from tierslieux.validation.shacl_stream import validate_lines
 
     try:
         shapes, ontology = release_shapes(release.folder)
