@@ -124,12 +124,27 @@ def materialize_run(_state: Shared, run_dir: str, names: Sequence[str], order: s
     return materialize(run_dir, names, order)
 
 
-def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tuple[str, str]]):
+def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tuple[str, str]],
+                  cache_folder: str | None = None):
     """The SHACL report of the release and the ontology (sorted files in triple order):
-    violations only, the other severities are not reported by a build."""
+    violations only, the other severities are not reported by a build. With
+    ``cache_folder``, the results of the groups of subjects that did not change since the
+    previous build are reused (validation/shacl_cache.py)."""
     from tierslieux.validation.shacl import default_checker
     from tierslieux.validation.shacl_stream import validate_triples
 
+    severities = frozenset({"violation"})
     triples = TripleOrder([Path(p) for p in paths])
+    cache = None
+    if cache_folder is not None:
+        from importlib import resources
+
+        from tierslieux import __version__
+        from tierslieux.validation.shacl import ontology_lines
+        from tierslieux.validation.shacl_cache import ShaclCache, setup_digest
+
+        shapes = resources.files("tierslieux.ontology").joinpath("shapes.ttl").read_bytes()
+        cache = ShaclCache(Path(cache_folder),
+                           setup_digest(__version__, shapes, ontology_lines(), severities))
     return validate_triples(default_checker(), lambda: triples, unresolved,
-                            severities=frozenset({"violation"}))
+                            severities=severities, cache=cache)

@@ -39,7 +39,9 @@ def start_shacl(pool: SharedPool, cache: BuildCache, version: str, checker: Any,
     ontology_run = _ontology_run(cache, version)
     unresolved = frozenset(unresolved | checker.local_class_failures(_ontology_lines()))
     paths = [str(release.merged_paths()[1]), str(run_paths(cache.run_dir, ontology_run)[1])]
-    future = pool.submit(tasks.validate_runs, paths, unresolved)
+    # the results of unchanged groups of subjects, beside the run files' folder
+    results = cache.run_dir.with_name(cache.run_dir.name[:-len(".d")] + ".shacl.d")
+    future = pool.submit(tasks.validate_runs, paths, unresolved, str(results))
     return Shacl(validators(future), future, paths, unresolved, frozenset({ontology_run}))
 
 

@@ -10,6 +10,7 @@ pages as the build validates them, ``validate_data_graph`` any rdflib graph (the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from rdflib import Graph
 
@@ -23,6 +24,7 @@ from tierslieux.validation.shacl import (
     default_checker,
     ontology_lines,
 )
+from tierslieux.validation.shacl_cache import GroupResults, ShaclCache, group_digest, groups
 from tierslieux.validation.shapes import (
     RDFS_SUBCLASS,
     SEVERITY_ORDER,
@@ -36,14 +38,16 @@ from tierslieux.validation.shapes import (
 def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Triple]],
                      unresolved: set[tuple[str, str]] | frozenset = frozenset(),
                      severities: frozenset[str] | None = None,
-                     types: dict[str, frozenset[str]] | None = None) -> ValidationReport:
+                     types: dict[str, frozenset[str]] | None = None,
+                     cache: ShaclCache | None = None) -> ValidationReport:
     """Validate a release given as triples in triple order (the data and the ontology).
 
     ``triples`` is called once, and a second time only when some results need the titles of
     their pages. ``unresolved`` are the ``(value, class)`` pairs some page could not decide
     (``local_class_failures``); every other ``sh:class`` check is satisfied. With ``types``
     (the rdf:types of every subject, see ``subject_types``) every ``sh:class`` check is
-    decided from them instead.
+    decided from them instead. With ``cache`` (and no ``types``), the results of each group
+    of subjects that did not change are taken from it (shacl_cache.py): the same report.
     """
     wanted_values = {value for value, _ in unresolved}
     global_types: dict[str, set[str]] = {}
@@ -56,15 +60,34 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
     results: list[Result] = []
     pending: list[tuple[Result, str, str]] = []
     unseen = set(checker.by_node)  # sh:targetNode foci: checked even without any triple
-    for subject, pairs in subject_groups(triples()):
-        if subject in wanted_values:
-            global_types[subject] = {
-                unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<"}
-        if unseen:
-            unseen.discard(unescape(subject))
-        found, waiting = checker.check_subject(subject, pairs, class_ok, severities)
-        results.extend(found)
-        pending.extend(waiting)
+    if cache is not None and types is None:
+        for group in groups(triples()):
+            digest = group_digest(group)
+            cache.used.add(digest)
+            found_group = cache.get(digest)
+            if found_group is None or not found_group.still_valid(class_ok):
+                found_group = _check_group(checker, group, class_ok, severities)
+                cache.put(digest, found_group)
+                cache.checked += 1
+            else:
+                cache.reused += 1
+            results.extend(Result(*r) for r in found_group.results)
+            pending.extend((Result(*r[:5]), r[5], r[6]) for r in found_group.pending)
+            for subject, found_types in found_group.types:
+                if subject in wanted_values:
+                    global_types[subject] = set(found_types)
+            unseen.difference_update(found_group.nodes)
+        cache.prune()
+    else:
+        for subject, pairs in subject_groups(triples()):
+            if subject in wanted_values:
+                global_types[subject] = {
+                    unescape(o[1:-1]) for p, o in pairs if p == RDF_TYPE and o[0] == "<"}
+            if unseen:
+                unseen.discard(unescape(subject))
+            found, waiting = checker.check_subject(subject, pairs, class_ok, severities)
+            results.extend(found)
+            pending.extend(waiting)
     for subject in sorted(unseen):
         found, waiting = checker.check_subject(subject, [], class_ok, severities)
         results.extend(found)
@@ -85,6 +108,40 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
         conforms=not any(v.severity == "violation" for v in violations),
         violations=tuple(violations),
     )
+
+
+def _check_group(checker: ShapeChecker, group: list[tuple[str, list]], class_ok: Any,
+                 severities: frozenset[str] | None) -> GroupResults:
+    """Check a group of subjects, noting every ``class_ok`` question and its answer."""
+    asked: dict[tuple[str, str], bool | None] = {}
+
+    def asking(value: str, cls: str) -> bool | None:
+        answer = asked[(value, cls)] = class_ok(value, cls)
+        return answer
+
+    results: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = []
+    typed: list[tuple[str, tuple[str, ...]]] = []
+    nodes: list[str] = []
+    for subject, pairs in group:
+        found_types = sorted({unescape(o[1:-1]) for p, o in pairs
+                              if p == RDF_TYPE and o[0] == "<"})
+        if found_types:
+            typed.append((subject, tuple(found_types)))
+        plain = unescape(subject)
+        if plain in checker.by_node:
+            nodes.append(plain)
+        found, waiting = checker.check_subject(subject, pairs, asking, severities)
+        results.extend(_fields(r) for r in found)
+        pending.extend(_fields(r) + (value, cls) for r, value, cls in waiting)
+    return GroupResults(tuple(results), tuple(pending),
+                        tuple((v, c, a) for (v, c), a in sorted(asked.items(),
+                                                                 key=lambda item: item[0])),
+                        tuple(typed), tuple(nodes))
+
+
+def _fields(result: Result) -> tuple[str, ...]:
+    return (result.severity, result.focus, result.path, result.message, result.value)
 
 
 _WAS_DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
