@@ -21,7 +21,7 @@ from test_segments import tricky_lines
 
 from tierslieux.errors import ValidationError
 from tierslieux.exports import diff as diff_module
-from tierslieux.exports import segments
+from tierslieux.exports import segcut
 from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, PAGE_MARKER, RECORD_FILE, DumpRecord
 from tierslieux.exports.release import ReleaseMeta
 from tierslieux.model.lines import read_ntriples_gz
@@ -68,7 +68,7 @@ CASES = {
 
 @pytest.fixture(autouse=True)
 def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segments, "SEGMENT_SUBJECTS", 3)  # many members
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 3)  # many members
 
 
 class Spy:
