@@ -373,8 +373,10 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
     """Every format of the registry and the diff, each a streaming pass of its own over the
     sorted lines, side by side in forked processes (one per core), the longest first, and the
     RDF dumps with the statistics, from segments rendered in the same processes. A small
-    release stays in this process: forking would cost more than it saves. A release much
-    smaller than the previous one is refused as soon as both are known."""
+    release stays in this process: forking would cost more than it saves. With a record of
+    the dump in place (diff.py) the diff reads only the members that changed, here, once the
+    dumps are written. A release much smaller than the previous one is refused as soon as both
+    are known."""
     record_file = segment_cache / RECORD_FILE if segment_cache is not None else None
     previous = previous_record(job.out_dir, record_file)
     with writer_pool(job, len(job.lines), workers) as pool:
