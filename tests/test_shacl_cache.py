@@ -10,14 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-from test_map import (  # noqa: F401 - session fixtures shared with the map tests
-    mapper,
-    mapping,
-    sample,
-    sample_mapped,
-    sample_site,
-)
-
 from tierslieux.model.lines import triple_order
 from tierslieux.model.records import MappedPage
 from tierslieux.validation import shacl_cache
@@ -60,7 +52,7 @@ def broken(pages: list[list[str]]) -> list[list[str]]:
 
 
 def test_a_report_from_the_cache_is_the_report_without_it(
-        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:  # noqa: F811
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
     pages = [list(m.triples) for m in sample_mapped.values()]
     ordered, unresolved = release_of(pages)
     cache = ShaclCache(tmp_path, "setup")
@@ -87,7 +79,7 @@ def test_a_report_from_the_cache_is_the_report_without_it(
 
 
 def test_a_group_that_asked_about_a_pair_now_undecided_is_checked_again(
-        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:  # noqa: F811
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
     pages = [list(m.triples) for m in sample_mapped.values()]
     ordered, unresolved = release_of(pages)
     cache = ShaclCache(tmp_path, "setup")
@@ -103,7 +95,7 @@ def test_a_group_that_asked_about_a_pair_now_undecided_is_checked_again(
 
 
 def test_a_damaged_entry_is_checked_again_and_old_ones_are_pruned(
-        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:  # noqa: F811
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
     pages = [list(m.triples) for m in sample_mapped.values()]
     ordered, unresolved = release_of(pages)
     check(ordered, unresolved, ShaclCache(tmp_path, "setup"))
