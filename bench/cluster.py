@@ -12,7 +12,8 @@ the tests use). Both are made once and kept in ``--work``.
 
 Each configuration runs what a user runs, the two commands ``tierslieux harvest --dump DUMP``
 (the index found beside the dump) then ``tierslieux build``, into a store, a build cache and a
-release of its own (an empty cache: every page is parsed):
+release of its own (an empty cache: every page is parsed; with the Linked Data site, as by
+default, or without it with ``--no-site``):
 
 - **local**: the local pool (``--workers``, default 0: one process per core);
 - **dask-1**, **dask-2**: ``--cluster tcp://127.0.0.1:PORT``, a cluster started for the
@@ -248,8 +249,8 @@ def configuration(name: str, dump: Path, folder: Path, args: argparse.Namespace)
         load = os.getloadavg()
         harvest = command(["-v", "harvest", "--dump", str(dump), "--store", str(store),
                            *engine], folder / "harvest.log", others)
-        build = command(["-v", "build", "--store", str(store), "--out", str(out), *engine],
-                        folder / "build.log", others)
+        build = command(["-v", "build", "--store", str(store), "--out", str(out), *engine,
+                         *(["--no-site"] if args.no_site else [])], folder / "build.log", others)
         dask_cpu = {k: round(_tree_cpu(p.pid) - dask_cpu[k], 2) for k, p in others.items()}
         dask_hwm = {k: _hwm_mb(p.pid) for k, p in others.items()}
         load_after = os.getloadavg()
@@ -350,7 +351,8 @@ def report(results: dict) -> None:
     print(f"\n{results['kind']} wiki, multistream dump of {results['dump_pages']} pages "
           f"({'/'.join(map(str, sorted(stored)))} kept by the harvest's default namespaces, "
           f"{'/'.join(map(str, sorted(built)))} built), "
-          f"{results['dump_mb']} MB (streams of {results['pages_per_stream']} pages); "
+          f"{results['dump_mb']} MB (streams of {results['pages_per_stream']} pages), "
+          f"{'with' if results['site'] else 'without'} the site; "
           f"{m['cpus']} CPUs ({m['cpu']}), {m['memory_gb']} GB, Python {m['python']}, "
           f"distributed {m['distributed']}, commit {m['commit']}")
     print(table(results))
@@ -383,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes of the local pool (0: one per core)")
     parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS))
     parser.add_argument("--work", type=Path, default=Path("/tmp/tierslieux-bench"))
+    parser.add_argument("--no-site", action="store_true",
+                        help="build without the Linked Data site (build --no-site)")
     parser.add_argument("--keep", action="store_true", help="keep the stores and releases")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
@@ -392,8 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"== multistream benchmark, {args.kind} wiki of {args.pages} pages", flush=True)
     dump = prepare(args.kind, args.pages, args.seed, args.pages_per_stream, args.work)
-    base = args.work / f"cluster-{args.kind}-{args.pages}"
+    base = args.work / f"cluster-{args.kind}-{args.pages}{'-nosite' if args.no_site else ''}"
     results = {"kind": args.kind, "pages": args.pages, "pages_per_stream": args.pages_per_stream,
+               "site": not args.no_site,
                "dump": str(dump), "dump_pages": dump_pages(dump),
                "dump_mb": round(dump.stat().st_size / 1e6, 1),
                "machine": machine(), "local_workers": args.workers,
@@ -408,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     results["identical"] = not differ
     results["differing_files"] = differ
     results["files_compared"] = sum(1 for p in outs[0].rglob("*") if p.is_file())
-    for path in (args.work / f"results-cluster-{args.kind}-{args.pages}.json", args.json):
+    for path in (base.with_name(f"results-{base.name}.json"), args.json):
         if path:
             path.write_text(json.dumps(results, indent=2) + "\n")
     report(results)
