@@ -9,6 +9,8 @@ unreadable dump).
 from __future__ import annotations
 
 import bz2
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +153,29 @@ def test_streams_of_any_size(sample_xml, tmp_path, pages_per_stream):
     harvest(dump, tmp_path / "multi.sqlite")
     harvest(sample_xml, tmp_path / "plain.sqlite")
     assert store_state(tmp_path / "multi.sqlite") == store_state(tmp_path / "plain.sqlite")
+
+
+def test_the_writer_cuts_the_export_into_streams_without_losing_a_byte(sample_xml, tmp_path):
+    """bench/multistream.py, read a line at a time: the streams hold the export, byte for byte
+    (header, 27 pages in groups of 4, closing tag), and each index line names the stream that
+    holds its page."""
+    dump, index = write_multistream(sample_xml, tmp_path, pages_per_stream=4)
+    data = dump.read_bytes()
+    assert bz2.decompress(data) == sample_xml.read_bytes()  # the streams, concatenated
+    streams, offset = {}, 0
+    while offset < len(data):
+        decompressor = bz2.BZ2Decompressor()
+        streams[offset] = decompressor.decompress(data[offset:]).decode("utf-8")
+        offset = len(data) - len(decompressor.unused_data)
+    texts = list(streams.values())
+    assert len(texts) == 1 + 7 + 1  # the header, ceil(27 / 4) groups of pages, the tail
+    assert "<siteinfo>" in texts[0] and "<page>" not in texts[0]
+    assert texts[-1].strip() == "</mediawiki>"
+    assert [t.count("<page>") for t in texts[1:-1]] == [4] * 6 + [3]
+    lines = _index_lines(index)
+    assert len(lines) == 27
+    for line in lines:
+        at, page_id, title = line.rstrip("\n").split(":", 2)
+        held = streams[int(at)]
+        assert f"<id>{page_id}</id>" in held
+        assert title in {html.unescape(t) for t in re.findall(r"<title>(.*?)</title>", held)}
