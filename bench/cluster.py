@@ -65,7 +65,9 @@ CONFIGS = ("local", "dask-1", "dask-2")
 _PHASES = re.compile(r"Build phases \(s\): (.*?); (\d+) of (\d+) pages parsed")
 _PUBLISHED = re.compile(r"Published (\d+) triples from (\d+) pages")
 _HARVESTED = re.compile(r"Harvested .*?: (\d+) pages fetched")
-_WORKER = re.compile(r"Dask worker (tcp://\S+): (\d+) pages in ([\d.]+) s of work")
+#: a worker's line at the end of a build; since cb7cc0c its work includes the segments it rendered
+_WORKER = re.compile(r"Dask worker (tcp://\S+): (\d+) pages in ([\d.]+) s of work"
+                     r"(?: \(\d+ pages/s\), (\d+) segments)?")
 
 
 # --------------------------------------------------------------------------- the wiki
@@ -270,10 +272,11 @@ def configuration(name: str, dump: Path, folder: Path, args: argparse.Namespace)
         phases[step] = float(seconds)
     throughput = {}
     for stage in ("harvest", "build"):
-        for address, pages, seconds in _WORKER.findall(
+        for address, pages, seconds, segments in _WORKER.findall(
                 (folder / f"{stage}.log").read_text(errors="replace")):
             throughput.setdefault(stage, []).append(
-                {"worker": address, "pages": int(pages), "seconds": float(seconds)})
+                {"worker": address, "pages": int(pages), "seconds": float(seconds),
+                 "segments": int(segments) if segments else None})
     command_cpu = harvest["cpu_seconds"] + build["cpu_seconds"]
     return {
         "engine": name, "address": cluster.address if cluster else None,
@@ -364,8 +367,9 @@ def report(results: dict) -> None:
               f"{r['load_before']} before, {r['load_after']} after")
         for stage, lines in r["worker_throughput"].items():
             print(f"{name}: {stage} on the workers: " + "; ".join(
-                f"{w['worker']} {w['pages']} pages in {w['seconds']:g} s "
-                f"({w['pages'] / w['seconds']:.0f} pages/s)" if w["seconds"] else
+                f"{w['worker']} {w['pages']} pages"
+                + (f" and {w['segments']} segments" if w.get("segments") else "")
+                + f" in {w['seconds']:g} s of work" if w["seconds"] else
                 f"{w['worker']} {w['pages']} pages" for w in lines))
     print(f"\nload average before the benchmark {results['load_before']}, after "
           f"{results['load_after']}")
