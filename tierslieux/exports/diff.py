@@ -308,7 +308,9 @@ class DumpRecord:
         try:
             if path.stat().st_size != self.size:
                 return False
-            return sha256_of(path) == self.sha256
+            from tierslieux.exports.report import sha256_file  # report imports this module
+
+            return sha256_file(path) == self.sha256
         except OSError:
             return False
 
@@ -334,14 +336,6 @@ def keep_unchanged_diff(diff: ReleaseDiff, out_dir: Path, staging: Path) -> None
     if unchanged:
         for name in (DIFF_ADDED, DIFF_REMOVED):
             shutil.copyfile(out_dir / name, staging / name)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def previous_record(out_dir: Path, record_file: Path | None) -> DumpRecord | None:
