@@ -56,7 +56,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from multistream import write_multistream  # noqa: E402
-from run import _tree_cpu, _tree_rss, same_files  # noqa: E402  (bench/run.py's measures)
+from run import _tree_cpu, _tree_rss, same_files, tree_pids  # noqa: E402  (bench/run.py's measures)
 
 BIN = Path(sys.executable).parent
 TIERSLIEUX = BIN / "tierslieux"
@@ -172,25 +172,10 @@ class Cluster:
 # --------------------------------------------------------------------------- measuring
 
 
-def _tree(pid: int) -> list[int]:
-    """A process and its live descendants, from /proc."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(c) for c in children.read().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return found
-
-
 def _hwm_mb(pid: int) -> float:
     """The largest peak resident memory (VmHWM, MB) of a process and its live descendants."""
     peak = 0
-    for current in _tree(pid):
+    for current in tree_pids(pid):
         try:
             with open(f"/proc/{current}/status") as status:
                 for line in status:

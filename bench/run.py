@@ -68,21 +68,31 @@ CLOCK_FILES = {"report.json"}
 # --------------------------------------------------------------------------- measuring
 
 
+def tree_pids(pid: int) -> list[int]:
+    """A process and its live descendants, from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(c) for c in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
 def _tree_rss(pid: int) -> int:
     """Resident memory (kB) of a process and all its descendants, from /proc."""
     total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
+    for current in tree_pids(pid):
         try:
             with open(f"/proc/{current}/status") as status:
                 for line in status:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
                         break
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(c) for c in children.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return total
@@ -95,16 +105,11 @@ def _tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process, its live descendants and the
     descendants it has reaped, from /proc."""
     total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
+    for current in tree_pids(pid):
         try:
             with open(f"/proc/{current}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(c) for c in children.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
             continue
     return total / _TICK
