@@ -53,6 +53,8 @@ DESCRIPTION = (
     "numérique » v1.0.2 (LaMednum/standard-mediation-num). pivot vaut 00000000000000 pour un "
     "lieu sans SIRET connu. Les lieux écartés, et pourquoi, sont dans quality.csv."
 )
+#: the tables the national table is made from (their rows, see ``national_table``)
+SOURCES = ("tiers_lieux", "pages")
 #: the pivot of a place without a SIRET (see the module docstring)
 NO_PIVOT = "00000000000000"
 #: national column -> the tiers_lieux.csv column it is taken from
@@ -200,4 +202,5 @@ def national_resource(size: int, digest: str) -> dict[str, Any]:
 def national_table(tables: Sequence[TableResult]) -> NationalTable:
     """The national table of the tables of a release (found by name)."""
     named = {t.spec.name: t for t in tables}
-    return build_national(named.get("tiers_lieux"), named.get("pages"))
+    places, pages = SOURCES
+    return build_national(named.get(places), named.get(pages))
