@@ -75,6 +75,7 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return original(setup, triples)
 
     monkeypatch.setattr(segments, "make_piece", counting)
+    monkeypatch.setattr(tablepieces, "make_piece", counting)
     return calls
 
 

@@ -58,15 +58,7 @@ from tierslieux.exports.ntriples import GZIP_LEVEL
 from tierslieux.exports import segcut
 from tierslieux.exports.segcache import SegmentCache, setup_digest
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
-from tierslieux.exports.tablepieces import (
-    PieceCache,
-    TableAssembly,
-    TablePiece,
-    Tables,
-    make_piece,
-    pieces_folder,
-    still_valid,
-)
+from tierslieux.exports.tablepieces import PieceCache, PieceFlow, TablePiece, Tables, make_piece
 from tierslieux.exports.turtle import TurtleBlocks
 from tierslieux.model.rdf import Triple
 
@@ -378,13 +370,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
     tables = getattr(job, "tables", None)
-    pieces = PieceCache(pieces_folder(cache_folder), tables.digest) \
-        if tables is not None and cache_folder is not None else None
-    table_files = TableAssembly(job.staging, tables) if tables is not None else None
-    #: segment digest -> its piece, for the pieces known before the segment is rendered
-    known: dict[str, TablePiece] = {}
-    #: digests of the pieces made in this release (to keep in the piece cache)
-    made: set[str] = set()
+    flow = PieceFlow(job.staging, tables, cache_folder) if tables is not None else None
     assembly = _Assembly(job.staging, setup)
     #: in order: batches in the pool or rendered here, segments from the cache (each stream's
     #: segments come in its own order, so each file is written in order)
@@ -395,20 +381,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     folder = str(cache_folder) if cache_folder is not None else None
     started: list[Any] = []
 
-    def piece_of(segment: Segment, here: bool) -> None:
-        """The piece of a subject segment: from the cache when it still holds, else made here
-        (``here``) or left to the worker that renders the segment."""
-        found = pieces.get(segment.digest) if pieces is not None else None
-        if found is not None and still_valid(found, tables.index):
-            known[segment.digest] = found
-            pieces.reused += 1
-        elif here:
-            known[segment.digest] = make_piece(tables, segment.triples)
-            made.add(segment.digest)
-
     def submit() -> None:
-        wanted = [s.digest for s in batch if s.kind == SUBJECTS and tables is not None
-                  and s.digest not in known]
+        wanted = flow.wanted(batch) if flow is not None else []
         future = (remote.submit(setup, list(batch), folder) if remote is not None
                   else pool.submit(render_batch, list(batch), folder, wanted))
         pending.append(_Batch(future, list(batch), wanted))
@@ -440,16 +414,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
             done = [item]
         for rendered in done:
             state.add(rendered, assembly)
-            if table_files is not None and rendered.stream == SUBJECTS:
-                piece = known.pop(rendered.digest, None) or rendered.table
-                if rendered.table is not None:
-                    made.add(rendered.digest)
-                table_files.add(piece)
-                if pieces is not None:
-                    pieces.used.add(rendered.digest)
-                    if rendered.digest in made:
-                        pieces.put(rendered.digest, piece)
-                        pieces.made += 1
+            if flow is not None and rendered.stream == SUBJECTS:
+                flow.add(rendered.digest, rendered.table)
 
     try:
         for seen, segment in enumerate(segcut.cut(job.ordered)):
@@ -457,9 +423,9 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 # the other tasks queue behind the first batches (or at once, in a rebuild)
                 started.append(start())
             found = cache.get(segment.kind, segment.digest) if cache is not None else None
-            if tables is not None and segment.kind == SUBJECTS:
+            if flow is not None and segment.kind == SUBJECTS:
                 # made here when the segment is not rendered in the pool
-                piece_of(segment, here=found is not None or remote is not None)
+                flow.meet(segment, here=found is not None or remote is not None)
             if found is not None:
                 if batch:
                     submit()
@@ -480,20 +446,18 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
         while pending:
             take(pending.pop(0))
         frames = assembly.close(state.triples)
-        written = table_files.close() if table_files is not None else None
+        written = flow.close() if flow is not None else None
     except BaseException:
         assembly.abort()
-        if table_files is not None:
-            table_files.abort()
+        if flow is not None:
+            flow.abort()
         raise
     if cache is not None:
         cache.used.update(state.entries)
     manifest = Manifest(frames, state.triples, tuple(state.problems))
-    if pieces is not None:
-        log.debug("table pieces: %d made, %d reused", pieces.made, pieces.reused)
     return SegmentsPass(combine_stats(state.stats), manifest, len(state.entries),
                         state.rendered, state.reused, cache, started[0] if started else None,
-                        written, pieces)
+                        written, flow.cache if flow is not None else None)
 
 
 @dataclass

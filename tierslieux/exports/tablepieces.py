@@ -42,6 +42,7 @@ from typing import Any
 
 from tierslieux import __version__
 from tierslieux.exports import mediation
+from tierslieux.exports.segcut import SUBJECTS
 from tierslieux.exports.tables import (
     TableResult,
     TableSpec,
@@ -315,3 +316,56 @@ class TableAssembly:
     def abort(self) -> None:
         for out in self.outs:
             out.close()
+
+
+class PieceFlow:
+    """The pieces of a release's subject segments, as ``segments.write_segments`` meets the
+    segments (``meet``, in the cut's order) and takes them back rendered (``add``, in the same
+    order): each piece from the cache when it still holds, else made in this process (a
+    segment not rendered in the pool) or by the worker that renders the segment
+    (``wanted``)."""
+
+    def __init__(self, staging: Path, setup: TablesSetup, cache_folder: Path | None) -> None:
+        self.setup = setup
+        self.cache = PieceCache(pieces_folder(cache_folder), setup.digest) \
+            if cache_folder is not None else None
+        self.files = TableAssembly(staging, setup)
+        #: segment digest -> its piece, for the pieces known before the segment is rendered
+        self.known: dict[str, TablePiece] = {}
+        #: the segments whose pieces were made in this release (to keep in the cache)
+        self.made: set[str] = set()
+
+    def meet(self, segment: Any, here: bool) -> None:
+        found = self.cache.get(segment.digest) if self.cache is not None else None
+        if found is not None and still_valid(found, self.setup.index):
+            self.known[segment.digest] = found
+            self.cache.reused += 1
+        elif here:
+            self.known[segment.digest] = make_piece(self.setup, segment.triples)
+            self.made.add(segment.digest)
+
+    def wanted(self, batch: Sequence[Any]) -> list[str]:
+        """The digests of the subject segments of ``batch`` whose pieces the worker makes."""
+        return [s.digest for s in batch if s.kind == SUBJECTS and s.digest not in self.known]
+
+    def add(self, digest: str, made: TablePiece | None) -> None:
+        """The next subject segment, rendered (``made``: the piece its worker made)."""
+        piece = self.known.pop(digest, None) or made
+        if piece is None:
+            raise RuntimeError(f"no table piece for segment {digest[:12]}")
+        if made is not None:
+            self.made.add(digest)
+        self.files.add(piece)
+        if self.cache is not None:
+            self.cache.used.add(digest)
+            if digest in self.made:
+                self.cache.put(digest, piece)
+                self.cache.made += 1
+
+    def close(self) -> Tables:
+        if self.cache is not None:
+            log.debug("table pieces: %d made, %d reused", self.cache.made, self.cache.reused)
+        return self.files.close()
+
+    def abort(self) -> None:
+        self.files.abort()

@@ -21,7 +21,7 @@ from typing import Any
 from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, ReleaseDiff, diff_release
 from tierslieux.exports.jsonld import Context
 from tierslieux.exports.ntriples import NTriplesGzWriter
-from tierslieux.exports.tablepieces import Tables, TableSummary, TablesSetup
+from tierslieux.exports.tablepieces import TablesSetup
 from tierslieux.exports.tables import TableSpec
 from tierslieux.exports.turtle import write_turtle
 from tierslieux.site import SiteSummary, write_site
@@ -50,9 +50,6 @@ class WriterInput:
     #: what the tables' pieces are made from (the index of the release), set by the release
     #: before the pool is forked; None: no CSV table is written
     tables: TablesSetup | None = None
-
-
-__all__ = ["FORMATS", "Format", "Tables", "TableSummary", "WriterInput"]
 
 
 @dataclass(frozen=True)
