@@ -18,6 +18,7 @@ from tierslieux.exports.release import ReleaseMeta
 from tierslieux.exports.tables import (
     TableResult,
     _Index,
+    build_tables,
     csv_block,
     load_tables,
     write_table,
@@ -138,6 +139,16 @@ def test_a_rebuild_remakes_the_rows_that_read_what_changed(tmp_path: Path,
     release(lines, tmp_path / "again", meta, segment_cache=cache)
     assert made == []  # nothing changed: every piece from the cache
     assert files(tmp_path / "again") == files(before)
+    # and the tables are those of the one pass over every triple (build_tables)
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    results = build_tables(triple_order(lines), load_tables(), sitename="Movilab")
+    for result in results:
+        write_table(result, whole)
+    mediation.write_national(mediation.national_table(results), whole)
+    for result in results:
+        assert (whole / result.spec.file).read_bytes() == files(before)[result.spec.file]
+    assert (whole / mediation.FILE).read_bytes() == files(before)[mediation.FILE]
 
 
 def test_a_damaged_piece_is_made_again(tmp_path: Path, made: list[int],

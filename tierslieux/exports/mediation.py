@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.exports.package import csv_resource
-from tierslieux.exports.tables import SEPARATOR, TableResult, neutralise
+from tierslieux.exports.tables import SEPARATOR, TableResult, TableSpec, neutralise
 from tierslieux.model.records import Issue
 
 NAME = "lieux_mediation_numerique"
@@ -91,6 +91,19 @@ def resource_schema() -> dict[str, Any]:
     for key in ("name", "title", "version", "homepage", "uri"):
         schema[key] = official[key]
     return schema
+
+
+def kept_columns(spec: TableSpec) -> tuple[int, ...]:
+    """The columns of a table's rows that ``build_national`` reads: all of ``tiers_lieux``,
+    the ``id`` and ``titre`` of ``pages``, none of the other tables (tablepieces.py keeps only
+    these, so that the pages' rows held for the join stay small)."""
+    places, pages = SOURCES
+    names = [c.name for c in spec.columns]
+    if spec.name == places:
+        return tuple(range(len(names)))
+    if spec.name == pages:
+        return tuple(i for i, name in enumerate(names) if i == 0 or name == "titre")
+    return ()
 
 
 @dataclass

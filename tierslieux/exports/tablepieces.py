@@ -9,8 +9,9 @@ every table is its header followed by the rows of each segment, in the segments'
 
 - each table's CSV bytes (``tables.csv_block``: pandas, as a whole table is written), its row
   count, its neutralised cells and its warnings;
-- the rows of the tables the national table is made from (``mediation.SOURCES``: it is joined
-  whole, from these rows, at the end; it costs a few milliseconds);
+- the cells the national table is made from (``mediation.kept_columns``: all of
+  ``tiers_lieux``, the id and title of ``pages``; it is joined whole, from these rows, at the
+  end: a few milliseconds at 8,000 pages);
 - every index lookup its rows made (``(direction, predicate, IRI)``) and a digest of the
   answers they got.
 
@@ -35,7 +36,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ from tierslieux.model.rdf import Triple
 log = logging.getLogger(__name__)
 
 #: bumped when what a piece holds, or how it is made, changes
-PIECE_FORMAT = 1
+PIECE_FORMAT = 2
 USED_FILES = ("used-current.txt", "used-previous.txt")
 FORWARD, BACKWARD = "f", "b"
 
@@ -151,7 +152,8 @@ class TablePiece:
     rows: tuple[int, ...]
     neutralised: tuple[int, ...]
     warnings: tuple[tuple[str, ...], ...]
-    #: table name -> its rows, for the tables the national table is made from
+    #: table name -> its rows (``mediation.kept_columns`` of them), for the tables the national
+    #: table is made from
     kept: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
     #: (direction, predicate, IRI) of every index lookup, sorted
     asked: tuple[tuple[str, str, str], ...]
@@ -169,8 +171,8 @@ def make_piece(setup: TablesSetup, triples: Sequence[Triple]) -> TablePiece:
         rows=tuple(len(r.rows) for r in results),
         neutralised=tuple(r.neutralised for r in results),
         warnings=tuple(tuple(r.warnings) for r in results),
-        kept=tuple((r.spec.name, tuple(tuple(row) for row in r.rows)) for r in results
-                   if r.spec.name in mediation.SOURCES),
+        kept=tuple((r.spec.name, tuple(tuple(row[i] for i in columns) for row in r.rows))
+                   for r in results if (columns := mediation.kept_columns(r.spec))),
         asked=asked, answers=answers_digest(setup.index, asked))
 
 
@@ -307,8 +309,9 @@ class TableAssembly:
         summaries = tuple(TableSummary(spec, self.rows[n], self.neutralised[n],
                                        tuple(self.warnings[n]))
                           for n, spec in enumerate(self.setup.specs))
-        named = [TableResult(spec, rows=[list(r) for r in self.kept.get(spec.name, ())])
-                 for spec in self.setup.specs if spec.name in mediation.SOURCES]
+        named = [TableResult(replace(spec, columns=tuple(spec.columns[i] for i in columns)),
+                             rows=[list(r) for r in self.kept.get(spec.name, ())])
+                 for spec in self.setup.specs if (columns := mediation.kept_columns(spec))]
         national = mediation.national_table(named)
         mediation.write_national(national, self.staging)
         return Tables(summaries, national)
