@@ -297,14 +297,14 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
     monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 10**12)
     build(store, tmp_path / "inline", ONE)
     pids = tmp_path / "pids"
-    turtle = writers.FORMATS["tables"]
+    site = writers.FORMATS["site"]
 
     def recording(job: writers.WriterInput) -> None:
         with open(pids, "a") as out:
             out.write(f"{os.getpid()}\n")
-        return turtle.write(job)
+        return site.write(job)
 
-    monkeypatch.setitem(writers.FORMATS, "tables", dataclasses.replace(turtle, write=recording))
+    monkeypatch.setitem(writers.FORMATS, "site", dataclasses.replace(site, write=recording))
     monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 0)
     build(store, tmp_path / "forked", BuildOptions(workers=2, cache=False))
     assert [int(p) for p in pids.read_text().split()] != [os.getpid()]

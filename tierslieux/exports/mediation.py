@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.exports.package import csv_resource
-from tierslieux.exports.tables import SEPARATOR, TableResult, neutralise
+from tierslieux.exports.tables import SEPARATOR, TableResult, TableSpec, neutralise
 from tierslieux.model.records import Issue
 
 NAME = "lieux_mediation_numerique"
@@ -53,6 +53,8 @@ DESCRIPTION = (
     "numérique » v1.0.2 (LaMednum/standard-mediation-num). pivot vaut 00000000000000 pour un "
     "lieu sans SIRET connu. Les lieux écartés, et pourquoi, sont dans quality.csv."
 )
+#: the tables the national table is made from (their rows, see ``national_table``)
+SOURCES = ("tiers_lieux", "pages")
 #: the pivot of a place without a SIRET (see the module docstring)
 NO_PIVOT = "00000000000000"
 #: national column -> the tiers_lieux.csv column it is taken from
@@ -89,6 +91,19 @@ def resource_schema() -> dict[str, Any]:
     for key in ("name", "title", "version", "homepage", "uri"):
         schema[key] = official[key]
     return schema
+
+
+def kept_columns(spec: TableSpec) -> tuple[int, ...]:
+    """The columns of a table's rows that ``build_national`` reads: all of ``tiers_lieux``,
+    the ``id`` and ``titre`` of ``pages``, none of the other tables (tablepieces.py keeps only
+    these, so that the pages' rows held for the join stay small)."""
+    places, pages = SOURCES
+    names = [c.name for c in spec.columns]
+    if spec.name == places:
+        return tuple(range(len(names)))
+    if spec.name == pages:
+        return tuple(i for i, name in enumerate(names) if i == 0 or name == "titre")
+    return ()
 
 
 @dataclass
@@ -200,4 +215,5 @@ def national_resource(size: int, digest: str) -> dict[str, Any]:
 def national_table(tables: Sequence[TableResult]) -> NationalTable:
     """The national table of the tables of a release (found by name)."""
     named = {t.spec.name: t for t in tables}
-    return build_national(named.get("tiers_lieux"), named.get("pages"))
+    places, pages = SOURCES
+    return build_national(named.get(places), named.get(pages))

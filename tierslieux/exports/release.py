@@ -92,12 +92,12 @@ from tierslieux.exports.quality import (
 )
 from tierslieux.exports.report import release_report, sha256_file, write_sums
 from tierslieux.exports.segments import SegmentsPass, write_segments
+from tierslieux.exports.tablepieces import Tables, TablesSetup, collect_index
 from tierslieux.exports.tables import TableSpec, dump_json, load_tables
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
 from tierslieux.exports.writers import (
     FORMATS,
     DiffPass,
-    Tables,
     WriterInput,
     write_diff,
     write_format,
@@ -214,6 +214,8 @@ class ReleaseResult:
     #: (always None in the result returned)
     segment_cache: Any = None
     dump_record: Any = None
+    #: the cache of the tables' pieces to prune once published (always None in the result)
+    piece_cache: Any = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -254,6 +256,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         if result.segment_cache is not None:
             result.segment_cache.prune()
             keep_record(result.dump_record, result.segment_cache.folder / RECORD_FILE)
+        if result.piece_cache is not None:
+            result.piece_cache.prune()
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -262,7 +266,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         if staging.exists():
             pub.remove_tree(staging)
     return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None,
-                   dump_record=None)
+                   dump_record=None, piece_cache=None)
 
 
 # --------------------------------------------------------------------------- the phases
@@ -319,6 +323,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         + ((mediation.NAME, len(national.rows)),),
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
         segment_cache=written.segments.cache, dump_record=written.record,
+        piece_cache=written.segments.pieces,
     )
 
 
@@ -379,6 +384,9 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
     are known."""
     record_file = segment_cache / RECORD_FILE if segment_cache is not None else None
     previous = previous_record(job.out_dir, record_file)
+    # the tables' index, before the pool forks: its workers make the pieces (tablepieces.py)
+    job = replace(job, tables=TablesSetup(tuple(job.specs), job.sitename,
+                                          collect_index(job.lines, job.specs)))
     with writer_pool(job, len(job.lines), workers) as pool:
         names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
         segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
@@ -398,7 +406,7 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
         done = {name: job_.result() for name, job_ in formats.items()}
-    return _Written(tables=done["tables"], stats=stats, diff=compared.diff,
+    return _Written(tables=segments.tables, stats=stats, diff=compared.diff,
                     site=done.get("site"), segments=segments, record=record)
 
 

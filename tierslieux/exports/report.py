@@ -15,7 +15,7 @@ from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, REPORT_LIST_LIMIT,
 if TYPE_CHECKING:
     from tierslieux.exports.catalog import GraphStats
     from tierslieux.exports.release import ReleaseMeta
-    from tierslieux.exports.writers import TableSummary
+    from tierslieux.exports.tablepieces import TableSummary
 
 
 def release_report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff,

@@ -31,6 +31,10 @@ segments, whatever the size of the wiki.
 
 **Cache** (segcache.py): one entry per segment, stream and rendering setup, reused when its
 parts still have their SHA-256.
+
+**Tables** (tablepieces.py): each subject segment's rows of the CSV tables are a piece, made
+with the segment in the pool when the segment is rendered there, and cached on their own: a
+piece is reused when its segment is the same and its index lookups get the same answers.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,7 @@ from tierslieux.exports.ntriples import GZIP_LEVEL
 from tierslieux.exports import segcut
 from tierslieux.exports.segcache import SegmentCache, setup_digest
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
+from tierslieux.exports.tablepieces import PieceCache, PieceFlow, TablePiece, Tables, make_piece
 from tierslieux.exports.turtle import TurtleBlocks
 from tierslieux.model.rdf import Triple
 
@@ -182,6 +187,8 @@ class Rendered:
     stats: GraphStats | None
     #: what the parse-back found wrong (nothing: the parts hold exactly the segment's triples)
     problems: tuple[str, ...] = ()
+    #: the segment's rows of the tables (tablepieces.py), when made with it
+    table: TablePiece | None = None
 
 
 def render_segment(setup: Setup, segment: Segment) -> Rendered:
@@ -261,18 +268,22 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else repr(exc)
 
 
-def render_batch(job: Any, batch: Sequence[Segment], cache_folder: str | None
-                 ) -> list[Rendered]:
+def render_batch(job: Any, batch: Sequence[Segment], cache_folder: str | None,
+                 tables_for: Sequence[str] = ()) -> list[Rendered]:
     """Render segments in a worker of the writers' pool (``job`` is the WriterInput it
     inherited, or a ``Setup`` sent to a Dask worker), each kept in the cache when there is
-    one."""
+    one; the subject segments whose digests are in ``tables_for`` get their table piece too
+    (from ``job.tables``, a ``tablepieces.TablesSetup``)."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(Path(cache_folder), setup.digest) if cache_folder else None
+    wanted = set(tables_for)
     done = []
     for segment in batch:
         rendered = render_segment(setup, segment)
         if cache is not None:
             cache.put(rendered)
+        if segment.kind == SUBJECTS and segment.digest in wanted:
+            rendered = replace(rendered, table=make_piece(job.tables, segment.triples))
         done.append(rendered)
     return done
 
@@ -293,6 +304,10 @@ class SegmentsPass:
     cache: SegmentCache | None = None
     #: what ``start`` returned
     started: Any = None
+    #: the CSV tables, written from pieces (None when the job has no ``tables`` setup)
+    tables: Tables | None = None
+    #: the cache of the pieces (to prune once published), None without one
+    pieces: PieceCache | None = None
 
 
 class _Assembly:
@@ -354,6 +369,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     ``remote.slots`` for the batches in flight."""
     setup = Setup(job.prefixes, job.context, job.base_iri)
     cache = SegmentCache(cache_folder, setup.digest) if cache_folder is not None else None
+    tables = getattr(job, "tables", None)
+    flow = PieceFlow(job.staging, tables, cache_folder) if tables is not None else None
     assembly = _Assembly(job.staging, setup)
     #: in order: batches in the pool or rendered here, segments from the cache (each stream's
     #: segments come in its own order, so each file is written in order)
@@ -365,9 +382,10 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     started: list[Any] = []
 
     def submit() -> None:
+        wanted = flow.wanted(batch) if flow is not None else []
         future = (remote.submit(setup, list(batch), folder) if remote is not None
-                  else pool.submit(render_batch, list(batch), folder))
-        pending.append(_Batch(future, list(batch)))
+                  else pool.submit(render_batch, list(batch), folder, wanted))
+        pending.append(_Batch(future, list(batch), wanted))
         state.in_flight += sum(segment.count for segment in batch)
         batch.clear()
 
@@ -376,7 +394,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
         item = pending[index]
         if not isinstance(item, _Batch) or item.done is not None or not item.future.cancel():
             return False
-        item.done = render_batch(job, item.segments, folder)
+        item.done = render_batch(job, item.segments, folder, item.wanted)
         return True
 
     def take(item: _Batch | Rendered) -> None:
@@ -384,7 +402,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
             if item.done is not None:
                 done = item.done
             elif item.future.cancel():
-                done = render_batch(job, item.segments, folder)
+                done = render_batch(job, item.segments, folder, item.wanted)
             else:  # running or about to: render later batches here meanwhile
                 while not item.future.done() and any(
                         steal(index) for index in range(len(pending) - 1, -1, -1)):
@@ -396,6 +414,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
             done = [item]
         for rendered in done:
             state.add(rendered, assembly)
+            if flow is not None and rendered.stream == SUBJECTS:
+                flow.add(rendered.digest, rendered.table)
 
     try:
         for seen, segment in enumerate(segcut.cut(job.ordered)):
@@ -403,6 +423,9 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 # the other tasks queue behind the first batches (or at once, in a rebuild)
                 started.append(start())
             found = cache.get(segment.kind, segment.digest) if cache is not None else None
+            if flow is not None and segment.kind == SUBJECTS:
+                # made here when the segment is not rendered in the pool
+                flow.meet(segment, here=found is not None or remote is not None)
             if found is not None:
                 if batch:
                     submit()
@@ -423,14 +446,18 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
         while pending:
             take(pending.pop(0))
         frames = assembly.close(state.triples)
+        written = flow.close() if flow is not None else None
     except BaseException:
         assembly.abort()
+        if flow is not None:
+            flow.abort()
         raise
     if cache is not None:
         cache.used.update(state.entries)
     manifest = Manifest(frames, state.triples, tuple(state.problems))
     return SegmentsPass(combine_stats(state.stats), manifest, len(state.entries),
-                        state.rendered, state.reused, cache, started[0] if started else None)
+                        state.rendered, state.reused, cache, started[0] if started else None,
+                        written, flow.cache if flow is not None else None)
 
 
 @dataclass
@@ -439,6 +466,8 @@ class _Batch:
 
     future: Future
     segments: list[Segment]
+    #: the digests of the segments whose table pieces are made with them
+    wanted: list[str] = field(default_factory=list)
     done: list[Rendered] | None = None
 
 

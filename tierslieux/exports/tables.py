@@ -20,6 +20,7 @@ Formula neutralisation (quoted by the README)
 from __future__ import annotations
 
 import csv
+import io
 import json
 import marshal
 import re
@@ -342,16 +343,20 @@ def concept_labels() -> dict[str, str]:
 
 
 def build_tables(triples: Iterable[Triple], specs: Sequence[TableSpec],
-                 sitename: str = "") -> list[TableResult]:
+                 sitename: str = "", index: Any = None) -> list[TableResult]:
     """The rows of every table (cells neutralised, see ``neutralise``).
 
     ``triples`` come in triple order, so a subject's triples are contiguous and subjects come
     sorted: each row is made when its subject's triples have been read. They are read twice
-    when a column follows an inverse or a longer path (a list is made of a one-shot iterator).
+    when a column follows an inverse or a longer path (a list is made of a one-shot iterator),
+    unless ``index`` (an ``_Index`` of the whole release, or an object with the same
+    ``forward`` and ``backward`` tables) is given: then ``triples`` may be any run of whole
+    subjects, and the rows are those subjects' rows of the whole release (tablepieces.py).
     """
-    if iter(triples) is triples:
-        triples = list(triples)
-    index = _Index(triples, specs)
+    if index is None:
+        if iter(triples) is triples:
+            triples = list(triples)
+        index = _Index(triples, specs)
     results = [TableResult(spec) for spec in specs]
     tables_of: dict[str, list[int]] = {}
     for number, spec in enumerate(specs):
@@ -456,22 +461,32 @@ def _cell_of(own: dict[str, list[str]], index: _Index, spec: TableSpec, column: 
 def write_table(result: TableResult, folder: Path) -> Path:
     """Write one table as CSV with pandas (the one place pandas is used), block by block:
     comma separated, ``"``-quoted where needed (``QUOTE_MINIMAL``), ``\\n`` after every row."""
-    import pandas as pd
-
-    names = [c.name for c in result.spec.columns]
     path = folder / result.spec.file
     rows = result.rows if isinstance(result.rows, RowSpool) else RowSpool(result.rows)
     with open(path, "w", encoding="utf-8", newline="") as out:
-        header = True
+        out.write(csv_block(result.spec, [], header=True))
         for block in rows.blocks():
-            frame = pd.DataFrame(block, columns=names, dtype=object)
-            frame.to_csv(out, index=False, header=header, lineterminator="\n",
-                         quoting=csv.QUOTE_MINIMAL)
-            header = False
-        if header:
-            pd.DataFrame([], columns=names, dtype=object).to_csv(
-                out, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+            out.write(csv_block(result.spec, block))
     return path
+
+
+def csv_block(spec: TableSpec, rows: Sequence[list[str]], header: bool = False) -> str:
+    """The CSV text of some rows of a table as ``write_table`` writes them (pandas, comma
+    separated, ``QUOTE_MINIMAL``, ``\\n`` after every row), with the header row first when
+    ``header``. Each cell is quoted on its own: a table's file is its header's block followed by
+    the blocks of its rows in any grouping (tablepieces.py relies on it; a test checks it)."""
+    names = [c.name for c in spec.columns]
+    if not rows:  # the header alone: the csv module's bytes, which pandas writes with it
+        if not header:
+            return ""
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(names)
+        return text.getvalue()
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=names, dtype=object)
+    return frame.to_csv(None, index=False, header=header, lineterminator="\n",
+                        quoting=csv.QUOTE_MINIMAL)
 
 
 def dump_json(document: Any) -> str:

@@ -2,8 +2,9 @@
 
 ``FORMATS`` names every published format with the files it writes and its writer; the release
 (release.py) runs them side by side, with the two other passes over the lines (``write_diff``,
-and the RDF dumps with the graph statistics, assembled from segments: segments.py, whose
-``PARTS`` is the registry of what a segment renders), in forked processes for a big release
+and the RDF dumps with the graph statistics and the CSV tables, assembled from segments:
+segments.py, whose ``PARTS`` is the registry of what a segment renders, and tablepieces.py for
+the tables' pieces), in forked processes for a big release
 (``workers.shared_pool``: each worker inherits the ``WriterInput`` at fork time) or in this
 process for a small one. A writer
 is a plain function of the ``WriterInput``: no module state, no dispatch by name.
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tierslieux.exports import mediation
 from tierslieux.exports.diff import DIFF_ADDED, DIFF_REMOVED, ReleaseDiff, diff_release
 from tierslieux.exports.jsonld import Context
 from tierslieux.exports.ntriples import NTriplesGzWriter
-from tierslieux.exports.tables import TableSpec, build_tables, write_table
+from tierslieux.exports.tablepieces import TablesSetup
+from tierslieux.exports.tables import TableSpec
 from tierslieux.exports.turtle import write_turtle
 from tierslieux.site import SiteSummary, write_site
 from tierslieux.workers import shared_pool
@@ -46,24 +47,9 @@ class WriterInput:
     context: Context
     specs: Sequence[TableSpec]
     sitename: str
-
-
-@dataclass(frozen=True)
-class TableSummary:
-    """A table written by ``write_tables``: what the report and the catalogue say of it."""
-
-    spec: TableSpec
-    rows: int
-    neutralised: int
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Tables:
-    """What the tables writer returns."""
-
-    summaries: tuple[TableSummary, ...]
-    national: mediation.NationalTable
+    #: what the tables' pieces are made from (the index of the release), set by the release
+    #: before the pool is forked; None: no CSV table is written
+    tables: TablesSetup | None = None
 
 
 @dataclass(frozen=True)
@@ -75,18 +61,6 @@ class Format:
     write: Callable[[WriterInput], Any]
 
 
-def write_tables(job: WriterInput) -> Tables:
-    summaries = []
-    tables = build_tables(job.ordered, job.specs, sitename=job.sitename)
-    for table in tables:
-        write_table(table, job.staging)
-        summaries.append(TableSummary(table.spec, len(table.rows), table.neutralised,
-                                      tuple(table.warnings)))
-    national = mediation.national_table(tables)  # from the rows of tiers_lieux.csv
-    mediation.write_national(national, job.staging)
-    return Tables(tuple(summaries), national)
-
-
 def write_site_pages(job: WriterInput) -> SiteSummary:
     """The ``site/`` folder: one page and three small RDF files per entity (tierslieux.site;
     it is given the Turtle writer, so that it imports nothing of the exports)."""
@@ -94,13 +68,12 @@ def write_site_pages(job: WriterInput) -> SiteSummary:
                       job.sitename)
 
 
-#: every format of a release written in one pass, the longest to write first (the tables files
-#: are named by tables.yaml, plus lieux_mediation_numerique.csv); the three RDF dumps are
-#: written from segments (segments.py).
+#: every format of a release written in one pass of its own; the three RDF dumps and the CSV
+#: tables (named by tables.yaml, plus lieux_mediation_numerique.csv) are written from segments
+#: (segments.py, tablepieces.py).
 FORMATS: dict[str, Format] = {
     fmt.name: fmt for fmt in (
         Format("site", (), write_site_pages),
-        Format("tables", (), write_tables),
     )
 }
 

@@ -57,6 +57,45 @@ class SortedLines:
         without decoding a line; None otherwise."""
         return None
 
+    def triples_with(self, predicates: Iterable[str]) -> Iterator[Triple]:
+        """The triples (as ``triple_order`` spells them) whose predicate is one of
+        ``predicates``, in line order: a byte search over ``line_bytes`` when there are such
+        bytes (only the lines found are decoded), else every line read."""
+        wanted = set(predicates)
+        if not wanted:
+            return
+        blocks = self.line_bytes()
+        if blocks is None:
+            for line in self:
+                s, p, rest = line.split(" ", 2)
+                if p[1:-1] in wanted:
+                    yield s[1:-1], p[1:-1], rest[:-2]
+            return
+        # a line is "<s> <p> o ." and no IRI holds a space: a predicate is where "> <p> "
+        # comes right after the line's first (and only) "<s>"
+        needles = [(f"> <{p}> ".encode("utf-8"), p) for p in sorted(wanted)]
+        rest = b""
+        for block in blocks:
+            data = rest + block
+            end = data.rfind(b"\n") + 1
+            rest = data[end:]
+            yield from _lines_with(data, end, needles)
+        if rest:
+            yield from _lines_with(rest + b"\n", len(rest) + 1, needles)
+
+
+def _lines_with(data: bytes, end: int, needles: list[tuple[bytes, str]]) -> Iterator[Triple]:
+    """The triples of the whole lines of ``data[:end]`` whose predicate is a needle's."""
+    for needle, predicate in needles:
+        at = data.find(needle, 0, end)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            stop = data.find(b"\n", at)
+            if data[start:start + 1] == b"<" and data.find(b" ", start, at) < 0:
+                yield (data[start + 1:at].decode("utf-8"), predicate,
+                       data[at + len(needle):stop - 2].decode("utf-8"))
+            at = data.find(needle, stop, end)
+
 
 def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     """The distinct statements of ``lines``, each as ``<s> <p> o .``, in line order.

@@ -86,6 +86,10 @@ class FilteredLines(SortedLines):
     def in_triple_order(self) -> Iterable[Triple]:
         return FilteredTriples(self.lines.in_triple_order(), self.quarantine)
 
+    def triples_with(self, predicates: Iterable[str]) -> Iterator[Triple]:
+        keeps = self.quarantine.keeps
+        return (t for t in self.lines.triples_with(predicates) if keeps(*t))
+
 
 class FilteredTriples:
     """Triples in triple order without what a quarantine leaves out (re-iterable)."""

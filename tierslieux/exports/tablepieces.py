@@ -1,0 +1,374 @@
+"""The CSV tables of a release assembled from pieces, one per subject segment, cached.
+
+A table's rows are sorted by ``id`` (the subject IRI), i.e. in triple order, and a subject's
+row depends on its own triples and on the small ``tables._Index`` only (backward adjacency for
+the ``^`` steps, forward adjacency for the steps after the first). The subject segments of the
+Turtle and JSON-LD dumps (segcut.py) are contiguous runs of whole subjects in triple order, so
+every table is its header followed by the rows of each segment, in the segments' order. A
+**piece** is one segment's share of every table:
+
+- each table's CSV bytes (``tables.csv_block``: pandas, as a whole table is written), its row
+  count, its neutralised cells and its warnings;
+- the cells the national table is made from (``mediation.kept_columns``: all of
+  ``tiers_lieux``, the id and title of ``pages``; it is joined whole, from these rows, at the
+  end: a few milliseconds at 8,000 pages);
+- every index lookup its rows made (``(direction, predicate, IRI)``) and a digest of the
+  answers they got.
+
+**The index first.** It must be known before any row is made: ``collect_index`` reads the
+release's lines once, before the segments are cut, keeping only the lines of the index's
+predicates (a byte search over the merged lines file when there is one).
+
+**Reuse.** A piece is kept in ``<store>.buildcache.tables.d/`` under its segment's digest (the
+SHA-256 of its lines) and the setup's (tierslieux' version, the tables' specification, the site
+name, the concept labels): it is reused only when its segment is the same and each of its
+lookups gets the same answer from the index of the release being written (so an edit of a page
+that another subject's row reads through a ``^`` step or a second step makes that row again).
+Pieces are made with the segments they belong to, in the writers' pool (``render_batch``), or
+in this process for the segments that come from the segment cache or are rendered elsewhere.
+A damaged entry is made again; ``prune`` keeps what this release and the previous one used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from tierslieux import __version__
+from tierslieux.exports import mediation
+from tierslieux.exports.segcut import SUBJECTS
+from tierslieux.exports.tables import (
+    TableResult,
+    TableSpec,
+    _Index,
+    build_tables,
+    concept_labels,
+    csv_block,
+)
+from tierslieux.model.lines import SortedLines
+from tierslieux.model.rdf import Triple
+
+log = logging.getLogger(__name__)
+
+#: bumped when what a piece holds, or how it is made, changes
+PIECE_FORMAT = 2
+USED_FILES = ("used-current.txt", "used-previous.txt")
+FORWARD, BACKWARD = "f", "b"
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def index_predicates(specs: Sequence[TableSpec]) -> tuple[set[str], set[str]]:
+    """The predicates of the index: (forward, backward), as ``tables._Index`` reads them."""
+    empty = _Index((), specs)
+    return set(empty.forward), set(empty.backward)
+
+
+def collect_index(lines: Any, specs: Sequence[TableSpec]) -> _Index:
+    """The ``_Index`` of a release from its lines (line order; a list or SortedLines), reading
+    only the lines of the index's predicates."""
+    forward, backward = index_predicates(specs)
+    return _Index(_index_triples(lines, forward | backward), specs)
+
+
+def _index_triples(lines: Any, predicates: set[str]) -> Iterator[Triple]:
+    if isinstance(lines, SortedLines):  # a byte search of the merged lines (model/lines.py)
+        yield from lines.triples_with(predicates)
+        return
+    for line in lines:
+        s, p, rest = line.split(" ", 2)
+        if p[1:-1] in predicates:
+            yield s[1:-1], p[1:-1], rest[:-2]
+
+
+class _Recorded:
+    """One table of the index, each lookup recorded."""
+
+    def __init__(self, table: dict[str, list[str]], key: tuple[str, str],
+                 asked: set[tuple[str, str, str]]) -> None:
+        self.table = table
+        self.direction, self.predicate = key
+        self.asked = asked
+
+    def get(self, iri: str, default: Any = ()) -> Any:
+        self.asked.add((self.direction, self.predicate, iri))
+        return self.table.get(iri, default)
+
+
+class _RecordingIndex:
+    """An ``_Index`` whose lookups are recorded (what ``tables._follow`` asks)."""
+
+    def __init__(self, index: _Index) -> None:
+        self.asked: set[tuple[str, str, str]] = set()
+        self.forward = {p: _Recorded(t, (FORWARD, p), self.asked)
+                        for p, t in index.forward.items()}
+        self.backward = {p: _Recorded(t, (BACKWARD, p), self.asked)
+                         for p, t in index.backward.items()}
+
+
+def answers_digest(index: _Index, asked: Iterable[Sequence[str]]) -> str:
+    """A digest of the answers the index gives to the lookups ``asked`` (sorted)."""
+    digest = hashlib.sha256()
+    for direction, predicate, iri in asked:
+        table = (index.forward if direction == FORWARD else index.backward).get(predicate, {})
+        digest.update(json.dumps([direction, predicate, iri, sorted(table.get(iri, ()))],
+                                 ensure_ascii=False).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- the pieces
+
+
+@dataclass(frozen=True)
+class TablesSetup:
+    """What the pieces of a release are made from, besides each segment's triples."""
+
+    specs: tuple[TableSpec, ...]
+    sitename: str
+    index: _Index
+
+    @cached_property
+    def digest(self) -> str:
+        labels = sorted(concept_labels().items()) if any(
+            c.value == "label" for s in self.specs for c in s.columns) else []
+        text = json.dumps([__version__, PIECE_FORMAT, repr(self.specs), self.sitename, labels],
+                          ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TablePiece:
+    """One segment's rows of every table (in the order of the setup's specs)."""
+
+    csv: tuple[str, ...]
+    rows: tuple[int, ...]
+    neutralised: tuple[int, ...]
+    warnings: tuple[tuple[str, ...], ...]
+    #: table name -> its rows (``mediation.kept_columns`` of them), for the tables the national
+    #: table is made from
+    kept: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+    #: (direction, predicate, IRI) of every index lookup, sorted
+    asked: tuple[tuple[str, str, str], ...]
+    #: ``answers_digest`` of ``asked`` when the piece was made
+    answers: str
+
+
+def make_piece(setup: TablesSetup, triples: Sequence[Triple]) -> TablePiece:
+    """The piece of a run of whole subjects in triple order."""
+    recording = _RecordingIndex(setup.index)
+    results = build_tables(triples, setup.specs, setup.sitename, index=recording)
+    asked = tuple(sorted(recording.asked))
+    return TablePiece(
+        csv=tuple(csv_block(r.spec, list(r.rows)) for r in results),
+        rows=tuple(len(r.rows) for r in results),
+        neutralised=tuple(r.neutralised for r in results),
+        warnings=tuple(tuple(r.warnings) for r in results),
+        kept=tuple((r.spec.name, tuple(tuple(row[i] for i in columns) for row in r.rows))
+                   for r in results if (columns := mediation.kept_columns(r.spec))),
+        asked=asked, answers=answers_digest(setup.index, asked))
+
+
+def still_valid(piece: TablePiece, index: _Index) -> bool:
+    return answers_digest(index, piece.asked) == piece.answers
+
+
+class PieceCache:
+    """A folder of pieces for one setup."""
+
+    def __init__(self, folder: Path, setup: str) -> None:
+        self.folder = folder
+        self.setup = setup
+        self.used: set[str] = set()
+        self.reused = self.made = 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, digest: str) -> Path:
+        return self.folder / f"{digest}-{self.setup}.json"
+
+    def get(self, digest: str) -> TablePiece | None:
+        path = self._path(digest)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            piece = TablePiece(
+                csv=tuple(str(c) for c in data["csv"]),
+                rows=tuple(int(n) for n in data["rows"]),
+                neutralised=tuple(int(n) for n in data["neutralised"]),
+                warnings=tuple(tuple(str(w) for w in ws) for ws in data["warnings"]),
+                kept=tuple((str(name), tuple(tuple(str(c) for c in row) for row in rows))
+                           for name, rows in data["kept"]),
+                asked=tuple((str(d), str(p), str(i)) for d, p, i in data["asked"]),
+                answers=str(data["answers"]))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("table piece %s is damaged (%s): made again", path.name,
+                        f"{type(exc).__name__}: {exc}")
+            path.unlink(missing_ok=True)
+            return None
+        return piece
+
+    def put(self, digest: str, piece: TablePiece) -> None:
+        path = self._path(digest)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        data = {"csv": piece.csv, "rows": piece.rows, "neutralised": piece.neutralised,
+                "warnings": piece.warnings, "kept": piece.kept, "asked": piece.asked,
+                "answers": piece.answers}
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                           encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot keep a table piece (%s)", exc)
+            tmp.unlink(missing_ok=True)
+
+    def prune(self) -> None:
+        """Remember the pieces this release used; remove those neither it nor the previous
+        release used."""
+        current, previous = (self.folder / name for name in USED_FILES)
+        names = {self._path(d).name for d in self.used}
+        try:
+            before = set(current.read_text(encoding="utf-8").split()) \
+                if current.is_file() else set()
+            if current.is_file():
+                os.replace(current, previous)
+            tmp = current.with_name(current.name + ".tmp")
+            tmp.write_text("".join(f"{n}\n" for n in sorted(names)), encoding="utf-8")
+            os.replace(tmp, current)
+            for path in self.folder.glob("*.json"):
+                if path.name not in names and path.name not in before:
+                    path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot prune the table pieces %s (%s)", self.folder, exc)
+
+
+def pieces_folder(segment_cache: Path) -> Path:
+    """Where the pieces are kept, beside the segment cache (``….segments.d`` ->
+    ``….tables.d``)."""
+    name = segment_cache.name
+    stem = name[:-len(".segments.d")] if name.endswith(".segments.d") else name
+    return segment_cache.with_name(stem + ".tables.d")
+
+
+# --------------------------------------------------------------------------- the files
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A table written from pieces: what the report and the catalogue say of it."""
+
+    spec: TableSpec
+    rows: int
+    neutralised: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of a release: each table's summary and the national table."""
+
+    summaries: tuple[TableSummary, ...]
+    national: mediation.NationalTable
+
+
+class TableAssembly:
+    """The CSV files of a release written piece by piece, in the segments' order."""
+
+    def __init__(self, staging: Path, setup: TablesSetup) -> None:
+        self.staging = staging
+        self.setup = setup
+        self.outs = []
+        for spec in setup.specs:
+            out = open(staging / spec.file, "w", encoding="utf-8", newline="")
+            self.outs.append(out)
+            out.write(csv_block(spec, [], header=True))
+        self.rows = [0] * len(setup.specs)
+        self.neutralised = [0] * len(setup.specs)
+        self.warnings: list[list[str]] = [[] for _ in setup.specs]
+        self.kept: dict[str, list[tuple[str, ...]]] = {}
+
+    def add(self, piece: TablePiece) -> None:
+        for number, out in enumerate(self.outs):
+            out.write(piece.csv[number])
+            self.rows[number] += piece.rows[number]
+            self.neutralised[number] += piece.neutralised[number]
+            self.warnings[number].extend(piece.warnings[number])
+        for name, rows in piece.kept:
+            self.kept.setdefault(name, []).extend(rows)
+
+    def close(self) -> Tables:
+        for out in self.outs:
+            out.close()
+        summaries = tuple(TableSummary(spec, self.rows[n], self.neutralised[n],
+                                       tuple(self.warnings[n]))
+                          for n, spec in enumerate(self.setup.specs))
+        named = [TableResult(replace(spec, columns=tuple(spec.columns[i] for i in columns)),
+                             rows=[list(r) for r in self.kept.get(spec.name, ())])
+                 for spec in self.setup.specs if (columns := mediation.kept_columns(spec))]
+        national = mediation.national_table(named)
+        mediation.write_national(national, self.staging)
+        return Tables(summaries, national)
+
+    def abort(self) -> None:
+        for out in self.outs:
+            out.close()
+
+
+class PieceFlow:
+    """The pieces of a release's subject segments, as ``segments.write_segments`` meets the
+    segments (``meet``, in the cut's order) and takes them back rendered (``add``, in the same
+    order): each piece from the cache when it still holds, else made in this process (a
+    segment not rendered in the pool) or by the worker that renders the segment
+    (``wanted``)."""
+
+    def __init__(self, staging: Path, setup: TablesSetup, cache_folder: Path | None) -> None:
+        self.setup = setup
+        self.cache = PieceCache(pieces_folder(cache_folder), setup.digest) \
+            if cache_folder is not None else None
+        self.files = TableAssembly(staging, setup)
+        #: segment digest -> its piece, for the pieces known before the segment is rendered
+        self.known: dict[str, TablePiece] = {}
+        #: the segments whose pieces were made in this release (to keep in the cache)
+        self.made: set[str] = set()
+
+    def meet(self, segment: Any, here: bool) -> None:
+        found = self.cache.get(segment.digest) if self.cache is not None else None
+        if found is not None and still_valid(found, self.setup.index):
+            self.known[segment.digest] = found
+            self.cache.reused += 1
+        elif here:
+            self.known[segment.digest] = make_piece(self.setup, segment.triples)
+            self.made.add(segment.digest)
+
+    def wanted(self, batch: Sequence[Any]) -> list[str]:
+        """The digests of the subject segments of ``batch`` whose pieces the worker makes."""
+        return [s.digest for s in batch if s.kind == SUBJECTS and s.digest not in self.known]
+
+    def add(self, digest: str, made: TablePiece | None) -> None:
+        """The next subject segment, rendered (``made``: the piece its worker made)."""
+        piece = self.known.pop(digest, None) or made
+        if piece is None:
+            raise RuntimeError(f"no table piece for segment {digest[:12]}")
+        if made is not None:
+            self.made.add(digest)
+        self.files.add(piece)
+        if self.cache is not None:
+            self.cache.used.add(digest)
+            if digest in self.made:
+                self.cache.put(digest, piece)
+                self.cache.made += 1
+
+    def close(self) -> Tables:
+        if self.cache is not None:
+            log.debug("table pieces: %d made, %d reused", self.cache.made, self.cache.reused)
+        return self.files.close()
+
+    def abort(self) -> None:
+        self.files.abort()
