@@ -212,11 +212,9 @@ def open_dump(dump: Path, index: Path | None) -> tuple[DumpShared, list[tuple[in
     return DumpShared(stream.path, stream.root, ""), parts
 
 
-def scan(dump: Path, index: Path | None, namespaces: Sequence[int] | None, cluster: str,
-         workers: int) -> tuple[Scan, list[tuple[int, int]]]:
+def scan(dump: Path, shared: DumpShared, parts: list[tuple[int, int]], site: SiteInfo,
+         namespaces: Sequence[int] | None, cluster: str, workers: int) -> Scan:
     """Phase "scan": every partition listed on the workers, replayed here in file order."""
-    shared, parts = open_dump(dump, index)
-    site = read_site_info(dump)
     wanted = None if namespaces is None else set(namespaces)
     if wanted and PROPERTY_NAMESPACE in dict(site.namespaces):
         wanted.add(PROPERTY_NAMESPACE)  # as harvest_dump: they type the annotations
@@ -240,7 +238,7 @@ def scan(dump: Path, index: Path | None, namespaces: Sequence[int] | None, clust
     problems |= {(i.page_title, i.field, i.original, i.kept, i.message)
                  for i in replay.problems}
     issues = tuple(Issue(t, "warning", f, o, k, m) for t, f, o, k, m in sorted(problems))
-    return Scan(site, shared, replay.live, issues), parts
+    return Scan(site, shared, replay.live, issues)
 
 
 class _PropertyPages:
@@ -311,9 +309,10 @@ def build_from_dump(dump: str | Path, state: str | Path, out_dir: str | Path,
 
     clock = builder._Clock()
     dump, state, out_dir = Path(dump), Path(state), Path(out_dir)
-    found, parts = scan(dump, None if index is None else Path(index), namespaces,
-                        options.cluster, options.workers or 0)
-    check_state(state, found.site)
+    shared, parts = open_dump(dump, None if index is None else Path(index))
+    site = read_site_info(dump)
+    check_state(state, site)
+    found = scan(dump, shared, parts, site, namespaces, options.cluster, options.workers or 0)
     plan_ = plan(found, options)
     mapper = Mapper(load_mapping(options.mapping_path), plan_.site, options.base_iri,
                     smw_types=plan_.smw_types)
