@@ -408,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                "machine": machine(), "local_workers": args.workers,
                "load_before": [round(x, 2) for x in os.getloadavg()], "runs": {}}
     for name in args.configs:
-        print(f"  {name}: harvest --dump, then build...", flush=True)
+        print(f"  {name}: " + ("build --dump --state..." if name.startswith("nostore-")
+                                else "harvest --dump, then build..."), flush=True)
         results["runs"][name] = configuration(name, dump, base / name, args)
         print(f"  {name}: {results['runs'][name]['seconds']:.1f} s", flush=True)
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]
