@@ -19,7 +19,10 @@ default, or without it with ``--no-site``):
 - **dask-1**, **dask-2**: ``--cluster tcp://127.0.0.1:PORT``, a cluster started for the
   configuration with Dask's own commands, ``dask scheduler`` and 1 or 2 ``dask worker
   --nworkers 1 --nthreads 1`` on free loopback ports, each in a folder and a process group of
-  its own, stopped afterwards (their start is not timed).
+  its own, stopped afterwards (their start is not timed);
+- **nostore-local**, **nostore-dask-2**: no harvest and no store, one command, ``tierslieux
+  build --dump DUMP --state DIR`` straight from the dump's partitions (runner/partitions.py;
+  its "prepare" phase holds the scan of every partition), on the local pool or on 2 workers.
 
 Measured for each: wall time of the two commands; CPU seconds of the commands' process trees
 (``wait4``: the processes they waited for are included) and of the scheduler's and workers'
@@ -61,7 +64,8 @@ from run import _tree_cpu, _tree_rss, same_files, tree_pids  # noqa: E402  (benc
 BIN = Path(sys.executable).parent
 TIERSLIEUX = BIN / "tierslieux"
 DASK = BIN / "dask"
-CONFIGS = ("local", "dask-1", "dask-2")
+#: "nostore-…": ``build --dump --state`` straight from the partitions, no harvest, no store
+CONFIGS = ("local", "dask-1", "dask-2", "nostore-local", "nostore-dask-2")
 _PHASES = re.compile(r"Build phases \(s\): (.*?); (\d+) of (\d+) pages parsed")
 _PUBLISHED = re.compile(r"Published (\d+) triples from (\d+) pages")
 _HARVESTED = re.compile(r"Harvested .*?: (\d+) pages fetched")
@@ -228,15 +232,25 @@ def configuration(name: str, dump: Path, folder: Path, args: argparse.Namespace)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     store, out = folder / "store.sqlite", folder / "exports"
-    cluster = Cluster(folder / "cluster", int(name.split("-")[1])) if name != "local" else None
+    storeless = name.startswith("nostore-")
+    engine_name = name.removeprefix("nostore-")
+    cluster = (Cluster(folder / "cluster", int(engine_name.split("-")[1]))
+               if engine_name != "local" else None)
     try:
         engine = ["--cluster", cluster.address] if cluster else ["--workers", str(args.workers)]
         others = cluster.processes if cluster else {}
         dask_cpu = {k: _tree_cpu(p.pid) for k, p in others.items()}
         load = os.getloadavg()
-        harvest = command(["-v", "harvest", "--dump", str(dump), "--store", str(store),
-                           *engine], folder / "harvest.log", others)
-        build = command(["-v", "build", "--store", str(store), "--out", str(out), *engine,
+        if storeless:  # no harvest: the build reads the dump's partitions
+            harvest = {"seconds": 0.0, "cpu_seconds": 0.0, "process_peak_mb": 0.0,
+                       "tree_peak_mb": {"all": 0.0, **{k: 0.0 for k in others}}}
+            (folder / "harvest.log").write_text("")
+            source = ["--dump", str(dump), "--state", str(folder / "state")]
+        else:
+            harvest = command(["-v", "harvest", "--dump", str(dump), "--store", str(store),
+                               *engine], folder / "harvest.log", others)
+            source = ["--store", str(store)]
+        build = command(["-v", "build", *source, "--out", str(out), *engine,
                          *(["--no-site"] if args.no_site else [])], folder / "build.log", others)
         dask_cpu = {k: round(_tree_cpu(p.pid) - dask_cpu[k], 2) for k, p in others.items()}
         dask_hwm = {k: _hwm_mb(p.pid) for k, p in others.items()}
@@ -248,7 +262,7 @@ def configuration(name: str, dump: Path, folder: Path, args: argparse.Namespace)
     stored = _HARVESTED.search((folder / "harvest.log").read_text(errors="replace"))
     phases_line = _PHASES.search(text)
     published = _PUBLISHED.search(text)
-    if not phases_line or not published or not stored:
+    if not phases_line or not published or not (stored or storeless):
         raise SystemExit(f"{name}: no 'Harvested', 'Build phases' or 'Published' line in "
                          f"{folder}/harvest.log, build.log")
     phases = {"harvest": harvest["seconds"]}
@@ -266,7 +280,8 @@ def configuration(name: str, dump: Path, folder: Path, args: argparse.Namespace)
     return {
         "engine": name, "address": cluster.address if cluster else None,
         "seconds": round(harvest["seconds"] + build["seconds"], 2),
-        "stored": int(stored.group(1)), "pages": int(published.group(2)),
+        "stored": int(stored.group(1)) if stored else int(published.group(2)),
+        "pages": int(published.group(2)),
         "triples": int(published.group(1)),
         "pages_parsed": int(phases_line.group(2)), "phases": phases,
         "cpu_seconds": {"commands": round(command_cpu, 2), **dask_cpu,
@@ -393,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                "machine": machine(), "local_workers": args.workers,
                "load_before": [round(x, 2) for x in os.getloadavg()], "runs": {}}
     for name in args.configs:
-        print(f"  {name}: harvest --dump, then build...", flush=True)
+        print(f"  {name}: " + ("build --dump --state..." if name.startswith("nostore-")
+                                else "harvest --dump, then build..."), flush=True)
         results["runs"][name] = configuration(name, dump, base / name, args)
         print(f"  {name}: {results['runs'][name]['seconds']:.1f} s", flush=True)
     results["load_after"] = [round(x, 2) for x in os.getloadavg()]

@@ -266,15 +266,35 @@ def harvest(app: App, wiki, dump, dump_index, store, namespaces, categories, ful
 @store_option
 @build_options
 @cluster_option
+@click.option("--state", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Build straight from the multistream dump --dump, no store: the folder "
+                   "of the build's state (on a filesystem every worker sees).")
+@click.option("--dump", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --state: the Wikimedia multistream dump to build from.")
+@click.option("--dump-index", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --state: the dump's index [default: the one beside it].")
+@click.option("--namespace", "namespaces", type=int, multiple=True,
+              help="With --state: namespace of the dump to build (repeatable) [default: 0].")
 @click.pass_obj
 @handle_errors
 def build(app: App, store, out, base_iri, publication_url, mapping, force, diff_threshold,
-          workers, site, cluster) -> None:
-    """Parse, map, validate and publish the harvested store (no network)."""
+          workers, site, cluster, state, dump, dump_index, namespaces) -> None:
+    """Parse, map, validate and publish the harvested store (no network); with --state,
+    a multistream dump's partitions instead of the store."""
     cfg = app.config.merged(store=store, out=out, base_iri=base_iri,
                             publication_url=publication_url, mapping=mapping,
                             diff_threshold=diff_threshold, workers=workers, site=site,
-                            cluster=cluster)
+                            cluster=cluster, state=state, dump=dump, dump_index=dump_index,
+                            namespaces=namespaces)
+    if cfg.state is None and (dump or dump_index or namespaces):
+        raise click.UsageError("--dump, --dump-index and --namespace of build need --state "
+                               "(a build straight from a multistream dump)")
+    if cfg.state is not None:
+        if not cfg.dump:
+            raise click.UsageError("--state needs --dump (a multistream dump) or a dump in "
+                                   "tierslieux.toml")
+        _exit_with(job.build_dump(cfg, force=force, progress=app))
+        return
     _exit_with(job.build(cfg, force=force, progress=app))
 
 

@@ -124,6 +124,9 @@ class Config:
     cluster: str = ""
     #: the index of a multistream dump (default: found beside it)
     dump_index: Path | None = None
+    #: a folder for the state of a build straight from a multistream dump (``build --state``,
+    #: no store: ``runner/partitions.py``); None = builds read the store
+    state: Path | None = None
     log_format: str = "text"
     #: the file this configuration was read from, if any
     config_path: Path | None = field(default=None, compare=False)
@@ -178,6 +181,9 @@ class Config:
             else:
                 lines.append(f"{_key(name)} = {_toml_value(value)}{note}")
         lines.append(f"# engine: {engine_name(self.cluster, self.workers or os.cpu_count() or 1)}")
+        lines.append("# build reads: " + (
+            f"the partitions of {self.dump or '(no dump set)'}, state in {self.state}"
+            if self.state else f"the store {self.store}"))
         lines.append("# secrets, from the environment only:")
         for name, var in SECRET_ENV.items():
             state = '"***"' if secret(name, environ) else "(not set)"
@@ -472,5 +478,6 @@ _FIELDS: dict[str, _Field] = {
     "site": _Field(_bool),
     "cluster": _Field(_scheduler),
     "dump_index": _Field(_path),
+    "state": _Field(_path),
     "log_format": _Field(_log_format),
 }

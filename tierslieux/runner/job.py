@@ -123,6 +123,23 @@ def build(config: Config, *, force: bool = False, progress: Progress | None = No
     return job.result()
 
 
+def build_dump(config: Config, *, force: bool = False,
+               progress: Progress | None = None) -> JobResult:
+    """Build ``config.dump``'s partitions into ``config.out``, no store: the state, its lock
+    and runs history in ``config.state`` (``runner/partitions.py``)."""
+    from dataclasses import replace
+
+    progress = progress or _Silent()
+    if config.state.exists() and not config.state.is_dir():
+        raise ConfigError(f"{config.state}: is a file, not a state folder (--state)")
+    config.state.mkdir(parents=True, exist_ok=True)
+    with _Job(replace(config, store=config.state / "state"), "build", str(config.dump)) as job:
+        job.build = _build(config, harvest=None, started=now_utc(), force=force,
+                           progress=progress, from_dump=True)
+        job.outcome = success_outcome(changed=True, warnings=len(job.build.warnings))
+    return job.result()
+
+
 # ------------------------------------------------------------------------ the contract
 
 
@@ -287,12 +304,19 @@ def build_options(config: Config, *, harvest: HarvestCounts | None = None, start
 
 
 def _build(config: Config, *, harvest: HarvestCounts | None, started: str, force: bool,
-           progress: Progress) -> BuildResult:
+           progress: Progress, from_dump: bool = False) -> BuildResult:
     from tierslieux.runner.build import build as build_release
 
     options = build_options(config, harvest=harvest, started=started, force=force)
-    result = build_release(config.store, config.out, options,
-                           progress=progress.phase("pages built"))
+    if from_dump:  # straight from a multistream dump's partitions
+        from tierslieux.runner.partitions import build_from_dump
+
+        result = build_from_dump(config.dump, config.state, config.out, options,
+                                 index=config.dump_index, namespaces=config.namespaces,
+                                 progress=progress.phase("pages built"))
+    else:
+        result = build_release(config.store, config.out, options,
+                               progress=progress.phase("pages built"))
     progress.end()
     log.debug("Build phases (s): %s; %d of %d pages parsed, the others from the cache.",
               ", ".join(f"{name} {seconds}" for name, seconds in result.timings),

@@ -83,8 +83,6 @@ class Shared:
 
 def work(state: Shared, tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
     """Parse, map and check some pages (``(page_id, digest)``), reading them from the store."""
-    from tierslieux.model.lines import canonical_lines
-
     if state.store is None:  # one read connection per worker process, for every task
         state.store = Store(state.store_path, create=False)
     store = state.store
@@ -93,16 +91,25 @@ def work(state: Shared, tasks: Sequence[tuple[int, str]]) -> list[PageResult]:
         page = store.get(page_id)
         if page is None:
             raise StoreError(f"page {page_id} left the store during the build")
-        mapped = _map_one(state.mapper, page)
-        lines = list(canonical_lines(mapped.triples))
-        unresolved = (sorted(state.checker.local_class_failures(lines))
-                      if state.checker is not None else [])
-        flags = FLAG_CLASS_AXIOMS if any(_RDFS_SUBCLASS in line for line in lines) else 0
-        out.append(PageResult(
-            page_id=page_id, digest=digest, triples=len(lines), lines=pack_lines(lines),
-            issues=pack_issues(mapped.issues), unresolved=json.dumps(unresolved), flags=flags,
-        ))
+        out.append(page_result(state, page, digest))
     return out
+
+
+def page_result(state: Any, page: StoredPage, digest: str) -> PageResult:
+    """What the build keeps of one page (``state``: a ``Shared``, or what the store-less
+    build gives its workers, ``partitions.DumpShared``: its mapper and checker)."""
+    from tierslieux.model.lines import canonical_lines
+
+    mapped = _map_one(state.mapper, page)
+    lines = list(canonical_lines(mapped.triples))
+    unresolved = (sorted(state.checker.local_class_failures(lines))
+                  if state.checker is not None else [])
+    flags = FLAG_CLASS_AXIOMS if any(_RDFS_SUBCLASS in line for line in lines) else 0
+    return PageResult(
+        page_id=page.revision.page_id, digest=digest, triples=len(lines),
+        lines=pack_lines(lines), issues=pack_issues(mapped.issues),
+        unresolved=json.dumps(unresolved), flags=flags,
+    )
 
 
 def write_run(state: Shared, run_dir: str, name: str, page_ids: Sequence[int]) -> str:
