@@ -7,7 +7,8 @@ pages whose revision changed. The cache lives beside the store:
 ``<store>.buildcache.sqlite``  one row per page: a digest of what the build reads of the page,
                                its sorted N-Triples lines (zlib), its issues, and the
                                ``sh:class`` checks it could not decide (see shacl.py)
-``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py)
+``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py) and its
+                               merge of them (keptmerge.py)
 
 The cache carries a *version*: a digest of the mapping file, the ontology and shapes files,
 the base IRI, the SiteInfo, the tierslieux version and the source of the packages that turn
@@ -212,7 +213,10 @@ class BuildCache:
 
     # ------------------------------------------------------------------ runs
     def forget_runs(self, keep: set[str]) -> None:
-        """Remove the run files of the runs not in ``keep``."""
+        """Remove the run files of the runs not in ``keep`` (the kept merge stays:
+        ``keptmerge.py``)."""
+        from tierslieux.pipeline.keptmerge import PREFIX
+
         for path in self.run_dir.iterdir():
-            if path.name.split(".")[0] not in keep:
+            if path.name.split(".")[0] not in keep | {PREFIX}:
                 path.unlink(missing_ok=True)
