@@ -196,3 +196,55 @@ def test_the_label_fold_of_the_merged_files_leaves_the_kept_merge_alone(tmp_path
     for order in ("lines", "triples"):
         assert keptmerge.kept_paths(tmp_path, order)[0].read_bytes() == kept[order]
         assert kept[order] == full(tmp_path, ["a", "b"], order)
+
+
+def test_successive_rebuilds_equal_builds_from_an_empty_cache(
+        tmp_path: Path, sample_xml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changed, added and deleted pages, a page that shares lines with another, over several
+    rebuilds: each is byte-identical to a build from an empty cache, and its merge was made
+    from the kept one."""
+    import dataclasses
+    import shutil
+
+    from test_build_cache import ONE, different_files, edit, extra_page
+
+    from tierslieux.pipeline import runs as runs_module
+    from tierslieux.pipeline.harvest import harvest_dump
+    from tierslieux.pipeline.store import Store
+    from tierslieux.runner.build import build
+
+    monkeypatch.setattr(runs_module, "RUN_PAGES", 4)  # a dozen runs
+    store = tmp_path / "store.sqlite"
+    with Store(store) as opened:
+        harvest_dump(sample_xml, opened)
+        opened.upsert([extra_page(n) for n in range(30)])
+    run_dir = tmp_path / "store.sqlite.buildcache.d"
+    build(store, tmp_path / "cached", ONE)
+    state = json.loads(keptmerge.kept_paths(run_dir, "lines")[2].read_text())
+    assert state["made"] == "whole" and len(state["names"]) > 8
+
+    def delete(title: str) -> None:
+        with Store(store, create=False) as opened:
+            opened.delete(opened.page_id_of(0, title))
+
+    def add(*numbers: int) -> None:
+        with Store(store, create=False) as opened:
+            opened.upsert([extra_page(n) for n in numbers])
+
+    steps = [
+        lambda: (edit(store, "La Myne/2"), edit(store, "Page 3")),  # La Myne/2 shares its place
+        lambda: (add(40, 41), delete("Page 7")),
+        lambda: delete("La Myne/2"),  # the lines it shares with La Myne stay
+        lambda: (edit(store, "Page 12", " Encore."), add(42)),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        fresh = tmp_path / f"fresh{number}"
+        shutil.copytree(tmp_path / "cached", fresh)  # the same previous release
+        cached = build(store, tmp_path / "cached", ONE)
+        made = [json.loads(keptmerge.kept_paths(run_dir, order)[2].read_text())["made"]
+                for order in ("lines", "triples")]
+        build(store, fresh, dataclasses.replace(ONE, cache=False))
+        assert cached.pages_parsed <= 2
+        assert made == ["kept", "kept"], number
+        assert different_files(tmp_path / "cached", fresh) == [], number

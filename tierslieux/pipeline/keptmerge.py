@@ -7,9 +7,9 @@ build is kept in the run folder, per order (``lines``, ``triples``):
                              writes it (before the label fold, ``labels.py``)
 ``keptmerge.<order>.multi``  the lines held by more than one run, each as ``<count> <line>``,
                              sorted (a line can be in several runs; the others are in one)
-``keptmerge.<order>.json``   the names of the runs merged, the line count, and the size and
-                             modification time of both files (a stale or damaged state is not
-                             used)
+``keptmerge.<order>.json``   the names of the runs merged, the line count, how the file was
+                             made ("whole" or "kept"), and the size and modification time of
+                             both files (a stale or damaged state is not used)
 
 The next build knows the runs that left (their files are still there: ``forget_runs`` keeps the
 last build's runs until the merge is done) and the new ones. A line of a run that left goes when
@@ -69,7 +69,7 @@ def _state(folder: Path, order: str) -> dict | None:
 
 
 def _save(folder: Path, order: str, names: Sequence[str], count: int,
-          multi: dict[bytes, int]) -> None:
+          multi: dict[bytes, int], made: str) -> None:
     """Record the state of the merged file just written (``kept_paths()[0]``)."""
     merged, multi_path, state = kept_paths(folder, order)
     tmp = multi_path.with_name(f".{multi_path.name}.{os.getpid()}.tmp")
@@ -77,7 +77,7 @@ def _save(folder: Path, order: str, names: Sequence[str], count: int,
         out.writelines(b"%d %s\n" % (multi[line], line) for line in sorted(multi))
     os.replace(tmp, multi_path)
     tmp = state.with_name(f".{state.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"names": list(names), "count": count,
+    tmp.write_text(json.dumps({"names": list(names), "count": count, "made": made,
                                "merged": _stamp(merged), "multi": _stamp(multi_path)}),
                    encoding="utf-8")
     os.replace(tmp, state)
@@ -122,7 +122,7 @@ def merge(folder: Path, names: Sequence[str], order: str, out: Path) -> int:
         multi: dict[bytes, int] = {}
         count = runs_module._merge_bytes(
             [runs_module.run_paths(folder, n)[index] for n in names], merged, multi=multi)
-        _save(folder, order, names, count, multi)
+        _save(folder, order, names, count, multi, "whole")
     out.unlink(missing_ok=True)
     try:
         os.link(merged, out)
@@ -224,5 +224,5 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
         os.replace(tmp, merged)
     finally:
         tmp.unlink(missing_ok=True)
-    _save(folder, order, names, count, multi)
+    _save(folder, order, names, count, multi, "kept")
     return count
