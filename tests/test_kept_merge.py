@@ -248,3 +248,42 @@ def test_successive_rebuilds_equal_builds_from_an_empty_cache(
         assert cached.pages_parsed <= 2
         assert made == ["kept", "kept"], number
         assert different_files(tmp_path / "cached", fresh) == [], number
+
+
+def test_kept_property_types_follow_the_property_pages(tmp_path: Path) -> None:
+    """The types the property pages declare are kept beside the store
+    (``cache.kept_property_types``) and computed again when a property page changes."""
+    from tierslieux.model.records import PageRevision
+    from tierslieux.pipeline.cache import kept_property_types
+    from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
+    from tierslieux.pipeline.store import Store
+    from tierslieux.runner.build import _LISTING
+
+    def prop(title: str, text: str, rev_id: int) -> PageRevision:
+        return PageRevision(page_id=500 + len(title), namespace=PROPERTY_NAMESPACE,
+                            title=f"Propriété:{title}", rev_id=rev_id, parent_id=None,
+                            timestamp="2024-01-01T00:00:00Z", sha1=None, contributor="A",
+                            text=text)
+
+    path = tmp_path / "store.sqlite"
+    calls: list[dict[str, str]] = []
+
+    def kept(store: Store) -> dict[str, str]:
+        def compute() -> dict[str, str]:
+            calls.append(property_types(store))
+            return calls[-1]
+        return kept_property_types(path, store.db.execute(
+            _LISTING + " WHERE namespace = ? ORDER BY key", (PROPERTY_NAMESPACE,)), compute)
+
+    with Store(path) as store:
+        store.upsert([prop("Nombre de participants", "[[A le type::Nombre]]", 1),
+                      prop("A pour lieu", "Le lieu. [[Has type::Page]]", 2)])
+        first = kept(store)
+        assert first == property_types(store) and len(first) == 2 and len(calls) == 1
+        assert kept(store) == first and len(calls) == 1  # from the kept file
+        store.upsert([prop("A pour lieu", "Le lieu. [[Has type::Texte]]", 3)])
+        changed = kept(store)
+        assert len(calls) == 2 and changed == property_types(store) != first
+    (tmp_path / "store.sqlite.buildcache.smwtypes.json").write_text("{broken")
+    with Store(path) as store:
+        assert kept(store) == changed and len(calls) == 3

@@ -149,11 +149,16 @@ def _read_run(path: Path) -> list[bytes]:
     return lines
 
 
-def _counts(paths: Iterable[Path]) -> Counter:
+def _lines_of(paths: Iterable[Path]) -> tuple[set[bytes], dict[bytes, int]]:
+    """The union of some runs' lines, and the number of runs of those in more than one."""
+    sets = [set(_read_run(path)) for path in paths]
+    union: set[bytes] = set().union(*sets)
+    if sum(map(len, sets)) == len(union):
+        return union, {}
     counts: Counter = Counter()
-    for path in paths:
-        counts.update(_read_run(path))
-    return counts
+    for lines in sets:
+        counts.update(lines)
+    return union, {line: n for line, n in counts.items() if n > 1}
 
 
 def find(data: mmap.mmap | bytes, line: bytes, lo: int = 0) -> int:
@@ -184,9 +189,19 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
     ones; returns its number of lines. Raises Stale when the kept files do not add up."""
     merged, multi_path, _ = kept_paths(folder, order)
     multi = _load_multi(multi_path)
-    gone = _counts(left)
-    came = _counts(new)
-    changes = sorted(line for line in gone.keys() | came.keys() if gone[line] != came[line])
+    gone_lines, gone_several = _lines_of(left)
+    came_lines, came_several = _lines_of(new)
+
+    def gone(line: bytes) -> int:
+        return gone_several.get(line, 1) if line in gone_lines else 0
+
+    def came(line: bytes) -> int:
+        return came_several.get(line, 1) if line in came_lines else 0
+
+    # a line in as many runs that left as new ones does not change (most lines of a
+    # changed page's run are in its new run too)
+    changes = sorted((gone_lines ^ came_lines) | {
+        line for line in gone_several.keys() | came_several.keys() if gone(line) != came(line)})
     count = state["count"]
     tmp = merged.with_name(f".{merged.name}.{os.getpid()}.tmp")
     try:
@@ -201,8 +216,8 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
                     before = multi.get(line, 1) if present else 0
                     if line in multi and not present:
                         raise Stale(line)
-                    after = before + came[line] - gone[line]
-                    if after < 0 or (before and gone[line] > before):
+                    after = before + came(line) - gone(line)
+                    if after < 0 or (before and gone(line) > before):
                         raise Stale(line)
                     if after > 1:
                         multi[line] = after

@@ -64,6 +64,7 @@ from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
 from tierslieux.pipeline.cache import (
     BuildCache,
     build_version,
+    kept_property_types,
     page_digest,
     unpack_issues,
 )
@@ -82,7 +83,7 @@ from tierslieux.pipeline.runs import (
     run_paths,
 )
 from tierslieux.pipeline.parse.smw import SMW_QUERY_FIELD
-from tierslieux.pipeline.smw_types import property_types
+from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
 from tierslieux.runner.engine import Engine, open_engine
@@ -316,7 +317,11 @@ def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:
         every_page = frozenset(pid for (pid,) in store.db.execute("SELECT page_id FROM page"))
         newest = store.newest_timestamp(options.namespaces)
         store_problems = tuple(store.problems())
-        smw_types = property_types(store)
+        smw_types = kept_property_types(
+            Path(store_path) if options.cache else None,
+            store.db.execute(_LISTING + " WHERE namespace = ? ORDER BY key",
+                             (PROPERTY_NAMESPACE,)),
+            lambda: property_types(store))
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
                             base_iri=options.base_iri, site=site, smw_types=smw_types)
     return _Plan(site, total, listing, every_page, newest, version, store_problems, smw_types)
