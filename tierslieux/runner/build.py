@@ -16,7 +16,8 @@ How a build scales (README, "Big wikis", gives the benchmark and its figures):
 3. **Flat memory.** The union of the pages' lines is written as sorted run files of about a
    hundred pages each (``runs.py``) and the exports read the release as a k-way merge of the
    runs, in line order and in triple order, as many times as they need: nothing holds all the
-   triples. Runs whose pages did not change are reused.
+   triples. Runs whose pages did not change are reused, and the merge is made from the last
+   build's (``keptmerge.py``): the lines of the runs that left go, those of the new runs come.
 4. **Validation that streams.** The SHACL shapes are compiled (``shacl.py``) and checked subject
    by subject over the merged runs plus the ontology, in a worker process while the exports
    write the files; each page resolved its ``sh:class`` checks where it mints the values.
