@@ -7,7 +7,9 @@ pages whose revision changed. The cache lives beside the store:
 ``<store>.buildcache.sqlite``  one row per page: a digest of what the build reads of the page,
                                its sorted N-Triples lines (zlib), its issues, and the
                                ``sh:class`` checks it could not decide (see shacl.py)
-``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py)
+``<store>.buildcache.d/``      the sorted run files of the last build (see runs.py) and its
+                               merge of them (keptmerge.py)
+``<store>.buildcache.smwtypes.json``  the types the property pages declare (kept_property_types)
 
 The cache carries a *version*: a digest of the mapping file, the ontology and shapes files,
 the base IRI, the SiteInfo, the tierslieux version and the source of the packages that turn
@@ -18,10 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -90,28 +93,41 @@ def unpack_issues(blob: bytes) -> list[Issue]:
     return [Issue(*fields) for fields in json.loads(zlib.decompress(blob))]
 
 
-def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
-                  smw_types: dict[str, str] | None = None) -> str:
-    """The digest that names everything a page's cached result depends on besides the page
-    (``smw_types``: the types the store's property pages declare)."""
+def _digest_adder(digest: "hashlib._Hash") -> Callable[[str, bytes | str], None]:
+    def add(label: str, data: bytes | str) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        digest.update(f"{label}:{len(raw)}:".encode())
+        digest.update(raw)
+    return add
+
+
+def _add_code(add: Callable[[str, bytes | str], None]) -> None:
+    """The versions and the source of the code that turns a revision into triples."""
     import sys
 
     import mwparserfromhell
     import rdflib
 
-    from tierslieux import __version__, geography
-
-    digest = hashlib.sha256()
-
-    def add(label: str, data: bytes | str) -> None:
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        digest.update(f"{label}:{len(raw)}:".encode())
-        digest.update(raw)
+    from tierslieux import __version__
 
     add("tierslieux", __version__)
     add("python", sys.version)
     add("mwparserfromhell", mwparserfromhell.__version__)
     add("rdflib", rdflib.__version__)
+    package = resources.files("tierslieux")
+    for name in CODE_PACKAGES:
+        for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
+            add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
+
+
+def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
+                  smw_types: dict[str, str] | None = None) -> str:
+    """The digest that names everything a page's cached result depends on besides the page
+    (``smw_types``: the types the store's property pages declare)."""
+    from tierslieux import geography
+
+    digest = hashlib.sha256()
+    add = _digest_adder(digest)
     add("mapping", mapping_bytes)
     ontology = resources.files("tierslieux.ontology")
     for name in ("ontology.ttl", "shapes.ttl", "inline_templates.yaml"):
@@ -121,11 +137,41 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
     add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
     if smw_types:
         add("smw_types", json.dumps(smw_types, sort_keys=True, ensure_ascii=False))
-    package = resources.files("tierslieux")
-    for name in CODE_PACKAGES:
-        for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
-            add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
+    _add_code(add)
     return digest.hexdigest()
+
+
+def kept_property_types(store_path: Path | None, rows: Iterable[tuple],
+                        compute: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """``compute()`` (the types the store's property pages declare, ``smw_types.py``), kept
+    beside the store in ``<store>.buildcache.smwtypes.json`` under a digest of the code and of
+    the property pages' stored fields (``rows``, as ``page_digest`` reads them: the revision
+    stands for the text, as for a page's cached result); ``store_path`` None: not kept. A
+    rebuild no longer parses every property page."""
+    if store_path is None:
+        return compute()
+    digest = hashlib.sha256()
+    add = _digest_adder(digest)
+    _add_code(add)
+    for row in rows:
+        add("page", page_digest(row))
+    key = digest.hexdigest()
+    path = store_path.with_name(store_path.name + ".buildcache.smwtypes.json")
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept["key"] == key and isinstance(kept["types"], dict):
+            return dict(kept["types"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    types = compute()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps({"key": key, "types": types}, ensure_ascii=False,
+                                  sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:  # a read-only folder: computed again next time
+        tmp.unlink(missing_ok=True)
+    return types
 
 
 def page_digest(row: tuple) -> str:
@@ -212,7 +258,10 @@ class BuildCache:
 
     # ------------------------------------------------------------------ runs
     def forget_runs(self, keep: set[str]) -> None:
-        """Remove the run files of the runs not in ``keep``."""
+        """Remove the run files of the runs not in ``keep`` (the kept merge stays:
+        ``keptmerge.py``)."""
+        from tierslieux.pipeline.keptmerge import PREFIX
+
         for path in self.run_dir.iterdir():
-            if path.name.split(".")[0] not in keep:
+            if path.name.split(".")[0] not in keep | {PREFIX}:
                 path.unlink(missing_ok=True)

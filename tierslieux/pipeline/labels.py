@@ -39,6 +39,7 @@ find the titles of the pages the rows name. The same merged runs give the same b
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from tierslieux.model.iri import slugify
 from tierslieux.model.rdf import XSD_STRING, parse_object
 from tierslieux.model.records import Issue
 from tierslieux.ontology.namespace import TL
+from tierslieux.pipeline.keptmerge import copy_bytes, find
 from tierslieux.pipeline.names import rank
 from tierslieux.pipeline.runs import RunSet, triple_key
 
@@ -315,17 +317,45 @@ def rewrite(lines: Iterable[str], folds: dict[str, SubjectFold], *, keys: bool,
 
 
 def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool) -> int:
-    """Rewrite a merged file in place (atomically); returns the change of its line count."""
+    """Rewrite a merged file (atomically, as a new file: the build's merged files are hard
+    links to the kept merge, ``keptmerge.py``); returns the change of its line count. The
+    statements of each folded subject are found by a binary search over the file's bytes
+    (where its prefix ``<s> ``, ``<s\x01``, sorts) and changed as ``rewrite`` changes them;
+    the stretches between them are copied as bytes."""
+    separator = b"\x01" if keys else b"> "
+    targets = sorted(f"<{s}".encode("utf-8") + separator for s in folds)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.labels.tmp")
-    delta: list[int] = []
+    delta = 0
     try:
-        with open(path, encoding="utf-8", newline="\n", buffering=_BUFFER) as source, \
-                open(tmp, "w", encoding="utf-8", newline="\n", buffering=_BUFFER) as out:
-            out.writelines(rewrite(source, folds, keys=keys, delta=delta))
+        with open(path, "rb") as source, open(tmp, "wb") as out:
+            size = os.fstat(source.fileno()).st_size
+            data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            try:
+                done = 0
+                for prefix in targets:
+                    start = find(data, prefix, done)
+                    end = find(data, prefix[:-1] + bytes([prefix[-1] + 1]), start)
+                    if start == end:
+                        continue
+                    copy_bytes(out, data, done, start)
+                    group = data[start:end - 1].decode("utf-8").split("\n")
+                    fold = folds[prefix[1:-len(separator)].decode("utf-8")]
+                    statements = set(group)
+                    if keys:
+                        statements = {g.replace("\x01", "> ", 2) for g in statements}
+                    statements = (statements - fold.removed) | fold.added
+                    delta += len(statements) - len(group)
+                    ordered = sorted(map(triple_key, statements)) if keys else sorted(statements)
+                    out.write(("\n".join(ordered) + "\n").encode("utf-8") if ordered else b"")
+                    done = end
+                copy_bytes(out, data, done, size)
+            finally:
+                if size:
+                    data.close()  # type: ignore[union-attr]
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return sum(delta)
+    return delta
 
 
 def _pages(folds: dict[str, SubjectFold], chunks: Callable[[], Iterable[bytes]]

@@ -24,6 +24,7 @@ import hashlib
 import heapq
 import io
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -146,7 +147,8 @@ def _read_block(stream: io.BufferedReader, size: int) -> list[bytes] | None:
     return lines
 
 
-def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None) -> int:
+def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None,
+                 multi: dict[bytes, int] | None = None) -> int:
     """Merge sorted run files into ``keep``, dropping repeated lines; the number of distinct
     lines. The file holds the same bytes as a complete pass of ``_merge`` writes.
 
@@ -157,7 +159,8 @@ def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None) ->
     pieces). Bytes compare as UTF-8, i.e. in code-point order; the lines are compared without
     their newline, which orders them alike (no canonical line is a prefix of another). Memory:
     a block per run, 16 MB in all whatever the size of the wiki (64 KB a run at least,
-    from 256 runs on)."""
+    from 256 runs on). With ``multi``, it gets the number of runs of each line held by more
+    than one (``keptmerge.py``)."""
     size = block or max(1 << 16, min(1 << 20, (16 << 20) // max(1, len(paths))))
     files = [io.BufferedReader(gzip.GzipFile(p, "rb"), _BUFFER) for p in paths]
     tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
@@ -187,7 +190,13 @@ def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None) ->
                         entry[1] = end
                     still.append(entry)
                 active = still
-                window = sorted(set(taken)) if several else taken
+                if several:
+                    distinct = set(taken)
+                    if multi is not None and len(distinct) < len(taken):
+                        multi.update((line, n) for line, n in Counter(taken).items() if n > 1)
+                    window = sorted(distinct)
+                else:
+                    window = taken
                 if window:
                     out.write(b"\n".join(window) + b"\n")
                     count += len(window)
@@ -343,7 +352,10 @@ class TripleOrder:
 def materialize(folder: str, names: Sequence[str], order: str) -> int:
     """Merge the runs ``names`` once into the kept file of ``order`` ("lines" or "triples")
     and return how many distinct lines it holds; the build runs both orders in parallel
-    workers before the exports read them."""
+    workers before the exports read them. The merge is made from the last build's when it can
+    (``keptmerge.py``)."""
+    from tierslieux.pipeline import keptmerge
+
     runs = RunSet(Path(folder), names)
     lines_kept, triples_kept = runs.merged_paths()
     if not runs.names:
@@ -351,8 +363,8 @@ def materialize(folder: str, names: Sequence[str], order: str) -> int:
     if order == "lines":
         if lines_kept.is_file():
             return sum(1 for _ in runs)
-        runs.count = _merge_bytes(runs.line_paths(), lines_kept)
+        runs.count = keptmerge.merge(runs.folder, runs.names, "lines", lines_kept)
         return runs.count
     if triples_kept.is_file():
         return sum(1 for _ in runs.in_triple_order())
-    return _merge_bytes(runs.triple_paths(), triples_kept)
+    return keptmerge.merge(runs.folder, runs.names, "triples", triples_kept)

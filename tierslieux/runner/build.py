@@ -16,7 +16,8 @@ How a build scales (README, "Big wikis", gives the benchmark and its figures):
 3. **Flat memory.** The union of the pages' lines is written as sorted run files of about a
    hundred pages each (``runs.py``) and the exports read the release as a k-way merge of the
    runs, in line order and in triple order, as many times as they need: nothing holds all the
-   triples. Runs whose pages did not change are reused.
+   triples. Runs whose pages did not change are reused, and the merge is made from the last
+   build's (``keptmerge.py``): the lines of the runs that left go, those of the new runs come.
 4. **Validation that streams.** The SHACL shapes are compiled (``shacl.py``) and checked subject
    by subject over the merged runs plus the ontology, in a worker process while the exports
    write the files; each page resolved its ``sh:class`` checks where it mints the values.
@@ -64,6 +65,7 @@ from tierslieux.exports.release import ReleaseMeta, ReleaseResult, write_release
 from tierslieux.pipeline.cache import (
     BuildCache,
     build_version,
+    kept_property_types,
     page_digest,
     unpack_issues,
 )
@@ -82,7 +84,7 @@ from tierslieux.pipeline.runs import (
     run_paths,
 )
 from tierslieux.pipeline.parse.smw import SMW_QUERY_FIELD
-from tierslieux.pipeline.smw_types import property_types
+from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
 from tierslieux.pipeline.store import Store
 from tierslieux.runner import pages as tasks
 from tierslieux.runner.engine import Engine, open_engine
@@ -316,7 +318,11 @@ def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:
         every_page = frozenset(pid for (pid,) in store.db.execute("SELECT page_id FROM page"))
         newest = store.newest_timestamp(options.namespaces)
         store_problems = tuple(store.problems())
-        smw_types = property_types(store)
+        smw_types = kept_property_types(
+            Path(store_path) if options.cache else None,
+            store.db.execute(_LISTING + " WHERE namespace = ? ORDER BY key",
+                             (PROPERTY_NAMESPACE,)),
+            lambda: property_types(store))
     version = build_version(mapping_bytes=_mapping_bytes(options.mapping_path),
                             base_iri=options.base_iri, site=site, smw_types=smw_types)
     return _Plan(site, total, listing, every_page, newest, version, store_problems, smw_types)
