@@ -13,6 +13,13 @@ from tierslieux.pipeline import keptmerge
 from tierslieux.pipeline.runs import _merge_bytes, run_paths, write_run
 
 
+@pytest.fixture(autouse=True)
+def always_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The update is tried whatever share of the runs changed (these runs are small: the
+    default share would send most cases to the whole merge; see test_the_share_...)."""
+    monkeypatch.setattr(keptmerge, "WHOLE_FROM", 1.0)
+
+
 @pytest.fixture
 def wholes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the merges of every run the kept merge falls back to."""
@@ -78,6 +85,27 @@ def test_removed_and_kept_runs_sharing_lines(tmp_path: Path, wholes: list[int]) 
     # the run that left comes back
     check(tmp_path, runs, sorted(runs))
     assert len(wholes) == 2  # the first merge only, in both orders
+
+
+def test_the_share_of_changed_bytes_decides_the_way(tmp_path: Path, wholes: list[int],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default share, a rebuild whose changed runs hold few of the bytes updates the
+    kept merge; one whose changed runs (old and new) hold more merges every run again."""
+    monkeypatch.setattr(keptmerge, "WHOLE_FROM", 0.25)
+    small = {f"r{i}": [line(n, "a") for n in range(i * 30, i * 30 + 30)] for i in range(20)}
+    big = {"big": [line(n, "b") for n in range(2000)]}
+    runs = {**small, **big}
+    names = sorted(runs)
+    check(tmp_path, runs, names)
+    runs["r3-new"] = runs["r3"] + [line(5000, "c")]
+    names = sorted(set(names) - {"r3"} | {"r3-new"})
+    check(tmp_path, runs, names)
+    assert json.loads(keptmerge.kept_paths(tmp_path, "lines")[2].read_text())["made"] == "kept"
+    runs["big-new"] = runs["big"] + [line(5001, "c")]
+    names = sorted(set(names) - {"big"} | {"big-new"})
+    check(tmp_path, runs, names)
+    assert json.loads(keptmerge.kept_paths(tmp_path, "lines")[2].read_text())["made"] == "whole"
+    assert len(wholes) == 4  # the first merge and the big change, in both orders
 
 
 def test_a_line_only_in_removed_runs_goes(tmp_path: Path) -> None:

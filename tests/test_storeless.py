@@ -80,7 +80,7 @@ def test_the_sample_built_from_its_partitions_is_the_store_build(sample_xml, tmp
     assert ours == theirs
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [
         "pages.buildcache.d", "pages.buildcache.segments.d", "pages.buildcache.shacl.d",
-        "pages.buildcache.sqlite", "state.runs.jsonl", "wiki.json"]
+        "pages.buildcache.sqlite", "pages.buildcache.tables.d", "state.runs.jsonl", "wiki.json"]
     # the same dump again: every page from the state, the same bytes
     again = build_from_dump(dump, tmp_path / "state", tmp_path / "again", BuildOptions(),
                             namespaces=(0,))

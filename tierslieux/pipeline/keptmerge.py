@@ -35,9 +35,11 @@ from tierslieux.pipeline import runs as runs_module
 
 #: the first part of the kept files' names (``BuildCache.forget_runs`` keeps them)
 PREFIX = "keptmerge"
-#: above this share of the runs changed (left plus new, against all), a merge of every run
-#: costs about as much
-WHOLE_FROM = 0.5
+#: above this share of the runs' bytes changed (the runs that left plus the new ones, against
+#: all the runs), a merge of every run costs less: updating reads and hashes every line of the
+#: changed runs, old and new, where the whole merge copies sorted blocks in C (measured at
+#: 8,000 pages: 10 changed runs holding 40 % of the lines took 2.5 s to update, 1.9 s whole)
+WHOLE_FROM = 0.25
 _COPY = 1 << 22
 
 
@@ -110,7 +112,7 @@ def merge(folder: Path, names: Sequence[str], order: str, out: Path) -> int:
         before = state["names"]
         left = sorted(set(before) - set(names))
         new = sorted(set(names) - set(before))
-        if len(left) + len(new) <= WHOLE_FROM * max(1, len(names)):
+        if _changed_share(folder, index, names, left, new) <= WHOLE_FROM:
             try:
                 count = _update(folder, order, state, names,
                                 [runs_module.run_paths(folder, n)[index] for n in left],
@@ -131,6 +133,21 @@ def merge(folder: Path, names: Sequence[str], order: str, out: Path) -> int:
 
         shutil.copyfile(merged, out)
     return count
+
+
+def _changed_share(folder: Path, index: int, names: Sequence[str], left: Sequence[str],
+                   new: Sequence[str]) -> float:
+    """The bytes of the runs that left and of the new runs, against the bytes of all the runs
+    (run files compressed alike: their sizes go with their lines); 1.0 when a file is
+    missing (the update could not be made anyway)."""
+    try:
+        def size(name: str) -> int:
+            return runs_module.run_paths(folder, name)[index].stat().st_size
+
+        total = sum(size(n) for n in names)
+        return (sum(size(n) for n in left) + sum(size(n) for n in new)) / max(1, total)
+    except OSError:
+        return 1.0
 
 
 def forget_order(folder: Path, order: str) -> None:

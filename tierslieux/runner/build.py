@@ -279,32 +279,42 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         clock.mark("prepare")
         _pages(pool, cache, todo, len(listing), plan.total, pool.slots, progress)
         clock.mark("pages")
-        _runs(pool, cache, runs)
-        clock.mark("runs")
-        collected = _collect(cache, plan)
-        release = _merge(pool, cache, [name for name, _ in runs])
-        stack.callback(release.forget_merged)
-        # one rdfs:label per entity and language across pages (pipeline/labels.py)
-        collected = replace(collected, notes=fold_labels(release))
-        clock.mark("merge")
-        shacl = start_shacl(pool, cache, plan.version, checker, release, collected.unresolved,
-                            collected.flags)
-        cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
-        if len(release) >= TELL_FROM:
-            log.info("Writing and validating the release: %d triples from %d pages "
-                     "(%d parsed, %d from the cache)...", len(release), len(listing), len(todo),
-                     len(listing) - len(todo))
-        published = _release(release, out_dir, plan, options, collected, shacl, cache,
-                             pool.segment_renderer())
-        clock.mark("release")
-        return BuildResult(
-            out_dir=out_dir, pages=len(listing), triples=published.triples,
-            issues=published.issues, files=published.result.files, pages_parsed=len(todo),
-            info_issues=collected.info_issues, smw_queries=collected.smw_queries,
-            timings=clock.timings()
-            + tuple((f"release: {step}", seconds)
-                    for step, seconds in published.result.timings),
-        )
+        return _finish(pool, cache, plan, options, runs, checker, clock, stack, out_dir,
+                       parsed=len(todo))
+
+
+def _finish(pool: Engine, cache: BuildCache, plan: _Plan, options: BuildOptions,
+            runs: list[tuple[str, list[int]]], checker: Any, clock: _Clock, stack: ExitStack,
+            out_dir: Path, *, parsed: int) -> BuildResult:
+    """Phases "runs", "merge" and "release", once the pages are in the cache: the same for a
+    build from the store and one from a dump's partitions (partitions.py)."""
+    listing = plan.listing
+    _runs(pool, cache, runs)
+    clock.mark("runs")
+    collected = _collect(cache, plan)
+    release = _merge(pool, cache, [name for name, _ in runs])
+    stack.callback(release.forget_merged)
+    # one rdfs:label per entity and language across pages (pipeline/labels.py)
+    collected = replace(collected, notes=fold_labels(release))
+    clock.mark("merge")
+    shacl = start_shacl(pool, cache, plan.version, checker, release, collected.unresolved,
+                        collected.flags)
+    cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
+    if len(release) >= TELL_FROM:
+        log.info("Writing and validating the release: %d triples from %d pages "
+                 "(%d parsed, %d from the cache)...", len(release), len(listing), parsed,
+                 len(listing) - parsed)
+    published = _release(release, out_dir, plan, options, collected, shacl, cache,
+                         pool.segment_renderer())
+    clock.mark("release")
+    return BuildResult(
+        out_dir=out_dir, pages=len(listing), triples=published.triples,
+        issues=published.issues, files=published.result.files, pages_parsed=parsed,
+        info_issues=collected.info_issues, smw_queries=collected.smw_queries,
+        timings=clock.timings()
+        + tuple((f"release: {step}", seconds)
+                for step, seconds in published.result.timings),
+    )
 
 
 def _plan(store_path: str | Path, options: BuildOptions) -> _Plan:

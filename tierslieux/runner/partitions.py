@@ -344,22 +344,5 @@ def build_from_dump(dump: str | Path, state: str | Path, out_dir: str | Path,
             if progress:
                 progress(done, len(listing))
         clock.mark("pages")
-        builder._runs(pool, cache, runs)
-        clock.mark("runs")
-        collected = builder._collect(cache, plan_)
-        release = builder._merge(pool, cache, [name for name, _ in runs])
-        stack.callback(release.forget_merged)
-        collected = replace(collected, notes=builder.fold_labels(release))
-        clock.mark("merge")
-        shacl = builder.start_shacl(pool, cache, plan_.version, checker, release,
-                                    collected.unresolved, collected.flags)
-        cache.forget_runs(shacl.keep | set(release.names) | {release.merged_name})
-        published = builder._release(release, out_dir, plan_, options, collected, shacl,
-                                     cache, pool.segment_renderer())
-        clock.mark("release")
-        return builder.BuildResult(
-            out_dir=out_dir, pages=len(listing), triples=published.triples,
-            issues=published.issues, files=published.result.files, pages_parsed=parsed,
-            info_issues=collected.info_issues, smw_queries=collected.smw_queries,
-            timings=clock.timings() + tuple((f"release: {step}", seconds)
-                                            for step, seconds in published.result.timings))
+        return builder._finish(pool, cache, plan_, options, runs, checker, clock, stack,
+                               out_dir, parsed=parsed)
