@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -54,12 +53,12 @@ from tierslieux.exports.tables import (
 )
 from tierslieux.model.lines import SortedLines
 from tierslieux.model.rdf import Triple
+from tierslieux.validation.shacl_cache import EntryFolder
 
 log = logging.getLogger(__name__)
 
 #: bumped when what a piece holds, or how it is made, changes
 PIECE_FORMAT = 2
-USED_FILES = ("used-current.txt", "used-previous.txt")
 FORWARD, BACKWARD = "f", "b"
 
 
@@ -180,73 +179,32 @@ def still_valid(piece: TablePiece, index: _Index) -> bool:
     return answers_digest(index, piece.asked) == piece.answers
 
 
-class PieceCache:
+class PieceCache(EntryFolder):
     """A folder of pieces for one setup."""
 
-    def __init__(self, folder: Path, setup: str) -> None:
-        self.folder = folder
-        self.setup = setup
-        self.used: set[str] = set()
-        self.reused = self.made = 0
-        folder.mkdir(parents=True, exist_ok=True)
+    what = "table piece"
+    again = "made again"
 
-    def _path(self, digest: str) -> Path:
-        return self.folder / f"{digest}-{self.setup}.json"
+    def __init__(self, folder: Path, setup: str) -> None:
+        super().__init__(folder, setup)
+        self.reused = self.made = 0
 
     def get(self, digest: str) -> TablePiece | None:
-        path = self._path(digest)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            piece = TablePiece(
-                csv=tuple(str(c) for c in data["csv"]),
-                rows=tuple(int(n) for n in data["rows"]),
-                neutralised=tuple(int(n) for n in data["neutralised"]),
-                warnings=tuple(tuple(str(w) for w in ws) for ws in data["warnings"]),
-                kept=tuple((str(name), tuple(tuple(str(c) for c in row) for row in rows))
-                           for name, rows in data["kept"]),
-                asked=tuple((str(d), str(p), str(i)) for d, p, i in data["asked"]),
-                answers=str(data["answers"]))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("table piece %s is damaged (%s): made again", path.name,
-                        f"{type(exc).__name__}: {exc}")
-            path.unlink(missing_ok=True)
-            return None
-        return piece
+        return self.read(digest, lambda data: TablePiece(
+            csv=tuple(str(c) for c in data["csv"]),
+            rows=tuple(int(n) for n in data["rows"]),
+            neutralised=tuple(int(n) for n in data["neutralised"]),
+            warnings=tuple(tuple(str(w) for w in ws) for ws in data["warnings"]),
+            kept=tuple((str(name), tuple(tuple(str(c) for c in row) for row in rows))
+                       for name, rows in data["kept"]),
+            asked=tuple((str(d), str(p), str(i)) for d, p, i in data["asked"]),
+            answers=str(data["answers"])))
 
     def put(self, digest: str, piece: TablePiece) -> None:
-        path = self._path(digest)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        data = {"csv": piece.csv, "rows": piece.rows, "neutralised": piece.neutralised,
-                "warnings": piece.warnings, "kept": piece.kept, "asked": piece.asked,
-                "answers": piece.answers}
-        try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                           encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.warning("cannot keep a table piece (%s)", exc)
-            tmp.unlink(missing_ok=True)
-
-    def prune(self) -> None:
-        """Remember the pieces this release used; remove those neither it nor the previous
-        release used."""
-        current, previous = (self.folder / name for name in USED_FILES)
-        names = {self._path(d).name for d in self.used}
-        try:
-            before = set(current.read_text(encoding="utf-8").split()) \
-                if current.is_file() else set()
-            if current.is_file():
-                os.replace(current, previous)
-            tmp = current.with_name(current.name + ".tmp")
-            tmp.write_text("".join(f"{n}\n" for n in sorted(names)), encoding="utf-8")
-            os.replace(tmp, current)
-            for path in self.folder.glob("*.json"):
-                if path.name not in names and path.name not in before:
-                    path.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("cannot prune the table pieces %s (%s)", self.folder, exc)
+        self.write(digest, {"csv": piece.csv, "rows": piece.rows,
+                            "neutralised": piece.neutralised, "warnings": piece.warnings,
+                            "kept": piece.kept, "asked": piece.asked,
+                            "answers": piece.answers})
 
 
 def pieces_folder(segment_cache: Path) -> Path:

@@ -25,16 +25,17 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 #: a subject whose hash is a multiple of this starts a group
 GROUP_SUBJECTS = 64
 USED_FILES = ("used-current.txt", "used-previous.txt")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,55 +91,51 @@ def group_digest(group: list[tuple[str, list]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class ShaclCache:
-    """A folder of groups' results for one setup."""
+class EntryFolder:
+    """A folder of JSON entries for one setup, ``<digest>-<setup>.json``, written atomically
+    and pruned to those the last two runs used (``USED_FILES``). Subclasses say what an entry
+    is (``what``, ``again``: for the log) and turn an entry's JSON into their record."""
+
+    what = "entry"
+    again = "made again"
 
     def __init__(self, folder: Path, setup: str) -> None:
         self.folder = folder
         self.setup = setup
         self.used: set[str] = set()
-        self.reused = self.checked = 0
         folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, digest: str) -> Path:
         return self.folder / f"{digest}-{self.setup}.json"
 
-    def get(self, digest: str) -> GroupResults | None:
+    def read(self, digest: str, make: Callable[[Any], T]) -> T | None:
+        """``make`` of the entry's JSON; None when there is none, or when it is damaged (then
+        removed, and logged)."""
         path = self._path(digest)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            found = GroupResults(
-                results=tuple(tuple(str(x) for x in r) for r in data["results"]),
-                pending=tuple(tuple(str(x) for x in r) for r in data["pending"]),
-                asked=tuple((str(v), str(c), None if a is None else bool(a))
-                            for v, c, a in data["asked"]),
-                types=tuple((str(s), tuple(str(t) for t in ts)) for s, ts in data["types"]),
-                nodes=tuple(str(n) for n in data["nodes"]))
+            return make(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("SHACL cache entry %s is damaged (%s): checked again", path.name,
-                        f"{type(exc).__name__}: {exc}")
+            log.warning("%s %s is damaged (%s): %s", self.what, path.name,
+                        f"{type(exc).__name__}: {exc}", self.again)
             path.unlink(missing_ok=True)
             return None
-        return found
 
-    def put(self, digest: str, found: GroupResults) -> None:
+    def write(self, digest: str, data: Any) -> None:
         path = self._path(digest)
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        data = {"results": found.results, "pending": found.pending, "asked": found.asked,
-                "types": found.types, "nodes": found.nodes}
         try:
             tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
                            encoding="utf-8")
             os.replace(tmp, path)
         except OSError as exc:
-            log.warning("cannot keep the SHACL results of a group (%s)", exc)
+            log.warning("cannot keep a %s (%s)", self.what, exc)
             tmp.unlink(missing_ok=True)
 
     def prune(self) -> None:
-        """Remember the entries this check used; remove those neither it nor the previous
-        check used."""
+        """Remember the entries this run used; remove those neither it nor the previous run
+        used."""
         current, previous = (self.folder / name for name in USED_FILES)
         names = {self._path(d).name for d in self.used}
         try:
@@ -153,4 +150,28 @@ class ShaclCache:
                 if path.name not in names and path.name not in before:
                     path.unlink(missing_ok=True)
         except OSError as exc:
-            log.warning("cannot prune the SHACL cache %s (%s)", self.folder, exc)
+            log.warning("cannot prune the %ss of %s (%s)", self.what, self.folder, exc)
+
+
+class ShaclCache(EntryFolder):
+    """A folder of groups' results for one setup."""
+
+    what = "SHACL cache entry"
+    again = "checked again"
+
+    def __init__(self, folder: Path, setup: str) -> None:
+        super().__init__(folder, setup)
+        self.reused = self.checked = 0
+
+    def get(self, digest: str) -> GroupResults | None:
+        return self.read(digest, lambda data: GroupResults(
+            results=tuple(tuple(str(x) for x in r) for r in data["results"]),
+            pending=tuple(tuple(str(x) for x in r) for r in data["pending"]),
+            asked=tuple((str(v), str(c), None if a is None else bool(a))
+                        for v, c, a in data["asked"]),
+            types=tuple((str(s), tuple(str(t) for t in ts)) for s, ts in data["types"]),
+            nodes=tuple(str(n) for n in data["nodes"])))
+
+    def put(self, digest: str, found: GroupResults) -> None:
+        self.write(digest, {"results": found.results, "pending": found.pending,
+                            "asked": found.asked, "types": found.types, "nodes": found.nodes})
