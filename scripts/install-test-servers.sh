@@ -2,14 +2,15 @@
 # Install what the integration tests need besides Python packages:
 #   - PHP 8 with the SQLite, intl, mbstring and XML extensions (Debian packages), and
 #   - MediaWiki's code from Debian's `mediawiki` package, unpacked into a cache folder
-#     (no apache2, nothing written under /usr/share or /etc).
+#     (served by PHP's built-in server: nothing written under /usr/share or /etc).
 #   - udata, the portal software of data.gouv.fr, in its own virtual environment `.venv-udata`
 #     (tests/test_udata.py runs its DCAT harvester; udata pins many dependencies of its own).
 #     A few minutes the first time; a failure is reported and the udata test then skips, or
 #     fails under CI=true.
 #   - Debian's chromium and chromium-driver (tests/test_site.py drives a real headless browser
-#     with Selenium; no browser download) and nginx (tests/test_site_nginx.py runs the nginx
-#     example of docs/deploy/ as a plain user, on a loopback port; the service is not enabled).
+#     with Selenium; no browser download), nginx and apache2 (tests/test_site.py runs the
+#     nginx example and the w3id.org rules of docs/deploy/, each on a loopback port with a
+#     configuration of its own; the services are not enabled).
 # The Oxigraph server comes from PyPI (the `oxigraph` package in the `test` extra).
 # Needs root (or sudo) for apt-get when PHP is missing. Idempotent: does nothing when all is there.
 set -euo pipefail
@@ -54,14 +55,16 @@ else
 fi
 php_ok && log "PHP $(php -r 'echo PHP_VERSION;') ready"
 
-# a real browser for the site tests, and nginx for the static-host example
-SITE_PKGS="chromium chromium-driver nginx"
+# a real browser for the site tests, nginx for the static-host example and Apache for the
+# w3id.org rules (docs/deploy/)
+SITE_PKGS="chromium chromium-driver nginx apache2"
 site_ok() {
   command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
-    { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; }
+    { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } &&
+    [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_rewrite.so ]
 }
 if site_ok; then
-  log "chromium, chromedriver and nginx present"
+  log "chromium, chromedriver, nginx and apache2 present"
 else
   log "installing $SITE_PKGS"
   apt_get install -y -q --no-install-recommends $SITE_PKGS >&2 ||

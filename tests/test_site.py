@@ -551,6 +551,84 @@ def test_nginx_example_negotiates_like_serve(nginx: str, served: str, accept: st
             "/release/ontology.ttl"
 
 
+# --------------------------------------------------------------------------- Apache, w3id.org
+
+
+_APACHE_MODULES = ("mpm_event", "authz_core", "rewrite", "headers")
+
+
+@pytest.fixture(scope="module")
+def apache(served: str):
+    """docs/deploy/w3id.htaccess as a w3id.org entry: the file ``tierslieux/.htaccess`` of a
+    real Apache (Debian's apache2, mod_rewrite and mod_headers, ``AllowOverride All`` as on
+    w3id.org) on a loopback port, ``RELEASE`` being the release as ``serve`` serves it."""
+    import shutil
+    import tempfile
+
+    binary = shutil.which("apache2") or ("/usr/sbin/apache2"
+                                         if os.access("/usr/sbin/apache2", os.X_OK) else None)
+    modules = Path("/usr/lib/apache2/modules")
+    if not binary or not modules.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and apache2 is not installed (scripts/install-test-servers.sh)")
+        pytest.skip("apache2 is not installed (apt-get install apache2)")
+    # Apache started as root serves as www-data: a folder that user can read, not pytest's
+    folder = Path(tempfile.mkdtemp(prefix="tierslieux-apache-"))
+    try:
+        folder.chmod(0o755)
+        entry = folder / "www" / "tierslieux"
+        entry.mkdir(parents=True)
+        rules = (ROOT / "docs" / "deploy" / "w3id.htaccess").read_text(encoding="utf-8")
+        (entry / ".htaccess").write_text(rules.replace("RELEASE", served + "/release"),
+                                         encoding="utf-8")
+        (folder / "www" / "up.txt").write_text("up\n", encoding="utf-8")
+        for path in (folder / "www", entry, entry / ".htaccess", folder / "www" / "up.txt"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        port = free_port()
+        user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+        loads = "".join(f"LoadModule {name}_module {modules}/mod_{name}.so\n"
+                        for name in _APACHE_MODULES)
+        (folder / "httpd.conf").write_text(
+            f"ServerName 127.0.0.1\nDefaultRuntimeDir {folder}\nPidFile {folder}/httpd.pid\n"
+            f"ErrorLog {folder}/error.log\n{loads}{user}Listen 127.0.0.1:{port}\n"
+            f"DocumentRoot {folder}/www\n"
+            "<Directory />\n  AllowOverride None\n  Require all denied\n</Directory>\n"
+            f"<Directory {folder}/www>\n  AllowOverride All\n  Require all granted\n"
+            "</Directory>\n", encoding="utf-8")
+        yield from _server([binary, "-f", str(folder / "httpd.conf"), "-d", str(folder),
+                            "-DFOREGROUND"], port, "up.txt")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("path, accept", [
+    ("/tierslieux/movilab/place/Le_WIP", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+    ("/tierslieux/movilab/place/Le_WIP", "text/turtle"),
+    ("/tierslieux/movilab/place/Le_WIP", "application/ld+json"),
+    ("/tierslieux/movilab/place/Le_WIP", "application/n-triples"),
+    ("/tierslieux/movilab/page/Préfiguration/section/lead/item/2", "text/html"),
+    ("/tierslieux/movilab/page/Préfiguration/section/lead/item/2", "text/turtle"),
+    ("/tierslieux/ontology", "text/turtle"),
+    ("/tierslieux/ontology", "text/html"),
+    ("/tierslieux/movilab/", "text/html"),
+    ("/tierslieux/movilab/dataset", "text/turtle"),
+])
+def test_w3id_rules_negotiate_like_serve(apache: str, served: str, path: str,
+                                         accept: str) -> None:
+    """Apache with the w3id.org rules sends each IRI where ``serve`` does (an absolute
+    address: the release's), with ``Vary: Accept`` on the 303, and the document is there."""
+    quoted = urllib.parse.quote(path)
+    answers = [_ask(host + quoted, accept) for host in (apache, served)]
+    assert answers[0][0] == answers[1][0] == 303
+    assert "Accept" in answers[0][1]["Vary"]
+    # Apache writes the decoded path (NE: UTF-8 bytes, read by http.client as Latin-1)
+    locations = [urllib.parse.unquote(a[1]["Location"].encode("latin-1").decode("utf-8"))
+                 for a in answers]
+    assert locations[0] == served + locations[1]
+    status, _, body = _ask(urllib.parse.quote(locations[0].split("#")[0], safe=":/"), accept)
+    assert status == 200 and body
+
+
 def test_a_base_iri_at_the_root_leaves_sparql_to_oxigraph(release: Path) -> None:
     from tierslieux.sparql.conneg import Negotiator
 
