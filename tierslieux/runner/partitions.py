@@ -38,7 +38,7 @@ from tierslieux.pipeline.harvest import _duplicates
 from tierslieux.pipeline.multistream import Multistream, index_beside, open_multistream, \
     read_partition
 from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
-from tierslieux.pipeline.store import STORE_SOURCE, title_key
+from tierslieux.pipeline.upsert import Change, Held, PageTable
 from tierslieux.runner import build as builder
 from tierslieux.runner import pages as tasks
 from tierslieux.runner.engine import open_engine
@@ -117,9 +117,9 @@ class _Row:
                 json.dumps(self.alt, ensure_ascii=False))
 
 
-class _Replay:
+class _Replay(PageTable):
     """What ``Store.upsert`` does with a dump's revisions in a fresh store, without the
-    store (keep in step with store.py: keys, title and revision clashes, repeated ids)."""
+    store: the same rules (``upsert.py``) over dictionaries."""
 
     def __init__(self) -> None:
         self.live: dict[int, _Row] = {}
@@ -127,58 +127,50 @@ class _Replay:
         self._keys: dict[str, int] = {}
         self._revs: dict[int, int] = {}
         self.problems: list[Issue] = []
+        #: the partition of the revisions being added
+        self._part = (0, 0)
 
-    def _delete(self, page_id: int) -> None:
-        row = self.live.pop(page_id)
-        self._titles.pop((row.rev.namespace, row.rev.title), None)
-        self._keys.pop(row.key, None)
-        self._revs.pop(row.rev.rev_id, None)
+    def add(self, rev: PageRevision, part: tuple[int, int]) -> None:
+        self._part = part
+        self.upsert(rev)
 
-    def _free_title(self, rev: PageRevision) -> None:
-        other = self._titles.get((rev.namespace, rev.title))
-        if other is not None and other != rev.page_id:
-            self._delete(other)
+    def rev_holder(self, rev_id: int, page_id: int) -> str | None:
+        other = self._revs.get(rev_id)
+        return None if other is None or other == page_id else self.live[other].rev.title
 
-    def _index(self, row: _Row) -> None:
+    def refuse(self, issue: Issue) -> None:
+        self.problems.append(issue)
+
+    def held(self, page_id: int) -> Held | None:
+        row = self.live.get(page_id)
+        return None if row is None else Held(row.rev.rev_id, row.rev.namespace, row.rev.title,
+                                              tuple(row.alt), tuple(row.contributors))
+
+    def free_title(self, namespace: int, title: str, page_id: int) -> None:
+        other = self._titles.get((namespace, title))
+        if other is not None and other != page_id:
+            row = self.live.pop(other)
+            self._titles.pop((row.rev.namespace, row.rev.title), None)
+            self._keys.pop(row.key, None)
+            self._revs.pop(row.rev.rev_id, None)
+
+    def key_taken(self, key: str, page_id: int) -> bool:
+        return self._keys.get(key, page_id) != page_id
+
+    def insert(self, rev: PageRevision, key: str, contributors: tuple[str, ...]) -> None:
+        self._hold(_Row(rev, key, list(contributors), [], self._part))
+
+    def update(self, rev: PageRevision, held: Held, change: Change) -> None:
+        old = self.live[rev.page_id]
+        self._titles.pop((old.rev.namespace, old.rev.title), None)
+        self._revs.pop(old.rev.rev_id, None)
+        self._hold(_Row(rev, old.key, list(change.contributors), list(change.alt), self._part))
+
+    def _hold(self, row: _Row) -> None:
+        self.live[row.rev.page_id] = row
         self._titles[(row.rev.namespace, row.rev.title)] = row.rev.page_id
         self._keys[row.key] = row.rev.page_id
         self._revs[row.rev.rev_id] = row.rev.page_id
-
-    def add(self, rev: PageRevision, part: tuple[int, int]) -> None:
-        other = self._revs.get(rev.rev_id)
-        if other is not None and other != rev.page_id:
-            self.problems.append(Issue(
-                clean_text(rev.title)[0], "warning", "page", f"revision id {rev.rev_id}", "",
-                f"revision id already held by page {self.live[other].rev.title!r}: page not "
-                "stored"))
-            return
-        old = self.live.get(rev.page_id)
-        if old is None:
-            self._free_title(rev)
-            key = title_key(rev.title)
-            if self._keys.get(key, rev.page_id) != rev.page_id:
-                key = f"{key}~{rev.page_id}"
-            row = _Row(rev, key, sorted(set(rev.contributors)), [], part)
-            self.live[rev.page_id] = row
-            self._index(row)
-            return
-        contributors = sorted(set(old.contributors) | set(rev.contributors))
-        moved = (old.rev.title, old.rev.namespace) != (rev.title, rev.namespace)
-        if rev.rev_id < old.rev.rev_id or (rev.rev_id == old.rev.rev_id and not moved
-                                           and contributors == old.contributors):
-            return
-        alt = list(old.alt)
-        if moved:
-            self._free_title(rev)
-            if old.rev.title not in alt:
-                alt.append(old.rev.title)
-            if rev.title in alt:
-                alt.remove(rev.title)
-        self._titles.pop((old.rev.namespace, old.rev.title), None)
-        self._revs.pop(old.rev.rev_id, None)
-        row = _Row(rev, old.key, contributors, alt, part)
-        self.live[rev.page_id] = row
-        self._index(row)
 
     # what harvest._duplicates asks of a store
     def get(self, page_id: int) -> StoredPage | None:
