@@ -75,12 +75,6 @@ def merge(rev: PageRevision, held: Held) -> Change | None:
     return Change(contributors, tuple(alt), moved)
 
 
-def new_key(title: str, taken: bool, page_id: int) -> str:
-    """The key of a new page: its title's, or ``key~page_id`` when another page holds it."""
-    key = title_key(title)
-    return f"{key}~{page_id}" if taken else key
-
-
 def clash_issue(rev: PageRevision, holder_title: str) -> Issue:
     """The problem of a revision whose id another page (titled ``holder_title``) holds."""
     return Issue(clean_text(rev.title)[0], "warning", "page", f"revision id {rev.rev_id}", "",
@@ -101,8 +95,9 @@ class PageTable(ABC):
         if held is None:
             self.free_title(rev.namespace, rev.title, rev.page_id)
             key = title_key(rev.title)
-            self.insert(rev, new_key(rev.title, self.key_taken(key, rev.page_id), rev.page_id),
-                        tuple(sorted(set(rev.contributors))))
+            if self.key_taken(key, rev.page_id):  # e.g. a new page at a moved page's title
+                key = f"{key}~{rev.page_id}"
+            self.insert(rev, key, tuple(sorted(set(rev.contributors))))
             return Upserted.NEW
         change = merge(rev, held)
         if change is None:
