@@ -45,7 +45,7 @@ from tierslieux.pipeline.upsert import Change, Held, PageTable
 from tierslieux.runner import build as builder
 from tierslieux.runner import pages as tasks
 from tierslieux.runner.engine import open_engine
-from tierslieux.runner.partscans import STATE_SCANS, ScanCache, Scanned, bytes_digest, \
+from tierslieux.runner.partscans import STATE_SCANS, PartitionScan, ScanCache, bytes_digest, \
     scan_setup
 
 log = logging.getLogger("tierslieux")
@@ -77,17 +77,18 @@ class DumpShared:
         """Nothing to close: the tasks open the dump and the cache by path."""
 
 
-def scan_partition(shared: DumpShared, part: tuple[int, int]) -> tuple[str, bool, Scanned]:
-    """Task "scan": the digest of one partition's bytes, whether it was read again (no scan of
-    those bytes kept in the state), and its pages without their text (and what was skipped)."""
+def scan_partition(shared: DumpShared, part: tuple[int, int]) -> PartitionScan:
+    """Task "scan": the pages of one partition without their text (and what was skipped),
+    from the state when it keeps a scan of the partition's bytes."""
     data = partition_bytes(shared.stream(), part)
     digest = bytes_digest(data)
     if shared.scans:
         kept = ScanCache(Path(shared.scans), shared.scan_setup).get(digest)
         if kept is not None:
-            return digest, False, kept
-    return digest, True, [(None if rev is None else replace(rev, text=""), issue)
-                          for rev, issue in parse_partition(shared.stream(), data, part[0])]
+            return PartitionScan(digest, False, kept)
+    return PartitionScan(digest, True, [
+        (None if rev is None else replace(rev, text=""), issue)
+        for rev, issue in parse_partition(shared.stream(), data, part[0])])
 
 
 def work_partition(shared: DumpShared, task: tuple[tuple[int, int], Sequence[tuple]]
@@ -242,14 +243,14 @@ def scan(dump: Path, shared: DumpShared, parts: list[tuple[int, int]], site: Sit
     again = 0
     count = 1 if len(parts) < 2 else (workers or os.cpu_count() or 1)
     with open_engine(cluster, count, shared) as engine:
-        for part, (digest, read, results) in zip(parts, engine.bounded(
-                scan_partition, parts, 4 * engine.slots)):
-            again += read
+        for part, found in zip(parts, engine.bounded(scan_partition, parts,
+                                                     4 * engine.slots)):
+            again += found.read
             if kept is not None:
-                kept.used.add(digest)
-                if read:
-                    kept.put(digest, results)
-            for rev, issue in results:
+                kept.used.add(found.digest)
+                if found.read:
+                    kept.put(found.digest, found.pages)
+            for rev, issue in found.pages:
                 if issue is not None:
                     skipped.append(issue)
                 elif wanted is None or rev.namespace in wanted:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,21 @@ SCAN_CODE = ("model/records.py", "pipeline/dump.py", "pipeline/multistream.py",
 
 #: what the scan of one partition gives: its pages without their text, and what was skipped
 Scanned = list[tuple[PageRevision | None, Issue | None]]
+
+
+@dataclass(frozen=True)
+class PartitionScan:
+    """What the task "scan" sends back for one partition."""
+
+    #: the SHA-256 of its compressed bytes
+    digest: str
+    #: decompressed and parsed (no scan of these bytes was kept)
+    read: bool
+    pages: Scanned
+
+    def __len__(self) -> int:
+        """Its pages and skipped pages: the engines count a task's items by ``len``."""
+        return len(self.pages)
 
 
 def scan_setup(root: bytes) -> str:
