@@ -35,7 +35,7 @@ import hashlib
 import random
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -548,12 +548,16 @@ def page_xml(page: GenPage) -> str:
 
 def write_export(pages: int, out: Path, seed: int = 8) -> Path:
     """Write the export of a generated wiki of ``pages`` pages."""
-    wiki = Wiki(pages, seed)
+    return write_pages(Wiki(pages, seed).pages(), out)
+
+
+def write_pages(pages: Iterable[GenPage], out: Path) -> Path:
+    """Write the export of these generated pages (e.g. a wiki's, some of them edited)."""
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", encoding="utf-8", newline="\n") as stream:
         stream.write(HEADER)
         stream.write(SITEINFO)
-        for page in wiki.pages():
+        for page in pages:
             stream.write(page_xml(page))
         stream.write("</mediawiki>\n")
     tmp.replace(out)

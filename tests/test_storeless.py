@@ -9,7 +9,9 @@ and a documented exit code.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import logging
 import subprocess
 import sys
 from dataclasses import replace
@@ -21,7 +23,12 @@ from daskcluster import start_cluster
 from multistream import write_multistream
 from tierslieux.cli import cli
 from tierslieux.runner.build import BuildOptions
-from tierslieux.runner.partitions import build_from_dump
+from tierslieux.model.records import PageRevision
+from tierslieux.pipeline.dump import read_site_info
+from tierslieux.pipeline.store import Store
+from tierslieux.runner.partitions import Scan, _Replay, build_from_dump, check_state, \
+    open_dump, scan
+from tierslieux.runner.partscans import scan_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 TIERSLIEUX = Path(sys.executable).with_name("tierslieux")
@@ -37,14 +44,7 @@ def _generate():
 
 
 def write_export(pages, out: Path) -> Path:
-    gen = _generate()
-    with open(out, "w", encoding="utf-8", newline="\n") as stream:
-        stream.write(gen.HEADER)
-        stream.write(gen.SITEINFO)
-        for page in pages:
-            stream.write(gen.page_xml(page))
-        stream.write("</mediawiki>\n")
-    return out
+    return _generate().write_pages(pages, out)
 
 
 def invoke(*args: str) -> None:
@@ -80,7 +80,8 @@ def test_the_sample_built_from_its_partitions_is_the_store_build(sample_xml, tmp
     assert ours == theirs
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [
         "pages.buildcache.d", "pages.buildcache.segments.d", "pages.buildcache.shacl.d",
-        "pages.buildcache.sqlite", "pages.buildcache.tables.d", "state.runs.jsonl", "wiki.json"]
+        "pages.buildcache.sqlite", "pages.buildcache.tables.d", "scans.d", "state.runs.jsonl",
+        "wiki.json"]
     # the same dump again: every page from the state, the same bytes
     again = build_from_dump(dump, tmp_path / "state", tmp_path / "again", BuildOptions(),
                             namespaces=(0,))
@@ -112,7 +113,21 @@ def _two_dumps(tmp_path: Path):
     return one, two, deleted
 
 
-def test_a_rebuild_from_the_next_dump_parses_only_what_changed(tmp_path):
+def _partitions(dump: Path) -> dict[int, bytes]:
+    """Offset -> compressed bytes of each partition of ``dump``."""
+    _, parts = open_dump(dump, None)
+    data = dump.read_bytes()
+    return {start: data[start:end] for start, end in parts}
+
+
+def _read_again(caplog) -> list[int]:
+    """The partitions each build's scan decompressed, as it logged them."""
+    return [int(record.getMessage().split()[1]) for record in caplog.records
+            if record.getMessage().startswith("Scan: ")]
+
+
+def test_a_rebuild_from_the_next_dump_parses_only_what_changed(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tierslieux")
     one, two, deleted = _two_dumps(tmp_path)
     state = tmp_path / "state"
     first = build_from_dump(one, state, tmp_path / "out1", BuildOptions(workers=2),
@@ -122,9 +137,17 @@ def test_a_rebuild_from_the_next_dump_parses_only_what_changed(tmp_path):
                              namespaces=(0,))
     assert second.pages == first.pages          # one deleted, one added
     assert second.pages_parsed == 3             # two edited, one added
+    # the scan decompressed only the partitions whose bytes the first dump did not have;
+    # some of the others moved (an earlier stream grew), and were not read again either
+    old, new = _partitions(one), _partitions(two)
+    changed = [start for start, data in new.items() if data not in old.values()]
+    moved = [start for start, data in new.items() if data in old.values() and old.get(start)
+             != data]
+    assert 0 < len(changed) < len(new) and moved
+    assert _read_again(caplog) == [len(old), len(changed)]
     full = build_from_dump(two, tmp_path / "fresh", tmp_path / "full", BuildOptions(),
                            namespaces=(0,))
-    assert full.pages_parsed == full.pages
+    assert full.pages_parsed == full.pages and _read_again(caplog)[-1] == len(new)
     assert release_bytes(tmp_path / "out2") == release_bytes(tmp_path / "full")
     assert release_bytes(tmp_path / "out2") == release_bytes(with_store(two, tmp_path, "two"))
     assert release_bytes(tmp_path / "out2") != release_bytes(tmp_path / "out1")
@@ -134,6 +157,47 @@ def test_a_rebuild_from_the_next_dump_parses_only_what_changed(tmp_path):
             return {cell for row in csv.reader(fh) for cell in row}
     assert deleted.title in titles(tmp_path / "out1")
     assert deleted.title not in titles(tmp_path / "out2")
+
+
+def _entries(state: Path) -> list[Path]:
+    return sorted((state / "scans.d").glob("*.json"))
+
+
+def test_a_damaged_kept_scan_is_not_used(sample_xml, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="tierslieux")
+    dump, _ = write_multistream(sample_xml, tmp_path, pages_per_stream=5)
+    state = tmp_path / "state"
+    check_state(state, read_site_info(dump))
+
+    def scanned() -> Scan:
+        shared, parts = open_dump(dump, None)
+        shared = replace(shared, scans=str(state / "scans.d"), scan_setup=scan_setup(shared.root))
+        return scan(dump, shared, parts, read_site_info(dump), None, "", 2)
+
+    fresh = scanned()
+    entries = [path for path in _entries(state)
+               if json.loads(path.read_text())["items"][0][0] == "page"]
+    kept = {path: path.read_bytes() for path in _entries(state)}
+    assert _read_again(caplog) == [len(kept)] and len(entries) > 3
+    assert scanned().rows == fresh.rows and _read_again(caplog)[-1] == 0
+    # three entries damaged: cut short, a title changed (its digest no longer matches), a
+    # page id turned into a string (with a digest that matches)
+    entries[0].write_text(entries[0].read_text()[:-40])
+    text = entries[1].read_text()
+    title = json.loads(text)["items"][0][3]
+    entries[1].write_text(text.replace(json.dumps(title, ensure_ascii=False),
+                                       json.dumps(title + " (autre)", ensure_ascii=False), 1))
+    assert entries[1].read_text() != text
+    data = json.loads(entries[2].read_text())
+    data["items"][0][1] = str(data["items"][0][1])
+    data["sha256"] = hashlib.sha256(json.dumps(data["items"], ensure_ascii=False,
+                                               separators=(",", ":")).encode()).hexdigest()
+    entries[2].write_text(json.dumps(data))
+    again = scanned()
+    assert _read_again(caplog)[-1] == 3
+    assert again.rows == fresh.rows and again.problems == fresh.problems
+    assert {path: path.read_bytes() for path in _entries(state)} == kept  # made again
+    assert scanned().rows == fresh.rows and _read_again(caplog)[-1] == 0
 
 
 def test_a_build_from_the_partitions_on_a_dask_cluster(tmp_path):
@@ -177,9 +241,11 @@ def test_bad_input_is_one_line(sample_xml, tmp_path):
     # a plain export has no partitions
     code, output = _fails("--dump", str(sample_xml), *state)
     assert code == 1 and "not a multistream dump with its index" in output
+    assert not (tmp_path / "state").exists()  # no new state folder left behind
     # an index that is not there
     code, output = _fails("--dump", str(dump), "--dump-index", str(tmp_path / "no.bz2"), *state)
     assert code == 6 and "no such file (--dump-index)" in output
+    assert not (tmp_path / "state").exists()
     # a damaged stream of pages
     damaged = tmp_path / "damaged"
     damaged.mkdir()
@@ -209,3 +275,33 @@ def test_config_says_what_the_build_reads(tmp_path):
     assert f"# build reads: the partitions of {tmp_path / 'w.xml.bz2'}, state in " \
            f"{tmp_path / 'st'}" in result.output
 
+
+
+def test_the_replay_applies_the_store_s_upsert_rules(tmp_path):
+    """Moves, a new page at a moved page's title, a title taken over, a revision id held by
+    another page, older and same revisions: the replay holds what the store holds."""
+    def rev(page_id, title, rev_id, *contributors):
+        return PageRevision(page_id, 0, title, rev_id, None, "2026-01-01T00:00:00Z", None,
+                            None, "", contributors=contributors)
+
+    revisions = [rev(1, "A", 10, "u"), rev(2, "B", 20, "u"), rev(1, "C", 11, "v"),
+                 rev(3, "A", 30), rev(4, "C", 40), rev(5, "D", 20), rev(2, "B", 20, "w"),
+                 rev(2, "B", 19, "x"), rev(3, "E", 31), rev(3, "A", 32), rev(1, "F", 12)]
+    replay = _Replay()
+    for revision in revisions:
+        replay.add(revision, (0, 0))
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert(revisions)
+        held = store.db.execute("SELECT page_id, key, title, rev_id, contributors, alt_titles "
+                                "FROM page ORDER BY page_id").fetchall()
+        problems = store.db.execute("SELECT title, field, original, kept, message FROM problem"
+                                    ).fetchall()
+    assert [(row.rev.page_id, row.key, row.rev.title, row.rev.rev_id,
+             json.dumps(row.contributors), json.dumps(row.alt))
+            for _, row in sorted(replay.live.items())] == held
+    by_id = {row[0]: row for row in held}  # the rules were exercised:
+    assert by_id[3][1:3] == ("A~3", "A") and by_id[3][5] == '["E"]'  # key taken, moves
+    assert by_id[1][1:3] == ("F", "F") and by_id[4][1] == "C"  # 1 lost "C" to 4, came back
+    assert json.loads(by_id[2][4]) == ["u", "w"]  # same revision, a new contributor
+    assert [(i.page_title, i.field, i.original, i.kept, i.message)
+            for i in replay.problems] == problems != []

@@ -121,12 +121,23 @@ def read_partition(shared: Multistream, part: tuple[int, int]
                    ) -> list[tuple[PageRevision | None, Issue | None]]:
     """The pages of one byte range (and what was skipped), in file order. A task of the
     engines: runs in a worker process, reads the dump by path."""
+    return parse_partition(shared, partition_bytes(shared, part), part[0])
+
+
+def partition_bytes(shared: Multistream, part: tuple[int, int]) -> bytes:
+    """The compressed bytes of one partition, read from the dump by path."""
     start, end = part
     with open(shared.path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
     if len(data) != end - start:
         raise DumpError(f"{shared.path}: ends before byte {end}: a truncated dump")
+    return data
+
+
+def parse_partition(shared: Multistream, data: bytes, start: int
+                    ) -> list[tuple[PageRevision | None, Issue | None]]:
+    """The pages of the partition whose bytes, at byte ``start`` of the dump, are ``data``."""
     text = _END.sub(b"", _decompress(data, shared.path, start))
     document = io.BytesIO(shared.root + text + b"</mediawiki>")
     out: list[tuple[PageRevision | None, Issue | None]] = []

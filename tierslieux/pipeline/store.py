@@ -5,7 +5,8 @@ harvest complete it. Harvesters write it in transactions (one per batch); the bu
 reads it, so a build never touches the network.
 
 This module holds the writes (pages, moves, deletions, problems, harvests); the reads are
-``store_reads.py``, the schema and the records ``store_schema.py``.
+``store_reads.py``, the schema and the records ``store_schema.py``, the rules of the upsert
+``upsert.py`` (applied here to the ``page`` table by ``_SqlPages``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tierslieux.pipeline.store_schema import (  # re-exported: the store's recor
     open_database,
     title_key,
 )
+from tierslieux.pipeline.upsert import Change, Held, PageTable, Upserted
 
 __all__ = ["HarvestRecord", "STORE_SOURCE", "Store", "UpsertCounts", "title_key"]
 
@@ -109,82 +111,25 @@ class Store(StoreReads):
 
     # ------------------------------------------------------------------ pages
     def upsert(self, revisions: Iterable[PageRevision], harvest_id: int | None = None) -> UpsertCounts:
-        """Store the latest revision of each page; older or identical revisions change nothing."""
-        new = changed = unchanged = 0
+        """Store the latest revision of each page; older or identical revisions change nothing
+        (the rules: ``upsert.py``)."""
+        table = _SqlPages(self, harvest_id)
+        done = {outcome: 0 for outcome in Upserted}
         with self.transaction():
             for rev in revisions:
-                if not self._storable(rev):
-                    continue
-                rev = self._clean(rev)
-                row = self.db.execute(
-                    "SELECT rev_id, title, namespace, key, alt_titles, contributors "
-                    "FROM page WHERE page_id = ?",
-                    (rev.page_id,),
-                ).fetchone()
-                if row is None:
-                    self._free_title(rev.namespace, rev.title, rev.page_id)
-                    self.db.execute(
-                        "INSERT INTO page (page_id, namespace, title, key, rev_id, parent_id, "
-                        "timestamp, sha1, contributor, comment, model, text, redirect, "
-                        "contributors, alt_titles, harvest_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)",
-                        (
-                            rev.page_id, rev.namespace, rev.title,
-                            self._new_key(rev.title, rev.page_id),
-                            rev.rev_id, rev.parent_id, rev.timestamp, rev.sha1,
-                            rev.contributor, rev.comment, rev.model, rev.text, rev.redirect,
-                            json.dumps(sorted(set(rev.contributors)), ensure_ascii=False),
-                            harvest_id,
-                        ),
-                    )
-                    self.db.execute("DELETE FROM deleted WHERE page_id = ?", (rev.page_id,))
-                    new += 1
-                    continue
-                old_rev, old_title, old_ns, _key, alt_raw, contrib_raw = row
-                contributors = sorted(set(json.loads(contrib_raw)) | set(rev.contributors))
-                moved = (old_title, old_ns) != (rev.title, rev.namespace)
-                if rev.rev_id < old_rev or (rev.rev_id == old_rev and not moved
-                                            and contributors == json.loads(contrib_raw)):
-                    unchanged += 1
-                    continue
-                alt = json.loads(alt_raw)
-                if moved:
-                    self._free_title(rev.namespace, rev.title, rev.page_id)
-                    if old_title not in alt:
-                        alt.append(old_title)
-                    if rev.title in alt:
-                        alt.remove(rev.title)
-                self.db.execute(
-                    "UPDATE page SET namespace = ?, title = ?, rev_id = ?, parent_id = ?, "
-                    "timestamp = ?, sha1 = ?, contributor = ?, comment = ?, model = ?, text = ?, "
-                    "redirect = ?, contributors = ?, alt_titles = ?, harvest_id = ? "
-                    "WHERE page_id = ?",
-                    (
-                        rev.namespace, rev.title, rev.rev_id, rev.parent_id, rev.timestamp,
-                        rev.sha1, rev.contributor, rev.comment, rev.model, rev.text,
-                        rev.redirect, json.dumps(contributors, ensure_ascii=False),
-                        json.dumps(alt, ensure_ascii=False), harvest_id, rev.page_id,
-                    ),
-                )
-                changed += 1
-        return UpsertCounts(new, changed, unchanged)
+                if self._in_range(rev):
+                    done[table.upsert(rev)] += 1
+        return UpsertCounts(done[Upserted.NEW], done[Upserted.CHANGED],
+                            done[Upserted.UNCHANGED])
 
-    def _storable(self, rev: PageRevision) -> bool:
+    def _in_range(self, rev: PageRevision) -> bool:
         """False (and a problem recorded) for a revision whose numbers SQLite cannot hold."""
         numbers = {"page id": rev.page_id, "namespace": rev.namespace, "revision id": rev.rev_id,
                    "parent revision id": rev.parent_id}
         wrong = [f"{name} {value}" for name, value in numbers.items()
                  if value is not None and not _fits(value)]
         if not wrong:
-            other = self.db.execute("SELECT title FROM page WHERE rev_id = ? AND page_id != ?",
-                                    (rev.rev_id, rev.page_id)).fetchone()
-            if other is None:
-                return True
-            # one revision cannot belong to two pages (its IRI would describe both)
-            self._add_problem(STORE_SOURCE, None, rev.title, "page", f"revision id {rev.rev_id}",
-                              "", f"revision id already held by page {other[0]!r}: "
-                              "page not stored")
-            return False
+            return True
         self._add_problem(STORE_SOURCE, None, rev.title, "page", ", ".join(wrong), "",
                           "number out of range (more than 64 bits): page not stored")
         return False
@@ -233,15 +178,6 @@ class Store(StoreReads):
                 self._add_problem(source, None, issue.page_title, issue.field, issue.original,
                                   issue.kept, issue.message)
             return self.db.execute(query, (source,)).fetchall() != before
-
-    def _new_key(self, title: str, page_id: int) -> str:
-        key = title_key(title)
-        taken = self.db.execute(
-            "SELECT 1 FROM page WHERE key = ? AND page_id != ?", (key, page_id)
-        ).fetchone()
-        # A moved page keeps its key; a new page created at its old title gets a
-        # distinct, still deterministic key.
-        return f"{key}~{page_id}" if taken else key
 
     def _free_title(self, namespace: int, title: str, page_id: int) -> None:
         """Another page may still hold this title in the store (e.g. a page moved over a
@@ -316,3 +252,61 @@ class Store(StoreReads):
 
 
 
+
+
+class _SqlPages(PageTable):
+    """The upsert rules' primitives over a store's ``page`` table (inside its transaction)."""
+
+    def __init__(self, store: Store, harvest_id: int | None) -> None:
+        self.store, self.db, self.harvest_id = store, store.db, harvest_id
+
+    def rev_holder(self, rev_id: int, page_id: int) -> str | None:
+        other = self.db.execute("SELECT title FROM page WHERE rev_id = ? AND page_id != ?",
+                                (rev_id, page_id)).fetchone()
+        return None if other is None else other[0]
+
+    def refuse(self, issue: Issue) -> None:
+        self.store._add_problem(STORE_SOURCE, None, issue.page_title, issue.field,
+                                issue.original, issue.kept, issue.message)
+
+    def clean(self, rev: PageRevision) -> PageRevision:
+        return self.store._clean(rev)
+
+    def held(self, page_id: int) -> Held | None:
+        row = self.db.execute("SELECT rev_id, namespace, title, alt_titles, contributors "
+                              "FROM page WHERE page_id = ?", (page_id,)).fetchone()
+        if row is None:
+            return None
+        rev_id, namespace, title, alt, contributors = row
+        return Held(rev_id, namespace, title, tuple(json.loads(alt)),
+                    tuple(json.loads(contributors)))
+
+    def free_title(self, namespace: int, title: str, page_id: int) -> None:
+        self.store._free_title(namespace, title, page_id)
+
+    def key_taken(self, key: str, page_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM page WHERE key = ? AND page_id != ?",
+                               (key, page_id)).fetchone() is not None
+
+    def insert(self, rev: PageRevision, key: str, contributors: tuple[str, ...]) -> None:
+        self.db.execute(
+            "INSERT INTO page (page_id, namespace, title, key, rev_id, parent_id, "
+            "timestamp, sha1, contributor, comment, model, text, redirect, "
+            "contributors, alt_titles, harvest_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)",
+            (rev.page_id, rev.namespace, rev.title, key, rev.rev_id, rev.parent_id,
+             rev.timestamp, rev.sha1, rev.contributor, rev.comment, rev.model, rev.text,
+             rev.redirect, json.dumps(list(contributors), ensure_ascii=False),
+             self.harvest_id))
+        self.db.execute("DELETE FROM deleted WHERE page_id = ?", (rev.page_id,))
+
+    def update(self, rev: PageRevision, held: Held, change: Change) -> None:
+        self.db.execute(
+            "UPDATE page SET namespace = ?, title = ?, rev_id = ?, parent_id = ?, "
+            "timestamp = ?, sha1 = ?, contributor = ?, comment = ?, model = ?, text = ?, "
+            "redirect = ?, contributors = ?, alt_titles = ?, harvest_id = ? "
+            "WHERE page_id = ?",
+            (rev.namespace, rev.title, rev.rev_id, rev.parent_id, rev.timestamp, rev.sha1,
+             rev.contributor, rev.comment, rev.model, rev.text, rev.redirect,
+             json.dumps(list(change.contributors), ensure_ascii=False),
+             json.dumps(list(change.alt), ensure_ascii=False), self.harvest_id, rev.page_id))

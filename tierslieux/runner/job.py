@@ -129,9 +129,12 @@ def build_dump(config: Config, *, force: bool = False,
     and runs history in ``config.state`` (``runner/partitions.py``)."""
     from dataclasses import replace
 
+    from tierslieux.runner.partitions import dump_index
+
     progress = progress or _Silent()
     if config.state.exists() and not config.state.is_dir():
         raise ConfigError(f"{config.state}: is a file, not a state folder (--state)")
+    dump_index(config.dump, config.dump_index)  # bad input leaves no new state folder
     config.state.mkdir(parents=True, exist_ok=True)
     with _Job(replace(config, store=config.state / "state"), "build", str(config.dump)) as job:
         job.build = _build(config, harvest=None, started=now_utc(), force=force,

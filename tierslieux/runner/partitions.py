@@ -4,24 +4,27 @@ Design. 1. The page source of ``build`` is the store (``build.py``, unchanged) o
 multistream dump: its index gives the partitions (byte ranges of bz2 streams, multistream.py).
 2. Phase "scan", on the workers: each reads its own partitions by path and lists their pages
 without their text (the fields the store's page digest is made of): no page text crosses the
-scheduler. 3. The main process replays on that listing, in file order, what ``harvest_dump``
-and the store's upsert make of the same dump (namespaces kept, keys, title and revision
-clashes, pages given twice, the pages the dump could not give): the listing, the digests, the
-problems and the newest timestamp are the ones a store harvested from the dump gives the build.
+scheduler. A partition whose compressed bytes the state has scanned before (at any offset, of
+any earlier dump) is not decompressed: its kept scan is sent back (``partscans.py``). 3. The
+main process replays on that listing, in file order, what ``harvest_dump`` and the store's
+upsert make of the same dump (the upsert's rules themselves, ``upsert.py``; namespaces kept,
+pages given twice, the pages the dump could not give): the listing, the digests, the problems
+and the newest timestamp are the ones a store harvested from the dump gives the build.
 4. Before the pages: the site info from the dump's header stream, the SMW property types from
 the Property: pages (only their partitions are read again, here). 5. Phase "pages", on the
 workers: only the partitions holding a page whose (page id, digest) the state does not know are
 read again, and only those pages parsed, mapped and checked; a partition whose pages all have
 the revisions the state knows is not parsed. Pages the state knows that the dump no longer
 has leave the release. 6. Runs, merge, SHACL and release are build.py's phases. 7. The state
-(``--state DIR``): ``DIR/wiki.json`` (the wiki it belongs to), the page cache
-``DIR/pages.buildcache.sqlite`` and the run, segment and SHACL folders beside it, the lock and
-the runs history; DIR and the dump must be on a filesystem every worker sees.
+(``--state DIR``): ``DIR/wiki.json`` (the wiki it belongs to), the kept scans ``DIR/scans.d``,
+the page cache ``DIR/pages.buildcache.sqlite`` and the run, segment and SHACL folders beside
+it, the lock and the runs history; DIR and the dump must be on a filesystem every worker sees.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -36,12 +39,16 @@ from tierslieux.pipeline.cache import BuildCache, build_version, page_digest
 from tierslieux.pipeline.dump import read_site_info
 from tierslieux.pipeline.harvest import _duplicates
 from tierslieux.pipeline.multistream import Multistream, index_beside, open_multistream, \
-    read_partition
+    parse_partition, partition_bytes, read_partition
 from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
-from tierslieux.pipeline.store import STORE_SOURCE, title_key
+from tierslieux.pipeline.upsert import Change, Held, PageTable
 from tierslieux.runner import build as builder
 from tierslieux.runner import pages as tasks
 from tierslieux.runner.engine import open_engine
+from tierslieux.runner.partscans import STATE_SCANS, PartitionScan, ScanCache, bytes_digest, \
+    scan_setup
+
+log = logging.getLogger("tierslieux")
 
 #: the page cache's name in the state folder: ``pages.buildcache.sqlite``, ``pages.buildcache.d``
 STATE_CACHE = "pages"
@@ -59,6 +66,9 @@ class DumpShared:
     cache_path: str
     mapper: Any = None
     checker: Any = None
+    #: the kept scans' folder (absolute; "": none kept) and their setup (``partscans.py``)
+    scans: str = ""
+    scan_setup: str = ""
 
     def stream(self) -> Multistream:
         return Multistream(self.path, self.root)
@@ -67,11 +77,18 @@ class DumpShared:
         """Nothing to close: the tasks open the dump and the cache by path."""
 
 
-def scan_partition(shared: DumpShared, part: tuple[int, int]
-                   ) -> list[tuple[PageRevision | None, Issue | None]]:
-    """Task "scan": the pages of one partition without their text (and what was skipped)."""
-    return [(None if rev is None else replace(rev, text=""), issue)
-            for rev, issue in read_partition(shared.stream(), part)]
+def scan_partition(shared: DumpShared, part: tuple[int, int]) -> PartitionScan:
+    """Task "scan": the pages of one partition without their text (and what was skipped),
+    from the state when it keeps a scan of the partition's bytes."""
+    data = partition_bytes(shared.stream(), part)
+    digest = bytes_digest(data)
+    if shared.scans:
+        kept = ScanCache(Path(shared.scans), shared.scan_setup).get(digest)
+        if kept is not None:
+            return PartitionScan(digest, False, kept)
+    return PartitionScan(digest, True, [
+        (None if rev is None else replace(rev, text=""), issue)
+        for rev, issue in parse_partition(shared.stream(), data, part[0])])
 
 
 def work_partition(shared: DumpShared, task: tuple[tuple[int, int], Sequence[tuple]]
@@ -117,9 +134,9 @@ class _Row:
                 json.dumps(self.alt, ensure_ascii=False))
 
 
-class _Replay:
+class _Replay(PageTable):
     """What ``Store.upsert`` does with a dump's revisions in a fresh store, without the
-    store (keep in step with store.py: keys, title and revision clashes, repeated ids)."""
+    store: the same rules (``upsert.py``) over dictionaries."""
 
     def __init__(self) -> None:
         self.live: dict[int, _Row] = {}
@@ -127,58 +144,50 @@ class _Replay:
         self._keys: dict[str, int] = {}
         self._revs: dict[int, int] = {}
         self.problems: list[Issue] = []
+        #: the partition of the revisions being added
+        self._part = (0, 0)
 
-    def _delete(self, page_id: int) -> None:
-        row = self.live.pop(page_id)
-        self._titles.pop((row.rev.namespace, row.rev.title), None)
-        self._keys.pop(row.key, None)
-        self._revs.pop(row.rev.rev_id, None)
+    def add(self, rev: PageRevision, part: tuple[int, int]) -> None:
+        self._part = part
+        self.upsert(rev)
 
-    def _free_title(self, rev: PageRevision) -> None:
-        other = self._titles.get((rev.namespace, rev.title))
-        if other is not None and other != rev.page_id:
-            self._delete(other)
+    def rev_holder(self, rev_id: int, page_id: int) -> str | None:
+        other = self._revs.get(rev_id)
+        return None if other is None or other == page_id else self.live[other].rev.title
 
-    def _index(self, row: _Row) -> None:
+    def refuse(self, issue: Issue) -> None:
+        self.problems.append(issue)
+
+    def held(self, page_id: int) -> Held | None:
+        row = self.live.get(page_id)
+        return None if row is None else Held(row.rev.rev_id, row.rev.namespace, row.rev.title,
+                                              tuple(row.alt), tuple(row.contributors))
+
+    def free_title(self, namespace: int, title: str, page_id: int) -> None:
+        other = self._titles.get((namespace, title))
+        if other is not None and other != page_id:
+            row = self.live.pop(other)
+            self._titles.pop((row.rev.namespace, row.rev.title), None)
+            self._keys.pop(row.key, None)
+            self._revs.pop(row.rev.rev_id, None)
+
+    def key_taken(self, key: str, page_id: int) -> bool:
+        return self._keys.get(key, page_id) != page_id
+
+    def insert(self, rev: PageRevision, key: str, contributors: tuple[str, ...]) -> None:
+        self._hold(_Row(rev, key, list(contributors), [], self._part))
+
+    def update(self, rev: PageRevision, held: Held, change: Change) -> None:
+        old = self.live[rev.page_id]
+        self._titles.pop((old.rev.namespace, old.rev.title), None)
+        self._revs.pop(old.rev.rev_id, None)
+        self._hold(_Row(rev, old.key, list(change.contributors), list(change.alt), self._part))
+
+    def _hold(self, row: _Row) -> None:
+        self.live[row.rev.page_id] = row
         self._titles[(row.rev.namespace, row.rev.title)] = row.rev.page_id
         self._keys[row.key] = row.rev.page_id
         self._revs[row.rev.rev_id] = row.rev.page_id
-
-    def add(self, rev: PageRevision, part: tuple[int, int]) -> None:
-        other = self._revs.get(rev.rev_id)
-        if other is not None and other != rev.page_id:
-            self.problems.append(Issue(
-                clean_text(rev.title)[0], "warning", "page", f"revision id {rev.rev_id}", "",
-                f"revision id already held by page {self.live[other].rev.title!r}: page not "
-                "stored"))
-            return
-        old = self.live.get(rev.page_id)
-        if old is None:
-            self._free_title(rev)
-            key = title_key(rev.title)
-            if self._keys.get(key, rev.page_id) != rev.page_id:
-                key = f"{key}~{rev.page_id}"
-            row = _Row(rev, key, sorted(set(rev.contributors)), [], part)
-            self.live[rev.page_id] = row
-            self._index(row)
-            return
-        contributors = sorted(set(old.contributors) | set(rev.contributors))
-        moved = (old.rev.title, old.rev.namespace) != (rev.title, rev.namespace)
-        if rev.rev_id < old.rev.rev_id or (rev.rev_id == old.rev.rev_id and not moved
-                                           and contributors == old.contributors):
-            return
-        alt = list(old.alt)
-        if moved:
-            self._free_title(rev)
-            if old.rev.title not in alt:
-                alt.append(old.rev.title)
-            if rev.title in alt:
-                alt.remove(rev.title)
-        self._titles.pop((old.rev.namespace, old.rev.title), None)
-        self._revs.pop(old.rev.rev_id, None)
-        row = _Row(rev, old.key, contributors, alt, part)
-        self.live[rev.page_id] = row
-        self._index(row)
 
     # what harvest._duplicates asks of a store
     def get(self, page_id: int) -> StoredPage | None:
@@ -195,10 +204,14 @@ class Scan:
     #: page id -> its row, the pages a store harvested from the dump would hold
     rows: dict[int, _Row]
     problems: tuple[Issue, ...]
+    #: partitions decompressed and parsed (the others' scans were kept in the state)
+    read_again: int = 0
 
 
-def open_dump(dump: Path, index: Path | None) -> tuple[DumpShared, list[tuple[int, int]]]:
-    """The dump's shared part and partitions; a plain export (no index) is refused."""
+def dump_index(dump: Path, index: Path | None) -> Path:
+    """The index of ``dump`` (``index``, else the one beside it), after the checks that need
+    no reading (the job makes them before it creates the state folder): a plain export (no
+    index) is refused."""
     if index is not None and not index.is_file():
         raise MissingInputError(f"{index}: no such file (--dump-index)")
     if not dump.is_file():
@@ -208,7 +221,12 @@ def open_dump(dump: Path, index: Path | None) -> tuple[DumpShared, list[tuple[in
         raise DumpError(f"{dump}: not a multistream dump with its index (no "
                         "*-multistream-index.txt.bz2 beside it, no --dump-index): a build "
                         "with --state needs its partitions; harvest it into a store instead")
-    stream, parts = open_multistream(dump, index)
+    return index
+
+
+def open_dump(dump: Path, index: Path | None) -> tuple[DumpShared, list[tuple[int, int]]]:
+    """The dump's shared part and partitions (``dump_index``'s checks first)."""
+    stream, parts = open_multistream(dump, dump_index(dump, index))
     return DumpShared(stream.path, stream.root, ""), parts
 
 
@@ -221,11 +239,18 @@ def scan(dump: Path, shared: DumpShared, parts: list[tuple[int, int]], site: Sit
     replay = _Replay()
     skipped: list[Issue] = []
     given: dict[int, list[str]] = {}
+    kept = ScanCache(Path(shared.scans), shared.scan_setup) if shared.scans else None
+    again = 0
     count = 1 if len(parts) < 2 else (workers or os.cpu_count() or 1)
     with open_engine(cluster, count, shared) as engine:
-        for part, results in zip(parts, engine.bounded(scan_partition, parts,
-                                                       4 * engine.slots)):
-            for rev, issue in results:
+        for part, found in zip(parts, engine.bounded(scan_partition, parts,
+                                                     4 * engine.slots)):
+            again += found.read
+            if kept is not None:
+                kept.used.add(found.digest)
+                if found.read:
+                    kept.put(found.digest, found.pages)
+            for rev, issue in found.pages:
                 if issue is not None:
                     skipped.append(issue)
                 elif wanted is None or rev.namespace in wanted:
@@ -238,7 +263,11 @@ def scan(dump: Path, shared: DumpShared, parts: list[tuple[int, int]], site: Sit
     problems |= {(i.page_title, i.field, i.original, i.kept, i.message)
                  for i in replay.problems}
     issues = tuple(Issue(t, "warning", f, o, k, m) for t, f, o, k, m in sorted(problems))
-    return Scan(site, shared, replay.live, issues)
+    if kept is not None:
+        kept.prune()
+    log.info("Scan: %d of %d partitions read again, the others' scans kept in the state.",
+             again, len(parts))
+    return Scan(site, shared, replay.live, issues, again)
 
 
 class _PropertyPages:
@@ -312,6 +341,8 @@ def build_from_dump(dump: str | Path, state: str | Path, out_dir: str | Path,
     shared, parts = open_dump(dump, None if index is None else Path(index))
     site = read_site_info(dump)
     check_state(state, site)
+    shared = replace(shared, scans=os.path.abspath(state / STATE_SCANS),
+                     scan_setup=scan_setup(shared.root))
     found = scan(dump, shared, parts, site, namespaces, options.cluster, options.workers or 0)
     plan_ = plan(found, options)
     mapper = Mapper(load_mapping(options.mapping_path), plan_.site, options.base_iri,
