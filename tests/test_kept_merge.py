@@ -368,9 +368,10 @@ def test_the_label_fold_of_the_merged_files_leaves_the_kept_merge_alone(tmp_path
 
 def test_successive_rebuilds_equal_builds_from_an_empty_cache(
         tmp_path: Path, sample_xml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Changed, added and deleted pages, a page that shares lines with another, over several
-    rebuilds: each is byte-identical to a build from an empty cache, and its merge was made
-    from the kept one."""
+    """Changed, added and deleted pages, a page that shares lines with another, a build that
+    stopped, a kept state naming a result the cache lost, over successive rebuilds: each is
+    byte-identical to a build from an empty cache, and its merge was made from the kept one
+    without the runs of the changed pages (or whole, from runs written then)."""
     import dataclasses
     import shutil
 
@@ -399,6 +400,21 @@ def test_successive_rebuilds_equal_builds_from_an_empty_cache(
         with Store(store, create=False) as opened:
             opened.upsert([extra_page(n) for n in numbers])
 
+    def a_build_stops_in_its_merge() -> None:
+        """A build stops after its pages are in the cache (killed in its merge): the next
+        one finds the old result of the page in the cache's table ``gone``."""
+        def stop(*args: object) -> None:
+            raise RuntimeError("stopped")
+
+        edit(store, "Page 9")
+        with monkeypatch.context() as patch:
+            patch.setattr(keptmerge, "merge", stop)
+            with pytest.raises(RuntimeError):
+                build(store, tmp_path / "cached", ONE)
+        with sqlite3.connect(tmp_path / "store.sqlite.buildcache.sqlite") as db:
+            assert db.execute("SELECT count(*) FROM gone").fetchone() == (1,)
+        edit(store, "Page 10")
+
     def unknown_result() -> None:
         """The lines order's state names a page result the cache never had: its update
         fails, and its whole merge needs the runs the rebuilds did not write."""
@@ -413,6 +429,7 @@ def test_successive_rebuilds_equal_builds_from_an_empty_cache(
         lambda: (add(40, 41), delete("Page 7")),
         lambda: delete("La Myne/2"),  # the lines it shares with La Myne stay
         lambda: (edit(store, "Page 12", " Encore."), add(42)),
+        a_build_stops_in_its_merge,
         unknown_result,
     ]
     for number, step in enumerate(steps):

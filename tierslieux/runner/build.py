@@ -36,7 +36,8 @@ it as its first argument; no module keeps it. With ``BuildOptions.cluster`` the 
 ``_pages`` and ``_runs`` run on a Dask cluster instead (``runner/engine.py``).
 
 ``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
-the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
+the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files; skipped
+while the kept merge can be updated),
 ``_collect`` (the pages' issues and pending checks), ``_merge``, ``start_shacl`` (the streaming
 check, aside: ``shacl_check.py``) and ``_release`` (exports/release.py).
 """
