@@ -281,6 +281,9 @@ def test_a_damaged_or_stale_kept_merge_is_not_used(wiki: Wiki, damage: str,
     else:
         assert wiki.made() == ["whole", "kept"]
         assert len(wholes) == 3  # "lines" merged whole again
+        # the label fold reads the changes of an update, and finds none after a whole merge
+        assert keptmerge.changes_path(wiki.folder, "triples").is_file()
+    assert not keptmerge.changes_path(wiki.folder, "lines").exists()
 
 
 def test_a_state_that_does_not_add_up_falls_back(wiki: Wiki, wholes: list[int]) -> None:
