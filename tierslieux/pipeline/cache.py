@@ -11,6 +11,10 @@ pages whose revision changed. The cache lives beside the store:
                                merge of them (keptmerge.py)
 ``<store>.buildcache.smwtypes.json``  the types the property pages declare (kept_property_types)
 
+A page result that ``put`` replaces or ``forget`` drops keeps its lines in the table ``gone``
+until the build's merge is made (``forget_gone``): the kept merge (keptmerge.py) takes the
+old lines of the changed pages from there.
+
 The cache carries a *version*: a digest of the mapping file, the ontology and shapes files,
 the base IRI, the SiteInfo, the tierslieux version and the source of the packages that turn
 a revision into triples (CODE_PACKAGES). Opening the cache with another version empties it.
@@ -42,6 +46,12 @@ CREATE TABLE IF NOT EXISTS page (
     issues BLOB NOT NULL,
     unresolved TEXT NOT NULL,
     flags INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gone (
+    page_id INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    lines BLOB NOT NULL,
+    PRIMARY KEY (page_id, digest)
 );
 """
 #: a page whose triples define classes (rdfs:subClassOf): the compiled shapes do not see them
@@ -180,6 +190,35 @@ def page_digest(row: tuple) -> str:
     return hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
+#: keep the lines of the result of a page that is replaced or deleted (``result_lines``)
+_TO_GONE = ("INSERT OR IGNORE INTO gone (page_id, digest, lines) "
+            "SELECT page_id, digest, lines FROM page WHERE page_id = ?")
+
+
+class MissingResult(KeyError):
+    """A page result the cache no longer holds, not even in ``gone``."""
+
+
+def result_lines(cache_path: str | Path, results: Iterable[tuple[int, str]]
+                 ) -> Iterator[list[bytes]]:
+    """The lines (UTF-8 bytes, as ``unpack_line_bytes``) of each ``(page_id, digest)`` result,
+    from the pages or from the results replaced since (``gone``); raises MissingResult. Opens
+    a connection of its own: callable from a worker process."""
+    db = sqlite3.connect(cache_path, timeout=60)
+    try:
+        for page_id, digest in results:
+            row = db.execute("SELECT lines FROM page WHERE page_id = ? AND digest = ?",
+                             (page_id, digest)).fetchone()
+            if row is None:
+                row = db.execute("SELECT lines FROM gone WHERE page_id = ? AND digest = ?",
+                                 (page_id, digest)).fetchone()
+            if row is None:
+                raise MissingResult((page_id, digest))
+            yield unpack_line_bytes(row[0])
+    finally:
+        db.close()
+
+
 class BuildCache:
     """The cache of one store; use as a context manager."""
 
@@ -197,6 +236,7 @@ class BuildCache:
             if row is None or row[0] != version:
                 self.db.execute("BEGIN IMMEDIATE")
                 self.db.execute("DELETE FROM page")
+                self.db.execute("DELETE FROM gone")
                 self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)",
                                 (version,))
                 self.db.execute("COMMIT")
@@ -220,8 +260,12 @@ class BuildCache:
         return dict(self.db.execute("SELECT page_id, digest FROM page"))
 
     def put(self, results: Iterable[PageResult]) -> None:
+        """Store the results, the lines of the results they replace going to ``gone``."""
+        results = list(results)
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            self.db.executemany(_TO_GONE + " AND digest != ?",
+                                [(r.page_id, r.digest) for r in results])
             self.db.executemany(
                 "INSERT OR REPLACE INTO page (page_id, digest, triples, lines, issues, "
                 "unresolved, flags) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -239,9 +283,15 @@ class BuildCache:
                 if pid not in keep]
         if gone:
             self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(_TO_GONE, [(p,) for p in gone])
             self.db.executemany("DELETE FROM page WHERE page_id = ?", [(p,) for p in gone])
             self.db.execute("COMMIT")
         return len(gone)
+
+    def forget_gone(self) -> None:
+        """Drop the lines of replaced and deleted results (once the merge is made from the
+        results the cache holds)."""
+        self.db.execute("DELETE FROM gone")
 
     def lines(self, page_ids: Iterable[int]) -> Iterator[list[str]]:
         for page_id in page_ids:

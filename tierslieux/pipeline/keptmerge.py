@@ -1,23 +1,38 @@
-"""The kept merge: a rebuild makes the merged release from the last build's, not from every run.
+"""The kept merge: a rebuild makes the merged release from the last build's and the changed pages.
 
-A build merges its sorted runs (``runs.py``) into one file per order. The merge of the last
-build is kept in the run folder, per order (``lines``, ``triples``):
+A build merges the union of its pages' lines into one file per order (``lines``, ``triples``).
+The merge of the last build is kept in the run folder, per order:
 
-``keptmerge.<order>``        the de-duplicated union of the runs, as ``runs._merge_bytes``
-                             writes it (before the label fold, ``labels.py``)
-``keptmerge.<order>.multi``  the lines held by more than one run, each as ``<count> <line>``,
-                             sorted (a line can be in several runs; the others are in one)
-``keptmerge.<order>.json``   the names of the runs merged, the line count, how the file was
-                             made ("whole" or "kept"), and the size and modification time of
-                             both files (a stale or damaged state is not used)
+``keptmerge.<order>``          the de-duplicated union of the pages' lines, as
+                               ``runs._merge_bytes`` writes it from the runs (before the label
+                               fold, ``labels.py``)
+``keptmerge.<order>.multi``    the lines held by more than one *page*, each as
+                               ``<pages> <line>``, sorted (the others are in one page)
+``keptmerge.<order>.json``     the page results merged (page id -> digest of the stored page,
+                               as the cache names them), the runs, the line count, how the file
+                               was made ("whole" or "kept"), and the size and modification
+                               time of both files (a stale or damaged state is not used)
+``keptmerge.<order>.changes``  after an update, the lines it added or removed (see
+                               ``changes_path``; the label fold reads them); none after a
+                               whole merge
 
-The next build knows the runs that left (their files are still there: ``forget_runs`` keeps the
-last build's runs until the merge is done) and the new ones. A line of a run that left goes when
-no run left holds it (its count falls to zero); a line of a new run comes in when no kept run held
-it. Only those lines are looked for in the kept file (a binary search over its bytes, ``mmap``);
-the stretches between them are copied as bytes. The result is the same bytes as a merge of all
-the runs (``_merge_bytes``), tested on both ways. When too many runs changed, the state is
-missing, stale or does not add up, the runs are merged whole, which writes a new state.
+The next build compares the page results it is made of with those the state records. The old
+lines of a page that changed or left come from the cache (``cache.result_lines``: the cache
+keeps a replaced result in its table ``gone`` until the merge is made), the new ones of a page
+that changed or came likewise; each old line counts -1, each new line +1. A line whose count
+falls to zero goes, a line that was in no page comes. Only those lines are looked for in the kept
+file (a binary search over its bytes, ``mmap``); the stretches between them are copied as bytes.
+The cost is that of the changed pages' lines, whatever the size of their runs, and the runs are
+not needed at all: the build does not write the runs of the changed pages while the kept merge
+can be updated (``updatable``). The result is the same bytes as a merge of all the runs
+(``_merge_bytes``), tested on both ways.
+
+When the changed pages hold more than ``WHOLE_FROM`` of the lines, or the state is missing,
+stale or does not add up (a result that no longer is in the cache, a line to remove that the
+file does not hold…), the runs are merged whole, which writes a new state: the number of pages
+of a line is the number of runs that hold it, plus what each run's ``<id>.multi`` (the lines
+several of its pages hold, ``runs.write_run``) adds. A whole merge whose runs are not all
+written raises RunsMissing: the build writes them and merges again.
 """
 
 from __future__ import annotations
@@ -25,32 +40,46 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from tierslieux.pipeline import runs as runs_module
+from tierslieux.pipeline.cache import result_lines
 
 #: the first part of the kept files' names (``BuildCache.forget_runs`` keeps them)
 PREFIX = "keptmerge"
-#: above this share of the runs' bytes changed (the runs that left plus the new ones, against
-#: all the runs), a merge of every run costs less: updating reads and hashes every line of the
-#: changed runs, old and new, where the whole merge copies sorted blocks in C (measured at
-#: 8,000 pages: 10 changed runs holding 40 % of the lines took 2.5 s to update, 1.9 s whole)
+#: ``(order, runs: the order's file in a run)``
+ORDERS = (("lines", 0), ("triples", 1))
+#: above this share of the kept merge's lines read from the changed pages (their old lines and
+#: their new ones), a merge of every run costs less: the update hashes each of those lines in
+#: Python where the whole merge copies sorted blocks in C
 WHOLE_FROM = 0.25
 _COPY = 1 << 22
 
 
 class Stale(Exception):
-    """The kept merge does not agree with the runs: merge them whole."""
+    """The kept merge does not agree with the pages: merge the runs whole."""
+
+
+class RunsMissing(Exception):
+    """The runs must be merged whole and some of them are not written: write them first."""
 
 
 def kept_paths(folder: Path, order: str) -> tuple[Path, Path, Path]:
     """(merged lines, multiplicities, state) of ``order``."""
     return (folder / f"{PREFIX}.{order}", folder / f"{PREFIX}.{order}.multi",
             folder / f"{PREFIX}.{order}.json")
+
+
+def changes_path(folder: Path, order: str) -> Path:
+    """The lines the last update changed (``labels.py`` folds from them): a first line
+    ``= <size> <mtime>`` of the kept file before and after, then each changed line, sorted, as
+    ``+ <line>`` or ``- <line>``; none after a whole merge."""
+    return folder / f"{PREFIX}.{order}.changes"
 
 
 def _stamp(path: Path) -> list[int]:
@@ -70,61 +99,55 @@ def _state(folder: Path, order: str) -> dict | None:
         return None
 
 
+def updatable(folder: Path) -> bool:
+    """Whether both orders have a kept state an update can start from (the build then does
+    not write the runs of its changed pages; an update that fails raises RunsMissing)."""
+    return all(isinstance((_state(folder, order) or {}).get("pages"), dict)
+               for order, _ in ORDERS)
+
+
 def _save(folder: Path, order: str, names: Sequence[str], count: int,
-          multi: dict[bytes, int], made: str) -> None:
+          multi: dict[bytes, int], made: str, pages: Mapping[int, str] | None) -> None:
     """Record the state of the merged file just written (``kept_paths()[0]``)."""
     merged, multi_path, state = kept_paths(folder, order)
-    tmp = multi_path.with_name(f".{multi_path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
-        out.writelines(b"%d %s\n" % (multi[line], line) for line in sorted(multi))
-    os.replace(tmp, multi_path)
+    runs_module.write_multi(multi_path, multi)
     tmp = state.with_name(f".{state.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"names": list(names), "count": count, "made": made,
-                               "merged": _stamp(merged), "multi": _stamp(multi_path)}),
-                   encoding="utf-8")
+    tmp.write_text(json.dumps({
+        "names": list(names), "count": count, "made": made,
+        "pages": None if pages is None else {str(p): d for p, d in sorted(pages.items())},
+        "merged": _stamp(merged), "multi": _stamp(multi_path)}), encoding="utf-8")
     os.replace(tmp, state)
-
-
-def _load_multi(path: Path) -> dict[bytes, int]:
-    multi: dict[bytes, int] = {}
-    with open(path, "rb") as stream:
-        for row in stream:
-            count, line = row[:-1].split(b" ", 1)
-            multi[line] = int(count)
-    return multi
 
 
 def forget(folder: Path) -> None:
     """Drop the kept merge (both orders)."""
-    for order in ("lines", "triples"):
-        for path in kept_paths(folder, order):
-            path.unlink(missing_ok=True)
+    for order, _ in ORDERS:
+        forget_order(folder, order)
 
 
-def merge(folder: Path, names: Sequence[str], order: str, out: Path) -> int:
+def forget_order(folder: Path, order: str) -> None:
+    for path in (*kept_paths(folder, order), changes_path(folder, order)):
+        path.unlink(missing_ok=True)
+
+
+def merge(folder: Path, names: Sequence[str], order: str, out: Path,
+          pages: Mapping[int, str] | None = None, cache_path: str | Path | None = None) -> int:
     """Write the merge of the runs ``names`` in ``order`` to ``out`` (a hard link to the kept
-    merge, which this updates); returns its number of lines."""
-    index = 0 if order == "lines" else 1
+    merge, which this updates); returns its number of lines. ``pages``: the page results
+    (page id -> digest) the runs are made of, in the cache at ``cache_path``; without them the
+    runs are merged whole and the next build cannot update the merge."""
     merged = kept_paths(folder, order)[0]
     state = _state(folder, order)
     count = None
-    if state is not None:
-        before = state["names"]
-        left = sorted(set(before) - set(names))
-        new = sorted(set(names) - set(before))
-        if _changed_share(folder, index, names, left, new) <= WHOLE_FROM:
-            try:
-                count = _update(folder, order, state, names,
-                                [runs_module.run_paths(folder, n)[index] for n in left],
-                                [runs_module.run_paths(folder, n)[index] for n in new])
-            except (Stale, OSError, EOFError, zlib.error, ValueError):
-                count = None
+    if state is not None and pages is not None and cache_path is not None:
+        try:
+            count = _update(folder, order, state, names, pages, cache_path)
+        except (Stale, KeyError, TypeError, AttributeError, OSError, EOFError, zlib.error,
+                ValueError, sqlite3.Error):
+            count = None
     if count is None:
         forget_order(folder, order)
-        multi: dict[bytes, int] = {}
-        count = runs_module._merge_bytes(
-            [runs_module.run_paths(folder, n)[index] for n in names], merged, multi=multi)
-        _save(folder, order, names, count, multi, "whole")
+        count = _whole(folder, names, order, pages)
     out.unlink(missing_ok=True)
     try:
         os.link(merged, out)
@@ -135,47 +158,43 @@ def merge(folder: Path, names: Sequence[str], order: str, out: Path) -> int:
     return count
 
 
-def _changed_share(folder: Path, index: int, names: Sequence[str], left: Sequence[str],
-                   new: Sequence[str]) -> float:
-    """The bytes of the runs that left and of the new runs, against the bytes of all the runs
-    (run files compressed alike: their sizes go with their lines); 1.0 when a file is
-    missing (the update could not be made anyway)."""
-    try:
-        def size(name: str) -> int:
-            return runs_module.run_paths(folder, name)[index].stat().st_size
-
-        total = sum(size(n) for n in names)
-        return (sum(size(n) for n in left) + sum(size(n) for n in new)) / max(1, total)
-    except OSError:
-        return 1.0
-
-
-def forget_order(folder: Path, order: str) -> None:
-    for path in kept_paths(folder, order):
-        path.unlink(missing_ok=True)
-
-
-def _read_run(path: Path) -> list[bytes]:
-    import gzip
-
-    with gzip.open(path, "rb") as stream:
-        data = stream.read()
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    return lines
+def _whole(folder: Path, names: Sequence[str], order: str,
+           pages: Mapping[int, str] | None) -> int:
+    """Merge every run and record the state; raises RunsMissing when a run is not written."""
+    missing = [n for n in names
+               if not all(p.is_file() for p in runs_module.run_files(folder, n))]
+    if missing:
+        raise RunsMissing(f"{len(missing)} runs to write before the whole merge of {order}")
+    index = dict(ORDERS)[order]
+    multi: dict[bytes, int] = {}
+    count = runs_module._merge_bytes([runs_module.run_paths(folder, n)[index] for n in names],
+                                     kept_paths(folder, order)[0], multi=multi)
+    # ``multi`` counts runs; a line several pages of one run hold counts those pages
+    for name in names:
+        for line, n in runs_module.read_multi(runs_module.run_files(folder, name)[2]).items():
+            key = line if order == "lines" else runs_module.triple_key_bytes(line)
+            multi[key] = multi.get(key, 1) + n - 1
+    _save(folder, order, names, count, multi, "whole", pages)
+    return count
 
 
-def _lines_of(paths: Iterable[Path]) -> tuple[set[bytes], dict[bytes, int]]:
-    """The union of some runs' lines, and the number of runs of those in more than one."""
-    sets = [set(_read_run(path)) for path in paths]
-    union: set[bytes] = set().union(*sets)
-    if sum(map(len, sets)) == len(union):
-        return union, {}
-    counts: Counter = Counter()
-    for lines in sets:
-        counts.update(lines)
-    return union, {line: n for line, n in counts.items() if n > 1}
+def page_changes(before: Mapping[int, str], after: Mapping[int, str], cache_path: str | Path,
+                 limit: float) -> dict[bytes, int]:
+    """The change of the number of pages of each line (line order) from the page results
+    ``before`` to those ``after``, lines whose number does not change left out; raises Stale
+    when the changed pages hold more than ``limit`` lines (old and new), MissingResult
+    (a KeyError) when a result is not in the cache."""
+    removed = [(p, d) for p, d in before.items() if after.get(p) != d]
+    added = [(p, d) for p, d in after.items() if before.get(p) != d]
+    delta: Counter = Counter()
+    read = 0
+    for results, update in ((removed, delta.subtract), (added, delta.update)):
+        for lines in result_lines(cache_path, sorted(results)):
+            read += len(lines)
+            if read > limit:
+                raise Stale(f"the changed pages hold more than {limit:.0f} lines")
+            update(lines)
+    return {line: n for line, n in delta.items() if n}
 
 
 def find(data: mmap.mmap | bytes, line: bytes, lo: int = 0) -> int:
@@ -201,24 +220,17 @@ def copy_bytes(out: BinaryIO, data: mmap.mmap | bytes, start: int, end: int) -> 
 
 
 def _update(folder: Path, order: str, state: dict, names: Sequence[str],
-            left: Sequence[Path], new: Sequence[Path]) -> int:
-    """Make the kept merge that of ``names`` from the runs that ``left`` and the ``new``
-    ones; returns its number of lines. Raises Stale when the kept files do not add up."""
+            pages: Mapping[int, str], cache_path: str | Path) -> int:
+    """Make the kept merge that of the page results ``pages`` from the state's; returns its
+    number of lines. Raises Stale when the kept files do not add up."""
     merged, multi_path, _ = kept_paths(folder, order)
-    multi = _load_multi(multi_path)
-    gone_lines, gone_several = _lines_of(left)
-    came_lines, came_several = _lines_of(new)
-
-    def gone(line: bytes) -> int:
-        return gone_several.get(line, 1) if line in gone_lines else 0
-
-    def came(line: bytes) -> int:
-        return came_several.get(line, 1) if line in came_lines else 0
-
-    # a line in as many runs that left as new ones does not change (most lines of a
-    # changed page's run are in its new run too)
-    changes = sorted((gone_lines ^ came_lines) | {
-        line for line in gone_several.keys() | came_several.keys() if gone(line) != came(line)})
+    changes_path(folder, order).unlink(missing_ok=True)
+    before = {int(p): d for p, d in state["pages"].items()}
+    delta = page_changes(before, pages, cache_path, WHOLE_FROM * max(1, state["count"]))
+    if order == "triples":
+        delta = {runs_module.triple_key_bytes(line): n for line, n in delta.items()}
+    multi = runs_module.read_multi(multi_path)
+    changed: list[bytes] = []
     count = state["count"]
     tmp = merged.with_name(f".{merged.name}.{os.getpid()}.tmp")
     try:
@@ -227,28 +239,30 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
             data = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
             try:
                 done = 0
-                for line in changes:
+                for line in sorted(delta):
                     at = find(data, line, done)
                     present = data[at:at + len(line) + 1] == line + b"\n"
-                    before = multi.get(line, 1) if present else 0
                     if line in multi and not present:
                         raise Stale(line)
-                    after = before + came(line) - gone(line)
-                    if after < 0 or (before and gone(line) > before):
+                    held = multi.get(line, 1) if present else 0
+                    now = held + delta[line]
+                    if now < 0:
                         raise Stale(line)
-                    if after > 1:
-                        multi[line] = after
+                    if now > 1:
+                        multi[line] = now
                     else:
                         multi.pop(line, None)
-                    if before and not after:
+                    if held and not now:
                         copy_bytes(out, data, done, at)
                         done = at + len(line) + 1
                         count -= 1
-                    elif after and not before:
+                        changed.append(b"- " + line + b"\n")
+                    elif now and not held:
                         copy_bytes(out, data, done, at)
                         out.write(line + b"\n")
                         done = at
                         count += 1
+                        changed.append(b"+ " + line + b"\n")
                 copy_bytes(out, data, done, size)
             finally:
                 if size:
@@ -256,5 +270,10 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
         os.replace(tmp, merged)
     finally:
         tmp.unlink(missing_ok=True)
-    _save(folder, order, names, count, multi, "kept")
+    _save(folder, order, names, count, multi, "kept", pages)
+    path = changes_path(folder, order)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    head = b"= %d %d %d %d\n" % (*state["merged"], *_stamp(merged))
+    tmp.write_bytes(head + b"".join(changed))
+    os.replace(tmp, path)
     return count

@@ -10,6 +10,9 @@ holds one line per run:
 ``<id>.lines.gz``    the run's distinct lines, in line order (``tierslieux.nt.gz``, the diff)
 ``<id>.triples.gz``  the same lines as their triple-order keys (``triple_key``), sorted:
                      Turtle, JSON-LD, the tables and the statistics read the triple order
+``<id>.multi``       the lines several pages of the run hold, each as ``<pages> <line>``,
+                     sorted (often empty): a merge of the runs counts the pages of each line
+                     from them (``keptmerge.py``)
 
 Runs are grouped by a hash of the page key, so that a changed or new page changes only its own
 run, and are named by a digest of their pages' cached results: an incremental build rewrites
@@ -25,7 +28,7 @@ import heapq
 import io
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -91,6 +94,29 @@ def run_paths(folder: Path, name: str) -> tuple[Path, Path]:
     return folder / f"{name}.lines.gz", folder / f"{name}.triples.gz"
 
 
+def run_files(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """Every file of a run: ``run_paths`` and the lines several of its pages hold."""
+    return (*run_paths(folder, name), folder / f"{name}.multi")
+
+
+def read_multi(path: Path) -> dict[bytes, int]:
+    """The ``<count> <line>`` rows of a multiplicity file (``run_files()[2]``, keptmerge.py)."""
+    multi: dict[bytes, int] = {}
+    with open(path, "rb") as stream:
+        for row in stream:
+            count, line = row[:-1].split(b" ", 1)
+            multi[line] = int(count)
+    return multi
+
+
+def write_multi(path: Path, multi: dict[bytes, int]) -> None:
+    """Write ``multi`` as ``read_multi`` reads it, sorted, atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        out.writelines(b"%d %s\n" % (multi[line], line) for line in sorted(multi))
+    os.replace(tmp, path)
+
+
 def write_run(folder: Path, name: str, pages: Iterable[Iterable[str] | Iterable[bytes]]
               ) -> None:
     """Write the union of ``pages`` (each page's lines, as ``str`` or as UTF-8 ``bytes``, as
@@ -99,17 +125,21 @@ def write_run(folder: Path, name: str, pages: Iterable[Iterable[str] | Iterable[
     The lines are sorted and written as bytes (UTF-8 byte order is code-point order, so the
     order is the same). At most two copies of the run's lines are alive at a time (the line
     order, then the triple order) and they are written a block at a time: the peak memory of a
-    build is the largest run's.
+    build is the largest run's. Each page's lines are distinct, so the pages of a line are its
+    count (``run_files()[2]`` keeps those above one).
     """
-    unique: set[bytes] = set()
+    unique: Counter = Counter()
+    total = 0
     for lines in pages:
         if not isinstance(lines, (list, tuple)):
             lines = list(lines)
         if lines and type(lines[0]) is str:
-            unique.update(line.encode("utf-8") for line in lines)
-        else:
-            unique.update(lines)
-    line_path, triple_path = run_paths(folder, name)
+            lines = [line.encode("utf-8") for line in lines]
+        unique.update(lines)
+        total += len(lines)
+    line_path, triple_path, multi_path = run_files(folder, name)
+    write_multi(multi_path, {line: n for line, n in unique.items() if n > 1}
+                if total > len(unique) else {})
     in_line_order = sorted(unique)
     del unique
     _write_sorted(line_path, in_line_order)
@@ -119,8 +149,13 @@ def write_run(folder: Path, name: str, pages: Iterable[Iterable[str] | Iterable[
     _write_sorted(triple_path, in_triple_order)
 
 
+def triple_key_bytes(line: bytes) -> bytes:
+    """``triple_key`` of a line given as UTF-8 bytes."""
+    return line.replace(b"> ", b"\x01", 2)
+
+
 def _triple_keys(lines: list[bytes]) -> list[bytes]:
-    """``triple_key`` of lines given as bytes."""
+    """``triple_key_bytes`` of many lines (inlined: a call per line costs more than the work)."""
     return [line.replace(b"> ", b"\x01", 2) for line in lines]
 
 
@@ -349,11 +384,13 @@ class TripleOrder:
             yield subject[1:], predicate[1:], rest[:-3]
 
 
-def materialize(folder: str, names: Sequence[str], order: str) -> int:
+def materialize(folder: str, names: Sequence[str], order: str,
+                pages: Mapping[int, str] | None = None, cache_path: str | None = None) -> int:
     """Merge the runs ``names`` once into the kept file of ``order`` ("lines" or "triples")
     and return how many distinct lines it holds; the build runs both orders in parallel
-    workers before the exports read them. The merge is made from the last build's when it can
-    (``keptmerge.py``)."""
+    workers before the exports read them. The merge is made from the last build's and the
+    changed pages when it can (``pages``: the page results of the runs, page id -> digest, in
+    the cache at ``cache_path``; ``keptmerge.py``), which may raise ``keptmerge.RunsMissing``."""
     from tierslieux.pipeline import keptmerge
 
     runs = RunSet(Path(folder), names)
@@ -363,8 +400,9 @@ def materialize(folder: str, names: Sequence[str], order: str) -> int:
     if order == "lines":
         if lines_kept.is_file():
             return sum(1 for _ in runs)
-        runs.count = keptmerge.merge(runs.folder, runs.names, "lines", lines_kept)
+        runs.count = keptmerge.merge(runs.folder, runs.names, "lines", lines_kept, pages,
+                                     cache_path)
         return runs.count
     if triples_kept.is_file():
         return sum(1 for _ in runs.in_triple_order())
-    return keptmerge.merge(runs.folder, runs.names, "triples", triples_kept)
+    return keptmerge.merge(runs.folder, runs.names, "triples", triples_kept, pages, cache_path)

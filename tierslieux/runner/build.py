@@ -17,7 +17,10 @@ How a build scales (README, "Big wikis", gives the benchmark and its figures):
    hundred pages each (``runs.py``) and the exports read the release as a k-way merge of the
    runs, in line order and in triple order, as many times as they need: nothing holds all the
    triples. Runs whose pages did not change are reused, and the merge is made from the last
-   build's (``keptmerge.py``): the lines of the runs that left go, those of the new runs come.
+   build's (``keptmerge.py``): the old lines of the changed and deleted pages go, unless other
+   pages hold them, the new lines of the changed and added pages come. While that kept merge
+   can be updated, the runs of the changed pages are not written (only a whole merge reads
+   the runs; it writes those missing first).
 4. **Validation that streams.** The SHACL shapes are compiled (``shacl.py``) and checked subject
    by subject over the merged runs plus the ontology, in a worker process while the exports
    write the files; each page resolved its ``sh:class`` checks where it mints the values.
@@ -33,7 +36,8 @@ it as its first argument; no module keeps it. With ``BuildOptions.cluster`` the 
 ``_pages`` and ``_runs`` run on a Dask cluster instead (``runner/engine.py``).
 
 ``build`` runs named phases, each a function of its own: ``_plan`` (what the store holds, what
-the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files),
+the cache already has), ``_pages`` (parse, map, check), ``_runs`` (sorted run files; skipped
+while the kept merge can be updated),
 ``_collect`` (the pages' issues and pending checks), ``_merge``, ``start_shacl`` (the streaming
 check, aside: ``shacl_check.py``) and ``_release`` (exports/release.py).
 """
@@ -69,6 +73,7 @@ from tierslieux.pipeline.cache import (
     page_digest,
     unpack_issues,
 )
+from tierslieux.pipeline import keptmerge
 from tierslieux.pipeline import runs as runs_module
 from tierslieux.pipeline.labels import fold_labels
 from tierslieux.runner.quarantine import FilteredLines, repair_release
@@ -80,8 +85,8 @@ from tierslieux.model.records import HarvestCounts, Issue, RunCounts, SiteInfo
 from tierslieux.pipeline.runs import (
     RunSet,
     group_runs,
+    run_files,
     run_id,
-    run_paths,
 )
 from tierslieux.pipeline.parse.smw import SMW_QUERY_FIELD
 from tierslieux.pipeline.smw_types import PROPERTY_NAMESPACE, property_types
@@ -289,11 +294,13 @@ def _finish(pool: Engine, cache: BuildCache, plan: _Plan, options: BuildOptions,
     """Phases "runs", "merge" and "release", once the pages are in the cache: the same for a
     build from the store and one from a dump's partitions (partitions.py)."""
     listing = plan.listing
-    _runs(pool, cache, runs)
+    if not keptmerge.updatable(cache.run_dir):
+        _runs(pool, cache, runs)  # else only a whole merge needs them: _merge writes them then
     clock.mark("runs")
     collected = _collect(cache, plan)
-    release = _merge(pool, cache, [name for name, _ in runs])
+    release = _merge(pool, cache, runs, {pid: digest for pid, _, digest in listing})
     stack.callback(release.forget_merged)
+    cache.forget_gone()  # the kept merge is that of the results the cache holds
     # one rdfs:label per entity and language across pages (pipeline/labels.py)
     collected = replace(collected, notes=fold_labels(release))
     clock.mark("merge")
@@ -365,7 +372,7 @@ def _pages(pool: Engine, cache: BuildCache, todo: list[tuple[int, str]], pages: 
 def _runs(pool: Engine, cache: BuildCache, runs: list[tuple[str, list[int]]]) -> None:
     """Phase "runs": the sorted run files that are not there yet."""
     missing = [(name, pids) for name, pids in runs
-               if not all(p.is_file() for p in run_paths(cache.run_dir, name))]
+               if not all(p.is_file() for p in run_files(cache.run_dir, name))]
     pool.each(tasks.write_run, [(str(cache.run_dir.resolve()), name, pids)
                                 for name, pids in missing])
 
@@ -392,15 +399,32 @@ def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
                       smw_queries=smw_queries)
 
 
-def _merge(pool: Engine, cache: BuildCache, names: list[str]) -> RunSet:
+def _merge(pool: Engine, cache: BuildCache, runs: list[tuple[str, list[int]]],
+           pages: dict[int, str]) -> RunSet:
     """Phase "merge": the exports read the release about six times: merge the runs once per
-    order, both orders at the same time, into the files the later passes read."""
+    order, both orders at the same time, into the files the later passes read. The merges are
+    made from the last build's and the changed pages (``pages``: the page results of the
+    runs) when they can; one that has to merge every run while some are not written (``_runs``
+    did not write them: the kept merge looked usable) is done again once they are."""
+    names = [name for name, _ in runs]
     _enough_open_files(len(names) + 64)  # a merge opens every run at once
     release = RunSet(cache.run_dir, names)
-    merges = [pool.submit(tasks.materialize_run, str(cache.run_dir), names, order)
-              for order in ("lines", "triples")]
-    release.count = merges[0].result()
-    merges[1].result()
+    args = (str(cache.run_dir), names)
+    merges = {order: pool.submit(tasks.materialize_run, *args, order, pages, str(cache.path))
+              for order in ("lines", "triples")}
+    counts = {}
+    for order, future in merges.items():
+        try:
+            counts[order] = future.result()
+        except keptmerge.RunsMissing:
+            counts[order] = None
+    if None in counts.values():
+        _runs(pool, cache, runs)
+        again = {order: pool.submit(tasks.materialize_run, *args, order, pages,
+                                    str(cache.path))
+                 for order, count in counts.items() if count is None}
+        counts.update((order, future.result()) for order, future in again.items())
+    release.count = counts["lines"]
     return release
 
 

@@ -7,7 +7,7 @@ tasks, inherited at fork time by the workers (the mapper and the compiled shapes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,8 +127,10 @@ def write_run(state: Shared, run_dir: str, name: str, page_ids: Sequence[int]) -
     return name
 
 
-def materialize_run(_state: Shared, run_dir: str, names: Sequence[str], order: str) -> Any:
-    return materialize(run_dir, names, order)
+def materialize_run(_state: Shared, run_dir: str, names: Sequence[str], order: str,
+                    pages: Mapping[int, str] | None = None, cache_path: str | None = None
+                    ) -> Any:
+    return materialize(run_dir, names, order, pages, cache_path)
 
 
 def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tuple[str, str]],
