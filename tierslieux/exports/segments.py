@@ -3,10 +3,9 @@
 A rebuild after a few changed pages publishes nearly the same triples: the segments that did not
 change are copied from the cache instead of being rendered and parsed back again.
 
-**Cut** (segcut.py): the triples are read once, in triple order, and cut into two streams of
-segments of whole subjects: subject segments, in triple order, for the Turtle and JSON-LD dumps
-and the graph statistics; line segments, in line order, for ``tierslieux.nt.gz``. Both are cut
-where a subject's hash says, and bounded in size.
+**Cut** (segcut.py, from the merged files' bytes by keptcut.py, which recognises the last
+build's segments by theirs): subject segments in triple order (Turtle, JSON-LD, statistics) and
+line segments in line order (``tierslieux.nt.gz``), of whole subjects, cut where hashes say.
 
 **Parts.** ``PARTS`` is the registry of what a segment renders, each with its stream and the
 file it is a part of: a subject segment's Turtle blocks (``turtle.TurtleBlocks``) and JSON-LD
@@ -55,7 +54,7 @@ from tierslieux.validation.frames import FileFrame, Manifest
 from tierslieux.exports.catalog import GraphStats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
-from tierslieux.exports import segcut
+from tierslieux.exports import keptcut, segcut
 from tierslieux.exports.segcache import SegmentCache, setup_digest
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
 from tierslieux.exports.tablepieces import PieceCache, PieceFlow, TablePiece, Tables, make_piece
@@ -418,7 +417,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 flow.add(rendered.digest, rendered.table)
 
     try:
-        for seen, segment in enumerate(segcut.cut(job.ordered)):
+        for seen, segment in enumerate(
+                keptcut.release_segments(job.lines, job.ordered, cache_folder)):
             if seen == limit * BATCH_SEGMENTS and start is not None:
                 # the other tasks queue behind the first batches (or at once, in a rebuild)
                 started.append(start())
@@ -432,7 +432,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 pending.append(found)
                 state.reused += 1
             else:
-                batch.append(segment)
+                batch.append(keptcut.whole(segment))
                 if len(batch) >= BATCH_SEGMENTS \
                         or sum(s.count for s in batch) >= BATCH_TRIPLES:
                     submit()
