@@ -42,8 +42,7 @@ import gzip
 import hashlib
 import io
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,7 +50,7 @@ from typing import Any
 
 from tierslieux import __version__
 from tierslieux.validation.frames import FileFrame, Manifest
-from tierslieux.exports.catalog import GraphStats, graph_stats
+from tierslieux.exports.catalog import GraphStats, combine_stats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
 from tierslieux.exports import keptcut, segcut
@@ -188,6 +187,8 @@ class Rendered:
     problems: tuple[str, ...] = ()
     #: the segment's rows of the tables (tablepieces.py), when made with it
     table: TablePiece | None = None
+    #: part name -> SHA-256 of its bytes (hashed where rendered or checked in the cache)
+    sums: dict[str, str] = field(default_factory=dict)
 
 
 def render_segment(setup: Setup, segment: Segment) -> Rendered:
@@ -196,7 +197,8 @@ def render_segment(setup: Setup, segment: Segment) -> Rendered:
              for name, part in stream_parts(segment.kind).items()}
     stats = graph_stats(segment.triples, setup.base_iri) if segment.kind == SUBJECTS else None
     return Rendered(segment.kind, segment.digest, segment.count, parts, stats,
-                    parse_back(setup, segment, parts))
+                    parse_back(setup, segment, parts),
+                    sums={name: hashlib.sha256(data).hexdigest() for name, data in parts.items()})
 
 
 def parse_back(setup: Setup, segment: Segment, parts: dict[str, bytes]) -> tuple[str, ...]:
@@ -335,9 +337,11 @@ class _Assembly:
 
     def add(self, rendered: Rendered) -> None:
         for name, data in rendered.parts.items():
-            if not self.parts[name]:
-                data = data[PARTS[name].skip:]
-            self.parts[name].append((hashlib.sha256(data).hexdigest(), len(data)))
+            sha = rendered.sums.get(name) if self.parts[name] else None
+            if sha is None:
+                data = data[PARTS[name].skip:] if not self.parts[name] else data
+                sha = hashlib.sha256(data).hexdigest()
+            self.parts[name].append((sha, len(data)))
             self._write(name, data)
 
     def close(self, count: int) -> tuple[FileFrame, ...]:
@@ -495,24 +499,3 @@ class _Tally:
         self.entries.append((rendered.stream, rendered.digest))
         self.problems.extend(f"{p} (in segment {rendered.digest[:12]})"
                              for p in rendered.problems)
-
-
-def combine_stats(parts: Iterable[GraphStats]) -> GraphStats:
-    """The statistics of a graph from those of its segments (which share no subject)."""
-    triples = subjects = entities = 0
-    classes: Counter[str] = Counter()
-    properties: Counter[str] = Counter()
-    newest = oldest = ""
-    for stats in parts:
-        triples += stats.triples
-        subjects += stats.distinct_subjects
-        entities += stats.entities
-        classes.update(dict(stats.classes))
-        properties.update(dict(stats.properties))
-        newest = max(newest, stats.newest_modified)
-        if stats.oldest_date and (not oldest or stats.oldest_date < oldest):
-            oldest = stats.oldest_date
-    return GraphStats(triples=triples, distinct_subjects=subjects, entities=entities,
-                      classes=tuple(sorted(classes.items())),
-                      properties=tuple(sorted(properties.items())),
-                      newest_modified=newest, oldest_date=oldest)
