@@ -177,3 +177,17 @@ def test_a_release_with_a_damaged_kept_cut_has_the_same_bytes(
     assert dumps(tmp_path / "two") == dumps(tmp_path / "full") == whole_files(changed)
     assert KeptCut.load(cache / CUT_FILE, [3, segcut.SEGMENT_TRIPLES]).streams[
         segcut.SUBJECTS]  # kept again, whole
+
+
+def test_a_segment_goes_to_the_pool_as_bytes_and_is_split_there() -> None:
+    import pickle
+
+    lines = tricky_lines()
+    segment = next(s for s in byte_cut(lines, None, 7)[0] if s.kind == segcut.SUBJECTS)
+    expected = [t for t in triple_order(lines)][:segment.count]
+    sent = pickle.dumps(segment)
+    assert segment.triples._triples is None  # not split in this process
+    received = pickle.loads(sent)
+    assert list(received.triples) == expected and received.triples[-1] == expected[-1]
+    assert len(segment.triples) == segment.count  # split here only once asked
+    assert len(pickle.dumps(segment)) == len(sent)  # and still sent as bytes

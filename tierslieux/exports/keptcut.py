@@ -149,9 +149,35 @@ def _segment(kind: str, data: bytes, count: int) -> Segment:
     lines = data.replace(b"\x01", b"> ").split(b"\n")
     lines.pop()
     lines.sort()  # the subjects' lines are sorted; only prefix families move
-    triples = [(s[1:], p[1:], o[:-2]) for s, p, o
-               in (key.split("\x01") for key in data.decode("utf-8").split("\n")[:-1])]
-    return Segment(SUBJECTS, b"\n".join(lines) + b"\n", count, triples)
+    return Segment(SUBJECTS, b"\n".join(lines) + b"\n", count, KeyTriples(data))
+
+
+class KeyTriples(Sequence):
+    """The triples of a range of triple keys, split from its bytes when first read: a segment
+    goes to the writers' pool as these bytes, and its worker splits them, not this process."""
+
+    def __init__(self, keys: bytes) -> None:
+        self.keys = keys
+        self._triples: list[Triple] | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return KeyTriples, (self.keys,)
+
+    @property
+    def triples(self) -> list[Triple]:
+        if self._triples is None:
+            self._triples = [(s[1:], p[1:], o[:-2]) for s, p, o in (
+                key.split("\x01") for key in self.keys.decode("utf-8").split("\n")[:-1])]
+        return self._triples
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.triples[index]
+
+    def __iter__(self) -> Iterator[Triple]:
+        return iter(self.triples)
 
 
 class _Stream:
