@@ -52,8 +52,9 @@ _FORMAT = 1
 _BLOCK = 1 << 16
 #: each stream's separator after a line's subject IRI, and the subject of every line
 _SEPARATOR = {SUBJECTS: b"\x01", LINES: b"> "}
-_SUBJECT = {SUBJECTS: re.compile(rb"^<([^\x01\n]*)\x01", re.M),
-            LINES: re.compile(rb"^<([^>\n]*)> ", re.M)}
+#: (over a block with a newline put before it: a literal first character is searched for in C,
+#: where ``^`` with re.M is tried at every position)
+_SUBJECT = {SUBJECTS: re.compile(rb"\n<([^\x01\n]*)\x01"), LINES: re.compile(rb"\n<([^>\n]*)> ")}
 
 #: one kept segment: byte length, SHA-256 of its range, digest
 Kept = tuple[int, str, str]
@@ -246,7 +247,7 @@ class _Stream:
             if stop < size:
                 stop = self.data.rfind(b"\n", offset, stop) + 1
             chunk = self.data[offset:stop] if stop > offset else b""
-            subjects = list(Counter(self.pattern.findall(chunk)).items())
+            subjects = list(Counter(self.pattern.findall(b"\n" + chunk)).items())
             if stop < size:
                 if len(subjects) < 2:  # one subject longer than the block
                     block *= 2
