@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
+from test_build_cache import different_files, edit, store  # noqa: F401
 from test_exports import case_lines, release
 from test_segments import BASE, TL, dumps, tricky_lines, whole_files
 
@@ -18,6 +20,7 @@ from tierslieux.exports import keptcut, segcut
 from tierslieux.exports.keptcut import CUT_FILE, KeptCut, Span
 from tierslieux.exports.release import ReleaseMeta
 from tierslieux.model.lines import triple_order
+from tierslieux.runner.build import BuildOptions, build
 
 
 def key(segment) -> tuple:
@@ -191,3 +194,32 @@ def test_a_segment_goes_to_the_pool_as_bytes_and_is_split_there() -> None:
     assert list(received.triples) == expected and received.triples[-1] == expected[-1]
     assert len(segment.triples) == segment.count  # split here only once asked
     assert len(pickle.dumps(segment)) == len(sent)  # and still sent as bytes
+
+
+def test_a_rebuild_cuts_from_the_merged_files_and_recognises_the_kept_cut(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A build reads the merged files' bytes (not the reference cut), keeps its cut, and a
+    rebuild after one edit takes most segments from it; its files are a full build's."""
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 8)
+    monkeypatch.setattr(segcut, "cut", None)  # never the reference here
+    seen: list[list] = []
+    original = keptcut.cut_bytes
+
+    def recording(*args, **kwargs):
+        seen.append([])
+        for segment in original(*args, **kwargs):
+            seen[-1].append(segment)
+            yield segment
+
+    monkeypatch.setattr(keptcut, "cut_bytes", recording)
+    build(store, tmp_path / "out", BuildOptions(workers=1))
+    assert seen and not any(isinstance(s, Span) for s in seen[-1])
+    cut_file = Path(str(store) + ".buildcache.segments.d") / CUT_FILE
+    assert cut_file.is_file()
+    edit(store, "Page 3")
+    shutil.copytree(tmp_path / "out", tmp_path / "full")
+    build(store, tmp_path / "out", BuildOptions(workers=1))
+    recut = [s for s in seen[-1] if not isinstance(s, Span)]
+    assert 1 <= len(recut) < len(seen[-1]) / 4
+    build(store, tmp_path / "full", BuildOptions(workers=1, cache=False))
+    assert different_files(tmp_path / "out", tmp_path / "full") == []
