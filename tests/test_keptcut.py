@@ -223,3 +223,14 @@ def test_a_rebuild_cuts_from_the_merged_files_and_recognises_the_kept_cut(
     assert 1 <= len(recut) < len(seen[-1]) / 4
     build(store, tmp_path / "full", BuildOptions(workers=1, cache=False))
     assert different_files(tmp_path / "out", tmp_path / "full") == []
+
+
+def test_a_one_line_segment_whose_subject_gets_a_triple_is_cut_again() -> None:
+    """With one subject a segment, a subject of one triple is a one-line range: a triple
+    added after it must not leave that range recognised with the subject going on past it."""
+    lines = sorted(f'<{BASE}page/P{n:02d}> <{TL}name> "p{n}" .' for n in range(12))
+    _, kept = byte_cut(lines, None, 1)
+    changed = sorted(lines + [f'<{BASE}page/P05> <{TL}zz> "more" .'])
+    cut, _ = byte_cut(changed, kept, 1)
+    assert by_stream(cut) == reference(changed, 1)
+    assert sum(not isinstance(segment, Span) for segment in cut) == 2  # P05 in each stream

@@ -234,7 +234,8 @@ class _Stream:
         count = data.count(b"\n")
         if end < size:
             after = self._subject_at(end)
-            last = self._subject_at(self.data.rfind(b"\n", at, end - 1) + 1)
+            before = self.data.rfind(b"\n", at, end - 1)  # the range's last line
+            last = self._subject_at(before + 1 if before >= 0 else at)
             if after == last or not self._starts(after, count):
                 return None
         return Span(self.kind, digest, count, self.data, at, end)
