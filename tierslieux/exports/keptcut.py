@@ -8,7 +8,9 @@ the merged ``.triples`` file; ``pipeline/runs.py``). Each stream is cut from its
 where its segments are contiguous byte ranges of whole subjects: a line segment's bytes *are*
 its lines, and a subject segment's lines are its range with the separators put back, sorted.
 Both streams follow segcut's rule, subject by subject in their own order, so the segments are
-the same, byte for byte (``test_keptcut.py`` compares them with ``segcut.cut``).
+the same, byte for byte (``test_keptcut.py`` compares them with ``segcut.cut``). A subject
+segment's triples are split from its bytes where first read (``KeyTriples``): it goes to the
+writers' pool as bytes, and its worker splits them.
 
 **The kept cut.** After a pass, each segment's first subject, byte length, the SHA-256 of its
 range and its digest are kept (``KeptCut``, ``cut.json`` in the segment cache). The next build,
@@ -22,6 +24,10 @@ since a content-defined cut resyncs after a change, only the segments around cha
 are cut that way. A kept cut is only a hint: a range is taken only when its bytes say so, so a
 stale one costs time, never bytes; a damaged one (unreadable, a wrong checksum) is ignored
 with a warning.
+
+At 4,000 sample pages (458 segments; CPU seconds of the main process, load about 13): 3.1 for
+``segcut.cut`` and the pickling of its segments for the pool, 2.2 for this cut from scratch,
+0.7 with the kept cut after 10 changed pages (40 segments cut again).
 """
 
 from __future__ import annotations
