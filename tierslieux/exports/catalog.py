@@ -153,6 +153,27 @@ def graph_stats(triples: Iterable[Triple], uri_space: str) -> GraphStats:
     )
 
 
+def combine_stats(parts: Iterable[GraphStats]) -> GraphStats:
+    """The statistics of a graph from those of its segments (which share no subject)."""
+    triples = subjects = entities = 0
+    classes: Counter[str] = Counter()
+    properties: Counter[str] = Counter()
+    newest = oldest = ""
+    for stats in parts:
+        triples += stats.triples
+        subjects += stats.distinct_subjects
+        entities += stats.entities
+        classes.update(dict(stats.classes))
+        properties.update(dict(stats.properties))
+        newest = max(newest, stats.newest_modified)
+        if stats.oldest_date and (not oldest or stats.oldest_date < oldest):
+            oldest = stats.oldest_date
+    return GraphStats(triples=triples, distinct_subjects=subjects, entities=entities,
+                      classes=tuple(sorted(classes.items())),
+                      properties=tuple(sorted(properties.items())),
+                      newest_modified=newest, oldest_date=oldest)
+
+
 @dataclass(frozen=True)
 class CatalogInfo:
     """What the catalogue says besides the files (taken from ReleaseMeta by the caller)."""

@@ -68,13 +68,13 @@ class SegmentCache:
         except (OSError, ValueError) as exc:
             return self._damaged(entry, f"{ENTRY_FILE} unreadable ({exc})")
         try:
-            parts = {}
+            parts, sums = {}, {}
             for name in stream_parts(stream):
                 size, sha = meta["parts"][name]
                 data = (entry / name).read_bytes()
                 if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
                     return self._damaged(entry, f"part {name} does not match its SHA-256")
-                parts[name] = data
+                parts[name], sums[name] = data, sha
             stats = meta["stats"]
             rendered = Rendered(
                 stream=stream, digest=digest, triples=int(meta["triples"]), parts=parts,
@@ -84,7 +84,7 @@ class SegmentCache:
                     classes=tuple((k, v) for k, v in stats["classes"]),
                     properties=tuple((k, v) for k, v in stats["properties"]),
                     newest_modified=stats["newest_modified"], oldest_date=stats["oldest_date"]),
-                problems=tuple(meta["problems"]),
+                problems=tuple(meta["problems"]), sums=sums,
             )
         except (OSError, KeyError, TypeError, ValueError) as exc:
             return self._damaged(entry, f"{type(exc).__name__}: {exc}")
@@ -107,7 +107,8 @@ class SegmentCache:
         parts = {}
         for name, data in rendered.parts.items():
             (tmp / name).write_bytes(data)
-            parts[name] = [len(data), hashlib.sha256(data).hexdigest()]
+            parts[name] = [len(data), rendered.sums.get(name)
+                           or hashlib.sha256(data).hexdigest()]
         stats = rendered.stats
         meta = {
             "triples": rendered.triples, "parts": parts, "problems": list(rendered.problems),

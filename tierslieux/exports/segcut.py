@@ -20,6 +20,11 @@ removed one only merges two), or, once a segment holds ``SEGMENT_TRIPLES`` tripl
 of a sixteenth of it: segments stay small whatever the wiki's IRIs look like, and a cut still
 depends only on the content near it. A segment is named by the SHA-256 of its lines (sorted,
 UTF-8, each ending with a newline).
+
+``cut`` is the reference: a release whose lines are in files or lists is cut by
+``keptcut.cut_bytes`` from their bytes instead (same segments, and those of the last build
+recognised by their bytes); ``cut`` cuts the others (lines filtered on the fly) and is what
+``test_keptcut.py`` compares the byte cut with.
 """
 
 from __future__ import annotations

@@ -3,10 +3,9 @@
 A rebuild after a few changed pages publishes nearly the same triples: the segments that did not
 change are copied from the cache instead of being rendered and parsed back again.
 
-**Cut** (segcut.py): the triples are read once, in triple order, and cut into two streams of
-segments of whole subjects: subject segments, in triple order, for the Turtle and JSON-LD dumps
-and the graph statistics; line segments, in line order, for ``tierslieux.nt.gz``. Both are cut
-where a subject's hash says, and bounded in size.
+**Cut** (segcut.py, from the merged files' bytes by keptcut.py, which recognises the last
+build's segments by theirs): subject segments in triple order (Turtle, JSON-LD, statistics) and
+line segments in line order (``tierslieux.nt.gz``), of whole subjects, cut where hashes say.
 
 **Parts.** ``PARTS`` is the registry of what a segment renders, each with its stream and the
 file it is a part of: a subject segment's Turtle blocks (``turtle.TurtleBlocks``) and JSON-LD
@@ -43,8 +42,7 @@ import gzip
 import hashlib
 import io
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,10 +50,10 @@ from typing import Any
 
 from tierslieux import __version__
 from tierslieux.validation.frames import FileFrame, Manifest
-from tierslieux.exports.catalog import GraphStats, graph_stats
+from tierslieux.exports.catalog import GraphStats, combine_stats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
-from tierslieux.exports import segcut
+from tierslieux.exports import keptcut, segcut
 from tierslieux.exports.segcache import SegmentCache, setup_digest
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
 from tierslieux.exports.tablepieces import PieceCache, PieceFlow, TablePiece, Tables, make_piece
@@ -189,6 +187,8 @@ class Rendered:
     problems: tuple[str, ...] = ()
     #: the segment's rows of the tables (tablepieces.py), when made with it
     table: TablePiece | None = None
+    #: part name -> SHA-256 of its bytes (hashed where rendered or checked in the cache)
+    sums: dict[str, str] = field(default_factory=dict)
 
 
 def render_segment(setup: Setup, segment: Segment) -> Rendered:
@@ -197,7 +197,8 @@ def render_segment(setup: Setup, segment: Segment) -> Rendered:
              for name, part in stream_parts(segment.kind).items()}
     stats = graph_stats(segment.triples, setup.base_iri) if segment.kind == SUBJECTS else None
     return Rendered(segment.kind, segment.digest, segment.count, parts, stats,
-                    parse_back(setup, segment, parts))
+                    parse_back(setup, segment, parts),
+                    sums={name: hashlib.sha256(data).hexdigest() for name, data in parts.items()})
 
 
 def parse_back(setup: Setup, segment: Segment, parts: dict[str, bytes]) -> tuple[str, ...]:
@@ -336,9 +337,11 @@ class _Assembly:
 
     def add(self, rendered: Rendered) -> None:
         for name, data in rendered.parts.items():
-            if not self.parts[name]:
-                data = data[PARTS[name].skip:]
-            self.parts[name].append((hashlib.sha256(data).hexdigest(), len(data)))
+            sha = rendered.sums.get(name) if self.parts[name] else None
+            if sha is None:
+                data = data[PARTS[name].skip:] if not self.parts[name] else data
+                sha = hashlib.sha256(data).hexdigest()
+            self.parts[name].append((sha, len(data)))
             self._write(name, data)
 
     def close(self, count: int) -> tuple[FileFrame, ...]:
@@ -418,7 +421,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 flow.add(rendered.digest, rendered.table)
 
     try:
-        for seen, segment in enumerate(segcut.cut(job.ordered)):
+        for seen, segment in enumerate(
+                keptcut.release_segments(job.lines, job.ordered, cache_folder)):
             if seen == limit * BATCH_SEGMENTS and start is not None:
                 # the other tasks queue behind the first batches (or at once, in a rebuild)
                 started.append(start())
@@ -432,7 +436,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 pending.append(found)
                 state.reused += 1
             else:
-                batch.append(segment)
+                batch.append(keptcut.whole(segment))
                 if len(batch) >= BATCH_SEGMENTS \
                         or sum(s.count for s in batch) >= BATCH_TRIPLES:
                     submit()
@@ -495,24 +499,3 @@ class _Tally:
         self.entries.append((rendered.stream, rendered.digest))
         self.problems.extend(f"{p} (in segment {rendered.digest[:12]})"
                              for p in rendered.problems)
-
-
-def combine_stats(parts: Iterable[GraphStats]) -> GraphStats:
-    """The statistics of a graph from those of its segments (which share no subject)."""
-    triples = subjects = entities = 0
-    classes: Counter[str] = Counter()
-    properties: Counter[str] = Counter()
-    newest = oldest = ""
-    for stats in parts:
-        triples += stats.triples
-        subjects += stats.distinct_subjects
-        entities += stats.entities
-        classes.update(dict(stats.classes))
-        properties.update(dict(stats.properties))
-        newest = max(newest, stats.newest_modified)
-        if stats.oldest_date and (not oldest or stats.oldest_date < oldest):
-            oldest = stats.oldest_date
-    return GraphStats(triples=triples, distinct_subjects=subjects, entities=entities,
-                      classes=tuple(sorted(classes.items())),
-                      properties=tuple(sorted(properties.items())),
-                      newest_modified=newest, oldest_date=oldest)
