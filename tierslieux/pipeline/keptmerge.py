@@ -151,8 +151,15 @@ def _changed_share(folder: Path, index: int, names: Sequence[str], left: Sequenc
 
 
 def forget_order(folder: Path, order: str) -> None:
-    for path in kept_paths(folder, order):
+    for path in (*kept_paths(folder, order), changes_path(folder, order)):
         path.unlink(missing_ok=True)
+
+
+def changes_path(folder: Path, order: str) -> Path:
+    """The lines the last update changed (``labels.py`` folds from them): a first line
+    ``= <size> <mtime>`` of the kept file before and after, then each changed line, sorted, as
+    ``+ <line>`` or ``- <line>``; none after a whole merge."""
+    return folder / f"{PREFIX}.{order}.changes"
 
 
 def _read_run(path: Path) -> list[bytes]:
@@ -205,6 +212,8 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
     """Make the kept merge that of ``names`` from the runs that ``left`` and the ``new``
     ones; returns its number of lines. Raises Stale when the kept files do not add up."""
     merged, multi_path, _ = kept_paths(folder, order)
+    changes_path(folder, order).unlink(missing_ok=True)
+    changed: list[bytes] = []
     multi = _load_multi(multi_path)
     gone_lines, gone_several = _lines_of(left)
     came_lines, came_several = _lines_of(new)
@@ -244,11 +253,13 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
                         copy_bytes(out, data, done, at)
                         done = at + len(line) + 1
                         count -= 1
+                        changed.append(b"- " + line + b"\n")
                     elif after and not before:
                         copy_bytes(out, data, done, at)
                         out.write(line + b"\n")
                         done = at
                         count += 1
+                        changed.append(b"+ " + line + b"\n")
                 copy_bytes(out, data, done, size)
             finally:
                 if size:
@@ -257,4 +268,9 @@ def _update(folder: Path, order: str, state: dict, names: Sequence[str],
     finally:
         tmp.unlink(missing_ok=True)
     _save(folder, order, names, count, multi, "kept")
+    path = changes_path(folder, order)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    head = b"= %d %d %d %d\n" % (*state["merged"], *_stamp(merged))
+    tmp.write_bytes(head + b"".join(changed))
+    os.replace(tmp, path)
     return count
