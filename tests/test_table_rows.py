@@ -131,3 +131,41 @@ def test_combine_follows_the_pieces_in_order() -> None:
     assert tablerows.combine(parts, PAGES, keep).unique == ((0, "p1", "p3", True),)
     assert tablerows.combine(parts[::-1], PAGES, keep).unique == ((0, "p3", "p2", False),)
     assert dict(tablerows.combine(parts, PAGES, keep).values) == {0: {"p1", "p2", "p3"}}
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_release_checks_its_piece_tables_across_pieces(tmp_path: Path, broken: bool,
+                                                        whole: list[str],
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """A release written from pieces, checked with this module (above FRICTIONLESS_LIMIT):
+    each table made of pieces is checked across its pieces, not read row by row, when it
+    passes; a broken foreign key is still found, and said as the whole check says it."""
+    from test_exports import case_lines, release
+
+    from tierslieux.errors import ValidationError
+    from tierslieux.exports.tables import load_tables
+    from tierslieux.validation import release as checks
+
+    monkeypatch.setattr(checks, "FRICTIONLESS_LIMIT", 0)
+    verdicts: list[bool] = []
+    passes = tables._passes
+
+    def spying(*args):  # type: ignore[no-untyped-def]
+        verdicts.append(passes(*args))
+        return verdicts[-1]
+
+    monkeypatch.setattr(tables, "_passes", spying)
+    lines = case_lines("third_place")
+    pieces = len(load_tables())
+    if broken:
+        base = "https://w3id.org/tierslieux/movilab/"
+        lines = [line for line in lines if not line.startswith(f"<{base}page/Le_WIP> ")]
+        with pytest.raises(ValidationError, match="check_tables: table schema \\(foreign-key\\)"):
+            release(lines, tmp_path / "out")
+        assert len(verdicts) == pieces and False in verdicts
+        return
+    release(lines, tmp_path / "out")
+    assert verdicts == [True] * pieces
+    package = json.loads((tmp_path / "out" / "datapackage.json").read_text(encoding="utf-8"))
+    assert len(whole) == len(package["resources"]) - pieces  # quality.csv and the others
