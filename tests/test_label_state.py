@@ -191,3 +191,54 @@ def test_without_a_usable_state_the_fold_is_whole(tmp_path: Path, damage: str,
     assert state.is_file()
     if damage == "whole merge":
         assert not changes.exists()
+
+
+def test_rebuilds_of_a_wiki_fold_as_builds_from_an_empty_cache(
+        tmp_path: Path, sample_xml: Path, whole_folds: list[int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the build: a page's spelling changed, then the page renamed; each rebuild folds
+    from the last build's fold and is byte-identical to a build from an empty cache."""
+    import dataclasses
+    import shutil
+
+    from test_build_cache import different_files
+    from test_names import PAGES
+
+    from tierslieux.model.records import PageRevision
+    from tierslieux.pipeline import runs as runs_module
+    from tierslieux.pipeline.harvest import harvest_dump
+    from tierslieux.pipeline.store import Store
+    from tierslieux.runner.build import BuildOptions, build
+
+    monkeypatch.setattr(runs_module, "RUN_PAGES", 4)  # a dozen runs
+    one = BuildOptions(workers=1)
+    store = tmp_path / "store.sqlite"
+    with Store(store) as opened:
+        harvest_dump(sample_xml, opened)
+        opened.upsert([PageRevision(page_id=8000 + n, namespace=0, title=title, rev_id=80000 + n,
+                                    parent_id=None, timestamp="2024-02-01T00:00:00Z", sha1=None,
+                                    contributor="Camille Vidal", text=text)
+                       for n, (title, text) in enumerate(sorted(PAGES.items()))])
+    build(store, tmp_path / "cached", one)
+
+    def change(old: str, **fields: str) -> None:
+        with Store(store, create=False) as opened:
+            page = opened.get(opened.page_id_of(0, old))
+            fields.setdefault("text", page.revision.text)
+            assert opened.upsert([dataclasses.replace(
+                page.revision, rev_id=page.revision.rev_id + 1, **fields)]).changed
+
+    steps = [lambda: change("La Forge du Port", text=PAGES["La Forge du Port"].replace(
+                 "Ophélie Deyrolle", "ophélie deyrolle")),
+             lambda: change("Atelier des Pentes", title="Atelier des Pentes (Lyon)")]
+    for number, step in enumerate(steps):
+        step()
+        fresh = tmp_path / f"fresh{number}"
+        shutil.copytree(tmp_path / "cached", fresh)
+        whole_folds.clear()
+        build(store, tmp_path / "cached", one)
+        assert whole_folds == [], number  # the fold was made from the kept one
+        build(store, fresh, dataclasses.replace(one, cache=False))
+        assert different_files(tmp_path / "cached", fresh) == [], number
+    quality = (tmp_path / "cached" / "quality.csv").read_text(encoding="utf-8")
+    assert "Atelier des Pentes (Lyon)" in quality
