@@ -1,0 +1,108 @@
+"""A/B of a rebuild's label fold and Table Schema checks: from what changed, or whole.
+
+    python bench/fold_ab.py --sample 4000            # about 10 minutes on 2 cores
+
+One full build of a sample wiki (bench/run.py's ``prepare``), then ``--changes`` pages get a
+new revision (``change_pages``); that state is copied, and the rebuild runs on a fresh copy of
+it, alternately (A, B, A, B…), each in a process of its own:
+
+- **A**: as the build does: the fold decided again only for the subjects the changed lines
+  touch (pipeline/labelstate.py), the tables checked across their pieces
+  (validation/tablerows.py);
+- **B**: the same rebuild, the fold made whole and the tables read whole (the kept fold and the
+  pieces' checks ignored).
+
+It prints, per rebuild, the seconds of ``fold_labels``, of the ``check_tables`` validator and of
+the whole rebuild, and the load average beside; and checks that A and B publish the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def child(variant: str, store: str, out: str) -> None:
+    from tierslieux.pipeline import labelstate
+    from tierslieux.runner import build as build_module
+    from tierslieux.validation import tables
+
+    if variant == "B":
+        def unusable(*args: object) -> None:
+            raise labelstate.Unusable("B: the whole fold")
+
+        labelstate.update = unusable  # type: ignore[assignment]
+        tables.recalled = lambda *args: None  # type: ignore[assignment]
+    seconds: dict[str, float] = {}
+    fold = build_module.fold_labels
+
+    def timed(release):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return fold(release)
+        finally:
+            seconds["fold"] = round(time.perf_counter() - started, 3)
+
+    build_module.fold_labels = timed  # type: ignore[assignment]
+    started = time.perf_counter()
+    result = build_module.build(store, out, build_module.BuildOptions())
+    phases = dict(result.timings)
+    print(json.dumps({"variant": variant, "fold": seconds.get("fold"),
+                      "check_tables": phases.get("release: validator check_tables"),
+                      "merge": phases.get("merge"), "rebuild": round(
+                          time.perf_counter() - started, 2), "parsed": result.pages_parsed,
+                      "load": os.getloadavg()[0]}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, default=4000)
+    parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tierslieux-bench"))
+    parser.add_argument("--child", nargs=3, metavar=("VARIANT", "STORE", "OUT"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from run import change_pages, prepare, same_files
+
+    from tierslieux.runner.build import BuildOptions, build
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    source = prepare("sample", args.sample, 8, args.work)
+    base = args.work / f"fold-ab-{args.sample}"
+    shutil.rmtree(base, ignore_errors=True)
+    state = base / "state"
+    state.mkdir(parents=True)
+    shutil.copyfile(source, state / "store.sqlite")
+    print(f"  full build of {args.sample} pages...", flush=True)
+    build(state / "store.sqlite", state / "release", BuildOptions())
+    change_pages(state / "store.sqlite", args.changes)
+    releases = {}
+    for number in range(args.rounds):
+        for variant in ("A", "B"):
+            folder = base / f"{variant}{number}"
+            shutil.copytree(state, folder)
+            env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+            line = subprocess.run(
+                [sys.executable, __file__, "--child", variant, str(folder / "store.sqlite"),
+                 str(folder / "release")], check=True, capture_output=True, text=True,
+                env=env).stdout.strip().splitlines()[-1]
+            print("  " + line, flush=True)
+            releases.setdefault(variant, folder / "release")
+    differ = same_files(releases["A"], releases["B"])
+    print(f"  A and B publish the same bytes: {'yes' if not differ else differ}")
+
+
+if __name__ == "__main__":
+    main()
