@@ -13,7 +13,10 @@ every table is its header followed by the rows of each segment, in the segments'
   ``tiers_lieux``, the id and title of ``pages``; it is joined whole, from these rows, at the
   end: a few milliseconds at 8,000 pages);
 - every index lookup its rows made (``(direction, predicate, IRI)``) and a digest of the
-  answers they got.
+  answers they got;
+- each table's Table Schema checks of its rows (``validation/tablerows.py``): the assembly
+  combines them and remembers them under each file's SHA-256, so that the release's check of
+  the tables reads only their headers and checks across the pieces what needs the whole table.
 
 **The index first.** It must be known before any row is made: ``collect_index`` reads the
 release's lines once, before the segments are cut, keeping only the lines of the index's

@@ -35,6 +35,10 @@ file finds the few statements per entity the decision reads; Python never looks 
 others). Only when there is something to change, one rewrite of each merged file replaces the
 statements of the folded subjects, the other lines being copied as they are; two more reads
 find the titles of the pages the rows name. The same merged runs give the same bytes.
+
+A rebuild whose kept merge was updated does not read the whole file: the decisions, the pages
+and the titles of the last build are kept beside the kept merge, and only the subjects of the
+changed lines are decided again (``labelstate.py``); the rewrite and the rows are the same.
 """
 
 from __future__ import annotations

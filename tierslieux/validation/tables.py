@@ -21,6 +21,12 @@ with the csv module:
 - ``unique`` fields and the ``primaryKey`` hold no value twice;
 - every ``foreignKeys`` value is a key of the referenced resource.
 
+A table written from pieces (``exports/tablepieces.py``) had its rows checked piece by piece
+when they were made (``tablerows.py``): when the file is the bytes the pieces made (its SHA-256,
+the schema and the dialect they were checked for), only its header is read, and the keys and
+foreign keys are checked across the pieces; the file is read row by row, as any other, only
+when that does not pass, so that the problems said are the same.
+
 Keys are compared through 64-bit hashes kept in sorted numpy arrays (8 bytes a row): a wrong
 foreign key would go unnoticed only if its hash equalled one of the keys' (odds of about one
 in 10^12 for a million keys). Problems are ``report.TableProblem`` records of frictionless' error
