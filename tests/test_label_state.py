@@ -202,23 +202,15 @@ def test_rebuilds_of_a_wiki_fold_as_builds_from_an_empty_cache(
     import shutil
 
     from test_build_cache import different_files
-    from test_names import PAGES
+    from test_names import PAGES, three_pages_store
 
-    from tierslieux.model.records import PageRevision
     from tierslieux.pipeline import runs as runs_module
-    from tierslieux.pipeline.harvest import harvest_dump
     from tierslieux.pipeline.store import Store
     from tierslieux.runner.build import BuildOptions, build
 
     monkeypatch.setattr(runs_module, "RUN_PAGES", 4)  # a dozen runs
     one = BuildOptions(workers=1)
-    store = tmp_path / "store.sqlite"
-    with Store(store) as opened:
-        harvest_dump(sample_xml, opened)
-        opened.upsert([PageRevision(page_id=8000 + n, namespace=0, title=title, rev_id=80000 + n,
-                                    parent_id=None, timestamp="2024-02-01T00:00:00Z", sha1=None,
-                                    contributor="Camille Vidal", text=text)
-                       for n, (title, text) in enumerate(sorted(PAGES.items()))])
+    store = three_pages_store(tmp_path / "store.sqlite", sample_xml)
     build(store, tmp_path / "cached", one)
 
     def change(old: str, **fields: str) -> None:
