@@ -1,13 +1,16 @@
 """A/B of a rebuild's label fold and Table Schema checks: from what changed, or whole.
 
     python bench/fold_ab.py --sample 4000            # about 10 minutes on 2 cores
+    python bench/fold_ab.py --sample 4000 --reuse --whole-from 1.0
 
 One full build of a sample wiki (bench/run.py's ``prepare``), then ``--changes`` pages get a
 new revision (``change_pages``); that state is copied, and the rebuild runs on a fresh copy of
 it, alternately (A, B, A, B…), each in a process of its own:
 
 - **A**: as the build does: the fold decided again only for the subjects the changed lines
-  touch (pipeline/labelstate.py), the tables checked across their pieces
+  touch (pipeline/labelstate.py) when the kept merge was updated (on the sample wikis the ten
+  changed pages' runs hold more than ``keptmerge.WHOLE_FROM`` of the bytes, so the merge, and
+  the fold, are whole unless ``--whole-from 1.0``), the tables checked across their pieces
   (validation/tablerows.py);
 - **B**: the same rebuild, the fold made whole and the tables read whole (the kept fold and the
   pieces' checks ignored).
@@ -31,10 +34,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def child(variant: str, store: str, out: str) -> None:
-    from tierslieux.pipeline import labelstate
+def child(variant: str, store: str, out: str, whole_from: float | None) -> None:
+    from tierslieux.pipeline import keptmerge, labelstate
     from tierslieux.runner import build as build_module
     from tierslieux.validation import tables
+
+    if whole_from is not None:  # both variants alike
+        keptmerge.WHOLE_FROM = whole_from
 
     if variant == "B":
         def unusable(*args: object) -> None:
@@ -69,10 +75,15 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/tierslieux-bench"))
+    parser.add_argument("--whole-from", type=float, default=None,
+                        help="keptmerge.WHOLE_FROM in the rebuilds (1.0: the kept merge is "
+                             "always updated, so the fold can use its changes)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the state (full build, changed pages) of the last run")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "STORE", "OUT"))
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, args.whole_from)
         return
     from run import change_pages, prepare, same_files
 
@@ -81,22 +92,28 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     source = prepare("sample", args.sample, 8, args.work)
     base = args.work / f"fold-ab-{args.sample}"
-    shutil.rmtree(base, ignore_errors=True)
     state = base / "state"
-    state.mkdir(parents=True)
-    shutil.copyfile(source, state / "store.sqlite")
-    print(f"  full build of {args.sample} pages...", flush=True)
-    build(state / "store.sqlite", state / "release", BuildOptions())
-    change_pages(state / "store.sqlite", args.changes)
+    reuse = args.reuse and (state / "ready").is_file()
+    for folder in base.glob("*") if reuse else [base]:
+        if folder != state:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not reuse:
+        state.mkdir(parents=True)
+        shutil.copyfile(source, state / "store.sqlite")
+        print(f"  full build of {args.sample} pages...", flush=True)
+        build(state / "store.sqlite", state / "release", BuildOptions())
+        change_pages(state / "store.sqlite", args.changes)
+        (state / "ready").touch()
     releases = {}
     for number in range(args.rounds):
         for variant in ("A", "B"):
             folder = base / f"{variant}{number}"
             shutil.copytree(state, folder)
             env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+            extra = [] if args.whole_from is None else ["--whole-from", str(args.whole_from)]
             line = subprocess.run(
                 [sys.executable, __file__, "--child", variant, str(folder / "store.sqlite"),
-                 str(folder / "release")], check=True, capture_output=True, text=True,
+                 str(folder / "release"), *extra], check=True, capture_output=True, text=True,
                 env=env).stdout.strip().splitlines()[-1]
             print("  " + line, flush=True)
             releases.setdefault(variant, folder / "release")
