@@ -1,7 +1,7 @@
 """A/B of a rebuild's label fold and Table Schema checks: from what changed, or whole.
 
     python bench/fold_ab.py --sample 4000            # about 10 minutes on 2 cores
-    python bench/fold_ab.py --sample 4000 --reuse --whole-from 1.0
+    python bench/fold_ab.py --sample 4000 --reuse --whole-from 1.0 --workers 1
 
 One full build of a sample wiki (bench/run.py's ``prepare``), then ``--changes`` pages get a
 new revision (``change_pages``); that state is copied, and the rebuild runs on a fresh copy of
@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def child(variant: str, store: str, out: str, whole_from: float | None) -> None:
+def child(variant: str, store: str, out: str, whole_from: float | None, workers: int) -> None:
     from tierslieux.pipeline import keptmerge, labelstate
     from tierslieux.runner import build as build_module
     from tierslieux.validation import tables
@@ -60,7 +60,7 @@ def child(variant: str, store: str, out: str, whole_from: float | None) -> None:
 
     build_module.fold_labels = timed  # type: ignore[assignment]
     started = time.perf_counter()
-    result = build_module.build(store, out, build_module.BuildOptions())
+    result = build_module.build(store, out, build_module.BuildOptions(workers=workers or None))
     phases = dict(result.timings)
     print(json.dumps({"variant": variant, "fold": seconds.get("fold"),
                       "check_tables": phases.get("release: validator check_tables"),
@@ -78,12 +78,15 @@ def main() -> None:
     parser.add_argument("--whole-from", type=float, default=None,
                         help="keptmerge.WHOLE_FROM in the rebuilds (1.0: the kept merge is "
                              "always updated, so the fold can use its changes)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="workers of the rebuilds (0: the build decides; 1 with --whole-from:"
+                             " the merge runs in the process that set it)")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the state (full build, changed pages) of the last run")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "STORE", "OUT"))
     args = parser.parse_args()
     if args.child:
-        child(*args.child, args.whole_from)
+        child(*args.child, args.whole_from, args.workers)
         return
     from run import change_pages, prepare, same_files
 
@@ -110,7 +113,8 @@ def main() -> None:
             folder = base / f"{variant}{number}"
             shutil.copytree(state, folder)
             env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-            extra = [] if args.whole_from is None else ["--whole-from", str(args.whole_from)]
+            extra = ["--workers", str(args.workers)] + (
+                [] if args.whole_from is None else ["--whole-from", str(args.whole_from)])
             line = subprocess.run(
                 [sys.executable, __file__, "--child", variant, str(folder / "store.sqlite"),
                  str(folder / "release"), *extra], check=True, capture_output=True, text=True,
