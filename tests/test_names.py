@@ -209,15 +209,20 @@ def _check_release(release: Path, person_label: str, person_alternatives: set[st
     assert [r["nom"] for r in networks] == ["France Tiers Lieux"]
 
 
-def test_a_person_and_a_network_written_differently_on_three_pages(tmp_path: Path,
-                                                                  sample_xml: Path) -> None:
-    store = tmp_path / "store.sqlite"
+def three_pages_store(store: Path, sample_xml: Path) -> Path:
+    """A store of the sample and the three pages of ``PAGES``."""
     with Store(store) as opened:
         harvest_dump(sample_xml, opened)
         opened.upsert([PageRevision(page_id=8000 + n, namespace=0, title=title, rev_id=80000 + n,
                                     parent_id=None, timestamp="2024-02-01T00:00:00Z", sha1=None,
                                     contributor="Camille Vidal", text=text)
                        for n, (title, text) in enumerate(sorted(PAGES.items()))])
+    return store
+
+
+def test_a_person_and_a_network_written_differently_on_three_pages(tmp_path: Path,
+                                                                  sample_xml: Path) -> None:
+    store = three_pages_store(tmp_path / "store.sqlite", sample_xml)
     result = build(store, tmp_path / "cached", BuildOptions(workers=1))
     alternatives = {"ophélie Deyrolle", "ophélie deyrolle", "OPHELIE DEYROLLE"}
     # "Ophélie Deyrolle" is the best written: the most capitalised words, then accents

@@ -13,7 +13,10 @@ every table is its header followed by the rows of each segment, in the segments'
   ``tiers_lieux``, the id and title of ``pages``; it is joined whole, from these rows, at the
   end: a few milliseconds at 8,000 pages);
 - every index lookup its rows made (``(direction, predicate, IRI)``) and a digest of the
-  answers they got.
+  answers they got;
+- each table's Table Schema checks of its rows (``validation/tablerows.py``): the assembly
+  combines them and remembers them under each file's SHA-256, so that the release's check of
+  the tables reads only their headers and checks across the pieces what needs the whole table.
 
 **The index first.** It must be known before any row is made: ``collect_index`` reads the
 release's lines once, before the segments are cut, keeping only the lines of the index's
@@ -42,6 +45,7 @@ from typing import Any
 
 from tierslieux import __version__
 from tierslieux.exports import mediation
+from tierslieux.exports.package import CSV_DIALECT, table_schema
 from tierslieux.exports.segcut import SUBJECTS
 from tierslieux.exports.tables import (
     TableResult,
@@ -53,12 +57,13 @@ from tierslieux.exports.tables import (
 )
 from tierslieux.model.lines import SortedLines
 from tierslieux.model.rdf import Triple
+from tierslieux.validation import tablerows
 from tierslieux.validation.shacl_cache import EntryFolder
 
 log = logging.getLogger(__name__)
 
 #: bumped when what a piece holds, or how it is made, changes
-PIECE_FORMAT = 2
+PIECE_FORMAT = 3
 FORWARD, BACKWARD = "f", "b"
 
 
@@ -142,6 +147,23 @@ class TablesSetup:
                           ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
+    @cached_property
+    def schemas(self) -> tuple[dict[str, Any], ...]:
+        """The Table Schema of each table, as ``datapackage.json`` declares it."""
+        return tuple(table_schema(spec) for spec in self.specs)
+
+    @cached_property
+    def kept_columns(self) -> tuple[tuple[str, ...], ...]:
+        """The columns of each table whose values the foreign-key check reads."""
+        columns = tablerows.foreign_columns(
+            {spec.name: schema for spec, schema in zip(self.specs, self.schemas)})
+        return tuple(columns[spec.name] for spec in self.specs)
+
+    def check(self, number: int, csv_text: str) -> tablerows.RowsCheck:
+        """The row checks of some rows of table ``number`` (their CSV text)."""
+        return tablerows.check_rows(self.schemas[number], CSV_DIALECT, csv_text,
+                                    self.kept_columns[number])
+
 
 @dataclass(frozen=True)
 class TablePiece:
@@ -158,6 +180,8 @@ class TablePiece:
     asked: tuple[tuple[str, str, str], ...]
     #: ``answers_digest`` of ``asked`` when the piece was made
     answers: str
+    #: each table's row checks (``validation/tablerows.py``), made with the piece
+    checks: tuple[tablerows.RowsCheck, ...] = ()
 
 
 def make_piece(setup: TablesSetup, triples: Sequence[Triple]) -> TablePiece:
@@ -165,14 +189,16 @@ def make_piece(setup: TablesSetup, triples: Sequence[Triple]) -> TablePiece:
     recording = _RecordingIndex(setup.index)
     results = build_tables(triples, setup.specs, setup.sitename, index=recording)
     asked = tuple(sorted(recording.asked))
+    blocks = tuple(csv_block(r.spec, list(r.rows)) for r in results)
     return TablePiece(
-        csv=tuple(csv_block(r.spec, list(r.rows)) for r in results),
+        csv=blocks,
         rows=tuple(len(r.rows) for r in results),
         neutralised=tuple(r.neutralised for r in results),
         warnings=tuple(tuple(r.warnings) for r in results),
         kept=tuple((r.spec.name, tuple(tuple(row[i] for i in columns) for row in r.rows))
                    for r in results if (columns := mediation.kept_columns(r.spec))),
-        asked=asked, answers=answers_digest(setup.index, asked))
+        asked=asked, answers=answers_digest(setup.index, asked),
+        checks=tuple(setup.check(n, block) for n, block in enumerate(blocks)))
 
 
 def still_valid(piece: TablePiece, index: _Index) -> bool:
@@ -198,13 +224,19 @@ class PieceCache(EntryFolder):
             kept=tuple((str(name), tuple(tuple(str(c) for c in row) for row in rows))
                        for name, rows in data["kept"]),
             asked=tuple((str(d), str(p), str(i)) for d, p, i in data["asked"]),
-            answers=str(data["answers"])))
+            answers=str(data["answers"]),
+            checks=tuple(tablerows.RowsCheck(
+                bool(clean), tuple((int(i), first, last, bool(up)) for i, first, last, up in unique),
+                tuple((int(i), frozenset(map(str, values))) for i, values in kept))
+                for clean, unique, kept in data["checks"])))
 
     def put(self, digest: str, piece: TablePiece) -> None:
         self.write(digest, {"csv": piece.csv, "rows": piece.rows,
                             "neutralised": piece.neutralised, "warnings": piece.warnings,
                             "kept": piece.kept, "asked": piece.asked,
-                            "answers": piece.answers})
+                            "answers": piece.answers,
+                            "checks": [[c.clean, c.unique, [[i, sorted(v)] for i, v in c.values]]
+                                       for c in piece.checks]})
 
 
 def pieces_folder(segment_cache: Path) -> Path:
@@ -243,18 +275,28 @@ class TableAssembly:
         self.staging = staging
         self.setup = setup
         self.outs = []
+        #: each file's SHA-256 and its pieces' row checks (validation/tablerows.py)
+        self.digests = []
+        self.checks: list[list[tablerows.RowsCheck]] = [[] for _ in setup.specs]
         for spec in setup.specs:
             out = open(staging / spec.file, "w", encoding="utf-8", newline="")
             self.outs.append(out)
-            out.write(csv_block(spec, [], header=True))
+            self.digests.append(hashlib.sha256())
+            self._write(len(self.outs) - 1, csv_block(spec, [], header=True))
         self.rows = [0] * len(setup.specs)
         self.neutralised = [0] * len(setup.specs)
         self.warnings: list[list[str]] = [[] for _ in setup.specs]
         self.kept: dict[str, list[tuple[str, ...]]] = {}
 
+    def _write(self, number: int, text: str) -> None:
+        self.outs[number].write(text)
+        self.digests[number].update(text.encode("utf-8"))
+
     def add(self, piece: TablePiece) -> None:
-        for number, out in enumerate(self.outs):
-            out.write(piece.csv[number])
+        for number in range(len(self.outs)):
+            self._write(number, piece.csv[number])
+            self.checks[number].append(piece.checks[number] if piece.checks
+                                       else self.setup.check(number, piece.csv[number]))
             self.rows[number] += piece.rows[number]
             self.neutralised[number] += piece.neutralised[number]
             self.warnings[number].extend(piece.warnings[number])
@@ -264,6 +306,11 @@ class TableAssembly:
     def close(self) -> Tables:
         for out in self.outs:
             out.close()
+        for number, digest in enumerate(self.digests):  # for the checks of this release
+            schema = self.setup.schemas[number]
+            tablerows.remember("sha256:" + digest.hexdigest(), schema, CSV_DIALECT,
+                               tablerows.combine(self.checks[number], schema,
+                                                 self.setup.kept_columns[number]))
         summaries = tuple(TableSummary(spec, self.rows[n], self.neutralised[n],
                                        tuple(self.warnings[n]))
                           for n, spec in enumerate(self.setup.specs))

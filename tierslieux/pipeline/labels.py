@@ -35,6 +35,10 @@ file finds the few statements per entity the decision reads; Python never looks 
 others). Only when there is something to change, one rewrite of each merged file replaces the
 statements of the folded subjects, the other lines being copied as they are; two more reads
 find the titles of the pages the rows name. The same merged runs give the same bytes.
+
+A rebuild whose kept merge was updated does not read the whole file: the decisions, the pages
+and the titles of the last build are kept beside the kept merge, and only the subjects of the
+changed lines are decided again (``labelstate.py``); the rewrite and the rows are the same.
 """
 
 from __future__ import annotations
@@ -358,26 +362,60 @@ def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool) -> i
     return delta
 
 
+def page_tables(chunks: Callable[[], Iterable[bytes]]
+                ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(revision -> its ``tl:ofPage`` IRI tokens, page -> its ``tl:title`` tokens) of the whole
+    release, from two reads of the triple keys ``chunks()`` gives."""
+    pages: dict[str, list[str]] = {}
+    for s, _, o in _watched(_grep(chunks(), (_OF_PAGE_MARK,))):
+        if o[0] == "<":
+            pages.setdefault(s, []).append(o)
+    titles: dict[str, list[str]] = {}
+    for s, _, o in _watched(_grep(chunks(), (_TITLE_MARK,))):
+        titles.setdefault(s, []).append(o)
+    return pages, titles
+
+
 def _pages(folds: dict[str, SubjectFold], chunks: Callable[[], Iterable[bytes]]
            ) -> tuple[dict[str, str], dict[str, str]]:
-    """(revision -> page IRI token, page IRI -> title token) for the revisions of ``folds``,
-    from two reads of the triple keys ``chunks()`` gives."""
+    """(revision -> page IRI token, page -> title token) for the revisions of ``folds``
+    (the last in triple order of each), from two reads of the triple keys ``chunks()``
+    gives."""
+    pages, titles = page_tables(chunks)
     revisions = {r for fold in folds.values() for r in fold.revisions}
-    page_of = {s: o for s, _, o in _watched(_grep(chunks(), (_OF_PAGE_MARK,)))
-               if s in revisions and o[0] == "<"}
-    pages = {token[1:-1] for token in page_of.values()}
-    title_of = {s: o for s, _, o in _watched(_grep(chunks(), (_TITLE_MARK,))) if s in pages}
-    return page_of, title_of
+    page_of = {r: max(tokens) for r, tokens in pages.items() if r in revisions}
+    wanted = {token[1:-1] for token in page_of.values()}
+    return page_of, {p: max(tokens) for p, tokens in titles.items() if p in wanted}
 
 
 def fold_labels(release: RunSet) -> tuple[Issue, ...]:
     """Fold the labels of the merged release in place (both merged files of ``release``,
     which the build has materialised) and return the quality.csv rows of every fold (those
-    of this pass and those the pages made)."""
+    of this pass and those the pages made). The decisions are made again only for the
+    subjects the changed lines touch when the last build's fold and the kept merge's changes
+    allow it (``labelstate.py``), else for every subject; the fold is kept for the next build
+    when the merged file is the kept merge."""
+    from tierslieux.pipeline import labelstate
+
     lines_path, triples_path = release.merged_paths()
     if not release.names or not triples_path.is_file():
         return ()
-    folds = plan_statements(_watched(_grep(_chunks(triples_path), _KEY_MARKS)))
+    kept = labelstate.kept_triples(release.folder, triples_path)
+    state = None
+    if kept is not None:
+        try:
+            state = labelstate.update(release.folder, kept)
+        except labelstate.Unusable:
+            state = None
+    if state is None:
+        folds = plan_statements(_watched(_grep(_chunks(triples_path), _KEY_MARKS)))
+        tables = page_tables(lambda: _chunks(triples_path)) if folds or kept else ({}, {})
+        state = labelstate.KeptFold(folds, *tables)
+    if kept is not None:
+        labelstate.save(release.folder, kept, state)
+    else:
+        labelstate.forget(release.folder)
+    folds = state.folds
     if not folds:
         return ()
     changing = {s: fold for s, fold in folds.items() if fold.removed or fold.added}
@@ -386,8 +424,7 @@ def fold_labels(release: RunSet) -> tuple[Issue, ...]:
         _rewrite_file(lines_path, changing, keys=False)
         if release.count is not None:
             release.count += change
-    page_of, title_of = _pages(folds, lambda: _chunks(triples_path))
-    return issues(folds, page_of, title_of)
+    return issues(folds, state.page_of(), state.title_of())
 
 
 def fold_lines(lines: Iterable[str]) -> tuple[list[str], tuple[Issue, ...]]:

@@ -21,6 +21,12 @@ with the csv module:
 - ``unique`` fields and the ``primaryKey`` hold no value twice;
 - every ``foreignKeys`` value is a key of the referenced resource.
 
+A table written from pieces (``exports/tablepieces.py``) had its rows checked piece by piece
+when they were made (``tablerows.py``): when the file is the bytes the pieces made (its SHA-256,
+the schema and the dialect they were checked for), only its header is read, and the keys and
+foreign keys are checked across the pieces; the file is read row by row, as any other, only
+when that does not pass, so that the problems said are the same.
+
 Keys are compared through 64-bit hashes kept in sorted numpy arrays (8 bytes a row): a wrong
 foreign key would go unnoticed only if its hash equalled one of the keys' (odds of about one
 in 10^12 for a million keys). Problems are ``report.TableProblem`` records of frictionless' error
@@ -30,52 +36,27 @@ types (``type-error``, ``foreign-key``…); ``engine.validate_tables`` runs this
 from __future__ import annotations
 
 import csv
-import datetime
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tierslieux.validation.report import TableProblem
+from tierslieux.validation.tablerows import (
+    RowChecks,
+    RowsCheck,
+    reader,
+    recalled,
+    unique_columns,
+)
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-                       r"(?:Z|[+-][0-9]{2}:[0-9]{2})")
 _BLOCK = 65536
 
 
 def _hash(value: str) -> int:
     return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
-
-
-def _type_ok(value: str, field: dict[str, Any]) -> bool:
-    kind = field.get("type", "string")
-    if kind == "list":
-        item = {"type": field.get("itemType", "string")}
-        return all(_type_ok(v, item) for v in value.split(field.get("delimiter", ",")))
-    try:
-        if kind == "string" or kind == "any":
-            return True
-        if kind == "integer":
-            return bool(_INTEGER.fullmatch(value))
-        if kind == "number":
-            float(value)
-            return value.strip() == value and value.lower() not in ("inf", "-inf", "nan")
-        if kind == "boolean":
-            return value in field.get("trueValues", ["true", "True", "TRUE", "1"]) or \
-                value in field.get("falseValues", ["false", "False", "FALSE", "0"])
-        if kind == "date":
-            return bool(_DATE.fullmatch(value)) and bool(datetime.date.fromisoformat(value))
-        if kind == "datetime":
-            return bool(_DATETIME.fullmatch(value)) and bool(
-                datetime.datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return False
-    return True  # a type this module does not know: frictionless' job, not ours
 
 
 class _Keys:
@@ -127,79 +108,77 @@ def check_package(package_path: Path, limit: int = 20) -> Iterator[TableProblem]
         messages.append(TableProblem(kind, resource, row, f"{where}: {detail}"))
         return len(messages) < limit
 
-    # The keys foreign keys point to, read first (one column of each referenced resource).
-    wanted: dict[tuple[str, str], _Keys] = {}
+    files = _Files(folder, resources)
     for name, resource in resources.items():
-        for key in resource.get("schema", {}).get("foreignKeys", []):
-            target = key["reference"]["resource"] or name
-            wanted.setdefault((target, key["reference"]["fields"][0]), _Keys())
-    for (target, column), keys in wanted.items():
-        for row in _rows(folder / resources[target]["path"], column,
-                         resources[target].get("dialect")):
-            if row:
-                keys.add(row)
-        keys.freeze()
-
-    for name, resource in resources.items():
-        if not _check_resource(folder, name, resource, wanted, report):
+        if not _check_resource(files, name, resource, report):
             break
     yield from messages[:limit]
 
 
-def _reader(stream: Any, dialect: dict[str, Any]) -> Any:
-    """A csv reader of the CSV Dialect 1.2 description ``dialect`` (a header row is assumed:
-    the tables of a release have one)."""
-    return csv.reader(stream, delimiter=dialect.get("delimiter", ","),
-                      quotechar=dialect.get("quoteChar", '"'),
-                      doublequote=dialect.get("doubleQuote", True),
-                      skipinitialspace=dialect.get("skipInitialSpace", False))
+class _Files:
+    """The resources' files as one check reads them: each file's SHA-256 and the keys foreign
+    keys point to, computed once, when first needed; and the row checks their pieces made
+    (``remember``), for the files that are the bytes they were made for."""
 
+    def __init__(self, folder: Path, resources: dict[str, dict]) -> None:
+        self.folder = folder
+        self.resources = resources
+        self._digests: dict[str, str] = {}
+        self._keys: dict[tuple[str, str], _Keys] = {}
 
-def _field_checks(field: dict[str, Any]) -> tuple[dict[str, Any], bool, Any, bool]:
-    """What a present value of ``field`` is checked for, decided once a resource: (the field,
-    required, the type check or None when every text is of the type, constrained)."""
-    constraints = field.get("constraints", {})
-    kind = field.get("type", "string")
-    always = kind in ("string", "any") or (
-        kind == "list" and field.get("itemType", "string") in ("string", "any"))
-    constrained = "pattern" in constraints or "maxLength" in constraints or (
-        "enum" in constraints and kind == "string")
-    return field, bool(constraints.get("required")), None if always else _type_ok, constrained
+    def path(self, name: str) -> Path:
+        return self.folder / self.resources[name]["path"]
 
+    def digest(self, name: str) -> str:
+        if name not in self._digests:
+            digest = hashlib.sha256()
+            with open(self.path(name), "rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+            self._digests[name] = "sha256:" + digest.hexdigest()
+        return self._digests[name]
 
-def _constraint_failed(value: str, field: dict[str, Any], patterns: dict[str, Any]) -> str:
-    """The constraint of ``field`` that the present ``value`` breaks, or ""."""
-    constraints = field.get("constraints", {})
-    if "pattern" in constraints:
-        pattern = patterns.setdefault(constraints["pattern"],
-                                      re.compile(f"^{constraints['pattern']}$"))
-        if not pattern.match(value):
-            return "pattern"
-    if "maxLength" in constraints:
-        length = len(value.split(field.get("delimiter", ","))) \
-            if field.get("type") == "list" else len(value)
-        if length > constraints["maxLength"]:
-            return "maxLength"
-    if "enum" in constraints and field.get("type", "string") == "string" and \
-            value not in constraints["enum"]:
-        return "enum"
-    return ""
+    def keys(self, target: str, column: str) -> _Keys:
+        """The values of ``column`` of the resource ``target``, from its file."""
+        if (target, column) not in self._keys:
+            keys = _Keys()
+            resource = self.resources[target]
+            for row in _rows(self.path(target), column, resource.get("dialect")):
+                if row:
+                    keys.add(row)
+            keys.freeze()
+            self._keys[(target, column)] = keys
+        return self._keys[(target, column)]
+
+    def checked(self, name: str) -> RowsCheck | None:
+        """The row checks of the pieces of ``name`` when its file is what they were made of
+        and its declared hash says so."""
+        resource = self.resources.get(name)
+        if resource is None or not str(resource.get("hash", "")).startswith("sha256:"):
+            return None
+        try:
+            if not self.path(name).is_file() or self.digest(name) != resource["hash"]:
+                return None
+        except OSError:
+            return None
+        return recalled(resource["hash"], resource.get("schema", {}),
+                         resource.get("dialect", {}))
 
 
 def _rows(path: Path, column: str, dialect: dict[str, Any] | None = None) -> Iterator[str]:
     with open(path, encoding="utf-8", newline="") as stream:
-        reader = _reader(stream, dialect or {})
-        header = next(reader, [])
+        rows = reader(stream, dialect or {})
+        header = next(rows, [])
         if column not in header:
             return
         index = header.index(column)
-        for row in reader:
+        for row in rows:
             if index < len(row):
                 yield row[index]
 
 
-def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report) -> bool:
-    path = folder / resource["path"]
+def _check_resource(files: _Files, name: str, resource: dict, report) -> bool:
+    path = files.path(name)
     if not path.is_file():
         return report("scheme-error", name, None, f'{resource["path"]} is missing')
     size = path.stat().st_size
@@ -208,62 +187,47 @@ def _check_resource(folder: Path, name: str, resource: dict, keys: dict, report)
                       f'{size} bytes, {resource["bytes"]} declared'):
             return False
     if str(resource.get("hash", "")).startswith("sha256:"):
-        digest = hashlib.sha256()
-        with open(path, "rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-        if "sha256:" + digest.hexdigest() != resource["hash"]:
+        if files.digest(name) != resource["hash"]:
             if not report("hash-count", name, None, "the SHA-256 is not the declared one"):
                 return False
     schema = resource.get("schema", {})
     fields = schema.get("fields", [])
     names = [f["name"] for f in fields]
     missing_values = set(schema.get("missingValues", [""]))
-    unique = [i for i, f in enumerate(fields) if f.get("constraints", {}).get("unique")]
-    key = schema.get("primaryKey", [])
-    primary = [names.index(n) for n in ([key] if isinstance(key, str) else key) if n in names]
-    if len(primary) == 1 and primary[0] not in unique:
-        unique.append(primary[0])
+    unique = unique_columns(schema)
     previous: dict[int, str | None] = {i: None for i in unique}
     unsorted: set[int] = set()
     foreign = []
     for key in schema.get("foreignKeys", []):
         target = key["reference"]["resource"] or name
-        keys_of = keys[(target, key["reference"]["fields"][0])]
-        foreign.append((names.index(key["fields"][0]), keys_of, key["fields"][0], target))
-    pending: dict[int, list[tuple[int, str]]] = {i: [] for i, *_ in foreign}
+        foreign.append((names.index(key["fields"][0]), target, key["reference"]["fields"][0],
+                        key["fields"][0]))
     dialect = resource.get("dialect", {})
-    patterns: dict[str, Any] = {}
-    checks = [_field_checks(field) for field in fields]
     with open(path, encoding="utf-8", newline="") as stream:
-        reader = _reader(stream, dialect)
-        header = next(reader, None)
+        rows = reader(stream, dialect)
+        header = next(rows, None)
         if header != names:
             return report("incorrect-label", name, None,
                           f"the header is {header}, the schema says {names}")
-        for number, row in enumerate(reader, start=2):
-            if len(row) != len(names):
-                kind = "extra-cell" if len(row) > len(names) else "missing-cell"
-                if not report(kind, name, number, f"{len(row)} cells, {len(names)} fields"):
+        checked = files.checked(name)
+        if checked is not None and _passes(files, checked, foreign):
+            # the rows passed when their pieces were made: what needs the whole table is
+            # left, the keys of all pieces (the foreign keys were checked just above)
+            unsorted = {index for index, *_ in checked.unique} - set(checked.rising())
+            for index in sorted(unsorted):
+                if not _unique_hashes(path, names[index], report, name, dialect):
                     return False
+            return True
+        foreign = [(index, files.keys(target, column), column_name, target)
+                   for index, target, column, column_name in foreign]
+        pending: dict[int, list[tuple[int, str]]] = {i: [] for i, *_ in foreign}
+        row_problems = RowChecks(fields, missing_values)
+        for number, row in enumerate(rows, start=2):
+            for kind, detail in row_problems(row):
+                if not report(kind, name, number, detail):
+                    return False
+            if len(row) != len(names):
                 continue
-            for value, (field, required, type_ok, constrained) in zip(row, checks):
-                if value in missing_values:
-                    if required:
-                        if not report("constraint-error", name, number,
-                                      f'"{field["name"]}" is required'):
-                            return False
-                    continue
-                if type_ok is not None and not type_ok(value, field):
-                    if not report("type-error", name, number,
-                                  f'"{value}" is not a {field.get("type")} '
-                                  f'("{field["name"]}")'):
-                        return False
-                elif constrained and (failed := _constraint_failed(value, field, patterns)):
-                    if not report("constraint-error", name, number,
-                                  f'"{value}" breaks the {failed} constraint of '
-                                  f'"{field["name"]}"'):
-                        return False
             for index in unique:
                 value = row[index]
                 if value in missing_values or index in unsorted:
@@ -312,4 +276,26 @@ def _unique_hashes(path: Path, column: str, report, name: str, dialect: dict) ->
     hashes.sort()
     if len(hashes) > 1 and bool((hashes[1:] == hashes[:-1]).any()):
         return report("unique-error", name, None, f'"{column}" holds a value twice')
+    return True
+
+
+def _passes(files: _Files, checked: RowsCheck, foreign: list) -> bool:
+    """Whether the rows of ``checked`` pass the row checks and the foreign keys (exactly,
+    with the values the pieces kept; a target table not made of pieces is read); False sends
+    the table to the whole check, which says what is wrong."""
+    if not checked.clean:
+        return False
+    values = dict(checked.values)
+    for index, target, column, _ in foreign:
+        if index not in values:
+            return False
+        target_check = files.checked(target)
+        if target_check is not None:
+            fields = files.resources[target].get("schema", {}).get("fields", [])
+            at = [f["name"] for f in fields].index(column)
+            keys = dict(target_check.values).get(at)
+            if keys is None or not values[index] <= keys:
+                return False
+        elif files.keys(target, column).missing(sorted(values[index])):
+            return False
     return True
