@@ -3,12 +3,15 @@ subjects its changed lines touch gives the bytes and the quality rows of the who
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zlib
 from pathlib import Path
 
 import pytest
 
 from tierslieux.pipeline import keptmerge, labels, labelstate
+from tierslieux.pipeline.cache import BuildCache, PageResult, pack_issues, pack_lines
 from tierslieux.pipeline.labels import (
     ALT_LABEL,
     DERIVED_FROM,
@@ -87,13 +90,25 @@ AFTER = {
 
 
 def release(folder: Path, runs: dict[str, list[str]]) -> tuple[bytes, bytes, tuple]:
-    """What the build makes of the runs ``runs``: the folded merged files and the rows."""
-    for name, lines in runs.items():
-        if not run_paths(folder, name)[0].is_file():
-            write_run(folder, name, [lines])
-    merged = RunSet(folder, sorted(runs))
-    merged.count = materialize(str(folder), merged.names, "lines")
-    materialize(str(folder), merged.names, "triples")
+    """What the build makes of the runs ``runs`` (one page each, its id from the run's name,
+    its result in a page cache beside ``folder``, as a build keeps them, so that the kept
+    merge is updated from the changed pages): the folded merged files and the rows."""
+    pages = {zlib.crc32(name.encode()): hashlib.sha256("\n".join(lines).encode()).hexdigest()
+             for name, lines in runs.items()}
+    with BuildCache(folder.with_name(folder.name + "-store.sqlite"), "v") as cache:
+        known = cache.digests()
+        cache.put([PageResult(page_id, digest, len(lines), pack_lines(sorted(set(lines))),
+                              pack_issues([]), "[]")
+                   for (name, lines), (page_id, digest) in zip(runs.items(), pages.items())
+                   if known.get(page_id) != digest])
+        cache.forget(set(pages))
+        for name, lines in runs.items():
+            if not run_paths(folder, name)[0].is_file():
+                write_run(folder, name, [sorted(set(lines))])  # a page's lines are distinct
+        merged = RunSet(folder, sorted(runs))
+        merged.count = materialize(str(folder), merged.names, "lines", pages, str(cache.path))
+        materialize(str(folder), merged.names, "triples", pages, str(cache.path))
+        cache.forget_gone()
     rows = fold_labels(merged)
     lines_path, triples_path = merged.merged_paths()
     out = lines_path.read_bytes(), triples_path.read_bytes(), rows
