@@ -1,5 +1,6 @@
-"""The checks of a table's rows that need the rows only, and what a stretch of rows tells the
-checks that need the whole table.
+"""The Table Schema checks of a table's rows that need the rows only (one piece at a time).
+
+What a stretch of rows tells the checks that need the whole table is kept beside them.
 
 ``tables.check_package`` reads each CSV file of a release once; most of what it checks needs
 one row at a time (``RowChecks``: the cells, the types, the constraints). The tables of a
