@@ -80,11 +80,8 @@ def release_report(meta: ReleaseMeta, stats: GraphStats, diff: ReleaseDiff,
 
 def sha256_file(path: Path) -> str:
     """The SHA-256 of a file, in hexadecimal."""
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def release_files(folder: Path) -> list[str]:

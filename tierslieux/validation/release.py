@@ -377,10 +377,8 @@ def check_checksums(folder: Path) -> Iterator[str]:
         if not path.is_file():
             yield f"{name} is listed in SHA256SUMS but missing"
             continue
-        sha = hashlib.sha256()
         with open(path, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                sha.update(block)
+            sha = hashlib.file_digest(stream, "sha256")
         if sha.hexdigest() != digest:
             yield f"{name} does not match its SHA-256 in SHA256SUMS"
     for path in sorted(folder.rglob("*")):   # the site/ folder's files are listed too
