@@ -22,11 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import mwparserfromhell
-
 from tierslieux.errors import ParseError
 from tierslieux.model.iri import clean_text
 from tierslieux.model.records import Issue, ParsedPage, StoredPage
+from tierslieux.model.wikitree import parse_tree
 from tierslieux.ontology.shown import ShownTemplates, bundled_shown
 from tierslieux.pipeline.parse.names import collapse, normalise_template_name, normalise_title
 from tierslieux.pipeline.parse.smw import protect, restore_text
@@ -98,7 +97,7 @@ def parse_page(page: StoredPage, *, style_tags: bool = False,
                         shown if shown is not None else bundled_shown())
         if revision.model not in _NON_WIKITEXT:
             protected = protect(text)
-            code = mwparserfromhell.parse(protected, skip_style_tags=not style_tags)
+            code = parse_tree(protected, skip_style_tags=not style_tags)
             if protected is not text:
                 restore_text(code)
             walker.block(code.nodes, None)
