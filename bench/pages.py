@@ -4,10 +4,11 @@
         --a /work/main --b .                      # main's code against this tree
 
 The store is copied into ``--work`` (never written). Each round runs, in a fresh process of
-its own and alternately (A, B, A, B…), ``runner.pages.page_result`` over every page the build
+its own and alternately (A, B, B, A…), ``runner.pages.page_result`` over every page the build
 would parse, the pages read from the store beforehand (so only parse + map + checks are
 timed), with the tree of that variant first on PYTHONPATH. It prints, per run, the CPU
-seconds of the loop and its pages per CPU second, then the ratio A/B of the best runs; and
+seconds of the loop and its pages per CPU second, then the ratios A/B of the best runs, of the
+medians and the median of the rounds' ratios (the machine may be shared: look at all three); and
 checks that both trees give the same results (a digest of every page's lines, issues,
 unresolved class checks and flags), which the per-page byte-identity of a build needs.
 """
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -84,20 +86,25 @@ def main() -> None:
     if not store.exists():
         shutil.copyfile(args.store, store)
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
-    best: dict[str, dict] = {}
+    cpu: dict[str, list[float]] = {"A": [], "B": []}
     digests: dict[str, set[str]] = {"A": set(), "B": set()}
     for round_ in range(args.rounds):
-        for name, tree in trees.items():
+        order = ("A", "B") if round_ % 2 == 0 else ("B", "A")  # ABBA: drift cancels out
+        for name in order:
+            tree = trees[name]
             result = run(tree, store)
             digests[name].add(result["digest"])
+            cpu[name].append(result["cpu"])
             print(f"round {round_ + 1} {name} ({tree}): {result['pages']} pages, "
                   f"cpu {result['cpu']:.2f} s ({result['pages'] / result['cpu']:.0f} pages/s), "
                   f"wall {result['wall']:.2f} s, load {os.getloadavg()[0]:.1f}", flush=True)
-            if name not in best or result["cpu"] < best[name]["cpu"]:
-                best[name] = result
+    ratios = sorted(a / b for a, b in zip(cpu["A"], cpu["B"]))
     same = digests["A"] == digests["B"] and len(digests["A"]) == 1
-    print(f"best cpu: A {best['A']['cpu']:.2f} s, B {best['B']['cpu']:.2f} s, "
-          f"ratio A/B {best['A']['cpu'] / best['B']['cpu']:.2f}x; "
+    print(f"cpu A/B: best {min(cpu['A']):.2f} s / {min(cpu['B']):.2f} s = "
+          f"{min(cpu['A']) / min(cpu['B']):.2f}x, median {statistics.median(cpu['A']):.2f} s / "
+          f"{statistics.median(cpu['B']):.2f} s = "
+          f"{statistics.median(cpu['A']) / statistics.median(cpu['B']):.2f}x, "
+          f"median of the rounds' ratios {statistics.median(ratios):.2f}x; "
           f"results {'identical' if same else 'DIFFERENT'}")
     if not same:
         sys.exit(1)

@@ -63,40 +63,30 @@ class _FastBuilder(Builder):
         tokenlist.reverse()
         self._tokens = tokenlist
         nodes: list = []
-        child = self._children
+        fast = _FAST
         while tokenlist:
-            child(nodes, tokenlist.pop())
+            token = tokenlist.pop()
+            handler = fast.get(type(token))
+            nodes.append(handler(self, token) if handler is not None
+                         else Builder._handle_token(self, token))
         return _code(nodes)
 
     def _pop(self) -> Wikicode:
         return _code(self._stacks.pop())
 
     def _handle_token(self, token: object) -> object:
-        kind = type(token)
-        if kind is _TEXT:
-            node = _new(Text)
-            node._value = token["text"]
-            return node
-        handler = _FAST.get(kind)
+        """A node of any kind (the library's handlers of tag attributes call this)."""
+        handler = _FAST.get(type(token))
         if handler is not None:
             return handler(self, token)
         return Builder._handle_token(self, token)
-
-    def _children(self, nodes: list, token: object) -> None:
-        """Add the node of ``token`` (not a closing one) to ``nodes``."""
-        if type(token) is _TEXT:
-            node = _new(Text)
-            node._value = token["text"]
-            nodes.append(node)
-        else:
-            nodes.append(self._handle_token(token))
 
     def _handle_parameter(self, default: int) -> Parameter:
         key = None
         showkey = False
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -119,7 +109,9 @@ class _FastBuilder(Builder):
                 param._showkey = showkey
                 return param
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_parameter() missed a close token")
 
     def _fast_template(self, token: object) -> Template:
@@ -128,7 +120,7 @@ class _FastBuilder(Builder):
         default = 1
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -151,14 +143,16 @@ class _FastBuilder(Builder):
                 node._params = params
                 return node
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_template() missed a close token")
 
     def _fast_wikilink(self, token: object) -> Wikilink:
         title = None
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -177,14 +171,16 @@ class _FastBuilder(Builder):
                     node._title, node._text = _code(nodes), None
                 return node
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_wikilink() missed a close token")
 
     def _fast_argument(self, token: object) -> Argument:
         name = None
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -199,14 +195,16 @@ class _FastBuilder(Builder):
                     node._name, node._default = _code(nodes), None
                 return node
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_argument() missed a close token")
 
     def _fast_external_link(self, token: object) -> ExternalLink:
         brackets, url, suppress_space = token.brackets, None, None
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -224,7 +222,9 @@ class _FastBuilder(Builder):
                 node.suppress_space = suppress_space is True  # a plain attribute
                 return node
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_external_link() missed a close token")
 
     def _fast_heading(self, token: object) -> Heading:
@@ -233,7 +233,7 @@ class _FastBuilder(Builder):
             raise ValueError(level)
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             if type(token) is tokens.HeadingEnd:
@@ -241,20 +241,24 @@ class _FastBuilder(Builder):
                 node._title = _code(nodes)
                 node._level = level
                 return node
-            child(nodes, token)
+            handler = fast.get(type(token))
+            nodes.append(handler(self, token) if handler is not None
+                         else Builder._handle_token(self, token))
         raise ParserError("_handle_heading() missed a close token")
 
     def _fast_comment(self, token: object) -> Comment:
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             if type(token) is tokens.CommentEnd:
                 node = _new(Comment)
                 node._contents = str(_code(nodes))
                 return node
-            child(nodes, token)
+            handler = fast.get(type(token))
+            nodes.append(handler(self, token) if handler is not None
+                         else Builder._handle_token(self, token))
         raise ParserError("_handle_comment() missed a close token")
 
     def _fast_tag(self, token: object) -> Tag:
@@ -265,7 +269,7 @@ class _FastBuilder(Builder):
         wiki_style_separator, closing_wiki_markup = None, wiki_markup
         nodes: list = []
         stack = self._tokens
-        child = self._children
+        fast = _FAST
         while stack:
             token = stack.pop()
             kind = type(token)
@@ -300,7 +304,9 @@ class _FastBuilder(Builder):
                             implicit, padding, closing_tag, wiki_style_separator,
                             closing_wiki_markup)
             else:
-                child(nodes, token)
+                handler = fast.get(kind)
+                nodes.append(handler(self, token) if handler is not None
+                             else Builder._handle_token(self, token))
         raise ParserError("_handle_tag() missed a close token")
 
 
@@ -330,7 +336,14 @@ def _tag(tag: Wikicode, contents: Wikicode | None, attrs: list, wiki_markup: str
     return node
 
 
+def _text_node(_builder: Builder, token: object) -> Text:
+    node = _new(Text)
+    node._value = token["text"]
+    return node
+
+
 _FAST = {
+    _TEXT: _text_node,
     tokens.TemplateOpen: _FastBuilder._fast_template,
     tokens.WikilinkOpen: _FastBuilder._fast_wikilink,
     tokens.ArgumentOpen: _FastBuilder._fast_argument,
