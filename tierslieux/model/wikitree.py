@@ -57,7 +57,8 @@ _TEXT = tokens.Text
 class _FastBuilder(Builder):
     """``Builder`` with the handlers of the common nodes making them field by field, each
     with the list of its own children (the library's keeps a stack of them); the others
-    (tag attributes, entities) go through the library's own handlers."""
+    (tag attributes, entities) go through the library's own handlers. A token is a dict
+    whose attributes are its keys (``Token.__getattr__`` is ``self.get``): read with ``get``."""
 
     def build(self, tokenlist: list) -> Wikicode:
         tokenlist.reverse()
@@ -201,7 +202,7 @@ class _FastBuilder(Builder):
         raise ParserError("_handle_argument() missed a close token")
 
     def _fast_external_link(self, token: object) -> ExternalLink:
-        brackets, url, suppress_space = token.brackets, None, None
+        brackets, url, suppress_space = token.get("brackets"), None, None
         nodes: list = []
         stack = self._tokens
         fast = _FAST
@@ -210,7 +211,7 @@ class _FastBuilder(Builder):
             kind = type(token)
             if kind is tokens.ExternalLinkSeparator:
                 url = _code(nodes)
-                suppress_space = token.suppress_space
+                suppress_space = token.get("suppress_space")
                 nodes = []
             elif kind is tokens.ExternalLinkClose:
                 node = _new(ExternalLink)
@@ -228,7 +229,7 @@ class _FastBuilder(Builder):
         raise ParserError("_handle_external_link() missed a close token")
 
     def _fast_heading(self, token: object) -> Heading:
-        level = int(token.level)
+        level = int(token.get("level"))
         if level < 1 or level > 6:
             raise ValueError(level)
         nodes: list = []
@@ -265,7 +266,7 @@ class _FastBuilder(Builder):
         tag = None
         padding = None
         implicit, attrs, contents, closing_tag = False, [], None, None
-        wiki_markup, invalid = token.wiki_markup, token.invalid or False
+        wiki_markup, invalid = token.get("wiki_markup"), token.get("invalid") or False
         wiki_style_separator, closing_wiki_markup = None, wiki_markup
         nodes: list = []
         stack = self._tokens
@@ -280,21 +281,21 @@ class _FastBuilder(Builder):
             elif kind is tokens.TagAttrStart:
                 attrs.append(self._handle_attribute(token))
             elif kind is tokens.TagCloseOpen:
-                wiki_style_separator = token.wiki_markup
-                padding = token.padding or ""
+                wiki_style_separator = token.get("wiki_markup")
+                padding = token.get("padding") or ""
                 tag = _code(nodes)
                 nodes = []
             elif kind is tokens.TagOpenClose:
-                closing_wiki_markup = token.wiki_markup
+                closing_wiki_markup = token.get("wiki_markup")
                 contents = _code(nodes)
                 nodes = []
             elif kind is tokens.TagCloseSelfclose or kind is tokens.TagCloseClose:
                 if kind is tokens.TagCloseSelfclose:
-                    closing_wiki_markup = token.wiki_markup
+                    closing_wiki_markup = token.get("wiki_markup")
                     tag = _code(nodes)
                     self_closing = True
-                    padding = token.padding or ""
-                    implicit = token.implicit or False
+                    padding = token.get("padding") or ""
+                    implicit = token.get("implicit") or False
                 else:
                     self_closing = False
                     closing_tag = _code(nodes)
