@@ -110,3 +110,14 @@ def test_random_wikitext() -> None:
     for _ in range(600):
         same_tree("".join(rng.choice(_BITS) for _ in range(rng.randrange(0, 120))))
 
+
+
+@pytest.mark.parametrize("text", ["''i'' '''b''' '''''bi'''''", "''open", "a ''b [[c|''d'']]'' e",
+                                  "'''x''y'''z''"])
+def test_style_tags_parsed_as_tags(text: str) -> None:
+    fast = parse_tree(text, skip_style_tags=False)
+    slow = mwparserfromhell.parse(text)
+    assert str(fast) == text
+    assert dump(fast) == dump(slow)
+    # an unclosed '' stays text; the others are tags
+    assert any(type(n).__name__ == "Tag" for n in slow.nodes) == (text != "''open")
