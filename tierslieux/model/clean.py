@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import mwparserfromhell
-
 from tierslieux.model.records import Issue
+from tierslieux.model.wikitree import parse_tree
 
 # --------------------------------------------------------------------------- results
 
@@ -89,7 +88,7 @@ def plain_text(raw: str, *, urls: bool = False) -> str:
     """
     if urls:
         raw = _BRACKET_URL.sub(lambda m: m.group(1), raw)
-    code = mwparserfromhell.parse(raw, skip_style_tags=True)
+    code = parse_tree(raw)
     text = code.strip_code(normalize=True, collapse=True)
     text = text.replace("'''", "").replace("''", "")
     return _SPACES.sub(" ", text.replace("\u00a0", " ").replace("\u202f", " ")).strip()

@@ -29,8 +29,9 @@ import shutil
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 
 from tierslieux.errors import StoreError
@@ -80,7 +81,12 @@ class PageResult:
 
 
 def pack_lines(lines: list[str]) -> bytes:
-    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
+    return pack_text("\n".join(lines))
+
+
+def pack_text(text: str) -> bytes:
+    """``pack_lines`` of the lines already joined by newlines."""
+    return zlib.compress(text.encode("utf-8"), 1)
 
 
 def unpack_lines(blob: bytes) -> list[str]:
@@ -95,8 +101,20 @@ def unpack_line_bytes(blob: bytes) -> list[bytes]:
 
 
 def pack_issues(issues: Iterable[Issue]) -> bytes:
-    return zlib.compress(json.dumps([list(asdict(i).values()) for i in issues],
+    return zlib.compress(json.dumps([_issue_row(i) for i in issues],
                                     ensure_ascii=False).encode("utf-8"), 1)
+
+
+_ISSUE_FIELDS = attrgetter(*(f.name for f in fields(Issue)))
+
+
+def _issue_row(issue: Issue) -> list:
+    """The values of an issue's fields, as ``asdict`` gives them (it copies them deeply:
+    only needed when one is not a str)."""
+    row = list(_ISSUE_FIELDS(issue))
+    if all(type(value) is str for value in row):
+        return row
+    return list(asdict(issue).values())
 
 
 def unpack_issues(blob: bytes) -> list[Issue]:

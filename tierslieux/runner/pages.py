@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierslieux.errors import ParseError, StoreError
-from tierslieux.pipeline.cache import FLAG_CLASS_AXIOMS, PageResult, pack_issues, pack_lines
+from tierslieux.pipeline.cache import FLAG_CLASS_AXIOMS, PageResult, pack_issues, pack_text
 from tierslieux.model.records import Issue, MappedPage, SiteInfo, StoredPage
 from tierslieux.pipeline.runs import TripleOrder, materialize, write_run as write_run_file
 from tierslieux.pipeline.store import Store
@@ -104,10 +104,11 @@ def page_result(state: Any, page: StoredPage, digest: str) -> PageResult:
     lines = list(canonical_lines(mapped.triples))
     unresolved = (sorted(state.checker.local_class_failures(lines))
                   if state.checker is not None else [])
-    flags = FLAG_CLASS_AXIOMS if any(_RDFS_SUBCLASS in line for line in lines) else 0
+    text = "\n".join(lines)  # no line holds a newline: a search of the whole text is one
+    flags = FLAG_CLASS_AXIOMS if _RDFS_SUBCLASS in text else 0
     return PageResult(
         page_id=page.revision.page_id, digest=digest, triples=len(lines),
-        lines=pack_lines(lines), issues=pack_issues(mapped.issues),
+        lines=pack_text(text), issues=pack_issues(mapped.issues),
         unresolved=json.dumps(unresolved), flags=flags,
     )
 

@@ -54,6 +54,9 @@ from tierslieux.validation.shapes import (
     value_string,
 )
 
+#: rdf:type as the predicate of a line
+_RDF_TYPE_TOKEN = f"<{RDF_TYPE}>"
+
 #: (subject IRI, predicate IRI, object as an N-Triples term): the triple order of ntriples.py
 Triple = tuple[str, str, str]
 
@@ -104,6 +107,7 @@ class ShapeChecker:
                 self.by_node.setdefault(target, []).append(shape)
         #: predicate -> classes its values must have (sh:class of any property shape)
         self.class_predicates: dict[str, tuple[str, ...]] = {}
+        self._class_tokens: dict[str, tuple[str, ...]] | None = None
         for shape in self.node_shapes:
             for prop in shape.properties:
                 classes = [c.arg for c in prop.checks if c.kind == "class"]
@@ -153,24 +157,29 @@ class ShapeChecker:
         (more triples can only add types), so only these pairs are looked up again later.
         """
         types: dict[str, list[str]] = {}
-        wanted: list[tuple[str, str]] = []
-        class_predicates = self.class_predicates
+        wanted: set[tuple[str, str]] = set()
+        class_tokens = self._class_tokens
+        if class_tokens is None:  # the predicates as their line tokens: no slicing per line
+            class_tokens = self._class_tokens = {
+                f"<{p}>": classes for p, classes in self.class_predicates.items()}
+        type_token = _RDF_TYPE_TOKEN
         for line in lines:
             subject, predicate, rest = line.split(" ", 2)
-            predicate = predicate[1:-1]
-            if predicate == RDF_TYPE and rest[0] == "<":
+            if predicate == type_token and rest[0] == "<":
                 key = subject[1:-1] if subject[0] == "<" else subject
                 types.setdefault(key, []).append(rest[1:rest.index(">")])
-            classes = class_predicates.get(predicate)
+            classes = class_tokens.get(predicate)
             if classes and rest[0] == "<":
                 value = rest[1:rest.index(">")]
                 for cls in classes:
-                    wanted.append((value, cls))
+                    wanted.add((value, cls))
         failures = set()
+        supers = self.supers
+        ontology_types = self.ontology_types
         for value, cls in wanted:
-            known = types.get(value, ())
-            if not self.is_instance(known, cls) and not self.is_instance(
-                    self.ontology_types.get(value, ()), cls):
+            if any(cls in supers(t) for t in types.get(value, ())):
+                continue
+            if not any(cls in supers(t) for t in ontology_types.get(value, ())):
                 failures.add((value, cls))
         return failures
 

@@ -22,11 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import mwparserfromhell
-
 from tierslieux.errors import ParseError
 from tierslieux.model.iri import clean_text
 from tierslieux.model.records import Issue, ParsedPage, StoredPage
+from tierslieux.model.wikitree import parse_tree
 from tierslieux.ontology.shown import ShownTemplates, bundled_shown
 from tierslieux.pipeline.parse.names import collapse, normalise_template_name, normalise_title
 from tierslieux.pipeline.parse.smw import protect, restore_text
@@ -81,8 +80,9 @@ def parse_page(page: StoredPage, *, style_tags: bool = False,
     """Sections, list items, templates, links and categories of one stored page.
 
     Bold and italic markup is left as text (mwparserfromhell's ``skip_style_tags``, about 2.7
-    times faster) and removed from the texts; ``style_tags=True`` parses it as tags (the
-    parser's default, used by the benchmark's naive reference). ``shown``: what inline
+    times faster) and removed from the texts, the tree built by ``model/wikitree.py``;
+    ``style_tags=True`` parses it as tags with the library's own builder (the parser's
+    default, used by the benchmark's naive reference). ``shown``: what inline
     templates show (the mapping's ``inline_templates``; None: the bundled set).
 
     Raises ParseError (with the page title and the reason) if the wikitext cannot be
@@ -98,7 +98,8 @@ def parse_page(page: StoredPage, *, style_tags: bool = False,
                         shown if shown is not None else bundled_shown())
         if revision.model not in _NON_WIKITEXT:
             protected = protect(text)
-            code = mwparserfromhell.parse(protected, skip_style_tags=not style_tags)
+            # style_tags: the naive reference's parse, the library's own builder too
+            code = parse_tree(protected, skip_style_tags=not style_tags, fast=not style_tags)
             if protected is not text:
                 restore_text(code)
             walker.block(code.nodes, None)
