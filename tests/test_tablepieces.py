@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from test_exports import BASE, META, TL, case_lines, release
 
-from tierslieux.exports import mediation, segcut, segments, tablepieces
+from tierslieux.exports import csvtext, mediation, segcut, segments, tablepieces
 from tierslieux.exports.release import ReleaseMeta
 from tierslieux.exports.tables import (
     TableResult,
@@ -207,6 +208,62 @@ def test_a_table_is_its_header_and_its_blocks_in_any_grouping(tmp_path: Path) ->
         blocks = [csv_block(spec, rows[at:at + size]) for at in range(0, len(rows), size)]
         assert header + "".join(blocks) == whole
     assert len(whole.splitlines()) > len(rows)  # the cells with a newline are quoted
+
+
+def pandas_block(spec, rows: list[list[str]], header: bool = False) -> str:
+    """The reference: pandas' CSV of the rows, as the tables were written before csv_block."""
+    frame = pd.DataFrame(list(rows), columns=[c.name for c in spec.columns], dtype=object)
+    return frame.to_csv(None, index=False, header=header, lineterminator="\n",
+                        quoting=csv.QUOTE_MINIMAL)
+
+
+MORE_TRICKY = TRICKY + ['"', '""', ",", "\n", "\r\n", "a\r\nb", " ", "'=x", "0", "1.5",
+                        "-", "NaN", "NULL", "#N/A", "\u2028", "😀", "\\", "a;b"]
+
+
+def test_csv_block_takes_its_fast_way() -> None:
+    """This Python's csv.writer quotes what csv_block expects: the bytes come from str.join."""
+    assert csvtext.quoted_characters() in (',"\n', ',"\n\r')
+    assert csvtext._AS_EXPECTED
+
+
+@pytest.mark.parametrize("spec", load_tables(), ids=lambda s: s.name)
+def test_csv_block_writes_the_bytes_pandas_writes(spec) -> None:
+    width = len(spec.columns)
+    rows = [[MORE_TRICKY[(n * 7 + k) % len(MORE_TRICKY)] for k in range(width)]
+            for n in range(3 * len(MORE_TRICKY))]
+    rows.append([""] * width)
+    assert csv_block(spec, rows) == pandas_block(spec, rows)
+    assert csv_block(spec, rows, header=True) == pandas_block(spec, rows, header=True)
+    assert csv_block(spec, [], header=True) == pandas_block(spec, [], header=True)
+    for row in rows:
+        assert csv_block(spec, [row]) == pandas_block(spec, [row])
+    # one column: a row of one empty cell is quoted, to be told from an empty line
+    narrow = replace(spec, columns=spec.columns[:1])
+    for value in MORE_TRICKY:
+        assert csv_block(narrow, [[value]]) == pandas_block(narrow, [[value]])
+
+
+def test_csv_block_through_the_writer_writes_the_same_bytes(monkeypatch) -> None:
+    """The way taken with a csv module that quotes other characters: csv.writer itself."""
+    spec = next(s for s in load_tables() if s.name == "pages")
+    rows = [[MORE_TRICKY[(n + k) % len(MORE_TRICKY)] for k in range(len(spec.columns))]
+            for n in range(len(MORE_TRICKY))]
+    fast = csv_block(spec, rows, header=True)
+    monkeypatch.setattr(csvtext, "_AS_EXPECTED", False)
+    assert csv_block(spec, rows, header=True) == fast == pandas_block(spec, rows, True)
+
+
+def test_csv_block_writes_the_bytes_pandas_writes_for_the_sample(sample_mapped: dict) -> None:
+    """Every table of the bundled sample, whole and row by row, against pandas."""
+    lines = sorted({line for page in sample_mapped.values() for line in page.triples})
+    results = build_tables(triple_order(lines), load_tables(), sitename="Movilab")
+    assert sum(len(r.rows) for r in results) > 100
+    for result in results:
+        rows = list(result.rows)
+        assert csv_block(result.spec, rows, header=True) == pandas_block(result.spec, rows, True)
+        for row in rows:
+            assert csv_block(result.spec, [row]) == pandas_block(result.spec, [row])
 
 
 class FileLines(SortedLines):

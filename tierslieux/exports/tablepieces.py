@@ -7,7 +7,7 @@ Turtle and JSON-LD dumps (segcut.py) are contiguous runs of whole subjects in tr
 every table is its header followed by the rows of each segment, in the segments' order. A
 **piece** is one segment's share of every table:
 
-- each table's CSV bytes (``tables.csv_block``: pandas, as a whole table is written), its row
+- each table's CSV bytes (``csvtext.csv_block``, as a whole table is written), its row
   count, its neutralised cells and its warnings;
 - the cells the national table is made from (``mediation.kept_columns``: all of
   ``tiers_lieux``, the id and title of ``pages``; it is joined whole, from these rows, at the

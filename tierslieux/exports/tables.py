@@ -19,8 +19,6 @@ Formula neutralisation (quoted by the README)
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import marshal
 import re
@@ -35,6 +33,7 @@ from typing import Any
 import yaml
 
 from tierslieux.errors import MappingError
+from tierslieux.exports.csvtext import csv_block  # noqa: F401  (tablepieces, tests)
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, Triple, parse_object
 
@@ -459,8 +458,8 @@ def _cell_of(own: dict[str, list[str]], index: _Index, spec: TableSpec, column: 
 
 
 def write_table(result: TableResult, folder: Path) -> Path:
-    """Write one table as CSV with pandas (the one place pandas is used), block by block:
-    comma separated, ``"``-quoted where needed (``QUOTE_MINIMAL``), ``\\n`` after every row."""
+    """Write one table as CSV, block by block (``csv_block``): comma separated, ``"``-quoted
+    where needed (``QUOTE_MINIMAL``), ``\\n`` after every row."""
     path = folder / result.spec.file
     rows = result.rows if isinstance(result.rows, RowSpool) else RowSpool(result.rows)
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -468,25 +467,6 @@ def write_table(result: TableResult, folder: Path) -> Path:
         for block in rows.blocks():
             out.write(csv_block(result.spec, block))
     return path
-
-
-def csv_block(spec: TableSpec, rows: Sequence[list[str]], header: bool = False) -> str:
-    """The CSV text of some rows of a table as ``write_table`` writes them (pandas, comma
-    separated, ``QUOTE_MINIMAL``, ``\\n`` after every row), with the header row first when
-    ``header``. Each cell is quoted on its own: a table's file is its header's block followed by
-    the blocks of its rows in any grouping (tablepieces.py relies on it; a test checks it)."""
-    names = [c.name for c in spec.columns]
-    if not rows:  # the header alone: the csv module's bytes, which pandas writes with it
-        if not header:
-            return ""
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(names)
-        return text.getvalue()
-    import pandas as pd
-
-    frame = pd.DataFrame(list(rows), columns=names, dtype=object)
-    return frame.to_csv(None, index=False, header=header, lineterminator="\n",
-                        quoting=csv.QUOTE_MINIMAL)
 
 
 def dump_json(document: Any) -> str:

@@ -47,11 +47,10 @@ from tierslieux.validation.shapes import (
     PropertyShape,
     Unsupported,
     compile_shapes,
-    datatype_ok,
     graph_lines,
     identity,
-    value_ok,
     value_string,
+    value_test,
 )
 
 #: rdf:type as the predicate of a line
@@ -96,7 +95,9 @@ class ShapeChecker:
         self._by_type: dict[str, tuple[NodeShape, ...]] = {}
         self._by_token: dict[str, tuple[NodeShape, ...]] = {}
         self._plans: dict[tuple, tuple[PropertyShape, ...]] = {}
-        self._type_plans: dict[tuple, tuple[PropertyShape, ...]] = {}
+        #: (types, targeted predicates, targeted node, severities) -> compiled plan
+        self._type_plans: dict[tuple, tuple[tuple, ...]] = {}
+        self._runs: dict[PropertyShape, Callable[..., None]] = {}
         self._by_predicate: dict[str, list[NodeShape]] = {}
         #: sh:targetNode focus nodes (IRI, or ``_:label``) -> their shapes
         self.by_node: dict[str, list[NodeShape]] = {}
@@ -105,6 +106,7 @@ class ShapeChecker:
                 self._by_predicate.setdefault(predicate, []).append(shape)
             for target in shape.target_nodes:
                 self.by_node.setdefault(target, []).append(shape)
+        self._target_predicates = tuple(sorted(self._by_predicate))
         #: predicate -> classes its values must have (sh:class of any property shape)
         self.class_predicates: dict[str, tuple[str, ...]] = {}
         self._class_tokens: dict[str, tuple[str, ...]] | None = None
@@ -193,13 +195,13 @@ class ShapeChecker:
         ``class_ok(value, cls)`` says whether an IRI value is an instance of ``cls``, or None
         when that is not known yet; such checks come back as pending ``(result, value, cls)``.
         """
-        values: dict[str, list[str]] = {}
-        for predicate, token in pairs:
-            found = values.get(predicate)
-            if found is None:
-                values[predicate] = [token]
-            else:
-                found.append(token)
+        return self.check_values(subject, values_of(pairs), class_ok, severities)
+
+    def check_values(self, subject: str, values: dict[str, list[str]],
+                     class_ok: Callable[[str, str], bool | None],
+                     severities: frozenset[str] | None = None,
+                     ) -> tuple[list[Result], list[tuple[Result, str, str]]]:
+        """``check_subject`` of a subject's triples as ``values_of`` gives them."""
         results: list[Result] = []
         pending: list[tuple[Result, str, str]] = []
         if "\\" in subject:
@@ -207,33 +209,44 @@ class ShapeChecker:
         typed = values.get(RDF_TYPE)
         types = tuple(typed) if typed else ()
         if self._by_predicate or self.by_node:
-            shapes: set[NodeShape] = set()
-            for token in types:
-                shapes.update(self._shapes_for_token(token))
-            for predicate in values:
-                targeted = self._by_predicate.get(predicate)
-                if targeted:
-                    shapes.update(targeted)
-            shapes.update(self.by_node.get(subject, ()))
-            plan = self._plan(frozenset(shapes), severities)
+            key: tuple = (types, tuple(p for p in self._target_predicates if p in values),
+                          subject if subject in self.by_node else None, severities)
         else:  # the bundled shapes: only sh:targetClass, so the types decide the plan
-            plan = self._type_plans.get((types, severities))
-            if plan is None:
-                shapes = set()
-                for token in types:
-                    shapes.update(self._shapes_for_token(token))
-                plan = self._type_plans[(types, severities)] = self._plan(
-                    frozenset(shapes), severities)
-        for prop in plan:
-            tokens = values.get(prop.path)
+            key = (types, severities)
+        plan = self._type_plans.get(key)
+        if plan is None:
+            plan = self._type_plans[key] = self._subject_plan(subject, types, values,
+                                                              severities)
+        for path, severity, message, missing, run in plan:
+            tokens = values.get(path)
             if tokens is None:  # no value: only sh:minCount and sh:hasValue can fail
-                if prop.min_count:
-                    results.append(Result(prop.severity, subject, prop.path, prop.message, ""))
-                for _ in prop.has_value:
-                    results.append(Result(prop.severity, subject, prop.path, prop.message, ""))
-                continue
-            self._check_property(subject, prop, tokens, class_ok, results, pending)
+                for _ in range(missing):
+                    results.append(Result(severity, subject, path, message, ""))
+            else:
+                run(subject, tokens, class_ok, results, pending)
         return results, pending
+
+    def _subject_plan(self, subject: str, types: tuple[str, ...], values: dict[str, Any],
+                      severities: frozenset[str] | None) -> tuple[tuple, ...]:
+        """The compiled property checks of a focus node: (path, severity, message, results
+        when it has no value, the check of its values)."""
+        shapes: set[NodeShape] = set()
+        for token in types:
+            shapes.update(self._shapes_for_token(token))
+        for predicate in values:
+            targeted = self._by_predicate.get(predicate)
+            if targeted:
+                shapes.update(targeted)
+        shapes.update(self.by_node.get(subject, ()))
+        return tuple((prop.path, prop.severity, prop.message,
+                      (1 if prop.min_count else 0) + len(prop.has_value), self._run(prop))
+                     for prop in self._plan(frozenset(shapes), severities))
+
+    def _run(self, prop: PropertyShape) -> Callable[..., None]:
+        found = self._runs.get(prop)
+        if found is None:
+            found = self._runs[prop] = compile_property(prop)
+        return found
 
     def _shapes_for_token(self, token: str) -> tuple[NodeShape, ...]:
         """The node shapes that target the class of an rdf:type object token."""
@@ -255,20 +268,43 @@ class ShapeChecker:
                 if severities is None or prop.severity in severities)
         return plan
 
-    def _check_property(self, focus: str, prop: PropertyShape, tokens: list[str] | tuple,
-                        class_ok: Callable[[str, str], bool | None], results: list[Result],
-                        pending: list[tuple[Result, str, str]]) -> None:
+
+def values_of(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """A subject's ``(predicate, object)`` pairs as predicate -> its objects."""
+    values: dict[str, list[str]] = {}
+    for predicate, token in pairs:
+        found = values.get(predicate)
+        if found is None:
+            values[predicate] = [token]
+        else:
+            found.append(token)
+    return values
+
+
+def compile_property(prop: PropertyShape) -> Callable[..., None]:
+    """The check of a property shape on a focus node's values (at least one):
+    ``run(focus, tokens, class_ok, results, pending)`` appends its results and its pending
+    ``sh:class`` checks, as pyshacl decides each constraint."""
+    severity, path, message = prop.severity, prop.path, prop.message
+    min_count, max_count, unique_lang = prop.min_count, prop.max_count, prop.unique_lang
+    has_value = prop.has_value
+    #: (class, None) for sh:class, (None, test of one value) for the others, in order
+    steps = tuple((check.arg, None) if check.kind == "class" else (None, value_test(check))
+                  for check in prop.checks)
+
+    def run(focus: str, tokens: list[str], class_ok: Callable[[str, str], bool | None],
+            results: list[Result], pending: list[tuple[Result, str, str]]) -> None:
         if len(tokens) > 1:
             distinct: dict[Any, str] = {}
             for token in tokens:
                 distinct.setdefault(identity(token), token)
             tokens = list(distinct.values())
         count = len(tokens)
-        if prop.min_count is not None and count < prop.min_count:
-            results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
-        if prop.max_count is not None and count > prop.max_count:
-            results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
-        if prop.unique_lang:
+        if min_count is not None and count < min_count:
+            results.append(Result(severity, focus, path, message, ""))
+        if max_count is not None and count > max_count:
+            results.append(Result(severity, focus, path, message, ""))
+        if unique_lang:
             languages: dict[str, int] = {}
             for token in tokens:
                 if token[-1] not in '">' and token[0] == '"':  # "…"@lang
@@ -276,33 +312,34 @@ class ShapeChecker:
                     languages[language] = languages.get(language, 0) + 1
             for language in sorted(languages):
                 if languages[language] > 1:
-                    results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
-        if prop.has_value:
+                    results.append(Result(severity, focus, path, message, ""))
+        if has_value:
             identities = {identity(t) for t in tokens}
-            for wanted in prop.has_value:
+            for wanted in has_value:
                 if wanted not in identities:
-                    results.append(Result(prop.severity, focus, prop.path, prop.message, ""))
-        for check in prop.checks:
-            is_class = check.kind == "class"
+                    results.append(Result(severity, focus, path, message, ""))
+        for cls, test in steps:
+            if test is not None:
+                for token in tokens:
+                    if not test(token):
+                        results.append(Result(severity, focus, path, message,
+                                              value_string(token)))
+                continue
             for token in tokens:
-                if is_class:
-                    if token[0] != "<" and not token.startswith("_:"):
-                        ok: bool | None = False
-                    else:
-                        value = unescape(token[1:-1]) if token[0] == "<" else token
-                        ok = class_ok(value, check.arg)
-                        if ok is None:
-                            pending.append((Result(prop.severity, focus, prop.path,
-                                                   prop.message, value_string(token)),
-                                            value, check.arg))
-                            continue
-                elif check.kind == "datatype":
-                    ok = datatype_ok(token, check.arg)
-                else:
-                    ok = value_ok(token, check)
-                if not ok:
-                    results.append(Result(prop.severity, focus, prop.path, prop.message,
+                if token[0] != "<" and not token.startswith("_:"):
+                    results.append(Result(severity, focus, path, message,
                                           value_string(token)))
+                    continue
+                value = unescape(token[1:-1]) if token[0] == "<" else token
+                ok = class_ok(value, cls)
+                if ok is None:
+                    pending.append((Result(severity, focus, path, message,
+                                           value_string(token)), value, cls))
+                elif not ok:
+                    results.append(Result(severity, focus, path, message,
+                                          value_string(token)))
+
+    return run
 
 
 # --------------------------------------------------------------------------- entry points

@@ -23,6 +23,7 @@ from tierslieux.validation.shacl import (
     Triple,
     default_checker,
     ontology_lines,
+    values_of,
 )
 from tierslieux.validation.shacl_cache import GroupResults, ShaclCache, group_digest, groups
 from tierslieux.validation.shapes import (
@@ -123,17 +124,23 @@ def _check_group(checker: ShapeChecker, group: list[tuple[str, list]], class_ok:
     pending: list[tuple[str, ...]] = []
     typed: list[tuple[str, tuple[str, ...]]] = []
     nodes: list[str] = []
+    by_node = checker.by_node
     for subject, pairs in group:
-        found_types = sorted({unescape(o[1:-1]) for p, o in pairs
-                              if p == RDF_TYPE and o[0] == "<"})
-        if found_types:
-            typed.append((subject, tuple(found_types)))
-        plain = unescape(subject)
-        if plain in checker.by_node:
-            nodes.append(plain)
-        found, waiting = checker.check_subject(subject, pairs, asking, severities)
-        results.extend(_fields(r) for r in found)
-        pending.extend(_fields(r) + (value, cls) for r, value, cls in waiting)
+        values = values_of(pairs)
+        type_tokens = values.get(RDF_TYPE)
+        if type_tokens:
+            found_types = sorted({unescape(o[1:-1]) for o in type_tokens if o[0] == "<"})
+            if found_types:
+                typed.append((subject, tuple(found_types)))
+        if by_node:
+            plain = unescape(subject)
+            if plain in by_node:
+                nodes.append(plain)
+        found, waiting = checker.check_values(subject, values, asking, severities)
+        if found:
+            results.extend(_fields(r) for r in found)
+        if waiting:
+            pending.extend(_fields(r) + (value, cls) for r, value, cls in waiting)
     return GroupResults(tuple(results), tuple(pending),
                         tuple((v, c, a) for (v, c), a in sorted(asked.items(),
                                                                  key=lambda item: item[0])),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -393,6 +394,55 @@ def value_ok(token: str, check: Check) -> bool:
     if kind == "class":  # inside sh:or: not compiled (see or_check)
         raise Unsupported("sh:class inside sh:or")
     raise Unsupported(kind)
+
+
+def value_test(check: Check) -> Callable[[str], bool]:
+    """``value_ok`` of one value constraint as a function of the token alone, the common
+    constraints decided with what they need taken out once (``sh:datatype``,
+    ``sh:nodeKind``)."""
+    kind, arg = check.kind, check.arg
+    if kind == "datatype":
+        plain = arg in (_RDFS_LITERAL, _XSD_STRING)
+        tagged = arg in (_RDFS_LITERAL, _LANG_STRING)
+
+        def datatype(token: str) -> bool:  # datatype_ok
+            if token[0] == "<" or token.startswith("_:"):
+                return False
+            last = token[-1]
+            if last == '"':
+                return plain
+            if last != ">":
+                return tagged
+            return _typed_datatype_ok(token, arg)
+
+        return datatype
+    if kind == "nodeKind":
+        iri, blank, literal = arg in IRI_KINDS, arg in BNODE_KINDS, arg in LITERAL_KINDS
+
+        def node_kind(token: str) -> bool:
+            if token[0] == "<":
+                return iri
+            return blank if token.startswith("_:") else literal
+
+        return node_kind
+    if kind == "or":
+        alternatives = tuple(tuple(value_test(c) for c in alternative) for alternative in arg)
+
+        def either(token: str) -> bool:
+            for alternative in alternatives:
+                for test in alternative:
+                    if not test(token):
+                        break
+                else:
+                    return True
+            return False
+
+        return either
+    if kind in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive"):
+        return lru_cache(maxsize=4096)(lambda token: compare_ok(token, kind, arg))
+    if kind == "class":  # inside sh:or: not compiled (see or_check)
+        raise Unsupported("sh:class inside sh:or")
+    return lambda token: value_ok(token, check)
 
 
 def graph_lines(graph: Graph, *, blank_nodes: bool = False) -> tuple[str, ...]:
