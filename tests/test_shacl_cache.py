@@ -110,3 +110,44 @@ def test_a_damaged_entry_is_checked_again_and_old_ones_are_pruned(
     check(ordered2, unresolved2, ShaclCache(tmp_path, "setup"))
     assert set(tmp_path.glob("*.json")) < set(entries) | set(tmp_path.glob("*.json"))
     assert not all(path.is_file() for path in entries)
+
+
+def key_files(pages: list[list[str]], folder: Path) -> tuple[Path, Path]:
+    """The build's input of the check: the pages' triple keys, sorted (the merged file), and
+    the ontology's (a gzip run)."""
+    import gzip
+
+    from tierslieux.pipeline.runs import triple_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data, ontology = folder / "merged.triples", folder / "ontology.triples.gz"
+    keys = sorted({triple_key(line) for lines in pages for line in lines})
+    data.write_text("".join(f"{k}\n" for k in keys), encoding="utf-8")
+    with gzip.open(ontology, "wt", encoding="utf-8") as out:
+        out.write("".join(f"{k}\n" for k in sorted(set(map(triple_key, ontology_lines())))))
+    return data, ontology
+
+
+def test_groups_cut_from_the_bytes_hold_the_same_subjects_and_give_the_same_report(
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
+    from tierslieux.model.lines import subject_groups
+
+    pages = [list(m.triples) for m in sample_mapped.values()]
+    for variant, lines in (("sample", pages), ("broken", broken(pages))):
+        ordered, unresolved = release_of(lines)
+        data, ontology = key_files(lines, tmp_path / variant)
+        named = list(shacl_cache.key_groups(data, [ontology]))
+        assert len(named) > 20 and len({digest for digest, _ in named}) == len(named)
+        # whole subjects, in order, the ontology's put where they sort
+        loaded = [pair for _, load in named for pair in load()]
+        assert loaded == list(subject_groups(ordered))
+        plain = check(ordered, unresolved)
+        for run in ("first", "again"):
+            cache = ShaclCache(tmp_path / "cache", variant)
+            found = validate_triples(default_checker(), lambda: ordered, frozenset(unresolved),
+                                     cache=cache,
+                                     keyed=lambda: shacl_cache.key_groups(data, [ontology]))
+            assert found == plain
+            assert (cache.checked, cache.reused) == ((len(named), 0) if run == "first"
+                                                     else (0, len(named)))
+        assert variant == "sample" or not plain.conforms

@@ -341,7 +341,7 @@ def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool) -> i
                     end = find(data, prefix[:-1] + bytes([prefix[-1] + 1]), start)
                     if start == end:
                         continue
-                    copy_bytes(out, data, done, start)
+                    copy_bytes(out, data, done, start, source)
                     group = data[start:end - 1].decode("utf-8").split("\n")
                     fold = folds[prefix[1:-len(separator)].decode("utf-8")]
                     statements = set(group)
@@ -352,7 +352,7 @@ def _rewrite_file(path: Path, folds: dict[str, SubjectFold], *, keys: bool) -> i
                     ordered = sorted(map(triple_key, statements)) if keys else sorted(statements)
                     out.write(("\n".join(ordered) + "\n").encode("utf-8") if ordered else b"")
                     done = end
-                copy_bytes(out, data, done, size)
+                copy_bytes(out, data, done, size, source)
             finally:
                 if size:
                     data.close()  # type: ignore[union-attr]

@@ -156,5 +156,10 @@ def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tu
         shapes = resources.files("tierslieux.ontology").joinpath("shapes.ttl").read_bytes()
         cache = ShaclCache(Path(cache_folder),
                            setup_digest(__version__, shapes, ontology_lines(), severities))
+    keyed = None
+    if cache is not None and paths and not paths[0].endswith(".gz"):
+        from tierslieux.validation.shacl_cache import key_groups
+
+        keyed = lambda: key_groups(Path(paths[0]), [Path(p) for p in paths[1:]])  # noqa: E731
     return validate_triples(default_checker(), lambda: triples, unresolved,
-                            severities=severities, cache=cache)
+                            severities=severities, cache=cache, keyed=keyed)

@@ -40,7 +40,9 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
                      unresolved: set[tuple[str, str]] | frozenset = frozenset(),
                      severities: frozenset[str] | None = None,
                      types: dict[str, frozenset[str]] | None = None,
-                     cache: ShaclCache | None = None) -> ValidationReport:
+                     cache: ShaclCache | None = None,
+                     keyed: Callable[[], Iterable[tuple[str, Callable[[], list]]]] | None = None,
+                     ) -> ValidationReport:
     """Validate a release given as triples in triple order (the data and the ontology).
 
     ``triples`` is called once, and a second time only when some results need the titles of
@@ -48,7 +50,9 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
     (``local_class_failures``); every other ``sh:class`` check is satisfied. With ``types``
     (the rdf:types of every subject, see ``subject_types``) every ``sh:class`` check is
     decided from them instead. With ``cache`` (and no ``types``), the results of each group
-    of subjects that did not change are taken from it (shacl_cache.py): the same report.
+    of subjects that did not change are taken from it (shacl_cache.py): the same report;
+    ``keyed`` then gives the same triples as groups named by their bytes
+    (``shacl_cache.key_groups``), split only for the groups the cache misses.
     """
     wanted_values = {value for value, _ in unresolved}
     global_types: dict[str, set[str]] = {}
@@ -62,12 +66,13 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
     pending: list[tuple[Result, str, str]] = []
     unseen = set(checker.by_node)  # sh:targetNode foci: checked even without any triple
     if cache is not None and types is None:
-        for group in groups(triples()):
-            digest = group_digest(group)
+        named = keyed() if keyed is not None else (
+            (group_digest(group), lambda group=group: group) for group in groups(triples()))
+        for digest, load in named:
             cache.used.add(digest)
             found_group = cache.get(digest)
             if found_group is None or not found_group.still_valid(class_ok):
-                found_group = _check_group(checker, group, class_ok, severities)
+                found_group = _check_group(checker, load(), class_ok, severities)
                 cache.put(digest, found_group)
                 cache.checked += 1
             else:
