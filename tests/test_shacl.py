@@ -72,3 +72,35 @@ def test_local_class_failures_name_only_what_the_page_cannot_type() -> None:
 def test_dumps_the_compiled_shapes_cannot_decide_go_to_pyshacl(lines: list[str]) -> None:
     with pytest.raises(Unsupported):
         validate_lines(lambda: iter(lines))
+
+
+def test_a_checker_that_has_checked_pickles_and_checks_the_same(
+        sample_mapped: dict[str, MappedPage]) -> None:
+    """A checker goes to a cluster's workers by pickle after it has compiled plans (closures,
+    which pickle cannot hold): what it holds then checks as before."""
+    import pickle
+
+    from tierslieux.validation.shacl import default_checker
+
+    checker = default_checker()
+    case = Case("shacl", "broken_postcode", CASES / "shacl" / "broken_postcode")
+    pages = pages_of(case, sample_mapped)
+    before = validate_pages(pages)     # fills the checker's compiled plans
+    assert checker._type_plans and checker._runs
+    again = pickle.loads(pickle.dumps(checker))
+    assert not again._type_plans and not again._runs
+    from tierslieux.model.lines import subject_groups, triple_order
+
+    subject_pairs = dict(subject_groups(triple_order(sorted(
+        {line for page in pages for line in page}))))
+
+    def known(value: str, cls: str) -> bool:
+        return True
+
+    found = []
+    for subject, pairs in subject_pairs.items():
+        results = again.check_subject(subject, pairs, known)
+        assert results == checker.check_subject(subject, pairs, known)
+        found.extend(result.path for result in results[0])
+    assert str(TL.postalCode) in found   # the broken case's violation, from the copy too
+    assert str(TL.postalCode) in [v.path for v in before.violations]

@@ -242,6 +242,13 @@ class ShapeChecker:
                       (1 if prop.min_count else 0) + len(prop.has_value), self._run(prop))
                      for prop in self._plan(frozenset(shapes), severities))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle holds (a checker goes to a cluster's workers): the compiled plans and
+        property runs are closures, made again where the checker is used."""
+        state = self.__dict__.copy()
+        state["_runs"], state["_type_plans"] = {}, {}
+        return state
+
     def _run(self, prop: PropertyShape) -> Callable[..., None]:
         found = self._runs.get(prop)
         if found is None:
