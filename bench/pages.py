@@ -1,7 +1,7 @@
 """A/B of the per-page work of a build (parse, map, per-page checks): two trees side by side.
 
-    python bench/pages.py --store /tmp/tierslieux-bench/store-sample-2000.sqlite \
-        --a /work/main --b .                      # main's code against this tree
+    python bench/pages.py --store STORE.sqlite \
+        --a ../checkout-of-main --b .             # another checkout's code against this tree
 
 The store is copied into ``--work`` (never written). Each round runs, in a fresh process of
 its own and alternately (A, B, B, A…), ``runner.pages.page_result`` over every page the build
@@ -70,9 +70,9 @@ def run(tree: Path, store: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", type=Path,
-                        default=Path("/tmp/tierslieux-bench/store-sample-2000.sqlite"))
-    parser.add_argument("--a", type=Path, default=Path("/work/main"), help="tree A (main)")
+    parser.add_argument("--store", type=Path, required=True,
+                        help="a store, e.g. bench/run.py's store-sample-2000.sqlite (copied)")
+    parser.add_argument("--a", type=Path, required=True, help="tree A (e.g. a checkout of main)")
     parser.add_argument("--b", type=Path, default=Path("."), help="tree B (this one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-pages"))

@@ -1,6 +1,6 @@
 """A/B of the release's segment rendering: ``render_segment`` over the segments of a release.
 
-    python bench/render_ab.py RELEASE_FOLDER [--main /work/main] [--tree .] [--rounds 3]
+    python bench/render_ab.py RELEASE_FOLDER --main CHECKOUT_OF_MAIN [--tree .] [--rounds 3]
 
 Each side runs in a subprocess with its tree first on PYTHONPATH; prints CPU seconds of each,
 the ratio, and whether the rendered parts are byte-identical (a SHA-256 over all of them).
@@ -64,7 +64,7 @@ def side(tree: str, folder: str, rounds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("release")
-    parser.add_argument("--main", default="/work/main")
+    parser.add_argument("--main", required=True, help="the other tree (e.g. a checkout of main)")
     parser.add_argument("--tree", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
