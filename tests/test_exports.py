@@ -612,6 +612,32 @@ def test_jsonld_uses_terms_only_where_they_fit() -> None:
     assert isomorphic(graph, reference_graph(lines))
 
 
+def test_jsonld_layout_is_json_dumps_indent_2() -> None:
+    """The node objects are written piece by piece (values as JSON text, value objects in and
+    out of arrays, one or several types): the document is laid out as ``json.dumps`` would."""
+    context = Context.from_document(json.loads((RESOURCES / "context.jsonld").read_text(encoding="utf-8")))
+    lines = [
+        f'<{BASE}a> <http://www.w3.org/2000/01/rdf-schema#label> "fr \\"label\\""@fr .',
+        f'<{BASE}a> <http://www.w3.org/2000/01/rdf-schema#label> "en label"@en .',
+        f'<{BASE}a> <http://www.w3.org/2000/01/rdf-schema#label> "de label"@de .',
+        f'<{BASE}a> <{TL}order> "3.5"^^<{XSD}decimal> .',
+        f"<{BASE}a> <{TL}theme> <{TL}theme-animation> .",
+        f"<{BASE}a> <{TL}theme> <{TL}theme-fablab> .",
+        f"<{BASE}a> <{RDF_TYPE}> <{TL}ThirdPlace> .",
+        f"<{BASE}a> <{RDF_TYPE}> <{TL}Other> .",
+        f"<{BASE}b> <{TL}other> <{BASE}a> .",
+        f'<{BASE}b> <{TL}note> "caf\\u00E9"@fr .',
+        f"<{BASE}b> <{RDF_TYPE}> <{TL}ThirdPlace> .",
+    ]
+    out = io.StringIO()
+    write_jsonld(triple_order(canonical_lines(lines)), out, context)
+    text = out.getvalue()
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n"
+    node = json.loads(text)["@graph"][0]
+    assert isinstance(node["@type"], list) and isinstance(node["rdfs:label"], list)
+    assert isomorphic(parse_jsonld(data=text), reference_graph(lines))
+
+
 # --------------------------------------------------------------------------- real resources
 
 

@@ -16,7 +16,7 @@ other than ``@set``) are never used.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -85,6 +85,9 @@ class Context:
         self._namespaces = tuple(sorted(self._prefix_by_ns))
         self._iri_cache: dict[tuple[str, bool], str] = {}
         self._shapes: dict[tuple[str, str], tuple[str, str, str, bool]] = {}
+        self._encoded_iris: dict[tuple[str, bool], str] = {}
+        #: key -> the text before its value in a node object
+        self._key_lines: dict[str, str] = {}
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Context:
@@ -243,27 +246,37 @@ class Context:
             return "text"
         return ""
 
-    def key_and_value(self, predicate: str, token: str) -> tuple[str, Any, bool]:
-        """The key, the JSON value and whether the key's values are always arrays."""
+    def encoded_value(self, predicate: str, token: str) -> tuple[str, str | tuple[str, ...], bool]:
+        """The key, the JSON value and whether the key's values are always arrays, for the
+        predicate ``predicate`` (as in a triple: escaped) and the object ``token``. The value
+        is JSON text already: a string, or the members of a value object (``"@id": …``)."""
         if token[0] == "<":
             shape_key = (predicate, "<")
         else:
             shape_key = (predicate, token[token.rindex('"') + 1 :])
         shape = self._shapes.get(shape_key)
         if shape is None:
-            shape = self._shapes[shape_key] = self._shape(predicate, token)
+            key, mode, extra, always = self._shape(unescape(predicate), token)
+            shape = self._shapes[shape_key] = (key, mode, _string(extra), always)
         key, mode, extra, always = shape
         if mode == "iri" or mode == "vocab" or mode == "id":
-            iri = self._cached_iri(unescape(token[1:-1]), mode == "vocab")
-            return key, ({"@id": iri} if mode == "id" else iri), always
-        value = unescape(token[1 : token.rindex('"')])
+            vocab = mode == "vocab"
+            cache = self._encoded_iris
+            found = cache.get((token, vocab))
+            if found is None:
+                if len(cache) > 100_000:
+                    cache.clear()
+                found = cache[(token, vocab)] = _string(self._cached_iri(unescape(token[1:-1]),
+                                                                         vocab))
+            return key, (('"@id": ' + found,) if mode == "id" else found), always
+        value = _string(unescape(token[1 : token.rindex('"')]))
         if mode == "text":
             return key, value, always
         if mode == "lang":
-            return key, {"@value": value, "@language": extra}, always
+            return key, ('"@value": ' + value, '"@language": ' + extra), always
         if mode == "plain":
-            return key, {"@value": value}, always
-        return key, {"@value": value, "@type": extra}, always
+            return key, ('"@value": ' + value,), always
+        return key, ('"@value": ' + value, '"@type": ' + extra), always
 
 
 def write_jsonld(triples: Iterable[Triple], out: TextIO, context: Context) -> int:
@@ -329,51 +342,55 @@ def _node(chunk: list[str], subject: str, pairs: list[tuple[str, str]], context:
     types = []
     values: dict[str, list[Any]] = {}
     always_array: set[str] = set()
+    encoded = context.encoded_value
     for p, o in pairs:
         if p == RDF_TYPE and o[0] == "<":
-            types.append(context._cached_iri(unescape(o[1:-1]), True))
+            types.append(_string(context._cached_iri(unescape(o[1:-1]), True)))
             continue
-        key, value, container_set = context.key_and_value(unescape(p), o)
-        values.setdefault(key, []).append(value)
+        key, value, container_set = encoded(p, o)
+        found = values.get(key)
+        if found is None:
+            values[key] = [value]
+        else:
+            found.append(value)
         if container_set:
             always_array.add(key)
-    members: list[tuple[str, Any]] = [("@id", context.compact_iri(unescape(subject), vocab=False))]
+    append = chunk.append
+    append('    {\n      "@id": ')
+    append(_string(context.compact_iri(unescape(subject), vocab=False)))
     if types:
-        members.append(("@type", types[0] if len(types) == 1 else types))
+        append(',\n      "@type": ')
+        _member(append, types, len(types) > 1)
+    key_lines = context._key_lines
     for key in sorted(values):
+        line = key_lines.get(key)
+        if line is None:
+            line = key_lines[key] = f",\n      {_string(key)}: "
+        append(line)
         items = values[key]
-        members.append((key, items[0] if len(items) == 1 and key not in always_array else items))
-    chunk.append("    {")
-    last = len(members) - 1
-    for index, (key, value) in enumerate(members):
-        chunk.append(f"\n      {_string(key)}: ")
-        if isinstance(value, list):
-            chunk.append("[")
-            end = len(value) - 1
-            for position, item in enumerate(value):
-                chunk.append("\n        ")
-                _value(chunk, item, "        ")
-                if position != end:
-                    chunk.append(",")
-            chunk.append("\n      ]")
+        _member(append, items, len(items) > 1 or key in always_array)
+    append("\n    }")
+
+
+def _member(append: Callable[[str], Any], items: list[Any], array: bool) -> None:
+    """A member's value (JSON text, or the members of a value object), or an array of them."""
+    if not array:
+        value = items[0]
+        if isinstance(value, str):
+            append(value)
         else:
-            _value(chunk, value, "      ")
-        if index != last:
-            chunk.append(",")
-    chunk.append("\n    }")
-
-
-def _value(chunk: list[str], value: Any, pad: str) -> None:
-    if isinstance(value, str):
-        chunk.append(_string(value))
+            append("{\n        " + ",\n        ".join(value) + "\n      }")
         return
-    chunk.append("{")
-    last = len(value) - 1
-    for index, (key, item) in enumerate(value.items()):
-        chunk.append(f"\n{pad}  {_string(key)}: {_string(item)}")
-        if index != last:
-            chunk.append(",")
-    chunk.append(f"\n{pad}}}")
+    append("[")
+    end = len(items) - 1
+    for position, value in enumerate(items):
+        if isinstance(value, str):
+            append("\n        " + value)
+        else:
+            append("\n        {\n          " + ",\n          ".join(value) + "\n        }")
+        if position != end:
+            append(",")
+    append("\n      ]")
 
 
 def _indent(text: str, pad: str) -> str:
