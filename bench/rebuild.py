@@ -10,7 +10,9 @@ trial copies them to ``--work``, gives ``--changes`` pages a new revision
 (``run.change_pages``, as the benchmark does) and runs the build with its cache in a
 subprocess (``run.measure``): wall and CPU seconds, peak RSS and the phases with their CPU use
 are printed, one line a trial, then the best trial's phases. The copies are made before the
-clock starts, so only the rebuild is timed.
+clock starts, so only the rebuild is timed. The page results are cached under a digest of the
+code: to compare two trees, ``--prime`` first rebuilds the kept state with the code measured
+(into ``<work>-primed``) and measures from that.
 
 ``--py-spy OUT`` runs the trial's build under ``py-spy record --subprocesses --format raw``
 (py-spy is not a dependency of the project: ``pip install py-spy``); ``--py-spy-summary``
@@ -77,10 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--py-spy", type=Path, dest="py_spy")
     parser.add_argument("--py-spy-summary", action="store_true", dest="py_spy_summary")
+    parser.add_argument("--prime", action="store_true",
+                        help="first build the kept state once with the code measured (its "
+                             "page results are cached under a digest of the code: another "
+                             "tree's would all be parsed again), then measure from that")
     args = parser.parse_args(argv)
+    base, release_name = args.run_folder, args.release
+    if args.prime:
+        base = args.work.with_name(args.work.name + "-primed")
+        store, release = copy_state(args.run_folder, args.release, base)
+        primed = run.measure("build", str(store), str(release), "cache", "0", "-", "nosite")
+        print(f"primed: wall {primed['seconds']} s, pages parsed {primed['pages_parsed']}",
+              flush=True)
+        release_name = "release"
     results = []
     for trial in range(args.repeat):
-        store, release = copy_state(args.run_folder, args.release, args.work)
+        store, release = copy_state(base, release_name, args.work)
         run.change_pages(store, args.changes)
         if args.py_spy:
             out = args.py_spy.with_name(f"{args.py_spy.stem}-{trial}{args.py_spy.suffix}")

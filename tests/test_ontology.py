@@ -259,3 +259,27 @@ def test_package_data_globs_cover_the_ontology_files() -> None:
     for path in data_files:
         relative = path.relative_to(ROOT / "tierslieux").as_posix()
         assert any(fnmatch.fnmatch(relative, g) for g in globs), relative
+
+
+def test_yaml_is_read_as_safe_load_reads_it() -> None:
+    """model/yamltext.py reads with libyaml where PyYAML has it: the same trees as
+    ``yaml.safe_load`` for the bundled files, and the same error for a text it rejects."""
+    from importlib import resources
+
+    import yaml
+
+    from tierslieux.model import yamltext
+
+    for package, name in (("tierslieux.ontology", "mapping.yaml"),
+                          ("tierslieux.ontology", "inline_templates.yaml"),
+                          ("tierslieux.exports", "tables.yaml")):
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        assert yamltext.safe_load(text) == yaml.safe_load(text) != None  # noqa: E711
+    bad = "entities:\n  - a: [1, 2\n  b: c\n"
+    with pytest.raises(yaml.YAMLError) as expected:
+        yaml.safe_load(bad)
+    with pytest.raises(yaml.YAMLError) as got:
+        yamltext.safe_load(bad)
+    assert str(got.value) == str(expected.value)
+    with pytest.raises(yaml.constructor.ConstructorError):  # still a safe loader
+        yamltext.safe_load("!!python/object/apply:os.system [echo]")

@@ -35,6 +35,7 @@ import yaml
 from tierslieux.errors import MappingError
 from tierslieux.exports.csvtext import csv_block  # noqa: F401  (tablepieces, tests)
 from tierslieux.model.lines import subject_groups
+from tierslieux.model import yamltext
 from tierslieux.model.rdf import RDF_TYPE, Triple, parse_object
 
 TABLES_FILE = "tables.yaml"
@@ -105,7 +106,7 @@ def load_tables(path: Path | None = None) -> tuple[TableSpec, ...]:
         text = Path(path).read_text(encoding="utf-8")
         where = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = yamltext.safe_load(text)
     except yaml.YAMLError as exc:
         raise MappingError(f"{where}: not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(data, dict) or not isinstance(data.get("tables"), list):

@@ -59,8 +59,9 @@ class SortedLines:
 
     def triples_with(self, predicates: Iterable[str]) -> Iterator[Triple]:
         """The triples (as ``triple_order`` spells them) whose predicate is one of
-        ``predicates``, in line order: a byte search over ``line_bytes`` when there are such
-        bytes (only the lines found are decoded), else every line read."""
+        ``predicates``, each predicate's in line order (not their order across predicates):
+        a byte search over ``line_bytes`` when there are such bytes (only the lines found are
+        decoded), else every line read."""
         wanted = set(predicates)
         if not wanted:
             return

@@ -19,6 +19,7 @@ from rdflib import Graph, URIRef
 
 from tierslieux.errors import MappingError
 from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
+from tierslieux.model import yamltext
 from tierslieux.model.clean import CLEANERS, fold
 from tierslieux.ontology.reader import Reader as _Reader
 from tierslieux.ontology.shown import bundled_shown, read_shown
@@ -218,7 +219,7 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
                   ) -> Mapping:
     """Build a :class:`Mapping` from YAML text (``source`` names it in error messages)."""
     try:
-        tree = yaml.safe_load(text)
+        tree = yamltext.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from tierslieux.errors import MappingError
+from tierslieux.model import yamltext
 from tierslieux.model.clean import fold
 from tierslieux.ontology import read_text
 
@@ -203,4 +202,4 @@ def read_shown(node: Any, source: str, where: str = "inline_templates") -> Shown
 @lru_cache(maxsize=1)
 def bundled_shown() -> ShownTemplates:
     """The bundled French/English set."""
-    return read_shown(yaml.safe_load(read_text(BUNDLED_FILE)), BUNDLED_FILE)
+    return read_shown(yamltext.safe_load(read_text(BUNDLED_FILE)), BUNDLED_FILE)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,11 @@ def choose(tokens: Iterable[str], official: Iterable[str] = ()) -> tuple[str, tu
 
 def _line(subject: str, predicate: str, token: str) -> str:
     return f"<{subject}> <{predicate}> {token} ."
+
+
+def _line_predicate(line: str) -> str:
+    """The predicate of a ``_line`` (no IRI holds a space)."""
+    return line.split(" ", 2)[1][1:-1]
 
 
 def decide(subject: str, values: dict[str, list[str]]) -> SubjectFold | None:
@@ -420,8 +426,13 @@ def fold_labels(release: RunSet) -> tuple[Issue, ...]:
         return ()
     changing = {s: fold for s, fold in folds.items() if fold.removed or fold.added}
     if changing:
-        change = _rewrite_file(triples_path, changing, keys=True)
-        _rewrite_file(lines_path, changing, keys=False)
+        release.rewriting(_line_predicate(line) for fold in changing.values()
+                          for line in fold.removed | fold.added)
+        # both files at once: most of a rewrite is the kernel's copy, outside the GIL
+        with ThreadPoolExecutor(1) as other:
+            lines_done = other.submit(_rewrite_file, lines_path, changing, keys=False)
+            change = _rewrite_file(triples_path, changing, keys=True)
+            lines_done.result()
         if release.count is not None:
             release.count += change
     return issues(folds, state.page_of(), state.title_of())

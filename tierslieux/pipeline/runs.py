@@ -312,6 +312,9 @@ class RunSet(SortedLines):
         #: number of distinct lines, once a pass has counted them
         self.count: int | None = None
         self.merged_name = "merged-" + run_id("", self.names)[:32]
+        #: the predicates whose lines a rewrite of the merged lines changed, when they were
+        #: the kept merge before it (``rewriting``); None: unknown
+        self._rewritten: frozenset[str] | None = None
 
     def merged_paths(self) -> tuple[Path, Path]:
         """Where the merged lines are kept during a build (plain text: read several times)."""
@@ -351,6 +354,46 @@ class RunSet(SortedLines):
 
     def in_triple_order(self) -> TripleOrder:
         return TripleOrder(self.triple_paths(), self.merged_paths()[1])
+
+    def _kept_except(self) -> frozenset[str] | None:
+        """The predicates whose lines the merged lines file may hold differently from the
+        kept merge (``keptmerge.py``): none when it is the kept merge (a hard link); None when
+        it is not known to come from it."""
+        if self._rewritten is not None:
+            return self._rewritten
+        from tierslieux.pipeline import keptmerge
+
+        try:
+            same = os.path.samefile(self.merged_paths()[0],
+                                    keptmerge.kept_paths(self.folder, "lines")[0])
+        except OSError:
+            return None
+        return frozenset() if same else None
+
+    def rewriting(self, predicates: Iterable[str]) -> None:
+        """Say that the merged files are about to be rewritten with only the lines of
+        ``predicates`` changed (the label fold, ``labels.py``)."""
+        before = self._kept_except()
+        self._rewritten = None if before is None else before | frozenset(predicates)
+
+    def triples_with(self, predicates: Iterable[str]) -> Iterator[Triple]:
+        """``SortedLines.triples_with``, from the kept selection (``keptselect.py``) when the
+        merged lines are the kept merge's for those predicates (and kept for the next build
+        when read)."""
+        wanted = set(predicates)
+        differs = self._kept_except() if self.names else None
+        if not wanted or differs is None or wanted & differs:
+            yield from super().triples_with(wanted)
+            return
+        from tierslieux.pipeline import keptselect
+
+        selected = keptselect.lines(self.folder, wanted)
+        if selected is None:
+            selected = [f"<{s}> <{p}> {o} ." for s, p, o in super().triples_with(wanted)]
+            keptselect.save(self.folder, wanted, selected)
+        for line in selected:
+            s, p, rest = line.split(" ", 2)
+            yield s[1:-1], p[1:-1], rest[:-2]
 
     def line_bytes(self) -> Iterator[bytes] | None:
         kept = self.merged_paths()[0]
