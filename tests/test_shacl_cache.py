@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tierslieux.model.lines import triple_order
 from tierslieux.model.records import MappedPage
-from tierslieux.validation import shacl_cache
+from tierslieux.validation import shacl_cache, shacl_groups
 from tierslieux.validation.shacl import default_checker, ontology_lines
 from tierslieux.validation.shacl_cache import ShaclCache
 from tierslieux.validation.shacl_stream import validate_triples
@@ -136,7 +136,7 @@ def test_groups_cut_from_the_bytes_hold_the_same_subjects_and_give_the_same_repo
     for variant, lines in (("sample", pages), ("broken", broken(pages))):
         ordered, unresolved = release_of(lines)
         data, ontology = key_files(lines, tmp_path / variant)
-        named = list(shacl_cache.key_groups(data, [ontology]))
+        named = list(shacl_groups.key_groups(data, [ontology]))
         assert len(named) > 20 and len({digest for digest, _ in named}) == len(named)
         # whole subjects, in order, the ontology's put where they sort
         loaded = [pair for _, load in named for pair in load()]
@@ -146,8 +146,99 @@ def test_groups_cut_from_the_bytes_hold_the_same_subjects_and_give_the_same_repo
             cache = ShaclCache(tmp_path / "cache", variant)
             found = validate_triples(default_checker(), lambda: ordered, frozenset(unresolved),
                                      cache=cache,
-                                     keyed=lambda: shacl_cache.key_groups(data, [ontology]))
+                                     keyed=lambda: shacl_groups.key_groups(data, [ontology]))
             assert found == plain
             assert (cache.checked, cache.reused) == ((len(named), 0) if run == "first"
                                                      else (0, len(named)))
         assert variant == "sample" or not plain.conforms
+
+
+def _groups(data: Path, ontology: Path, kept: Path | None = None) -> list[tuple[str, list]]:
+    return [(digest, load()) for digest, load in shacl_groups.key_groups(data, [ontology], kept)]
+
+
+@pytest.fixture
+def cuts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The groups cut subject by subject (not recognised from a kept cut)."""
+    calls: list[int] = []
+    cut = shacl_groups._Cutter.cut
+
+    def counting(self, at):  # type: ignore[no-untyped-def]
+        calls.append(at)
+        return cut(self, at)
+
+    monkeypatch.setattr(shacl_groups._Cutter, "cut", counting)
+    return calls
+
+
+def test_the_kept_cut_of_the_groups_finds_the_same_groups(
+        sample_mapped: dict[str, MappedPage], tmp_path: Path, cuts: list[int]) -> None:
+    """A rebuild recognises the unchanged groups by their bytes (shacl_groups.py) and cuts
+    only those around a change: the same groups, digests and triples as a cut from scratch."""
+    pages = [list(m.triples) for m in sample_mapped.values()]
+    data, ontology = key_files(pages, tmp_path / "a")
+    kept = tmp_path / shacl_groups.KEPT_FILE
+    whole = _groups(data, ontology)
+    everything = len(cuts)
+    assert everything == len(whole) > 20
+    assert _groups(data, ontology, kept) == whole and kept.is_file()
+    assert _groups(data, ontology, kept) == whole
+    assert len(cuts) == 2 * everything  # the second pass with the kept cut cut nothing
+    changed = [lines if n != len(pages) // 2 else lines[: len(lines) // 2]
+               for n, lines in enumerate(pages)]
+    changed.append([f"<https://w3id.org/tierslieux/id/zz-new> <{TL}name> \"Nouveau\" ."])
+    data2, _ = key_files(changed, tmp_path / "b")
+    before = len(cuts)
+    assert _groups(data2, ontology, kept) == _groups(data2, ontology)
+    assert 0 < len(cuts) - before - everything < everything / 4  # only around the changes
+
+
+@pytest.mark.parametrize("lie", ["lengths", "shifted", "damaged"])
+def test_a_kept_cut_of_the_groups_that_lies_costs_time_not_results(
+        sample_mapped: dict[str, MappedPage], tmp_path: Path, lie: str) -> None:
+    pages = [list(m.triples) for m in sample_mapped.values()]
+    data, ontology = key_files(pages, tmp_path / "a")
+    kept = tmp_path / shacl_groups.KEPT_FILE
+    whole = _groups(data, ontology, kept)
+    made = shacl_groups.load_kept(kept)
+    assert made
+    if lie == "damaged":
+        kept.write_text(kept.read_text(encoding="utf-8").replace('"k', '"j', 1)[:-10])
+    else:
+        firsts = list(made)
+        wrong = {first: ((size * 2, sha) if lie == "lengths" else made[firsts[n - 1]])
+                 for n, (first, (size, sha)) in enumerate(made.items())}
+        shacl_groups.save_kept(kept, wrong)
+    assert _groups(data, ontology, kept) == whole
+    assert shacl_groups.load_kept(kept) == made  # and the true cut is kept again
+
+
+def test_a_kept_group_is_not_taken_when_the_subject_after_it_no_longer_starts_one(
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
+    """A new subject that starts no group, right after a kept group: the same bytes, but the
+    group now goes on past them (its range is not taken)."""
+    pages = [list(m.triples) for m in sample_mapped.values()]
+    data, ontology = key_files(pages, tmp_path / "a")
+    kept = tmp_path / shacl_groups.KEPT_FILE
+    whole = _groups(data, ontology, kept)
+    firsts = [first.decode() for first in shacl_groups.load_kept(kept)]
+    last, following = whole[1][1][-1][0], firsts[2]
+    new = next(f"{last}-x{n}" for n in range(100)
+               if shacl_groups._hash_bytes(f"{last}-x{n}".encode())
+               % shacl_cache.GROUP_SUBJECTS
+               and f"<{last}-x{n}\x01" < f"<{following}\x01")
+    data2, _ = key_files(pages + [[f'<{new}> <{TL}name> "Nouveau" .']], tmp_path / "b")
+    assert _groups(data2, ontology, kept) == _groups(data2, ontology)
+
+
+def test_a_kept_group_is_not_taken_when_its_last_subject_goes_on_past_it(
+        sample_mapped: dict[str, MappedPage], tmp_path: Path) -> None:
+    """A line added at the end of a one-subject group's subject (which starts the group):
+    the same bytes from there, then the same subject, whose lines stay in one group."""
+    pages = [list(m.triples) for m in sample_mapped.values()]
+    data, ontology = key_files(pages, tmp_path / "a")
+    kept = tmp_path / shacl_groups.KEPT_FILE
+    whole = _groups(data, ontology, kept)
+    single = next(pairs[0][0] for _, pairs in whole[1:-1] if len(pairs) == 1)
+    data2, _ = key_files(pages + [[f'<{single}> <{TL}zzz> "Plus" .']], tmp_path / "b")
+    assert _groups(data2, ontology, kept) == _groups(data2, ontology)

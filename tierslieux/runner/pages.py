@@ -158,8 +158,9 @@ def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tu
                            setup_digest(__version__, shapes, ontology_lines(), severities))
     keyed = None
     if cache is not None and paths and not paths[0].endswith(".gz"):
-        from tierslieux.validation.shacl_cache import key_groups
+        from tierslieux.validation.shacl_groups import KEPT_FILE, key_groups
 
-        keyed = lambda: key_groups(Path(paths[0]), [Path(p) for p in paths[1:]])  # noqa: E731
+        keyed = lambda: key_groups(Path(paths[0]), [Path(p) for p in paths[1:]],  # noqa: E731
+                                   Path(cache_folder) / KEPT_FILE)
     return validate_triples(default_checker(), lambda: triples, unresolved,
                             severities=severities, cache=cache, keyed=keyed)

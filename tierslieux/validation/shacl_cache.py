@@ -21,15 +21,11 @@ one used.
 
 from __future__ import annotations
 
-import bisect
-import gzip
 import hashlib
-import heapq
 import json
 import logging
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -88,87 +84,6 @@ def groups(triples: Iterable[tuple[str, str, str]]) -> Iterator[list[tuple[str, 
 def _hash(subject: str) -> int:
     return int.from_bytes(hashlib.blake2b(subject.encode("utf-8"), digest_size=8).digest(),
                           "big")
-
-
-#: a line's subject in a file of triple keys (``<s\x01<p\x01o .``, ``pipeline/runs.py``;
-#: searched over a block with a newline put before it)
-_KEY_SUBJECT = re.compile(rb"\n<([^\x01\n]*)\x01")
-_READ = 1 << 22
-
-
-def key_groups(data: Path, others: Sequence[Path] = ()
-               ) -> Iterator[tuple[str, Callable[[], list[tuple[str, list]]]]]:
-    """The groups of the triples of a sorted file of triple keys ``data`` merged with those of
-    a few small sorted ones ``others`` (gzip when their name says so: the ontology's run), as
-    ``(digest, load)``: the digest is a SHA-256 of the group's key bytes, ``load()`` gives
-    its ``subject_groups``. The groups are cut from the bytes of ``data`` (a subject whose
-    hash is a multiple of ``GROUP_SUBJECTS`` starts one), the lines of ``others`` put in the
-    group where they sort; so a rebuild's unchanged groups are found again without Python
-    ever splitting their triples (only a group the cache misses is loaded)."""
-    extra: list[bytes] = []
-    for path in others:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as stream:
-            extra.extend(stream.read().splitlines(keepends=True))
-    extra.sort()
-    held: list[bytes] = []  # the current group's bytes, in pieces
-    taken = 0  # the lines of ``extra`` given to the groups before the current one
-    last = None
-    with open(data, "rb") as stream:
-        rest = b""
-        while True:
-            block = stream.read(_READ)
-            chunk = rest + block
-            if block:
-                cut = chunk.rfind(b"\n") + 1
-                chunk, rest = chunk[:cut], chunk[cut:]
-            else:
-                rest = b""
-            at = 0
-            for subject in dict.fromkeys(_KEY_SUBJECT.findall(b"\n" + chunk)):
-                if subject == last:
-                    continue
-                last = subject
-                if _hash_bytes(subject) % GROUP_SUBJECTS:
-                    continue
-                start = b"<" + subject + b"\x01"
-                pos = 0 if chunk.startswith(start) else chunk.index(b"\n" + start, at) + 1
-                held.append(chunk[at:pos])
-                group = b"".join(held)
-                if group:
-                    end = bisect.bisect_left(extra, start, taken)
-                    yield _key_group(group, extra[taken:end])
-                    taken = end
-                held, at = [], pos
-            held.append(chunk[at:])
-            if not block:
-                break
-    group = b"".join(held)
-    if group or taken < len(extra):
-        yield _key_group(group, extra[taken:])
-
-
-def _key_group(data: bytes, extra: list[bytes]
-               ) -> tuple[str, Callable[[], list[tuple[str, list]]]]:
-    if extra:  # merged as runs._merge merges sorted files: distinct lines, in order
-        merged = []
-        for line in heapq.merge(data.splitlines(keepends=True), extra):
-            if not merged or merged[-1] != line:
-                merged.append(line)
-        data = b"".join(merged)
-
-    def load() -> list[tuple[str, list]]:
-        from tierslieux.model.lines import subject_groups
-
-        keys = data.decode("utf-8").split("\n")[:-1]
-        return list(subject_groups((s[1:], p[1:], o[:-2])
-                                   for s, p, o in (key.split("\x01") for key in keys)))
-
-    return "k" + hashlib.sha256(data).hexdigest(), load
-
-
-def _hash_bytes(subject: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(subject, digest_size=8).digest(), "big")
 
 
 def group_digest(group: list[tuple[str, list]]) -> str:

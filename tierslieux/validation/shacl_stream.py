@@ -52,7 +52,7 @@ def validate_triples(checker: ShapeChecker, triples: Callable[[], Iterable[Tripl
     decided from them instead. With ``cache`` (and no ``types``), the results of each group
     of subjects that did not change are taken from it (shacl_cache.py): the same report;
     ``keyed`` then gives the same triples as groups named by their bytes
-    (``shacl_cache.key_groups``), split only for the groups the cache misses.
+    (``shacl_groups.key_groups``), split only for the groups the cache misses.
     """
     wanted_values = {value for value, _ in unresolved}
     global_types: dict[str, set[str]] = {}
