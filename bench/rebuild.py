@@ -79,16 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--py-spy", type=Path, dest="py_spy")
     parser.add_argument("--py-spy-summary", action="store_true", dest="py_spy_summary")
+    parser.add_argument("--site", action="store_true",
+                        help="the builds write the Linked Data site (as a default build does)")
     parser.add_argument("--prime", action="store_true",
                         help="first build the kept state once with the code measured (its "
                              "page results are cached under a digest of the code: another "
                              "tree's would all be parsed again), then measure from that")
     args = parser.parse_args(argv)
+    site = "site" if args.site else "nosite"
     base, release_name = args.run_folder, args.release
     if args.prime:
         base = args.work.with_name(args.work.name + "-primed")
         store, release = copy_state(args.run_folder, args.release, base)
-        primed = run.measure("build", str(store), str(release), "cache", "0", "-", "nosite")
+        primed = run.measure("build", str(store), str(release), "cache", "0", "-", site)
         print(f"primed: wall {primed['seconds']} s, pages parsed {primed['pages_parsed']}",
               flush=True)
         release_name = "release"
@@ -101,12 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["py-spy", "record", "--subprocesses", "--format", "raw", "-r",
                             "200", "-o", str(out), "--", sys.executable,
                             str(HERE / "run.py"), "_child", "build", str(store), str(release),
-                            "cache", "0", "-", "nosite"], check=True,
+                            "cache", "0", "-", site], check=True,
                            stdout=subprocess.DEVNULL)
             if args.py_spy_summary:
                 print(summary(out))
             continue
-        result = run.measure("build", str(store), str(release), "cache", "0", "-", "nosite")
+        result = run.measure("build", str(store), str(release), "cache", "0", "-", site)
         results.append(result)
         print(f"trial {trial}: wall {result['seconds']} s, CPU {result['cpu_seconds']} s, "
               f"peak {result['process_peak_mb']:.0f} / {result['tree_peak_mb']:.0f} MB, "

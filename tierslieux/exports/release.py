@@ -104,7 +104,7 @@ from tierslieux.exports.writers import (
     writer_pool,
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
-from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, write_landing
+from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, paths, write_landing
 from tierslieux.exports.gate import Clock as _Clock
 from tierslieux.exports.gate import validate as _validate
 from tierslieux.validation.release import StagedRelease, Validator, default_validators
@@ -313,7 +313,10 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     report["site"] = None if site is None else {
         "pages": site.pages, "files": site.files, "skipped_iris": site.skipped}
     (staging / "report.json").write_text(dump_json(report), encoding="utf-8", newline="\n")
-    write_sums(staging, {name: sha for name, (_, sha) in digests.items()})
+    known = {name: sha for name, (_, sha) in digests.items()}
+    if site is not None:  # hashed as they were written
+        known.update((f"{paths.SITE_DIR}/{name}", sha) for name, sha in site.sums.items())
+    write_sums(staging, known)
     clock.lap("report and checksums")
     return ReleaseResult(
         out_dir=out_dir, previous_dir=None,

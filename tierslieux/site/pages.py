@@ -9,12 +9,13 @@ memory; the files are written in subject order, and the same triples give the sa
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
@@ -65,6 +66,9 @@ class SiteSummary:
     #: (IRI, label) of the third places, sorted by label
     places: tuple[tuple[str, str], ...]
     files: int
+    #: path under the site's folder -> SHA-256 of each document, hashed as it was written
+    #: (SHA256SUMS lists them without reading them again)
+    sums: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _Index:
@@ -163,21 +167,24 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
     made = {str(site_dir)}
     top = str(site_dir) + "/"
     files = 0
+    sums: dict[str, str] = {}
     for subject, pairs in subject_groups(triples):
         rest = index.rests.get(subject)
         if rest is None:
             continue
         context = _page_context(subject, rest, pairs, index, shown, sitename)
-        stem = top + (unquote(rest) if "%" in rest else rest)
+        name = unquote(rest) if "%" in rest else rest
+        stem = top + name
         folder = stem.rpartition("/")[0]
         if folder not in made:
             _make_folder(folder, made)
-        _write(f"{stem}.html", renderer.render("entity.html", context))
         turtle = io.StringIO()
         write_turtle([(subject, p, o) for p, o in pairs], turtle, prefixes)
-        _write(f"{stem}.ttl", turtle.getvalue())
-        _write(f"{stem}.jsonld", expanded_jsonld(subject, pairs))
-        _write(f"{stem}.nt", "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs]))
+        for suffix, text in ((".html", renderer.render("entity.html", context)),
+                             (".ttl", turtle.getvalue()),
+                             (".jsonld", expanded_jsonld(subject, pairs)),
+                             (".nt", "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs]))):
+            sums[name + suffix] = _write(stem + suffix, text)
         files += 4
     regions = sorted(((iri, index.labels.get(iri, _local_label(iri)), n)
                       for iri, n in index.regions.items()), key=lambda r: (-r[2], r[1], r[0]))
@@ -186,7 +193,7 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         statements_per_kind=tuple(sorted(index.kinds.items(), key=lambda k: (-k[1], k[0]))),
         classes=tuple(sorted(index.classes.items())),
         places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
-        files=files,
+        files=files, sums=sums,
     )
 
 
@@ -194,9 +201,9 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 
     os, "O_BINARY", 0)
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, text: str) -> str:
     """Write a file in UTF-8 with one open and one write (no buffer, no text layer: a big
-    site is hundreds of thousands of small files)."""
+    site is hundreds of thousands of small files); returns the SHA-256 of its bytes."""
     data = text.encode("utf-8")
     fd = os.open(path, _WRITE_FLAGS, 0o666)
     try:
@@ -205,6 +212,7 @@ def _write(path: str, text: str) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
+    return hashlib.sha256(data).hexdigest()
 
 
 def _make_folder(folder: str, made: set[str]) -> None:
