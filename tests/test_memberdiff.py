@@ -136,3 +136,19 @@ def test_lines_that_are_not_sorted_whole_subjects_raise(side: str, case: str) ->
     sides = (bad, good) if side == "new" else (good, bad)
     with pytest.raises(Unsorted):
         diff_members(*sides, list().append, list().append, 10)
+
+
+@pytest.mark.parametrize("where", ["first", "last", "both ends", "longer", "shorter"])
+def test_changes_at_the_ends_of_a_member(where: str) -> None:
+    """The lines both sides begin and end with are left out of the sets: not those that
+    differ."""
+    old = [line(f"s{index:02d}") for index in range(20)]
+    new = {"first": [line("s00", Q)] + old[1:],
+           "last": old[:-1] + [line("s19", Q)],
+           "both ends": [line("r")] + old[1:-1] + [line("t")],
+           "longer": old + [line("s20")],
+           "shorter": old[:-1]}[where]
+    found, added, removed = by_members(new, old)
+    assert added == sorted(set(new) - set(old)) and removed == sorted(set(old) - set(new))
+    assert_as_merge(new, old)
+    assert_as_merge(old, new)

@@ -12,7 +12,9 @@ fraction of its CPU:
   subject on the other side are in hand too, or come in no later member). Few lines are held
   at once, in memory that is used again;
 - in a stretch the added and removed lines are the differences of the two sets of lines, in
-  line order. Only the subjects of those lines can be added, removed or modified: whether such
+  line order, once the lines both sides begin and end with are left out (found by halving, a
+  comparison of list slices: most lines of a member that changed are the same on both sides,
+  and lines in order cannot be equal to those of the other side's common start or end). Only the subjects of those lines can be added, removed or modified: whether such
   a subject has lines on the other side is a binary search of its ``<s> `` prefix there;
 - the subjects are taken in the order of their prefixes, i.e. line order (``<a-b> `` comes
   before ``<a> ``), to cut the entity lists after ``limit`` of each kind, as the merge does.
@@ -94,6 +96,31 @@ def _key(line: bytes) -> bytes:
     return line[: line.index(b"> ") + 2]
 
 
+def _same_start(a: list[bytes], b: list[bytes]) -> int:
+    """How many first lines ``a`` and ``b`` have in common."""
+    low, high = 0, min(len(a), len(b))  # a[:low] == b[:low], not beyond high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _same_end(a: list[bytes], b: list[bytes], start: int) -> int:
+    """How many last lines ``a[start:]`` and ``b[start:]`` have in common."""
+    low, high = 0, min(len(a), len(b)) - start
+    end_a, end_b = len(a), len(b)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[end_a - middle:end_a - low] == b[end_b - middle:end_b - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _holds(lines: list[bytes], key: bytes) -> bool:
     """Whether a line of ``lines`` (sorted) starts with ``key``."""
     at = bisect_left(lines, key)
@@ -122,7 +149,10 @@ def diff_members(new_members: Iterable[list[bytes]], old_members: Iterable[list[
         new_lines, old_lines = new.take(end), old.take(end)
         if new_lines == old_lines:
             continue
-        new_set, old_set = set(new_lines), set(old_lines)
+        start = _same_start(new_lines, old_lines)
+        stop = _same_end(new_lines, old_lines, start)
+        new_set = set(new_lines[start:len(new_lines) - stop])
+        old_set = set(old_lines[start:len(old_lines) - stop])
         added, removed = sorted(new_set - old_set), sorted(old_set - new_set)
         for line in added:
             add(line.decode("utf-8"))
