@@ -80,9 +80,9 @@ class Spy:
         member_lines, from_frames = diff_module._member_lines, diff_module.diff_from_frames
 
         def counting_lines(*args):
-            for line in member_lines(*args):
-                self.read += 1
-                yield line
+            for lines in member_lines(*args):
+                self.read += len(lines)
+                yield lines
 
         def counting_frames(*args):
             self.frames += 1

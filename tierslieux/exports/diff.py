@@ -3,7 +3,9 @@
 The triples of a release are compared line by line with the N-Triples dump of the previous
 release; entities (subjects) are added, removed or modified. Both sides are sorted streams when
 the build wrote them (one merge pass, holding neither); an old dump out of order is compared as
-sets.
+sets. With the records of both dumps' gzip members (``DumpRecord``), only the members that
+differ are read, and their lines compared as sets (in C): a subject lies in one member per
+side, so only the subjects of lines in the symmetric difference are looked at.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from tierslieux.errors import PublishError, ValidationError
+from tierslieux.exports.memberdiff import Unsorted as _Unsorted
+from tierslieux.exports.memberdiff import diff_members
 from tierslieux.model.rdf import RDF_TYPE
 from tierslieux.model.lines import SortedLines
 from tierslieux.model.lines import read_ntriples_gz
@@ -116,10 +120,6 @@ def diff_release(lines: list[str], out_dir: Path, sinks: tuple[Any, Any] | None 
                 sink.write(line)
         return diff, [], [], previous_pages
     return diff, added, removed, previous_pages
-
-
-class _Unsorted(Exception):
-    """The previous dump is not in line order without duplicates."""
 
 
 def _diff_sorted(lines: SortedLines, old_path: Path, sinks: tuple[Any, Any] | None = None
@@ -357,15 +357,25 @@ def diff_from_frames(old_path: Path, old: DumpRecord, new_path: Path, new: DumpR
     """``diff_release`` of the dump ``new_path`` against ``old_path`` from their records: the
     members both have cancel (a subject lies in one member, so an entity of such a member is
     the same on both sides), the others are read at their offsets, checked against their
-    SHA-256 and merged as sorted streams. Same diff and same lines written to ``sinks`` as
-    the merge of the whole dumps. Returns the diff and the wiki pages of the previous release;
-    raises _Unsorted (or ValueError for a member that is not what its record says) when the
-    whole dumps must be compared instead."""
+    SHA-256 and compared by ``memberdiff.diff_members``. Same diff and same lines written to
+    ``sinks`` as the merge of the whole dumps. Returns the diff and the wiki pages of the
+    previous release; raises _Unsorted (or ValueError for a member that is not what its
+    record says) when the whole dumps must be compared instead."""
     common = Counter(old.parts) & Counter(new.parts)
-    diff, _, _ = merge_sorted(_member_lines(new_path, new, Counter(common)),
-                              _member_lines(old_path, old, Counter(common)), sinks,
-                              check_new=True)
-    return replace(diff, previous_triples=old.triples), old.pages
+    found = diff_members(_member_lines(new_path, new, Counter(common)),
+                         _member_lines(old_path, old, Counter(common)),
+                         sinks[0].write, sinks[1].write, REPORT_LIST_LIMIT)
+    totals = found.totals
+    diff = ReleaseDiff(
+        previous_triples=old.triples,
+        triples_added=found.triples_added,
+        triples_removed=found.triples_removed,
+        entities_added=tuple(sorted(found.kept[0])),
+        entities_removed=tuple(sorted(found.kept[1])),
+        entities_modified=tuple(sorted(found.kept[2])),
+        entities_counts=totals if max(totals) > REPORT_LIST_LIMIT else None,
+    )
+    return diff, old.pages
 
 
 def write_diff_files(lines: Any, out_dir: Path, staging: Path, previous: DumpRecord,
@@ -393,8 +403,8 @@ def write_diff_files(lines: Any, out_dir: Path, staging: Path, previous: DumpRec
     return diff, pages
 
 
-def _member_lines(path: Path, record: DumpRecord, common: Counter) -> Iterator[str]:
-    """The lines of the members of ``path`` that are not in ``common``, in order."""
+def _member_lines(path: Path, record: DumpRecord, common: Counter) -> Iterator[list[bytes]]:
+    """The lines (UTF-8) of each member of ``path`` that is not in ``common``, in order."""
     with open(path, "rb") as stream:
         offset = record.head
         for sha, size in record.parts:
@@ -405,9 +415,10 @@ def _member_lines(path: Path, record: DumpRecord, common: Counter) -> Iterator[s
                 data = stream.read(size)
                 if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
                     raise ValueError(f"a member of {path} is not what its record says")
-                for line in gzip.decompress(data).decode("utf-8").split("\n"):
-                    if line:
-                        yield line
+                lines = gzip.decompress(data).split(b"\n")
+                if lines and not lines[-1]:
+                    lines.pop()
+                yield list(filter(None, lines)) if b"" in lines else lines
             offset += size
         stream.seek(offset)
         if gzip.decompress(stream.read(record.tail)):
