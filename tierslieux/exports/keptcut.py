@@ -17,8 +17,10 @@ range and its digest are kept (``KeptCut``, ``cut.json`` in the segment cache). 
 at a point where a segment starts, looks the subject there up: when the range of the kept
 length from there has the kept SHA-256, and the subject after it starts a segment by segcut's
 rule given the range's triple count (or the buffer ends there), the segment is the kept one
-and is handed on as a ``Span`` (its digest known, its lines and triples read from the buffer
-only if the segment cache misses it), without a Python look at its lines. Elsewhere segments
+and is handed on as a ``Span`` (its digest known, its lines, triples and count read from the
+buffer only if the segment cache misses it), without a Python look at its lines: the range is
+hashed in place (a memoryview of the mapped file, not a copy), its newlines counted only when
+the rule after it needs them. Elsewhere segments
 are cut subject by subject (a regular expression over blocks of bytes, one hash a subject);
 since a content-defined cut resyncs after a change, only the segments around changed subjects
 are cut that way. A kept cut is only a hint: a range is taken only when its bytes say so, so a
@@ -123,15 +125,22 @@ def _checksum(body: Any) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Span:
-    """A segment recognised by its bytes: its digest is known, its lines and triples are
-    read from the buffer only when asked (while the cut is being read)."""
+    """A segment recognised by its bytes: its digest is known, its lines, triples and count
+    are read from the buffer only when asked (while the buffer is open: ``release_segments``
+    closes a mapped file once the cut is read whole)."""
 
     kind: str
     digest: str
-    count: int
     data: Any
     start: int
     end: int
+    #: its triple count when the recognition needed it (else counted when asked)
+    counted: int | None = None
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted if self.counted is not None \
+            else _newlines(self.data, self.start, self.end)
 
     def segment(self) -> Segment:
         return _segment(self.kind, bytes(self.data[self.start:self.end]), self.count)
@@ -148,6 +157,14 @@ class Span:
 def whole(segment: Segment | Span) -> Segment:
     """The segment with its lines and triples (to render it)."""
     return segment.segment() if isinstance(segment, Span) else segment
+
+
+def _newlines(data: Any, start: int, end: int) -> int:
+    """The newlines of ``data[start:end]`` (bytes or an mmap, which has no ``count``: counted
+    a block at a time rather than copied out whole)."""
+    if isinstance(data, bytes):
+        return data.count(b"\n", start, end)
+    return sum(data[at:min(end, at + _BLOCK)].count(b"\n") for at in range(start, end, _BLOCK))
 
 
 def _segment(kind: str, data: bytes, count: int) -> Segment:
@@ -248,17 +265,26 @@ class _Stream:
         end = at + length
         if end > size:
             return None
-        data = self.data[at:end]
-        if hashlib.sha256(data).hexdigest() != sha:
-            return None
-        count = data.count(b"\n")
+        # the range hashed in place (no copy of it; hashlib lets other threads run)
+        with memoryview(self.data) as whole, whole[at:end] as view:
+            if hashlib.sha256(view).hexdigest() != sha:
+                return None
+        count = None
         if end < size:
             after = self._subject_at(end)
             before = self.data.rfind(b"\n", at, end - 1)  # the range's last line
             last = self._subject_at(before + 1 if before >= 0 else at)
-            if after == last or not self._starts(after, count):
+            if after == last:
                 return None
-        return Span(self.kind, digest, count, self.data, at, end)
+            # segcut's rule (``_starts``), the range's triples counted only if it needs them
+            digest_after = _hash(after)
+            if digest_after % self.every:
+                if digest_after % self.small:
+                    return None
+                count = _newlines(self.data, at, end)
+                if count < self.limit:
+                    return None
+        return Span(self.kind, digest, self.data, at, end, count)
 
     def _cut(self, at: int, size: int) -> tuple[int, int]:
         """Where the segment starting at ``at`` ends, and its triple count."""

@@ -24,9 +24,9 @@ segments parsed). The verdict is kept with the parts. The release's parse-back t
 frame of each file: its head and tail, and that it is the concatenation of verified parts
 (``validation.release.check_rdf_files`` with a ``Manifest``).
 
-**Flow.** Segments go to the writers' pool in batches, with a bound on the batches and on the
-triples in flight, and are written in order as they come back: the main process holds a few
-segments, whatever the size of the wiki.
+**Flow.** The cut and the cache lookups are made by a thread ahead of the writer (readahead.py).
+Segments go to the writers' pool in batches, with a bound on the batches and on the triples in
+flight, and are written in order as they come back: the main process holds a few segments.
 
 **Cache** (segcache.py): one entry per segment, stream and rendering setup, reused when its
 parts still have their SHA-256.
@@ -53,7 +53,8 @@ from tierslieux.validation.frames import FileFrame, Manifest
 from tierslieux.exports.catalog import GraphStats, combine_stats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
 from tierslieux.exports.ntriples import GZIP_LEVEL
-from tierslieux.exports import keptcut, segcut
+from tierslieux.exports import segcut
+from tierslieux.exports.readahead import segments_ahead
 from tierslieux.exports.segcache import SegmentCache, setup_digest
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
 from tierslieux.exports.tablepieces import PieceCache, PieceFlow, TablePiece, Tables, make_piece
@@ -392,8 +393,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
         state.in_flight += sum(segment.count for segment in batch)
         batch.clear()
 
-    def steal(index: int) -> bool:
-        """Render here a batch still queued behind the pool's other tasks."""
+    def steal(index: int) -> bool:  # render here a batch still queued behind other tasks
         item = pending[index]
         if not isinstance(item, _Batch) or item.done is not None or not item.future.cancel():
             return False
@@ -421,28 +421,28 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                 flow.add(rendered.digest, rendered.table)
 
     try:
-        for seen, segment in enumerate(
-                keptcut.release_segments(job.lines, job.ordered, cache_folder)):
-            if seen == limit * BATCH_SEGMENTS and start is not None:
-                # the other tasks queue behind the first batches (or at once, in a rebuild)
-                started.append(start())
-            found = cache.get(segment.kind, segment.digest) if cache is not None else None
-            if flow is not None and segment.kind == SUBJECTS:
-                # made here when the segment is not rendered in the pool
-                flow.meet(segment, here=found is not None or remote is not None)
-            if found is not None:
-                if batch:
-                    submit()
-                pending.append(found)
-                state.reused += 1
-            else:
-                batch.append(keptcut.whole(segment))
-                if len(batch) >= BATCH_SEGMENTS \
-                        or sum(s.count for s in batch) >= BATCH_TRIPLES:
-                    submit()
-            while pending and (len(pending) > limit or state.in_flight > IN_FLIGHT_TRIPLES
-                               or _ready(pending[0])):
-                take(pending.pop(0))
+        # the cut and the cache lookups made in a thread ahead of this one (readahead.py)
+        with segments_ahead(job, cache_folder, cache, flow) as ahead:
+            for seen, (segment, found, piece) in enumerate(ahead):
+                if seen == limit * BATCH_SEGMENTS and start is not None:
+                    # the other tasks queue behind the first batches (or at once, in a rebuild)
+                    started.append(start())
+                if flow is not None and segment.kind == SUBJECTS:
+                    # made here when the segment is not rendered in the pool
+                    flow.meet(segment, found is not None or remote is not None, piece)
+                if found is not None:
+                    if batch:
+                        submit()
+                    pending.append(found)
+                    state.reused += 1
+                else:
+                    batch.append(segment)  # whole (readahead.py)
+                    if len(batch) >= BATCH_SEGMENTS \
+                            or sum(s.count for s in batch) >= BATCH_TRIPLES:
+                        submit()
+                while pending and (len(pending) > limit or state.in_flight > IN_FLIGHT_TRIPLES
+                                   or _ready(pending[0])):
+                    take(pending.pop(0))
         if batch:
             submit()
         if start is not None and not started:

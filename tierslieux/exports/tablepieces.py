@@ -326,6 +326,9 @@ class TableAssembly:
             out.close()
 
 
+_LOOK = object()
+
+
 class PieceFlow:
     """The pieces of a release's subject segments, as ``segments.write_segments`` meets the
     segments (``meet``, in the cut's order) and takes them back rendered (``add``, in the same
@@ -343,9 +346,18 @@ class PieceFlow:
         #: the segments whose pieces were made in this release (to keep in the cache)
         self.made: set[str] = set()
 
-    def meet(self, segment: Any, here: bool) -> None:
-        found = self.cache.get(segment.digest) if self.cache is not None else None
-        if found is not None and still_valid(found, self.setup.index):
+    def lookup(self, digest: str) -> TablePiece | None:
+        """The cached piece of a segment, if it still holds (only reads: ``meet`` is given
+        it from the thread that reads the segments ahead, exports/readahead.py)."""
+        found = self.cache.get(digest) if self.cache is not None else None
+        return found if found is not None and still_valid(found, self.setup.index) else None
+
+    def meet(self, segment: Any, here: bool, found: Any = _LOOK) -> None:
+        """The next subject segment of the cut, with its piece from the cache (``found``,
+        looked up here if not given), else made here if ``here``."""
+        if found is _LOOK:
+            found = self.lookup(segment.digest)
+        if found is not None:
             self.known[segment.digest] = found
             self.cache.reused += 1
         elif here:

@@ -1,0 +1,141 @@
+"""The segments read ahead of their writer in a thread (exports/readahead.py): results in
+order, errors handed to the consumer, the producer stopped and joined when the consumer leaves,
+and a release written with a failing cut leaves no thread behind."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from test_exports import case_lines
+from test_segments import BASE, TL, cached_release, dumps, tricky_lines, whole_files
+
+from tierslieux.errors import PublishError
+from tierslieux.exports import readahead, segcut
+from tierslieux.exports.readahead import ReadAhead
+
+
+class Boom(Exception):
+    pass
+
+
+class Source:
+    """A generator of numbers that records how far it was read and whether it was closed."""
+
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.count, self.fail_at = count, fail_at
+        self.read = 0
+        self.closed = False
+        self.thread: str | None = None
+
+    def __iter__(self):
+        try:
+            for n in range(self.count):
+                self.thread = threading.current_thread().name
+                if n == self.fail_at:
+                    raise Boom(f"failed at {n}")
+                self.read += 1
+                yield n
+        finally:
+            self.closed = True
+
+
+def no_reader_left() -> bool:
+    return not any(t.name.startswith(("read-ahead", "segments-ahead"))
+                   for t in threading.enumerate())
+
+
+def test_the_results_come_in_order_made_in_another_thread() -> None:
+    source = Source(100)
+    with ReadAhead(iter(source), lambda n: (n, threading.current_thread().name), 3) as ahead:
+        got = list(ahead)
+    assert [n for n, _ in got] == list(range(100))
+    assert {name for _, name in got} == {"read-ahead"} and source.thread == "read-ahead"
+    assert source.closed and no_reader_left()
+
+
+@pytest.mark.parametrize("where", ["source", "look"])
+def test_an_error_of_the_producer_reaches_the_consumer_after_the_items_before(
+        where: str) -> None:
+    source = Source(50, fail_at=17 if where == "source" else None)
+
+    def look(n: int) -> int:
+        if where == "look" and n == 17:
+            raise Boom("look failed at 17")
+        return n * 2
+
+    got: list[int] = []
+    with pytest.raises(Boom, match="failed at 17"):
+        with ReadAhead(iter(source), look, 4) as ahead:
+            for item in ahead:
+                got.append(item)
+    assert got == [n * 2 for n in range(17)]
+    assert source.closed and no_reader_left()
+
+
+@pytest.mark.parametrize("how", ["exception", "break"])
+def test_a_consumer_that_leaves_midway_stops_the_producer(how: str) -> None:
+    source = Source(10_000)
+    got: list[int] = []
+
+    def consume() -> None:
+        with ReadAhead(iter(source), lambda n: n, 4) as ahead:
+            for item in ahead:
+                got.append(item)
+                if item == 5:
+                    if how == "exception":
+                        raise Boom("consumer failed")
+                    break
+
+    if how == "exception":
+        with pytest.raises(Boom, match="consumer failed"):
+            consume()
+    else:
+        consume()
+    assert got == list(range(6))
+    # joined, the source closed in its thread, read no further than the queue's bound
+    assert no_reader_left() and source.closed
+    assert source.read <= 6 + 4 + 2
+
+
+def test_a_release_whose_cut_fails_midway_raises_it_and_leaves_no_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    original = readahead.keptcut.release_segments
+    closed: list[bool] = []
+
+    def failing(*args, **kwargs):
+        try:
+            for n, segment in enumerate(original(*args, **kwargs)):
+                if n == 5:
+                    raise Boom("cut failed")
+                yield segment
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(readahead.keptcut, "release_segments", failing)
+    with pytest.raises(PublishError, match="Boom: cut failed"):  # the cut's own error
+        cached_release(lines, tmp_path / "out", tmp_path / "cache")
+    assert closed == [True] and no_reader_left()
+    monkeypatch.setattr(readahead.keptcut, "release_segments", original)
+    # and the next release (its cache half made) is whole, as a fresh one
+    more = sorted(lines + [f'<{BASE}place/new> <{TL}name> "new" .'])
+    cached_release(more, tmp_path / "out", tmp_path / "cache")
+    assert dumps(tmp_path / "out") == whole_files(more)
+    assert no_reader_left()
+
+
+def test_a_damaged_cache_entry_met_ahead_is_rendered_again(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    cache = tmp_path / "cache"
+    cached_release(lines, tmp_path / "one", cache)
+    damaged = sorted(p for p in cache.iterdir() if p.is_dir() and (p / "turtle").is_file())
+    assert damaged
+    (damaged[0] / "turtle").write_bytes(b"<a> <b> <c> .\n")
+    cached_release(lines, tmp_path / "two", cache)
+    assert dumps(tmp_path / "two") == whole_files(lines)
