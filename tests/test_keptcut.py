@@ -236,6 +236,26 @@ def test_a_one_line_segment_whose_subject_gets_a_triple_is_cut_again() -> None:
     assert sum(not isinstance(segment, Span) for segment in cut) == 2  # P05 in each stream
 
 
+def released_ranges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The ranges that ``model.mapped.Releaser`` gives back from now on, a page at a time."""
+    import mmap
+
+    from tierslieux.model import mapped
+
+    monkeypatch.setattr(mapped, "RELEASE", mmap.PAGESIZE)
+    given: list[tuple[int, int]] = []
+    real = mapped.Releaser.release
+
+    def counting(self, at: int) -> None:  # type: ignore[no-untyped-def]
+        before = self.released
+        real(self, at)
+        if self.released != before:
+            given.append((before, self.released))
+
+    monkeypatch.setattr(mapped.Releaser, "release", counting)
+    return given
+
+
 def test_a_cut_over_mapped_files_gives_their_pages_back(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Over the mapped merged files (as a build reads them) the pages behind the cut are given
@@ -245,17 +265,7 @@ def test_a_cut_over_mapped_files_gives_their_pages_back(tmp_path: Path,
 
     if not hasattr(mmap, "MADV_DONTNEED"):
         pytest.skip("no madvise(MADV_DONTNEED) on this system")
-    monkeypatch.setattr(keptcut, "_RELEASE", mmap.PAGESIZE)
-    given: list[tuple[int, int]] = []
-    real = keptcut._Stream._release
-
-    def counting(self, at: int) -> None:  # type: ignore[no-untyped-def]
-        before = self.released
-        real(self, at)
-        if self.released != before:
-            given.append((before, self.released))
-
-    monkeypatch.setattr(keptcut._Stream, "_release", counting)
+    given = released_ranges(monkeypatch)
     lines = [f"<{BASE}s{n:05d}> <{TL}p{n % 7}> \"{'x' * 200} {n}\" ." for n in range(2000)]
     lines += tricky_lines()
     lines = sorted(set(lines))

@@ -50,6 +50,7 @@ from typing import Any
 
 from tierslieux.exports import segcut
 from tierslieux.exports.segcut import LINES, SUBJECTS, Segment
+from tierslieux.model.mapped import Releaser
 from tierslieux.model.rdf import Triple
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ CUT_FILE = "cut.json"
 _FORMAT = 1
 #: bytes of a buffer scanned at a time where segments are cut subject by subject
 _BLOCK = 1 << 16
-#: bytes of a mapped merged file read past before their pages are given back
-_RELEASE = 1 << 24 if hasattr(mmap, "MADV_DONTNEED") else 1 << 62
 #: each stream's separator after a line's subject IRI, and the subject of every line
 _SEPARATOR = {SUBJECTS: b"\x01", LINES: b"> "}
 #: (over a block with a newline put before it: a literal first character is searched for in C,
@@ -217,7 +216,9 @@ class _Stream:
         self.pattern = _SUBJECT[kind]
         self.made: dict[bytes, Kept] = {}
         self.recognised = 0
-        self.released = 0
+        #: the pages behind the cut given back (model/mapped.py; a Span behind it not read
+        #: yet reads them again from the file)
+        self.releaser = Releaser(data)
 
     def _starts(self, subject: bytes, count: int) -> bool:
         """segcut's rule: whether ``subject`` starts a segment after ``count`` triples."""
@@ -227,20 +228,10 @@ class _Stream:
     def _subject_at(self, at: int) -> bytes:
         return self.data[at + 1:self.data.find(self.separator, at)]
 
-    def _release(self, at: int) -> None:
-        """Give the pages of the mapped file behind ``at`` back (they count in the process's
-        resident memory once read: the whole merged file by the end of the cut, 190 MB at
-        8,000 pages). A Span behind ``at`` not read yet reads them again from the file."""
-        if not isinstance(self.data, mmap.mmap) or at - self.released < _RELEASE:
-            return
-        end = at - at % mmap.PAGESIZE
-        self.data.madvise(mmap.MADV_DONTNEED, self.released, end - self.released)
-        self.released = end
-
     def __iter__(self) -> Iterator[Segment | Span]:
         size, at = len(self.data), 0
         while at < size:
-            self._release(at)
+            self.releaser.release(at)
             first = self._subject_at(at)
             span = self._recognised(first, at, size)
             if span is not None:

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tierslieux.model.mapped import Releaser
 from tierslieux.validation import shacl_cache
 
 log = logging.getLogger(__name__)
@@ -182,8 +183,10 @@ def key_groups(data: Path, others: Sequence[Path] = (), kept: Path | None = None
         buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         try:
             cutter = _Cutter(buffer)
+            releaser = Releaser(buffer)  # the pages read past given back (flat memory)
             at = recognised = 0
             while at < size:
+                releaser.release(at)
                 first = cutter.subject_at(at)
                 found = cutter.recognised(previous.get(first), at)
                 if found is not None:
