@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from test_exports import BASE, RDF_TYPE, SITE, TL, release
 
+from tierslieux.errors import ValidationError
 from tierslieux.exports.release import ReleaseMeta
 from tierslieux.site.record import RECORD_FILE, SUFFIXES
 
@@ -197,3 +198,20 @@ def test_a_release_without_the_site_or_the_cache_in_between(first: tuple[Path, P
     after = inodes(out)
     release(wiki(), out, META, segment_cache=cache)
     assert rendered(after, inodes(out)) == set()
+
+
+def test_a_failed_release_leaves_the_record_of_the_one_in_place(
+        first: tuple[Path, Path], tmp_path: Path) -> None:
+    """A release refused by a validator does not replace the record: the next build still
+    links what the release in place holds; the refused build's pending record is removed once
+    a release is published."""
+    out, cache = first
+    lines = wiki(labels={"place/P5": "La Fabrique"})
+    with pytest.raises(ValidationError, match="refused"):
+        release(lines, out, META, segment_cache=cache, validators=[lambda staged: ["refused"]])
+    assert [p.name for p in cache.glob(f".{RECORD_FILE}.*")] != []
+    before = inodes(out)
+    release(lines, out, META, segment_cache=cache)
+    assert rendered(before, inodes(out)) == CHANGES["linked label"][1]
+    assert site_files(out) == full_build(lines, tmp_path / "full")
+    assert [p.name for p in cache.glob(f".{RECORD_FILE}.*")] == []

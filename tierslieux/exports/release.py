@@ -105,7 +105,7 @@ from tierslieux.exports.writers import (
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
 from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, paths, write_landing
-from tierslieux.site.record import SiteRecord, keep_site_record
+from tierslieux.site.record import keep_site_record
 from tierslieux.exports.gate import Clock as _Clock
 from tierslieux.exports.gate import validate as _validate
 from tierslieux.validation.release import StagedRelease, Validator, default_validators
@@ -217,9 +217,9 @@ class ReleaseResult:
     dump_record: Any = None
     #: the cache of the tables' pieces to prune once published (always None in the result)
     piece_cache: Any = None
-    #: the record of the site written, to keep in the segment cache once published (always
-    #: None in the result returned)
-    site_record: SiteRecord | None = None
+    #: the record of the site written (its file in the segment cache), to keep once
+    #: published (always None in the result returned)
+    site_record: Path | None = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -337,7 +337,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
         segment_cache=written.segments.cache, dump_record=written.record,
         piece_cache=written.segments.pieces,
-        site_record=None if written.site is None else written.site.record,
+        site_record=None if written.site is None else written.site.record_file,
     )
 
 

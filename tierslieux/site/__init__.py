@@ -15,7 +15,7 @@ from tierslieux.model.rdf import Triple
 from tierslieux.site import paths
 from tierslieux.site.landing import LandingInfo, write_landing, write_site_files
 from tierslieux.site.pages import SiteSummary, TurtleWriter, write_entity_pages
-from tierslieux.site.record import RECORD_FILE, Reuse, SiteRecord, setup_digest
+from tierslieux.site.record import RECORD_FILE, Reuse, SiteRecord, pending_path, setup_digest
 from tierslieux.site.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = ["LandingInfo", "SiteSummary", "Vocabulary", "load_vocabulary", "paths", "write_landing",
@@ -30,8 +30,9 @@ def write_site(triples: Iterable[Triple], release_dir: Path, base: str,
 
     With ``cache_folder`` (where the record of the last site published is kept) and
     ``published`` (the release in place), the documents that did not change are linked from
-    ``published`` instead of rendered (record.py); the summary carries the new record, which
-    the caller keeps once the release is published (``record.keep_site_record``).
+    ``published`` instead of rendered (record.py); the new record is written in
+    ``cache_folder`` (``SiteSummary.record_file``), for the caller to keep once the release is
+    published (``record.keep_site_record``).
     """
     vocabulary = vocabulary or load_vocabulary()
     site_dir = Path(release_dir) / paths.SITE_DIR
@@ -42,6 +43,6 @@ def write_site(triples: Iterable[Triple], release_dir: Path, base: str,
         record = SiteRecord.load(Path(cache_folder) / RECORD_FILE, setup) \
             if published is not None else None
         reuse = Reuse(setup, None if published is None else Path(published) / paths.SITE_DIR,
-                      record)
+                      record, pending_path(Path(cache_folder)))
     return write_entity_pages(triples, site_dir, base, vocabulary, prefixes, write_turtle,
                               sitename, reuse)

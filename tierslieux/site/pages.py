@@ -27,7 +27,15 @@ from markupsafe import Markup, escape
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, XSD, XSD_STRING, Triple, parse_object
 from tierslieux.site import paths
-from tierslieux.site.record import SUFFIXES, Kept, Reuse, SiteRecord, Stamp, entity_key
+from tierslieux.site.record import (
+    SUFFIXES,
+    Reuse,
+    SiteRecord,
+    Stamp,
+    entity_key,
+    entry_sums,
+    record_entry,
+)
 from tierslieux.site.render import Renderer
 from tierslieux.site.vocabulary import TL, Vocabulary
 
@@ -76,8 +84,9 @@ class SiteSummary:
     #: (record.py): how the site was made, not what it is
     reused: int = field(default=0, compare=False)
     rendered: int = field(default=0, compare=False)
-    #: the record of the documents written, for the next build (None: no cache folder)
-    record: SiteRecord | None = field(default=None, compare=False, repr=False)
+    #: the record of the documents written, for the next build, where it was written
+    #: (record.py ``pending_path``); None: no cache folder, or it could not be written
+    record_file: Path | None = field(default=None, compare=False, repr=False)
 
 
 class _Index:
@@ -169,7 +178,8 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
 
     ``triples`` is re-iterable (it is read twice), in triple order. With ``reuse``, the
     documents of an entity that the published release holds as they would be written are
-    linked from it (record.py), and the summary carries the record of the site written.
+    linked from it (record.py), and the record of the site written is written at
+    ``reuse.pending``.
     """
     index = _Index(base)
     for subject, pairs in subject_groups(triples):
@@ -192,23 +202,27 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         if folder not in made:
             _make_folder(folder, made)
         files += 4
-        stamps: tuple[Stamp, ...] | None = None
+        entry = None
         if reuse is not None:
             key = entity_key(reuse.setup, context, pairs)
-            stamps = reuse.link(name, key, stem)
-            if stamps is not None:
-                reused += 1
-        if stamps is None:
+            entry = reuse.link(name, key, stem)
+        if entry is not None:
+            reused += 1
+            shas = entry_sums(entry)
+        else:
             turtle = io.StringIO()
             write_turtle([(subject, p, o) for p, o in pairs], turtle, prefixes)
-            stamps = tuple(_write(stem + suffix, text) for suffix, text in zip(SUFFIXES, (
+            stamps = [_write(stem + suffix, text) for suffix, text in zip(SUFFIXES, (
                 renderer.render("entity.html", context), turtle.getvalue(),
                 expanded_jsonld(subject, pairs),
-                "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs]))))
-        for suffix, stamp in zip(SUFFIXES, stamps):
-            sums[name + suffix] = stamp[0]
+                "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs])))]
+            shas = [stamp[0] for stamp in stamps]
+            if record is not None:
+                entry = record_entry(key, stamps)
+        for suffix, sha in zip(SUFFIXES, shas):
+            sums[name + suffix] = sha
         if record is not None:
-            record.entities[name] = Kept(key, stamps)
+            record.entities[name] = entry
     regions = sorted(((iri, index.labels.get(iri, _local_label(iri)), n)
                       for iri, n in index.regions.items()), key=lambda r: (-r[2], r[1], r[0]))
     return SiteSummary(
@@ -216,7 +230,8 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         statements_per_kind=tuple(sorted(index.kinds.items(), key=lambda k: (-k[1], k[0]))),
         classes=tuple(sorted(index.classes.items())),
         places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
-        files=files, sums=sums, reused=reused, rendered=files // 4 - reused, record=record,
+        files=files, sums=sums, reused=reused, rendered=files // 4 - reused,
+        record_file=reuse.pending if record is not None and record.save(reuse.pending) else None,
     )
 
 

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,73 +78,88 @@ def entity_key(setup: str, context: Mapping[str, Any], pairs: list[tuple[str, st
     return hashlib.sha256(setup.encode("ascii") + text.encode("ascii")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Kept:
-    """What the record says of one entity."""
+def record_entry(key: str, stamps: Sequence[Stamp]) -> str:
+    """An entity's line of the record, without its name: its key, then each file's SHA-256,
+    size, mtime_ns and inode, tab-separated. The record holds these lines as they are read and
+    written (a big site has tens of thousands: parsed objects would cost several times the
+    memory), and a linked entity keeps the line it had."""
+    return key + "".join([f"\t{sha}\t{size}\t{mtime}\t{inode}"
+                          for sha, size, mtime, inode in stamps])
 
-    key: str
-    #: one Stamp per SUFFIXES
-    files: tuple[Stamp, ...]
+
+def entry_sums(entry: str) -> list[str]:
+    """The SHA-256 of each of an entity's files (SUFFIXES), from its line of the record."""
+    return entry.split("\t")[1::4]
+
+
+#: the tabs of an entry: after the key, four cells per file
+_ENTRY_TABS = 4 * len(SUFFIXES)
 
 
 @dataclass(frozen=True)
 class SiteRecord:
-    """The entities of a site as written: name (path under ``site/``) -> Kept."""
+    """The entities of a site as written: name (path under ``site/``) -> its entry
+    (``record_entry``)."""
 
     setup: str
-    entities: dict[str, Kept] = field(default_factory=dict)
+    entities: dict[str, str] = field(default_factory=dict)
 
-    def save(self, path: Path) -> None:
-        """Keep the record at ``path`` (atomically); on failure, no record is left there."""
-        body = "".join([
-            f"{name}\t{kept.key}\t" + "\t".join(f"{s}\t{n}\t{m}\t{i}" for s, n, m, i in kept.files)
-            + "\n" for name, kept in self.entities.items()]).encode("utf-8")
-        head = json.dumps({"format": FORMAT, "setup": self.setup,
-                           "sha256": hashlib.sha256(body).hexdigest()})
+    def save(self, path: Path) -> bool:
+        """Write the record at ``path`` (atomically, one line at a time: no copy of the whole
+        in memory); False, and nothing left there, when it cannot be written."""
+        digest = hashlib.sha256()
+        for name, entry in self.entities.items():
+            digest.update(f"{name}\t{entry}\n".encode("utf-8"))
+        head = json.dumps({"format": FORMAT, "setup": self.setup, "sha256": digest.hexdigest()})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as out:
                 out.write(head.encode("ascii") + b"\n")
-                out.write(body)
+                out.writelines(f"{name}\t{entry}\n".encode("utf-8")
+                               for name, entry in self.entities.items())
             os.replace(tmp, path)
         except OSError as exc:
-            log.debug("site record not kept at %s: %s", path, exc)
+            log.debug("site record not written at %s: %s", path, exc)
             tmp.unlink(missing_ok=True)
             forget(path)
+            return False
+        return True
 
     @classmethod
     def load(cls, path: Path, setup: str) -> SiteRecord | None:
         """The record kept at ``path`` for ``setup``; None when there is none, or it is
         damaged or for another setup (logged at debug level)."""
+        entities: dict[str, str] = {}
+        digest = hashlib.sha256()
         try:
             with open(path, "rb") as stream:
                 head = json.loads(stream.readline())
-                body = stream.read()
+                if not isinstance(head, dict) or head.get("format") != FORMAT \
+                        or head.get("setup") != setup:
+                    log.debug("site record %s is for another setup: every page rendered", path)
+                    return None
+                for raw in stream:
+                    digest.update(raw)
+                    name, _, entry = raw.decode("utf-8").partition("\t")
+                    if entry.count("\t") != _ENTRY_TABS or entry[-1:] != "\n":
+                        raise ValueError(f"a line of {entry.count(chr(9)) + 2} cells for "
+                                         f"{name!r}")
+                    entities[name] = entry[:-1]
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError included
             log.debug("site record %s unreadable (%s): every page rendered", path, exc)
             return None
-        if not isinstance(head, dict) or head.get("format") != FORMAT \
-                or head.get("setup") != setup:
-            log.debug("site record %s is for another setup: every page rendered", path)
-            return None
-        if head.get("sha256") != hashlib.sha256(body).hexdigest():
+        if head.get("sha256") != digest.hexdigest():
             log.debug("site record %s does not match its SHA-256: every page rendered", path)
             return None
-        entities: dict[str, Kept] = {}
-        try:
-            for line in body.decode("utf-8").split("\n")[:-1]:
-                name, key, *cells = line.split("\t")
-                if len(cells) != 4 * len(SUFFIXES):
-                    raise ValueError(f"{len(cells)} cells for {name!r}")
-                entities[name] = Kept(key, tuple(
-                    (cells[n], int(cells[n + 1]), int(cells[n + 2]), int(cells[n + 3]))
-                    for n in range(0, len(cells), 4)))
-        except ValueError as exc:  # UnicodeDecodeError included
-            log.debug("site record %s is damaged (%s): every page rendered", path, exc)
-            return None
         return cls(setup, entities)
+
+
+def pending_path(cache_folder: Path) -> Path:
+    """Where this process writes the record of the site it writes, until the release is
+    published (``keep_site_record``)."""
+    return Path(cache_folder) / f".{RECORD_FILE}.{os.getpid()}.new"
 
 
 def forget(path: Path) -> None:
@@ -155,41 +170,56 @@ def forget(path: Path) -> None:
         log.debug("site record %s not removed: %s", path, exc)
 
 
-def keep_site_record(cache_folder: Path, record: SiteRecord | None) -> None:
-    """Once a release is published: keep the record of its site in ``cache_folder``, or
-    remove the one there when the release has no site (or was written without a record)."""
+def keep_site_record(cache_folder: Path, pending: Path | None) -> None:
+    """Once a release is published: make the record of its site (written at ``pending`` by
+    the site's writer) the one of ``cache_folder``, or remove the one there when the release
+    has no site (or was written without a record). The records of builds that failed (each
+    left at its own pending path) go too."""
     path = Path(cache_folder) / RECORD_FILE
-    if record is None:
+    if pending is None:
         forget(path)
     else:
-        record.save(path)
+        try:
+            os.replace(pending, path)
+        except OSError as exc:
+            log.debug("site record %s not kept: %s", pending, exc)
+            forget(path)
+    for stale in Path(cache_folder).glob(f".{RECORD_FILE}.*.new"):
+        forget(stale)
 
 
 class Reuse:
     """The documents of the published site that the site being written may link to."""
 
-    def __init__(self, setup: str, published: Path | None, record: SiteRecord | None) -> None:
+    def __init__(self, setup: str, published: Path | None, record: SiteRecord | None,
+                 pending: Path) -> None:
         self.setup = setup
+        #: where the record of the site being written goes (``pending_path``)
+        self.pending = pending
         #: ``<out>/site/`` of the release in place
         self.top = f"{published}/" if published is not None else ""
         self.kept = record.entities if record is not None and published is not None else {}
 
-    def link(self, name: str, key: str, stem: str) -> tuple[Stamp, ...] | None:
+    def link(self, name: str, key: str, stem: str) -> str | None:
         """Link the four published files of entity ``name`` at ``stem`` + suffix when the
-        record holds them under ``key`` and they are still the files it describes; their
-        stamps, or None when the documents must be rendered (files already linked are then
-        replaced as they are written)."""
-        kept = self.kept.get(name)
-        if kept is None or kept.key != key:
+        record holds them under ``key`` and they are still the files it describes; the
+        entity's entry, or None when its documents must be rendered (files already linked are
+        then replaced as they are written)."""
+        entry = self.kept.get(name)
+        if entry is None:
+            return None
+        cells = entry.split("\t")
+        if cells[0] != key:
             return None
         old = self.top + name
         try:
-            for suffix, (_, size, mtime, inode) in zip(SUFFIXES, kept.files):
+            for n, suffix in enumerate(SUFFIXES):
                 found = os.lstat(old + suffix)
-                if (found.st_size, found.st_mtime_ns, found.st_ino) != (size, mtime, inode):
+                if (found.st_size, found.st_mtime_ns, found.st_ino) != (
+                        int(cells[4 * n + 2]), int(cells[4 * n + 3]), int(cells[4 * n + 4])):
                     return None
             for suffix in SUFFIXES:
                 os.link(old + suffix, stem + suffix, follow_symlinks=False)
-        except OSError:
+        except (OSError, ValueError):
             return None
-        return kept.files
+        return entry
