@@ -215,3 +215,26 @@ def test_a_failed_release_leaves_the_record_of_the_one_in_place(
     assert rendered(before, inodes(out)) == CHANGES["linked label"][1]
     assert site_files(out) == full_build(lines, tmp_path / "full")
     assert [p.name for p in cache.glob(f".{RECORD_FILE}.*")] == []
+
+
+def test_an_entity_linked_in_part_is_rendered_into_new_files(
+        first: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link that fails after the entity's first files were linked: its four documents are
+    rendered into new files, and the links already made are replaced, not written through
+    (the release in place keeps its own files)."""
+    out, cache = first
+    link = os.link
+
+    def failing(source, target, **kwargs):
+        if str(target).endswith("/place/P4.jsonld"):
+            raise OSError("no link")
+        return link(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "link", failing)
+    before = inodes(out)
+    release(wiki(), out, META, segment_cache=cache)
+    assert rendered(before, inodes(out)) == {"place/P4"}
+    previous = out.with_name(out.name + ".previous") / "site" / "place"
+    assert (previous / "P4.html").stat().st_ino == before["place/P4.html"]
+    assert (previous / "P4.html").stat().st_nlink == 1
+    assert site_files(out) == full_build(wiki(), tmp_path / "full")

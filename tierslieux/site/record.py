@@ -6,7 +6,9 @@ alternates, site name, root), of its triples, of the prefixes, of the templates 
 code. So, when the release has a cache folder, each entity gets a *key*: the SHA-256 of the
 *setup* (``setup_digest``: the prefixes, the base IRI, the site name, the templates' bytes, the
 versions of Jinja2 and MarkupSafe and the code, model/code.py) and of the JSON of its context
-and triples. Once the release is published, release.py keeps in the cache folder
+and triples. The site's writer writes the record of what it wrote at a path of its own in the
+cache folder (``pending_path``), which release.py puts in place once the release is published
+(``keep_site_record``; a refused release leaves the record of the one in place):
 
 ``site.record``  a first line, JSON: the format, the setup and the SHA-256 of the rest; then one
                  line per entity: its name (its path under ``site/``, without extension), its
