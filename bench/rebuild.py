@@ -7,7 +7,8 @@
 ``RUN`` is a run folder of ``bench/run.py --keep``: its store, the store's build caches and the
 release ``--release`` (default ``incremental``, the last one built with those caches). Each
 trial copies them to ``--work``, gives ``--changes`` pages a new revision
-(``run.change_pages``, as the benchmark does) and runs the build with its cache in a
+(``run.change_pages``, as the benchmark does; the release's site files are linked, not
+copied: see ``copy_state``) and runs the build with its cache in a
 subprocess (``run.measure``): wall and CPU seconds, peak RSS and the phases with their CPU use
 are printed, one line a trial, then the best trial's phases. The copies are made before the
 clock starts, so only the rebuild is timed. The page results are cached under a digest of the
@@ -24,6 +25,7 @@ and by own time.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -36,14 +38,30 @@ sys.path.insert(0, str(HERE))
 import run  # noqa: E402  (bench/run.py, beside this file)
 
 
-def copy_state(run_folder: Path, release: str, work: Path) -> tuple[Path, Path]:
-    """The store, its caches and the release of ``run_folder`` copied into ``work``."""
+def copy_state(run_folder: Path, release: str, work: Path, link_site: bool = False
+               ) -> tuple[Path, Path]:
+    """The store, its caches and the release of ``run_folder`` copied into ``work``.
+
+    ``link_site``: the files of the release's ``site/`` are hard links instead of copies. A
+    copy has new inodes, which the record of the site (tierslieux/site/record.py) does not
+    describe: the rebuild would render the whole site, as after a release copied by hand.
+    A build never writes into the release in place (it publishes a new folder), so the
+    kept state stays as it is.
+    """
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for path in sorted(run_folder.glob("store.sqlite*")):
         target = work / path.name
         shutil.copytree(path, target) if path.is_dir() else shutil.copy2(path, target)
-    shutil.copytree(run_folder / release, work / "release")
+    site = str(run_folder / release / "site") + "/"
+
+    def copy(source: str, target: str) -> None:
+        if link_site and source.startswith(site):
+            os.link(source, target)
+        else:
+            shutil.copy2(source, target)
+
+    shutil.copytree(run_folder / release, work / "release", copy_function=copy)
     return work / "store.sqlite", work / "release"
 
 
@@ -97,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         release_name = "release"
     results = []
     for trial in range(args.repeat):
-        store, release = copy_state(base, release_name, args.work)
+        store, release = copy_state(base, release_name, args.work, link_site=True)
         run.change_pages(store, args.changes)
         if args.py_spy:
             out = args.py_spy.with_name(f"{args.py_spy.stem}-{trial}{args.py_spy.suffix}")

@@ -105,6 +105,7 @@ from tierslieux.exports.writers import (
 )
 from tierslieux.model.records import Issue, RunCounts, SiteInfo
 from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, paths, write_landing
+from tierslieux.site.record import keep_site_record
 from tierslieux.exports.gate import Clock as _Clock
 from tierslieux.exports.gate import validate as _validate
 from tierslieux.validation.release import StagedRelease, Validator, default_validators
@@ -216,6 +217,9 @@ class ReleaseResult:
     dump_record: Any = None
     #: the cache of the tables' pieces to prune once published (always None in the result)
     piece_cache: Any = None
+    #: the record of the site written (its file in the segment cache), to keep once
+    #: published (always None in the result returned)
+    site_record: Path | None = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -232,8 +236,9 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
     of ontology.ttl, shapes.ttl and context.jsonld (default: the package's ontology folder);
     ``tables_file`` replaces the package's tables.yaml. ``workers`` caps the processes that
     write and check a big release (default: one per core). ``segment_cache`` is a folder
-    where the RDF dumps' segments are kept from one release to the next (segments.py); without
-    it every segment is rendered, and the files are the same bytes. ``segment_renderer`` (a
+    where the RDF dumps' segments are kept from one release to the next (segments.py), with the
+    record of the site (site/record.py); without it every segment and page is rendered, and
+    the files are the same bytes. ``segment_renderer`` (a
     Dask engine's) renders the segments on a cluster instead of the writers' pool.
 
     Issues of severity "error" in ``meta.issues`` block the release unless ``meta.force``.
@@ -258,6 +263,8 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
             keep_record(result.dump_record, result.segment_cache.folder / RECORD_FILE)
         if result.piece_cache is not None:
             result.piece_cache.prune()
+        if segment_cache is not None:  # what is now in place (None: no site)
+            keep_site_record(segment_cache, result.site_record)
     except TierslieuxError:
         raise
     except Exception as exc:  # anything unexpected still leaves the release untouched
@@ -266,7 +273,7 @@ def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta
         if staging.exists():
             pub.remove_tree(staging)
     return replace(result, previous_dir=previous, timings=tuple(clock.laps), segment_cache=None,
-                   dump_record=None, piece_cache=None)
+                   dump_record=None, piece_cache=None, site_record=None)
 
 
 # --------------------------------------------------------------------------- the phases
@@ -284,11 +291,14 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     context = _context(copies)
     job = WriterInput(lines, triple_order(lines), staging, out_dir, meta.base_iri,
                       {**CORE_PREFIXES, **context.prefixes}, context, load_tables(tables_file),
-                      meta.sitename)
+                      meta.sitename, cache_folder=segment_cache)
     written = _write_formats(job, meta, workers, segment_cache, segment_renderer)
     clock.lap("write")
     log.debug("segments: %d, %d rendered, %d from the cache", written.segments.segments,
               written.segments.rendered, written.segments.reused)
+    if written.site is not None:
+        log.debug("site: %d entities, %d rendered, %d linked from the release in place",
+                  written.site.pages, written.site.rendered, written.site.reused)
     for name, data in copies.items():
         (staging / name).write_bytes(data)
     keep_unchanged_diff(written.diff, out_dir, staging)
@@ -327,6 +337,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
         warnings=tuple(warnings), validators=tuple(ran), quality_rows=len(quality.rows),
         segment_cache=written.segments.cache, dump_record=written.record,
         piece_cache=written.segments.pieces,
+        site_record=None if written.site is None else written.site.record_file,
     )
 
 

@@ -50,6 +50,9 @@ class WriterInput:
     #: what the tables' pieces are made from (the index of the release), set by the release
     #: before the pool is forked; None: no CSV table is written
     tables: TablesSetup | None = None
+    #: the folder kept from one release to the next (the segments' cache, where the site's
+    #: record is kept too); None: nothing is kept, everything is rendered
+    cache_folder: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,10 @@ class Format:
 
 def write_site_pages(job: WriterInput) -> SiteSummary:
     """The ``site/`` folder: one page and three small RDF files per entity (tierslieux.site;
-    it is given the Turtle writer, so that it imports nothing of the exports)."""
+    it is given the Turtle writer, so that it imports nothing of the exports). With a cache
+    folder, the documents that did not change are linked from the release in place."""
     return write_site(job.ordered, job.staging, job.base_iri, job.prefixes, write_turtle,
-                      job.sitename)
+                      job.sitename, cache_folder=job.cache_folder, published=job.out_dir)
 
 
 #: every format of a release written in one pass of its own; the three RDF dumps and the CSV

@@ -35,6 +35,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from tierslieux.errors import StoreError
+from tierslieux.model.code import add_code, digest_adder
 from tierslieux.model.records import Issue, SiteInfo
 
 SCHEMA = """
@@ -121,33 +122,6 @@ def unpack_issues(blob: bytes) -> list[Issue]:
     return [Issue(*fields) for fields in json.loads(zlib.decompress(blob))]
 
 
-def _digest_adder(digest: "hashlib._Hash") -> Callable[[str, bytes | str], None]:
-    def add(label: str, data: bytes | str) -> None:
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        digest.update(f"{label}:{len(raw)}:".encode())
-        digest.update(raw)
-    return add
-
-
-def _add_code(add: Callable[[str, bytes | str], None]) -> None:
-    """The versions and the source of the code that turns a revision into triples."""
-    import sys
-
-    import mwparserfromhell
-    import rdflib
-
-    from tierslieux import __version__
-
-    add("tierslieux", __version__)
-    add("python", sys.version)
-    add("mwparserfromhell", mwparserfromhell.__version__)
-    add("rdflib", rdflib.__version__)
-    package = resources.files("tierslieux")
-    for name in CODE_PACKAGES:
-        for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
-            add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
-
-
 def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
                   smw_types: dict[str, str] | None = None) -> str:
     """The digest that names everything a page's cached result depends on besides the page
@@ -155,7 +129,7 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
     from tierslieux import geography
 
     digest = hashlib.sha256()
-    add = _digest_adder(digest)
+    add = digest_adder(digest)
     add("mapping", mapping_bytes)
     ontology = resources.files("tierslieux.ontology")
     for name in ("ontology.ttl", "shapes.ttl", "inline_templates.yaml"):
@@ -165,7 +139,7 @@ def build_version(*, mapping_bytes: bytes, base_iri: str, site: SiteInfo,
     add("site", json.dumps(asdict(site), sort_keys=True, ensure_ascii=False))
     if smw_types:
         add("smw_types", json.dumps(smw_types, sort_keys=True, ensure_ascii=False))
-    _add_code(add)
+    add_code(add, CODE_PACKAGES)
     return digest.hexdigest()
 
 
@@ -179,8 +153,8 @@ def kept_property_types(store_path: Path | None, rows: Iterable[tuple],
     if store_path is None:
         return compute()
     digest = hashlib.sha256()
-    add = _digest_adder(digest)
-    _add_code(add)
+    add = digest_adder(digest)
+    add_code(add, CODE_PACKAGES)
     for row in rows:
         add("page", page_digest(row))
     key = digest.hexdigest()

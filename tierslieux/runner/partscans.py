@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tierslieux.model.code import digest_adder
 from tierslieux.model.records import Issue, PageRevision
-from tierslieux.pipeline.cache import _digest_adder
 from tierslieux.validation.shacl_cache import EntryFolder
 
 #: the kept scans' folder in the state folder
@@ -59,7 +59,7 @@ def scan_setup(root: bytes) -> str:
     from tierslieux import __version__
 
     digest = hashlib.sha256()
-    add = _digest_adder(digest)
+    add = digest_adder(digest)
     add("format", str(SCAN_FORMAT))
     add("tierslieux", __version__)
     add("python", sys.version)

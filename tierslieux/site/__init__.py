@@ -2,7 +2,8 @@
 
 ``write_site`` (a writer of the release's registry, exports/writers.py) writes the ``site/``
 folder in one streaming pass; ``write_landing`` writes ``index.html`` once the files it lists
-have their checksums. See paths.py for where each IRI's documents are.
+have their checksums. See paths.py for where each IRI's documents are, and record.py for how a
+rebuild links the documents that did not change from the published release.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tierslieux.model.rdf import Triple
 from tierslieux.site import paths
 from tierslieux.site.landing import LandingInfo, write_landing, write_site_files
 from tierslieux.site.pages import SiteSummary, TurtleWriter, write_entity_pages
+from tierslieux.site.record import RECORD_FILE, Reuse, SiteRecord, pending_path, setup_digest
 from tierslieux.site.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = ["LandingInfo", "SiteSummary", "Vocabulary", "load_vocabulary", "paths", "write_landing",
@@ -22,10 +24,25 @@ __all__ = ["LandingInfo", "SiteSummary", "Vocabulary", "load_vocabulary", "paths
 
 def write_site(triples: Iterable[Triple], release_dir: Path, base: str,
                prefixes: Mapping[str, str], write_turtle: TurtleWriter, sitename: str,
-               vocabulary: Vocabulary | None = None) -> SiteSummary:
-    """The ``site/`` folder of a release: every entity's documents and the site's own files."""
+               vocabulary: Vocabulary | None = None, *, cache_folder: Path | None = None,
+               published: Path | None = None) -> SiteSummary:
+    """The ``site/`` folder of a release: every entity's documents and the site's own files.
+
+    With ``cache_folder`` (where the record of the last site published is kept) and
+    ``published`` (the release in place), the documents that did not change are linked from
+    ``published`` instead of rendered (record.py); the new record is written in
+    ``cache_folder`` (``SiteSummary.record_file``), for the caller to keep once the release is
+    published (``record.keep_site_record``).
+    """
     vocabulary = vocabulary or load_vocabulary()
     site_dir = Path(release_dir) / paths.SITE_DIR
     write_site_files(site_dir, vocabulary, sitename)
+    reuse = None
+    if cache_folder is not None:
+        setup = setup_digest(prefixes, base, sitename)
+        record = SiteRecord.load(Path(cache_folder) / RECORD_FILE, setup) \
+            if published is not None else None
+        reuse = Reuse(setup, None if published is None else Path(published) / paths.SITE_DIR,
+                      record, pending_path(Path(cache_folder)))
     return write_entity_pages(triples, site_dir, base, vocabulary, prefixes, write_turtle,
-                              sitename)
+                              sitename, reuse)

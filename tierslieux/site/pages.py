@@ -5,6 +5,8 @@ types, the links that point to it, capped at ``INCOMING_LIMIT`` a page, and the 
 landing page's charts); the second renders, subject by subject, the page and the three small
 RDF files of each entity (see paths.py for where they go). Nothing but the index is held in
 memory; the files are written in subject order, and the same triples give the same bytes.
+With the record of the site in place (record.py), an entity whose page would show the same
+is not rendered: its files are linked from the published release.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ from markupsafe import Markup, escape
 from tierslieux.model.lines import subject_groups
 from tierslieux.model.rdf import RDF_TYPE, XSD, XSD_STRING, Triple, parse_object
 from tierslieux.site import paths
+from tierslieux.site.record import (
+    SUFFIXES,
+    Reuse,
+    SiteRecord,
+    Stamp,
+    entity_key,
+    entry_sums,
+    record_entry,
+)
 from tierslieux.site.render import Renderer
 from tierslieux.site.vocabulary import TL, Vocabulary
 
@@ -69,6 +80,13 @@ class SiteSummary:
     #: path under the site's folder -> SHA-256 of each document, hashed as it was written
     #: (SHA256SUMS lists them without reading them again)
     sums: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: entities whose documents were linked from the published release, and rendered
+    #: (record.py): how the site was made, not what it is
+    reused: int = field(default=0, compare=False)
+    rendered: int = field(default=0, compare=False)
+    #: the record of the documents written, for the next build, where it was written
+    #: (record.py ``pending_path``); None: no cache folder, or it could not be written
+    record_file: Path | None = field(default=None, compare=False, repr=False)
 
 
 class _Index:
@@ -154,10 +172,14 @@ def _local_label(rest: str) -> str:
 
 def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
                        vocabulary: Vocabulary, prefixes: Mapping[str, str],
-                       write_turtle: TurtleWriter, sitename: str = "") -> SiteSummary:
+                       write_turtle: TurtleWriter, sitename: str = "",
+                       reuse: Reuse | None = None) -> SiteSummary:
     """Every entity's page and RDF files under ``site_dir`` (the release's ``site/``).
 
-    ``triples`` is re-iterable (it is read twice), in triple order.
+    ``triples`` is re-iterable (it is read twice), in triple order. With ``reuse``, the
+    documents of an entity that the published release holds as they would be written are
+    linked from it (record.py), and the record of the site written is written at
+    ``reuse.pending``.
     """
     index = _Index(base)
     for subject, pairs in subject_groups(triples):
@@ -166,8 +188,9 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
     shown = _Shown(index, vocabulary)
     made = {str(site_dir)}
     top = str(site_dir) + "/"
-    files = 0
+    files = reused = 0
     sums: dict[str, str] = {}
+    record = SiteRecord(reuse.setup) if reuse is not None else None
     for subject, pairs in subject_groups(triples):
         rest = index.rests.get(subject)
         if rest is None:
@@ -178,14 +201,28 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         folder = stem.rpartition("/")[0]
         if folder not in made:
             _make_folder(folder, made)
-        turtle = io.StringIO()
-        write_turtle([(subject, p, o) for p, o in pairs], turtle, prefixes)
-        for suffix, text in ((".html", renderer.render("entity.html", context)),
-                             (".ttl", turtle.getvalue()),
-                             (".jsonld", expanded_jsonld(subject, pairs)),
-                             (".nt", "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs]))):
-            sums[name + suffix] = _write(stem + suffix, text)
         files += 4
+        entry = None
+        if reuse is not None:
+            key = entity_key(reuse.setup, context, pairs)
+            entry = reuse.link(name, key, stem)
+        if entry is not None:
+            reused += 1
+            shas = entry_sums(entry)
+        else:
+            turtle = io.StringIO()
+            write_turtle([(subject, p, o) for p, o in pairs], turtle, prefixes)
+            stamps = [_write(stem + suffix, text) for suffix, text in zip(SUFFIXES, (
+                renderer.render("entity.html", context), turtle.getvalue(),
+                expanded_jsonld(subject, pairs),
+                "".join([f"<{subject}> <{p}> {o} .\n" for p, o in pairs])))]
+            shas = [stamp[0] for stamp in stamps]
+            if record is not None:
+                entry = record_entry(key, stamps)
+        for suffix, sha in zip(SUFFIXES, shas):
+            sums[name + suffix] = sha
+        if record is not None:
+            record.entities[name] = entry
     regions = sorted(((iri, index.labels.get(iri, _local_label(iri)), n)
                       for iri, n in index.regions.items()), key=lambda r: (-r[2], r[1], r[0]))
     return SiteSummary(
@@ -193,26 +230,35 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         statements_per_kind=tuple(sorted(index.kinds.items(), key=lambda k: (-k[1], k[0]))),
         classes=tuple(sorted(index.classes.items())),
         places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
-        files=files, sums=sums,
+        files=files, sums=sums, reused=reused, rendered=files // 4 - reused,
+        record_file=reuse.pending if record is not None and record.save(reuse.pending) else None,
     )
 
 
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(
+# O_EXCL: a file already there is unlinked first (see _write)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(
     os, "O_BINARY", 0)
 
 
-def _write(path: str, text: str) -> str:
+def _write(path: str, text: str) -> Stamp:
     """Write a file in UTF-8 with one open and one write (no buffer, no text layer: a big
-    site is hundreds of thousands of small files); returns the SHA-256 of its bytes."""
+    site is hundreds of thousands of small files); returns the SHA-256 of its bytes, its size,
+    mtime_ns and inode. A file already there (a link to the published release, record.py, or
+    the documents of another IRI with the same name) is replaced, never written through."""
     data = text.encode("utf-8")
-    fd = os.open(path, _WRITE_FLAGS, 0o666)
+    try:
+        fd = os.open(path, _WRITE_FLAGS, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, _WRITE_FLAGS, 0o666)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        done = os.fstat(fd)
     finally:
         os.close(fd)
-    return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(data).hexdigest(), done.st_size, done.st_mtime_ns, done.st_ino
 
 
 def _make_folder(folder: str, made: set[str]) -> None:
@@ -417,9 +463,12 @@ def _page_context(subject: str, rest: str, pairs: list[tuple[str, str]], index: 
             "id": "incoming", "title": "Ce qui pointe ici", "title_en": "what links here",
             "caption": "Entités qui pointent vers " + label, "groups": incoming,
             "more": index.incoming_count[subject] - sum(len(g["values"]) for g in incoming)})
+    # a group is what the template shows of it, the HTML of its property and of its values:
+    # the values themselves stay out of the context, whose JSON is the key of the page's
+    # documents (record.py), twice as long with them
     for table in tables:
-        for group in table["groups"]:
-            group["html"] = _values_html(group["values"])
+        table["groups"] = [{"property": group["property"]["html"],
+                            "html": _values_html(group["values"])} for group in table["groups"]]
     # the list items, one <li> a line (a section of a big wiki can have hundreds)
     items = Markup("".join([
         f'<li id="item-{number}"><span class="lit">{escape(index.labels[iri])}</span> '

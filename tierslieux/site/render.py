@@ -12,10 +12,15 @@ in a page unescaped is the schema.org JSON-LD of the landing page, serialised he
 from __future__ import annotations
 
 import json
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+
+
+#: the package and folder the templates are loaded from
+TEMPLATES = ("tierslieux.site", "templates")
 
 
 class Renderer:
@@ -23,7 +28,7 @@ class Renderer:
 
     def __init__(self) -> None:
         self.env = Environment(
-            loader=PackageLoader("tierslieux.site", "templates"),
+            loader=PackageLoader(*TEMPLATES),
             autoescape=select_autoescape(["html"], default=True),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True,
@@ -35,6 +40,14 @@ class Renderer:
         if template is None:
             template = self._cache[name] = self.env.get_template(name)
         return template.render(context)
+
+
+def template_sources() -> list[tuple[str, bytes]]:
+    """(name, bytes) of every file of the templates' folder, by name: what the pages are
+    rendered with besides the code (a kept page is reused only with the same templates)."""
+    folder = resources.files(TEMPLATES[0]).joinpath(TEMPLATES[1])
+    return sorted((entry.name, entry.read_bytes()) for entry in folder.iterdir()
+                  if entry.is_file())
 
 
 def script_json(data: Any) -> Markup:

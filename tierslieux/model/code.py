@@ -1,0 +1,46 @@
+"""The digest of the code: what a kept result depends on besides its input.
+
+A result kept from one build to the next (a page's triples, a site's documents) is reused
+only under a digest that names the code that made it: the versions of tierslieux, Python and
+the libraries, and the source of every module of the packages that may decide it (more than
+needed, never less: a moved module stays counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+
+#: adds one labelled piece (text or bytes) to a digest
+Adder = Callable[[str, "bytes | str"], None]
+
+
+def digest_adder(digest: "hashlib._Hash") -> Adder:
+    """A function that adds a labelled piece to ``digest``, its length first (no two
+    sequences of pieces give the same bytes)."""
+    def add(label: str, data: bytes | str) -> None:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        digest.update(f"{label}:{len(raw)}:".encode())
+        digest.update(raw)
+    return add
+
+
+def add_code(add: Adder, packages: Iterable[str]) -> None:
+    """The versions, and the source of every module of ``packages`` (sub-packages of
+    tierslieux, by name)."""
+    import mwparserfromhell
+    import rdflib
+
+    from tierslieux import __version__
+
+    add("tierslieux", __version__)
+    add("python", sys.version)
+    add("mwparserfromhell", mwparserfromhell.__version__)
+    add("rdflib", rdflib.__version__)
+    package = resources.files("tierslieux")
+    for name in packages:
+        for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
+            add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
