@@ -25,7 +25,6 @@ and by own time.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -53,15 +52,7 @@ def copy_state(run_folder: Path, release: str, work: Path, link_site: bool = Fal
     for path in sorted(run_folder.glob("store.sqlite*")):
         target = work / path.name
         shutil.copytree(path, target) if path.is_dir() else shutil.copy2(path, target)
-    site = str(run_folder / release / "site") + "/"
-
-    def copy(source: str, target: str) -> None:
-        if link_site and source.startswith(site):
-            os.link(source, target)
-        else:
-            shutil.copy2(source, target)
-
-    shutil.copytree(run_folder / release, work / "release", copy_function=copy)
+    run.copy_release(run_folder / release, work / "release", link_site)
     return work / "store.sqlite", work / "release"
 
 

@@ -308,6 +308,23 @@ def reference_code(revision: str, work: Path) -> Path:
 # --------------------------------------------------------------------------- the run
 
 
+def copy_release(source: Path, target: Path, link_site: bool) -> None:
+    """A copy of the release ``source`` at ``target``; with ``link_site``, the files of its
+    ``site/`` are hard links, not copies. A copy has new inodes, which the record of the site
+    (tierslieux/site/record.py) does not describe: a rebuild over it would render the whole
+    site, as after a release copied by hand. A build never writes into the release in place
+    (it publishes a new folder), so ``source`` stays as it is."""
+    site = str(source / "site") + "/"
+
+    def copy(path: str, to: str) -> None:
+        if link_site and path.startswith(site):
+            os.link(path, to)
+        else:
+            shutil.copy2(path, to)
+
+    shutil.copytree(source, target, copy_function=copy)
+
+
 def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
     work = args.work
     print(f"\n== {kind} wiki, {pages} pages", flush=True)
@@ -354,8 +371,8 @@ def bench(kind: str, pages: int, args: argparse.Namespace) -> dict:
         return results
     titles = change_pages(store, args.changes)
     results["changed_titles"] = titles
-    for name in ("incremental", "rebuilt"):
-        shutil.copytree(folder / "full", folder / name)
+    copy_release(folder / "full", folder / "incremental", link_site=True)  # as if in place
+    copy_release(folder / "full", folder / "rebuilt", link_site=False)
     print(f"  incremental build after {len(titles)} changed pages...", flush=True)
     results["incremental"] = measure("build", str(store), str(folder / "incremental"), "cache",
                                      workers, "-", site)
