@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tierslieux import __version__
+from tierslieux.model.code import code_version
 from tierslieux.validation.frames import FileFrame, Manifest
 from tierslieux.exports.catalog import GraphStats, combine_stats, graph_stats
 from tierslieux.exports.jsonld import jsonld_head, jsonld_nodes, jsonld_tail
@@ -84,7 +84,7 @@ class Setup:
 
     @property
     def digest(self) -> str:
-        return setup_digest(__version__, [segcut.SEGMENT_SUBJECTS, segcut.SEGMENT_TRIPLES],
+        return setup_digest(code_version(), [segcut.SEGMENT_SUBJECTS, segcut.SEGMENT_TRIPLES],
                             self.prefixes, self.context.raw, self.base_iri)
 
 

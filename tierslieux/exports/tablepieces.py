@@ -43,7 +43,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tierslieux import __version__
+from tierslieux.model.code import code_version
 from tierslieux.exports import mediation
 from tierslieux.exports.package import CSV_DIALECT, table_schema
 from tierslieux.exports.segcut import SUBJECTS
@@ -143,7 +143,7 @@ class TablesSetup:
     def digest(self) -> str:
         labels = sorted(concept_labels().items()) if any(
             c.value == "label" for s in self.specs for c in s.columns) else []
-        text = json.dumps([__version__, PIECE_FORMAT, repr(self.specs), self.sitename, labels],
+        text = json.dumps([code_version(), PIECE_FORMAT, repr(self.specs), self.sitename, labels],
                           ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -8,6 +8,7 @@ needed, never less: a moved module stays counted).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Callable, Iterable
@@ -44,3 +45,16 @@ def add_code(add: Adder, packages: Iterable[str]) -> None:
     for name in packages:
         for path in sorted(Path(str(package.joinpath(name))).rglob("*.py")):
             add(path.relative_to(Path(str(package))).as_posix(), path.read_bytes())
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The version of tierslieux with a digest of all of its code (``add_code`` of every
+    module), once per process: what the caches of rendered segments, table pieces and SHACL
+    results are kept under, so that a checkout of other code (same version number, e.g. a
+    nightly job run from a clone) does not reuse what this code would not make."""
+    from tierslieux import __version__
+
+    digest = hashlib.sha256()
+    add_code(digest_adder(digest), ("",))
+    return f"{__version__}+{digest.hexdigest()[:16]}"

@@ -149,13 +149,13 @@ def validate_runs(_state: Shared, paths: Sequence[str], unresolved: frozenset[tu
     if cache_folder is not None:
         from importlib import resources
 
-        from tierslieux import __version__
+        from tierslieux.model.code import code_version
         from tierslieux.validation.shacl import ontology_lines
         from tierslieux.validation.shacl_cache import ShaclCache, setup_digest
 
         shapes = resources.files("tierslieux.ontology").joinpath("shapes.ttl").read_bytes()
         cache = ShaclCache(Path(cache_folder),
-                           setup_digest(__version__, shapes, ontology_lines(), severities))
+                           setup_digest(code_version(), shapes, ontology_lines(), severities))
     keyed = None
     if cache is not None and paths and not paths[0].endswith(".gz"):
         from tierslieux.validation.shacl_groups import KEPT_FILE, key_groups
