@@ -4,18 +4,15 @@ whole merged file finds (``SortedLines.triples_with``), and the search is not ma
 
 from __future__ import annotations
 
-import hashlib
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from test_label_state import merged_runs
 
 from tierslieux.model.lines import SortedLines
 from tierslieux.pipeline import keptmerge, keptselect
-from tierslieux.pipeline.cache import BuildCache, PageResult, pack_issues, pack_lines
 from tierslieux.pipeline.labels import LABEL, NAME, fold_labels, fold_lines
-from tierslieux.pipeline.runs import RunSet, materialize, run_paths, write_run
 
 I = "https://w3id.org/tierslieux/id/"
 T = "https://w3id.org/tierslieux/ontology#"
@@ -52,22 +49,7 @@ def build(folder: Path, runs: dict[str, list[str]], predicates: set[str],
           fold: bool = True) -> list[tuple[str, str, str]]:
     """What a build's release answers for ``predicates`` after its merge and label fold (one
     page a run, its result in a cache beside ``folder``, so that the kept merge updates)."""
-    pages = {zlib.crc32(name.encode()): hashlib.sha256("\n".join(lines).encode()).hexdigest()
-             for name, lines in runs.items()}
-    with BuildCache(folder.with_name(folder.name + "-store.sqlite"), "v") as cache:
-        known = cache.digests()
-        cache.put([PageResult(page_id, digest, len(lines), pack_lines(sorted(set(lines))),
-                              pack_issues([]), "[]")
-                   for (name, lines), (page_id, digest) in zip(runs.items(), pages.items())
-                   if known.get(page_id) != digest])
-        cache.forget(set(pages))
-        for name, lines in runs.items():
-            if not run_paths(folder, name)[0].is_file():
-                write_run(folder, name, [sorted(set(lines))])
-        merged = RunSet(folder, sorted(runs))
-        merged.count = materialize(str(folder), merged.names, "lines", pages, str(cache.path))
-        materialize(str(folder), merged.names, "triples", pages, str(cache.path))
-        cache.forget_gone()
+    merged = merged_runs(folder, runs)
     if fold:
         fold_labels(merged)
     try:

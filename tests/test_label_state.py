@@ -89,10 +89,10 @@ AFTER = {
 }
 
 
-def release(folder: Path, runs: dict[str, list[str]]) -> tuple[bytes, bytes, tuple]:
-    """What the build makes of the runs ``runs`` (one page each, its id from the run's name,
-    its result in a page cache beside ``folder``, as a build keeps them, so that the kept
-    merge is updated from the changed pages): the folded merged files and the rows."""
+def merged_runs(folder: Path, runs: dict[str, list[str]]) -> RunSet:
+    """The merge a build makes of the runs ``runs`` (one page each, its id from the run's
+    name, its result in a page cache beside ``folder``, as a build keeps them, so that the
+    kept merge is updated from the changed pages), not folded yet."""
     pages = {zlib.crc32(name.encode()): hashlib.sha256("\n".join(lines).encode()).hexdigest()
              for name, lines in runs.items()}
     with BuildCache(folder.with_name(folder.name + "-store.sqlite"), "v") as cache:
@@ -109,6 +109,13 @@ def release(folder: Path, runs: dict[str, list[str]]) -> tuple[bytes, bytes, tup
         merged.count = materialize(str(folder), merged.names, "lines", pages, str(cache.path))
         materialize(str(folder), merged.names, "triples", pages, str(cache.path))
         cache.forget_gone()
+    return merged
+
+
+def release(folder: Path, runs: dict[str, list[str]]) -> tuple[bytes, bytes, tuple]:
+    """What the build makes of the runs ``runs`` (``merged_runs``): the folded merged files
+    and the rows."""
+    merged = merged_runs(folder, runs)
     rows = fold_labels(merged)
     lines_path, triples_path = merged.merged_paths()
     out = lines_path.read_bytes(), triples_path.read_bytes(), rows

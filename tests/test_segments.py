@@ -200,10 +200,8 @@ def cached_release(lines: list[str], out: Path, cache: Path, **kwargs):
     return release(lines, out, ReleaseMeta(diff_threshold=1.0), segment_cache=cache, **kwargs)
 
 
-def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
+def rendered_counts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The triples of each segment rendered from now on (``segments.render_segment``)."""
     calls: list[int] = []
     original = segments.render_segment
 
@@ -212,6 +210,14 @@ def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
         return original(setup, segment)
 
     monkeypatch.setattr(segments, "render_segment", counting)
+    return calls
+
+
+def test_a_cached_release_renders_only_what_changed(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
+    calls = rendered_counts(monkeypatch)
     cache = tmp_path / "cache"
     lines = sorted(set(case_lines("third_place") + tricky_lines()))
     cached_release(lines, tmp_path / "one", cache)
@@ -455,14 +461,7 @@ def test_other_code_renders_every_segment_again(tmp_path: Path,
     from tierslieux.model import code
 
     monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 2)
-    calls: list[int] = []
-    original = segments.render_segment
-
-    def counting(setup, segment):
-        calls.append(segment.count)
-        return original(setup, segment)
-
-    monkeypatch.setattr(segments, "render_segment", counting)
+    calls = rendered_counts(monkeypatch)
     cache = tmp_path / "cache"
     lines = sorted(set(case_lines("third_place") + tricky_lines()))
     cached_release(lines, tmp_path / "one", cache)
