@@ -286,3 +286,36 @@ def test_a_cut_over_mapped_files_gives_their_pages_back(tmp_path: Path,
         assert all(start % mmap.PAGESIZE == 0 and end > start for start, end in given)
         if previous is not None:
             assert any(isinstance(segment, Span) for segment in cut)
+
+
+@pytest.mark.parametrize("stack", [False, True])
+def test_the_mapped_files_are_closed_by_the_stack_given(tmp_path: Path, stack: bool) -> None:
+    """``release_segments`` over a build's merged files: given an ExitStack, its mapped files
+    stay open once the cut is read whole (a kept segment found damaged in the cache is then
+    read from its range, segwrite.py) and close with the stack; without one, at the cut's end."""
+    from contextlib import ExitStack
+
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    text, keys = keptcut.memory_buffers(lines, triple_order(lines))
+    paths = (tmp_path / "merged.lines", tmp_path / "merged.triples")
+    paths[0].write_bytes(text)
+    paths[1].write_bytes(keys)
+
+    class Merged:  # what a build's RunSet gives: where its merged files are
+        def merged_paths(self):
+            return paths
+
+    cache = tmp_path / "cache"
+    list(keptcut.release_segments(Merged(), None, cache))  # the cut kept in the cache
+    with ExitStack() as files:
+        cut = list(keptcut.release_segments(Merged(), None, cache, files if stack else None))
+        spans = [segment for segment in cut if isinstance(segment, Span)]
+        assert len(spans) == len(cut) > 4  # all recognised
+        if stack:
+            assert by_stream([keptcut.whole(s) for s in spans]) == reference(
+                lines, segcut.SEGMENT_SUBJECTS)
+        else:
+            with pytest.raises(ValueError):
+                keptcut.whole(spans[0])
+    with pytest.raises(ValueError):  # closed with the stack
+        keptcut.whole(spans[0])

@@ -139,3 +139,86 @@ def test_a_damaged_cache_entry_met_ahead_is_rendered_again(tmp_path: Path,
     (damaged[0] / "turtle").write_bytes(b"<a> <b> <c> .\n")
     cached_release(lines, tmp_path / "two", cache)
     assert dumps(tmp_path / "two") == whole_files(lines)
+
+
+def test_only_the_heavy_results_count_in_the_bound() -> None:
+    """The cut runs ahead through the segments the cache holds (light: a range of the mapped
+    file) and stops only when ``depth`` whole ones wait for the writer."""
+    source = Source(1000)
+    with ReadAhead(iter(source), lambda n: n, 2, heavy=lambda n: n % 10 == 0) as ahead:
+        for _ in range(200):  # the producer blocks on the third heavy result, 20
+            if source.read >= 21:
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.05)
+        assert source.read == 21
+        assert next(ahead) == 0
+        for _ in range(200):
+            if source.read >= 31:
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.05)
+        assert source.read == 31  # one slot given back: up to the next heavy one, 30
+        assert list(ahead) == list(range(1, 1000))
+    assert source.closed and no_reader_left()
+
+
+def test_the_segments_to_render_reach_the_pool_before_the_cached_ones_before_them_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild whose changed segment comes last: it is sent to the pool as soon as the cut
+    has found it, while the cached entries before it are still being read (slowly, here), not
+    once they are all written; the files are the same bytes."""
+    import json
+    import time
+
+    from tierslieux.exports import segwrite
+    from tierslieux.exports.jsonld import Context
+    from tierslieux.exports.segcache import SegmentCache
+    from tierslieux.exports.writers import WriterInput
+    from tierslieux.model.lines import triple_order
+    from tierslieux.model.rdf import CORE_PREFIXES
+    from tierslieux.workers import shared_pool
+    from test_exports import RESOURCES
+
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 1)
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    last = max(line.split(">")[0][1:] for line in lines) + "~"
+    more = sorted(lines + [f'<{last}> <{TL}name> "last" .'])
+    context = Context.from_document(json.loads((RESOURCES / "context.jsonld").read_text()))
+    cache = tmp_path / "cache"
+    reads: list[str] = []
+    submits: list[int] = []
+
+    class Recording:  # the pool, recording how many entries were read at each batch sent
+        def __init__(self, pool):
+            self.pool = pool
+
+        def submit(self, fn, *args):
+            submits.append(len(reads))
+            return self.pool.submit(fn, *args)
+
+    def write(release_lines: list[str], name: str) -> segwrite.SegmentsPass:
+        staging = tmp_path / name
+        staging.mkdir()
+        job = WriterInput(release_lines, triple_order(release_lines), staging,
+                          tmp_path / "none", BASE, {**CORE_PREFIXES, **context.prefixes},
+                          context, (), "Movilab")
+        with shared_pool(1, job) as pool:
+            done = segwrite.write_segments(job, Recording(pool), cache, 1)
+        assert dumps(staging) == whole_files(release_lines)
+        return done
+
+    first = write(lines, "one")
+    assert first.rendered == first.segments > 40
+    original = SegmentCache.get
+
+    def slow(self, stream, digest):
+        time.sleep(0.01)
+        reads.append(digest)
+        return original(self, stream, digest)
+
+    monkeypatch.setattr(SegmentCache, "get", slow)
+    submits.clear()
+    second = write(more, "two")
+    assert 0 < second.rendered <= 4 and second.reused == len(reads) > 40
+    assert submits and max(submits) < len(reads) / 2

@@ -19,7 +19,7 @@ from test_build_cache import different_files, edit, extra_page, store  # noqa: F
 from test_exports import RESOURCES, case_lines, release
 
 from tierslieux.errors import ValidationError
-from tierslieux.exports import segcut, segments
+from tierslieux.exports import segcut, segments, segwrite
 from tierslieux.exports.catalog import graph_stats
 from tierslieux.exports.jsonld import Context, write_jsonld
 from tierslieux.exports.release import ReleaseMeta
@@ -373,6 +373,30 @@ def test_an_incremental_build_is_a_full_build_byte_for_byte(
     assert different_files(tmp_path / "out", tmp_path / "full") == []
 
 
+
+def test_a_rebuild_renders_a_damaged_entry_from_the_merged_files(
+        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A cached segment the cut recognised (a range of the mapped merged files) whose entry is
+    found damaged when read: rendered from its range, the files those of a full build."""
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 8)
+    options = BuildOptions(workers=1)
+    build(store, tmp_path / "out", options)
+    segment_dir = Path(str(store) + ".buildcache.segments.d")
+    entries = sorted(p for p in segment_dir.iterdir() if (p / "turtle").is_file())
+    assert len(entries) > 4
+    damaged = entries[len(entries) // 2]
+    (damaged / "turtle").write_bytes(b"<a> <b> <c> .\n")
+    edit(store, "Page 3")
+    shutil.copytree(tmp_path / "out", tmp_path / "full")
+    with caplog.at_level(logging.WARNING):
+        build(store, tmp_path / "out", options)
+    assert any("is damaged" in r.getMessage() and damaged.name in r.getMessage()
+               for r in caplog.records)
+    build(store, tmp_path / "full", BuildOptions(workers=1, cache=False))
+    assert different_files(tmp_path / "out", tmp_path / "full") == []
+
+
 def _occupy(job, pids: str, main: int) -> None:
     """Keep a worker busy until the main process has rendered a segment (at most a minute)."""
     import time
@@ -413,7 +437,7 @@ def test_segments_queued_behind_busy_workers_are_rendered_by_the_main_process(
     with shared_pool(2, job) as pool:
         pids.write_text("")
         busy = [pool.submit(_occupy, str(pids), os.getpid()) for _ in range(2)]
-        done = segments.write_segments(job, pool, None, 2)
+        done = segwrite.write_segments(job, pool, None, 2)
         for future in busy:
             future.result()
     assert done.rendered == done.segments > 20

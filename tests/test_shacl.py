@@ -104,3 +104,38 @@ def test_a_checker_that_has_checked_pickles_and_checks_the_same(
         found.extend(result.path for result in results[0])
     assert str(TL.postalCode) in found   # the broken case's violation, from the copy too
     assert str(TL.postalCode) in [v.path for v in before.violations]
+
+
+_LITERALS = [
+    ("0", "integer"), ("1", "integer"), ("-3", "integer"), ("07", "integer"), ("6", "integer"),
+    ("abc", "integer"), ("1.5", "decimal"), ("1.0", "decimal"), ("2", "int"),
+    ("1e3", "double"), ("NaN", "double"), ("1.5", "float"), ("true", "boolean"),
+    ("2024-01-31", "date"), ("2024-02-01", "date"), ("2024-13-01", "date"),
+    ("2024-01-31T10:00:00", "dateTime"), ("2024-01-31T10:00:00Z", "dateTime"),
+    ("2024-01-31T09:00:00-01:00", "dateTime"), ("10:00:00", "time"), ("09:30:00", "time"),
+    ("abc", "string"), ("abd", "string"), ("", "string"), ("P1D", "duration"),
+]
+
+
+def test_compare_literal_is_pyshacls() -> None:
+    """The copy of pyshacl's literal comparison (range constraints) gives its answers, or
+    raises where it raises, on pairs of literals of the datatypes a wiki's values take."""
+    from pyshacl.rdfutil.compare import compare_literal as pyshacl_compare
+    from rdflib import XSD, Literal
+
+    from tierslieux.validation.shapes import compare_literal
+
+    literals = [Literal(text, datatype=XSD[kind]) for text, kind in _LITERALS] \
+        + [Literal("abc"), Literal("abc", lang="fr")]
+    answers = set()
+    for first in literals:
+        for second in literals:
+            outcomes = []
+            for compare in (compare_literal, pyshacl_compare):
+                try:
+                    outcomes.append(compare(first, second))
+                except Exception as exc:  # noqa: BLE001 - the same error is the same answer
+                    outcomes.append(type(exc).__name__)
+            assert outcomes[0] == outcomes[1], (first, second)
+            answers.add(outcomes[0])
+    assert {-1, 0, 1, "TypeError"} <= answers

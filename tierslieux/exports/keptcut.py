@@ -42,6 +42,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import zip_longest
@@ -126,7 +127,7 @@ def _checksum(body: Any) -> str:
 class Span:
     """A segment recognised by its bytes: its digest is known, its lines, triples and count
     are read from the buffer only when asked (while the buffer is open: ``release_segments``
-    closes a mapped file once the cut is read whole)."""
+    closes a mapped file when its ``stack`` is closed, or once the cut is read whole)."""
 
     kind: str
     digest: str
@@ -332,21 +333,25 @@ def memory_buffers(lines: Sequence[str], ordered: Sequence[Triple]) -> tuple[byt
             "".join(f"<{s}\x01<{p}\x01{o} .\n" for s, p, o in ordered).encode("utf-8"))
 
 
-def release_segments(lines: Any, ordered: Any, cache_folder: Path | None
-                     ) -> Iterator[Segment | Span]:
+def release_segments(lines: Any, ordered: Any, cache_folder: Path | None,
+                     stack: ExitStack | None = None) -> Iterator[Segment | Span]:
     """The segments of a release (``WriterInput.lines`` and ``.ordered``): cut from the bytes
     of its merged files when it has them, from its lists when it is held in memory, with the
-    kept cut of ``cache_folder`` (kept again once read whole); else by ``segcut.cut``."""
+    kept cut of ``cache_folder`` (kept again once read whole); else by ``segcut.cut``. The
+    mapped files are closed by ``stack`` when given (a ``Span`` can be read until then), else
+    once the cut is read whole."""
     paths = lines.merged_paths() if hasattr(lines, "merged_paths") else None
     if paths is not None and all(path.is_file() for path in paths):
-        with open(paths[0], "rb") as line_file, open(paths[1], "rb") as triple_file:
-            buffers = [_map(line_file), _map(triple_file)]
-            try:
-                yield from _kept_cut(buffers[0], buffers[1], cache_folder)
-            finally:
-                for buffer in buffers:
-                    if isinstance(buffer, mmap.mmap):
-                        buffer.close()
+        with ExitStack() as own:
+            files = stack if stack is not None else own
+            buffers = []
+            for path in paths:
+                stream = files.enter_context(open(path, "rb"))
+                buffer = _map(stream)
+                if isinstance(buffer, mmap.mmap):
+                    files.callback(buffer.close)
+                buffers.append(buffer)
+            yield from _kept_cut(buffers[0], buffers[1], cache_folder)
     elif isinstance(lines, (list, tuple)) and isinstance(ordered, (list, tuple)):
         yield from _kept_cut(*memory_buffers(lines, ordered), cache_folder)
     else:

@@ -91,7 +91,7 @@ from tierslieux.exports.quality import (
     write_quality,
 )
 from tierslieux.exports.report import release_report, sha256_file, write_sums
-from tierslieux.exports.segments import SegmentsPass, write_segments
+from tierslieux.exports.segwrite import SegmentsPass, write_segments
 from tierslieux.exports.tablepieces import Tables, TablesSetup, collect_index
 from tierslieux.exports.tables import TableSpec, dump_json, load_tables
 from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI

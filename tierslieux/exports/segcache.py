@@ -56,6 +56,10 @@ class SegmentCache:
     def _entry(self, stream: str, digest: str) -> Path:
         return self.folder / f"{digest}-{self.setup}-{stream}"
 
+    def holds(self, stream: str, digest: str) -> bool:
+        """Whether there is an entry for the segment (``get`` may still find it damaged)."""
+        return (self._entry(stream, digest) / ENTRY_FILE).is_file()
+
     def get(self, stream: str, digest: str) -> Rendered | None:
         """The entry of a segment, None when there is none or it is damaged (logged)."""
         from tierslieux.exports.segments import Rendered, stream_parts

@@ -330,7 +330,7 @@ _LOOK = object()
 
 
 class PieceFlow:
-    """The pieces of a release's subject segments, as ``segments.write_segments`` meets the
+    """The pieces of a release's subject segments, as ``segwrite.write_segments`` meets the
     segments (``meet``, in the cut's order) and takes them back rendered (``add``, in the same
     order): each piece from the cache when it still holds, else made in this process (a
     segment not rendered in the pool) or by the worker that renders the segment

@@ -109,7 +109,7 @@ class _Throughput:
 
 
 class _RemoteBatch:
-    """A batch of segments on the cluster, as ``segments.write_segments`` waits for it (the
+    """A batch of segments on the cluster, as ``segwrite.write_segments`` waits for it (the
     surface of a ``concurrent.futures.Future`` it uses; it is never taken back)."""
 
     def __init__(self, engine: DaskEngine, future: Any) -> None:

@@ -1,7 +1,7 @@
 """How a dump assembled from segments was put together, and the check that it still is.
 
-``exports.segments.write_segments`` writes each RDF dump as its head, the parts of every segment (each
-parsed back when it was rendered) and its tail, hashing them as they are written; the
+``exports.segwrite.write_segments`` writes each RDF dump as its head, the parts of every segment
+(each parsed back when it was rendered) and its tail, hashing them as they are written; the
 ``Manifest`` it returns is what ``validation.release.check_rdf_files`` then checks instead of
 parsing the whole files again: each file is read once, and every part, and the whole file,
 must have the SHA-256 computed from the bytes that were parsed back.
