@@ -401,6 +401,7 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
     # the tables' index, before the pool forks: its workers make the pieces (tablepieces.py)
     job = replace(job, tables=TablesSetup(tuple(job.specs), job.sitename,
                                           collect_index(job.lines, job.specs)))
+    job.tables.digest  # noqa: B018 - with the concepts' labels, inherited by the workers
     with writer_pool(job, len(job.lines), workers) as pool:
         names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
         segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,

@@ -333,10 +333,10 @@ def concept_labels() -> dict[str, str]:
     from rdflib import Literal
     from rdflib.namespace import SKOS
 
-    from tierslieux.ontology import load_ontology
+    from tierslieux.ontology import ontology_graph
 
     labels: dict[str, str] = {}
-    for concept, label in sorted(load_ontology().subject_objects(SKOS.prefLabel)):
+    for concept, label in sorted(ontology_graph().subject_objects(SKOS.prefLabel)):
         if isinstance(label, Literal) and (label.language or "").lower() == "fr":
             labels.setdefault(str(concept), str(label))
     return labels

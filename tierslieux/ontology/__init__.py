@@ -86,6 +86,14 @@ def load_ontology() -> Graph:
     return bind_prefixes(Graph().parse(data=_ontology_nt(), format="nt"))
 
 
+@lru_cache(maxsize=1)
+def ontology_graph() -> Graph:
+    """The ontology, one graph for the whole process, *to read only* (``load_ontology`` gives
+    a graph of one's own): a build reads it in four places, and rdflib takes a tenth of a second
+    to parse it each time; the workers forked after the first call inherit it."""
+    return load_ontology()
+
+
 def load_shapes() -> Graph:
     return bind_prefixes(Graph().parse(data=read_text(SHAPES_FILE), format="turtle"))
 

@@ -18,7 +18,7 @@ import yaml
 from rdflib import Graph, URIRef
 
 from tierslieux.errors import MappingError
-from tierslieux.ontology import MAPPING_FILE, load_ontology, read_text
+from tierslieux.ontology import MAPPING_FILE, ontology_graph, read_text
 from tierslieux.model import yamltext
 from tierslieux.model.clean import CLEANERS, fold
 from tierslieux.ontology.reader import Reader as _Reader
@@ -226,7 +226,7 @@ def parse_mapping(text: str, source: str = MAPPING_FILE, ontology: Graph | None 
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise MappingError(f"{source}: {where}: not valid YAML ({problem})") from None
     properties, labels, classes = ontology_facts(ontology if ontology is not None
-                                                  else load_ontology())
+                                                  else ontology_graph())
     r = _Reader(source, properties, labels)
     tree = r.mapping(tree, "(top)", allowed=TOP_KEYS, required=("entities",))
     if tree.get("version", 1) != 1:

@@ -355,17 +355,17 @@ def compile_property(prop: PropertyShape) -> Callable[..., None]:
 @lru_cache(maxsize=1)
 def default_checker() -> ShapeChecker:
     """The bundled shapes and ontology, compiled (raises Unsupported if they cannot be)."""
-    from tierslieux.ontology import load_ontology, load_shapes
+    from tierslieux.ontology import load_shapes, ontology_graph
 
-    return ShapeChecker(load_shapes(), load_ontology())
+    return ShapeChecker(load_shapes(), ontology_graph())
 
 
 @lru_cache(maxsize=1)
 def ontology_lines() -> tuple[str, ...]:
     """The ontology as sorted N-Triples lines: the data graph pyshacl validates holds it."""
-    from tierslieux.ontology import load_ontology
+    from tierslieux.ontology import ontology_graph
 
-    return graph_lines(load_ontology())
+    return graph_lines(ontology_graph())
 
 
 #: what moved to shacl_stream.py (the validation of a whole release), still importable from here
