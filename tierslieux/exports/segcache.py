@@ -142,8 +142,10 @@ class SegmentCache:
         tmp.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
         os.replace(tmp, current)
         removed = 0
-        for path in self.folder.iterdir():
-            if path.is_dir() and path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-                removed += 1
+        with os.scandir(self.folder) as entries:  # (the kind of each entry without a stat)
+            gone = [entry.path for entry in entries
+                    if entry.is_dir(follow_symlinks=False) and entry.name not in keep]
+        for path in gone:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
         return removed
