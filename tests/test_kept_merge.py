@@ -493,3 +493,28 @@ def test_kept_property_types_follow_the_property_pages(tmp_path: Path) -> None:
     (tmp_path / "store.sqlite.buildcache.smwtypes.json").write_text("{broken")
     with Store(path) as store:
         assert kept(store) == changed and len(calls) == 3
+
+
+def test_a_merge_of_more_runs_than_the_soft_limit_of_open_files(tmp_path: Path) -> None:
+    """A merge opens every run at once (a wiki of 130,000 pages: a thousand runs), and raises
+    the soft limit of open files of the process it runs in: a worker forked before the merge,
+    here a process whose soft limit is 64, merges 150 runs."""
+    import subprocess
+    import sys
+
+    names = [f"r{n:03d}" for n in range(150)]
+    for n, name in enumerate(names):
+        write_run(tmp_path, name, [[line(n), line(n + 1)]])
+    script = (
+        "import resource, sys\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))\n"
+        "from tierslieux.pipeline.runs import materialize\n"
+        "names = sys.argv[2].split(',')\n"
+        "print(*(materialize(sys.argv[1], names, order) for order in ('lines', 'triples')))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), ",".join(names)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["151", "151"]
+    assert (keptmerge.kept_paths(tmp_path, "lines")[0].read_bytes()
+            == full(tmp_path, names, "lines"))

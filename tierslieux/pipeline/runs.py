@@ -197,6 +197,7 @@ def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None,
     from 256 runs on). With ``multi``, it gets the number of runs of each line held by more
     than one (``keptmerge.py``)."""
     size = block or max(1 << 16, min(1 << 20, (16 << 20) // max(1, len(paths))))
+    enough_open_files(len(paths) + 64)
     files = [io.BufferedReader(gzip.GzipFile(p, "rb"), _BUFFER) for p in paths]
     tmp = keep.with_name(f".{keep.name}.{os.getpid()}.{id(files)}.tmp")
     count = 0
@@ -243,6 +244,21 @@ def _merge_bytes(paths: Sequence[Path], keep: Path, block: int | None = None,
     return count
 
 
+def enough_open_files(needed: int) -> None:
+    """Raise this process's soft limit of open files towards ``needed`` (a wiki of 130,000
+    pages has over a thousand runs, the usual soft limit), as far as the hard limit allows.
+    Called by the merges, which open every run at once, in the process that merges (a worker
+    forked before the merge does not get a limit its parent raises then)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
 def _open(path: Path) -> TextIO:
     if path.name.endswith(".gz"):
         return io.TextIOWrapper(io.BufferedReader(gzip.GzipFile(path, "rb"), _BUFFER),
@@ -272,6 +288,7 @@ def _merge(paths: Sequence[Path], keep: Path | None = None) -> Iterator[str]:
 
     With ``keep``, a complete pass also writes them to that file (see ``materialize``).
     """
+    enough_open_files(len(paths) + 64)
     files = [_open(p) for p in paths]
     out = None
     if keep is not None:

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 from importlib.resources import as_file, files
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
+from typing import Any, TypeVar
 
 from tierslieux.config import (
     DEFAULT_ATTRIBUTION,
@@ -96,6 +96,7 @@ from tierslieux.runner.engine import Engine, open_engine
 
 
 log = logging.getLogger("tierslieux.build")
+T = TypeVar("T")
 #: from this many triples on, the build says what it is doing after the pages (the release
 #: phase of a big wiki takes minutes)
 TELL_FROM = 100_000
@@ -297,8 +298,9 @@ def _finish(pool: Engine, cache: BuildCache, plan: _Plan, options: BuildOptions,
     if not keptmerge.updatable(cache.run_dir):
         _runs(pool, cache, runs)  # else only a whole merge needs them: _merge writes them then
     clock.mark("runs")
-    collected = _collect(cache, plan)
-    release = _merge(pool, cache, runs, {pid: digest for pid, _, digest in listing})
+    # the pages' issues read while the workers merge
+    release, collected = _merge(pool, cache, runs, {pid: digest for pid, _, digest in listing},
+                                meanwhile=lambda: _collect(cache, plan))
     stack.callback(release.forget_merged)
     cache.forget_gone()  # the kept merge is that of the results the cache holds
     # one rdfs:label per entity and language across pages (pipeline/labels.py)
@@ -400,18 +402,19 @@ def _collect(cache: BuildCache, plan: _Plan) -> _Collected:
 
 
 def _merge(pool: Engine, cache: BuildCache, runs: list[tuple[str, list[int]]],
-           pages: dict[int, str]) -> RunSet:
+           pages: dict[int, str], meanwhile: Callable[[], T]) -> tuple[RunSet, T]:
     """Phase "merge": the exports read the release about six times: merge the runs once per
     order, both orders at the same time, into the files the later passes read. The merges are
     made from the last build's and the changed pages (``pages``: the page results of the
     runs) when they can; one that has to merge every run while some are not written (``_runs``
-    did not write them: the kept merge looked usable) is done again once they are."""
+    did not write them: the kept merge looked usable) is done again once they are.
+    ``meanwhile()`` is called once the merges are in the pool; its result is returned too."""
     names = [name for name, _ in runs]
-    _enough_open_files(len(names) + 64)  # a merge opens every run at once
     release = RunSet(cache.run_dir, names)
     args = (str(cache.run_dir), names)
     merges = {order: pool.submit(tasks.materialize_run, *args, order, pages, str(cache.path))
               for order in ("lines", "triples")}
+    beside = meanwhile()
     counts = {}
     for order, future in merges.items():
         try:
@@ -425,7 +428,7 @@ def _merge(pool: Engine, cache: BuildCache, runs: list[tuple[str, list[int]]],
                  for order, count in counts.items() if count is None}
         counts.update((order, future.result()) for order, future in again.items())
     release.count = counts["lines"]
-    return release
+    return release, beside
 
 
 @dataclass(frozen=True)
@@ -485,16 +488,3 @@ def _release(release: RunSet, out_dir: Path, plan: _Plan, options: BuildOptions,
                            segment_renderer=renderer)
     return _Published(result, len(published), issues)
 
-
-def _enough_open_files(needed: int) -> None:
-    """Raise this process's soft limit of open files towards ``needed`` (a wiki of 130,000
-    pages has over a thousand runs, the usual soft limit), as far as the hard limit allows."""
-    try:
-        import resource
-    except ImportError:  # not POSIX
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        if target > soft:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
