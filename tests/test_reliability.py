@@ -404,3 +404,28 @@ def test_a_long_name_gets_a_short_distinct_slug():
     long_a, long_b = "arles " * 100 + "a", "arles " * 100 + "b"
     assert len(slugify(long_a)) <= SLUG_LIMIT and slugify(long_a) != slugify(long_b)
     assert slugify("Agglomération & EPCI") == "agglomeration-epci"  # short ones unchanged
+
+
+def test_the_files_flushed_ahead_are_each_fsynced_and_a_failure_is_raised(tmp_path, monkeypatch):
+    """``publish.Flush`` (the dumps flushed to disk while the release is checked): every file
+    is fsynced, in a thread; a file it cannot flush makes ``wait`` raise."""
+    import os
+    import threading
+
+    from tierslieux.exports import publish
+
+    files = [tmp_path / f"f{n}" for n in range(3)]
+    for path in files:
+        path.write_bytes(b"x" * 1000)
+    synced: list[tuple[str, str]] = []
+    real = os.fsync
+
+    def recording(fd):
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), threading.current_thread().name))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    publish.Flush(files).wait()
+    assert synced == [(str(path), "flush") for path in files]
+    with pytest.raises(FileNotFoundError):
+        publish.Flush([files[0], tmp_path / "gone", files[1]]).wait()

@@ -32,6 +32,8 @@ import os
 import re
 import secrets
 import shutil
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from tierslieux.errors import PublishError
@@ -137,12 +139,40 @@ def remove_tree(folder: Path) -> None:
 def fsync_tree(folder: Path) -> None:
     """Flush every file of a folder, then the folder, to disk."""
     for path in sorted(folder.iterdir()):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
     _fsync_dir(folder)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Flush:
+    """Files flushed to disk in a thread while the caller goes on (``fsync`` lets other
+    threads run): the dumps, written first, are on disk by the time ``fsync_tree`` comes to
+    them. ``wait()`` raises what a flush raised."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(list(paths),), name="flush",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, paths: list[Path]) -> None:
+        try:
+            for path in paths:
+                _fsync(path)
+        except OSError as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def publish(staging: Path, out_dir: Path) -> Path | None:

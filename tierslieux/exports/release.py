@@ -50,18 +50,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tierslieux.config import (
-    DEFAULT_ATTRIBUTION,
-    DEFAULT_DIFF_THRESHOLD,
-    DEFAULT_LICENCE,
-    DEFAULT_LICENCE_NAME,
-)
 from tierslieux.errors import PublishError, TierslieuxError, ValidationError
 from tierslieux.exports import mediation
 from tierslieux.exports import publish as pub
 from tierslieux.exports.catalog import (
     CatalogInfo,
-    CatalogSettings,
     GraphStats,
     catalog_triples,
     default_publication_url,
@@ -81,6 +74,7 @@ from tierslieux.exports.diff import (
 from tierslieux.exports.jsonld import Context
 from tierslieux.model.lines import canonical_lines, triple_order
 from tierslieux.exports.package import CSVW_FILE, csvw_metadata, datapackage
+from tierslieux.exports.releasemeta import LICENCE_IDS, ReleaseMeta, ReleaseResult
 from tierslieux.exports.quality import (
     QUALITY_FILE,
     TITLE_EN as QUALITY_TITLE_EN,
@@ -94,7 +88,7 @@ from tierslieux.exports.report import release_report, sha256_file, write_sums
 from tierslieux.exports.segwrite import SegmentsPass, write_segments
 from tierslieux.exports.tablepieces import Tables, TablesSetup, collect_index
 from tierslieux.exports.tables import TableSpec, dump_json, load_tables
-from tierslieux.model.rdf import CORE_PREFIXES, DEFAULT_BASE_IRI
+from tierslieux.model.rdf import CORE_PREFIXES
 from tierslieux.exports.writers import (
     FORMATS,
     DiffPass,
@@ -103,7 +97,6 @@ from tierslieux.exports.writers import (
     write_format,
     writer_pool,
 )
-from tierslieux.model.records import Issue, RunCounts, SiteInfo
 from tierslieux.site import LandingInfo, SiteSummary, load_vocabulary, paths, write_landing
 from tierslieux.site.record import keep_site_record
 from tierslieux.exports.gate import Clock as _Clock
@@ -115,111 +108,7 @@ if TYPE_CHECKING:  # importlib.resources.abc is 3.11+, importlib.abc works on 3.
 
 log = logging.getLogger(__name__)
 
-CC_BY_SA_4 = DEFAULT_LICENCE
-#: Open Definition / SPDX identifiers of licences datapackage.json can name
-LICENCE_IDS = {
-    CC_BY_SA_4: "CC-BY-SA-4.0",
-    "https://creativecommons.org/licenses/by/4.0/": "CC-BY-4.0",
-    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0-1.0",
-    "https://www.etalab.gouv.fr/licence-ouverte-open-licence/": "etalab-2.0",
-    "https://opendatacommons.org/licenses/odbl/1-0/": "ODbL-1.0",
-}
 RESOURCE_FILES = ("ontology.ttl", "shapes.ttl", "context.jsonld")
-
-
-@dataclass(frozen=True)
-class ReleaseMeta:
-    """Everything a release says besides its triples."""
-
-    #: root of the data IRIs (void:uriSpace); catalogue nodes are minted under it
-    base_iri: str = DEFAULT_BASE_IRI
-    #: where the files will be served from; "" puts the catalogue's download addresses under
-    #: ``{base_iri}release/`` (catalog.default_publication_url) and logs a warning
-    publication_url: str = ""
-    licence_iri: str = CC_BY_SA_4
-    licence_name: str = DEFAULT_LICENCE_NAME
-    attribution: str = DEFAULT_ATTRIBUTION
-    publisher_name: str = "Movilab"
-    site: SiteInfo | None = None
-    title_fr: str = "Tiers-lieux et collectivités : les données ouvertes de Movilab"
-    title_en: str = "Third places and local governments: Movilab open data"
-    description_fr: str = (
-        "Les pages du wiki Movilab (tiers-lieux, collectivités, réseaux, documentation) en "
-        "données liées : leurs sections, listes et fiches, avec la provenance de chaque "
-        "révision. Graphe RDF (Turtle, N-Triples, JSON-LD) et tables CSV."
-    )
-    description_en: str = (
-        "The pages of the Movilab wiki (third places, local governments, networks, "
-        "documentation) as linked data: their sections, lists and records, with the provenance "
-        "of every revision. RDF graph (Turtle, N-Triples, JSON-LD) and CSV tables."
-    )
-    keywords: tuple[str, ...] = ("tiers-lieux", "collectivités", "Movilab", "wiki", "données liées")
-    #: newest revision timestamp (xsd:dateTime) -> dcterms:issued / modified;
-    #: "" takes the newest dcterms:modified of the data
-    newest_revision: str = ""
-    #: the run's start and end (ISO 8601), for report.json only
-    started: str = ""
-    finished: str = ""
-    #: harvest / build counts, for report.json; their pages_deleted also excuses a drop of
-    #: the triple count (see write_release)
-    counts: RunCounts = RunCounts()
-    issues: tuple[Issue, ...] = ()
-    #: issues of severity "info" left out of ``issues`` (counted in report.json only: a big
-    #: wiki has hundreds of thousands of them)
-    info_issues: int = 0
-    #: largest share of triples a release may lose unexplained (0.10 = 10 %)
-    diff_threshold: float = DEFAULT_DIFF_THRESHOLD
-    force: bool = False
-    #: contact point, update frequency, publisher type, checksum datatype of catalog.ttl
-    catalog: CatalogSettings = CatalogSettings()
-    #: write the Linked Data site (``site/`` and ``index.html``); False leaves both out
-    linked_data_site: bool = True
-
-    @property
-    def sitename(self) -> str:
-        return self.site.sitename if self.site else "Movilab"
-
-    @property
-    def source_url(self) -> str:
-        """The wiki's address (the article path without its ``$1``)."""
-        if self.site and self.site.article_path:
-            return self.site.article_path.replace("$1", "")
-        return ""
-
-    @property
-    def download_base(self) -> str:
-        url = self.publication_url
-        return url if not url or url.endswith("/") else url + "/"
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    """A published release."""
-
-    out_dir: Path
-    #: where the replaced release was kept, None for a first release
-    previous_dir: Path | None
-    files: tuple[str, ...]
-    triples: int
-    entities: int
-    diff: ReleaseDiff
-    #: table name -> rows
-    tables: tuple[tuple[str, int], ...]
-    warnings: tuple[str, ...]
-    validators: tuple[str, ...]
-    #: rows of quality.csv (values of the wiki rejected or corrected)
-    quality_rows: int = 0
-    #: (step, seconds) of the release: "write", "validate: <validator>", "publish"...
-    timings: tuple[tuple[str, float], ...] = ()
-    #: the segment cache to prune once published, and the dump's record to keep in it
-    #: (always None in the result returned)
-    segment_cache: Any = None
-    dump_record: Any = None
-    #: the cache of the tables' pieces to prune once published (always None in the result)
-    piece_cache: Any = None
-    #: the record of the site written (its file in the segment cache), to keep once
-    #: published (always None in the result returned)
-    site_record: Path | None = None
 
 
 def write_release(triples: Iterable[str], out_dir: str | Path, meta: ReleaseMeta | None = None,
@@ -293,6 +182,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
                       {**CORE_PREFIXES, **context.prefixes}, context, load_tables(tables_file),
                       meta.sitename, cache_folder=segment_cache)
     written = _write_formats(job, meta, workers, segment_cache, segment_renderer)
+    flush = pub.Flush(path for path in sorted(staging.iterdir()) if path.is_file())
     clock.lap("write")
     log.debug("segments: %d, %d rendered, %d from the cache", written.segments.segments,
               written.segments.rendered, written.segments.reused)
@@ -327,6 +217,7 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     if site is not None:  # hashed as they were written
         known.update((f"{paths.SITE_DIR}/{name}", sha) for name, sha in site.sums.items())
     write_sums(staging, known)
+    flush.wait()
     clock.lap("report and checksums")
     return ReleaseResult(
         out_dir=out_dir, previous_dir=None,
