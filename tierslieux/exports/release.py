@@ -192,7 +192,8 @@ def _stage(triples: Iterable[str], out_dir: Path, staging: Path, meta: ReleaseMe
     for name, data in copies.items():
         (staging / name).write_bytes(data)
     keep_unchanged_diff(written.diff, out_dir, staging)
-    digests = written.segments.manifest.digests()  # hashed while written
+    digests = written.segments.manifest.digests()  # hashed while written, as the tables
+    digests.update(written.tables.sums)
     quality = _write_package(job, written.tables, meta, digests)
     _write_catalog(job, written, meta, digests)
     if written.site is not None:

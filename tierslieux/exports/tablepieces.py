@@ -38,7 +38,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -266,6 +266,8 @@ class Tables:
 
     summaries: tuple[TableSummary, ...]
     national: mediation.NationalTable
+    #: file name -> (size, SHA-256) of each table, taken as it was written
+    sums: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class TableAssembly:
@@ -278,10 +280,11 @@ class TableAssembly:
         #: each file's SHA-256 and its pieces' row checks (validation/tablerows.py)
         self.digests = []
         self.checks: list[list[tablerows.RowsCheck]] = [[] for _ in setup.specs]
+        self.sizes: list[int] = []
         for spec in setup.specs:
-            out = open(staging / spec.file, "w", encoding="utf-8", newline="")
-            self.outs.append(out)
+            self.outs.append(open(staging / spec.file, "wb"))
             self.digests.append(hashlib.sha256())
+            self.sizes.append(0)
             self._write(len(self.outs) - 1, csv_block(spec, [], header=True))
         self.rows = [0] * len(setup.specs)
         self.neutralised = [0] * len(setup.specs)
@@ -289,8 +292,10 @@ class TableAssembly:
         self.kept: dict[str, list[tuple[str, ...]]] = {}
 
     def _write(self, number: int, text: str) -> None:
-        self.outs[number].write(text)
-        self.digests[number].update(text.encode("utf-8"))
+        data = text.encode("utf-8")
+        self.outs[number].write(data)
+        self.digests[number].update(data)
+        self.sizes[number] += len(data)
 
     def add(self, piece: TablePiece) -> None:
         for number in range(len(self.outs)):
@@ -319,7 +324,9 @@ class TableAssembly:
                  for spec in self.setup.specs if (columns := mediation.kept_columns(spec))]
         national = mediation.national_table(named)
         mediation.write_national(national, self.staging)
-        return Tables(summaries, national)
+        sums = {spec.file: (self.sizes[n], self.digests[n].hexdigest())
+                for n, spec in enumerate(self.setup.specs)}
+        return Tables(summaries, national, sums)
 
     def abort(self) -> None:
         for out in self.outs:

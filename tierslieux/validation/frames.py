@@ -45,7 +45,6 @@ class Manifest:
         return {f.name: (f.size, f.sha256) for f in self.files}
 
 
-
 def check_frames(folder: Path, manifest: Manifest, written: int) -> list[str]:
     """The parse-back of dumps assembled from segments: the segments' own verdicts, the
     triple count, and that each file is its head, the verified parts in order and its tail
