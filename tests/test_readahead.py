@@ -163,28 +163,58 @@ def test_only_the_heavy_results_count_in_the_bound() -> None:
     assert source.closed and no_reader_left()
 
 
-def test_the_segments_to_render_reach_the_pool_before_the_cached_ones_before_them_are_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rebuild whose changed segment comes last: it is sent to the pool as soon as the cut
-    has found it, while the cached entries before it are still being read (slowly, here), not
-    once they are all written; the files are the same bytes."""
+def write_segments(tmp_path: Path, lines: list[str], name: str, cache: Path,
+                   wrap=lambda pool: pool):
+    """``segwrite.write_segments`` of ``lines`` into ``tmp_path / name`` with the segment cache
+    ``cache``, in this process (its pool wrapped by ``wrap``); the files checked."""
     import json
-    import time
 
     from tierslieux.exports import segwrite
     from tierslieux.exports.jsonld import Context
-    from tierslieux.exports.segcache import SegmentCache
     from tierslieux.exports.writers import WriterInput
     from tierslieux.model.lines import triple_order
     from tierslieux.model.rdf import CORE_PREFIXES
     from tierslieux.workers import shared_pool
     from test_exports import RESOURCES
 
+    context = Context.from_document(json.loads((RESOURCES / "context.jsonld").read_text()))
+    staging = tmp_path / name
+    staging.mkdir()
+    job = WriterInput(lines, triple_order(lines), staging, tmp_path / "none", BASE,
+                      {**CORE_PREFIXES, **context.prefixes}, context, (), "Movilab")
+    with shared_pool(1, job) as pool:
+        done = segwrite.write_segments(job, wrap(pool), cache, 1)
+    assert dumps(staging) == whole_files(lines)
+    return done
+
+
+def slow_reads(monkeypatch: pytest.MonkeyPatch, reads: list[str], before=lambda: None) -> None:
+    """Each read of a cached entry takes 10 ms more, is recorded in ``reads`` (and calls
+    ``before`` first)."""
+    import time
+
+    from tierslieux.exports.segcache import SegmentCache
+
+    original = SegmentCache.get
+
+    def slow(self, stream, digest):
+        before()
+        time.sleep(0.01)
+        reads.append(digest)
+        return original(self, stream, digest)
+
+    monkeypatch.setattr(SegmentCache, "get", slow)
+
+
+def test_the_segments_to_render_reach_the_pool_before_the_cached_ones_before_them_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild whose changed segment comes last: it is sent to the pool as soon as the cut
+    has found it, while the cached entries before it are still being read (slowly, here), not
+    once they are all written; the files are the same bytes."""
     monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 1)
     lines = sorted(set(case_lines("third_place") + tricky_lines()))
     last = max(line.split(">")[0][1:] for line in lines) + "~"
     more = sorted(lines + [f'<{last}> <{TL}name> "last" .'])
-    context = Context.from_document(json.loads((RESOURCES / "context.jsonld").read_text()))
     cache = tmp_path / "cache"
     reads: list[str] = []
     submits: list[int] = []
@@ -197,28 +227,41 @@ def test_the_segments_to_render_reach_the_pool_before_the_cached_ones_before_the
             submits.append(len(reads))
             return self.pool.submit(fn, *args)
 
-    def write(release_lines: list[str], name: str) -> segwrite.SegmentsPass:
-        staging = tmp_path / name
-        staging.mkdir()
-        job = WriterInput(release_lines, triple_order(release_lines), staging,
-                          tmp_path / "none", BASE, {**CORE_PREFIXES, **context.prefixes},
-                          context, (), "Movilab")
-        with shared_pool(1, job) as pool:
-            done = segwrite.write_segments(job, Recording(pool), cache, 1)
-        assert dumps(staging) == whole_files(release_lines)
-        return done
-
-    first = write(lines, "one")
+    first = write_segments(tmp_path, lines, "one", cache, Recording)
     assert first.rendered == first.segments > 40
-    original = SegmentCache.get
-
-    def slow(self, stream, digest):
-        time.sleep(0.01)
-        reads.append(digest)
-        return original(self, stream, digest)
-
-    monkeypatch.setattr(SegmentCache, "get", slow)
+    slow_reads(monkeypatch, reads)
     submits.clear()
-    second = write(more, "two")
+    second = write_segments(tmp_path, more, "two", cache, Recording)
     assert 0 < second.rendered <= 4 and second.reused == len(reads) > 40
     assert submits and max(submits) < len(reads) / 2
+
+
+def test_without_a_kept_cut_the_cut_stays_a_few_segments_ahead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the last build's cut, the segments the cache holds are cut whole (their lines
+    held until written): then the cut does not run ahead of the writer by more than a few of
+    them, however slow the writer is (memory stays flat)."""
+    from tierslieux.exports import keptcut, segwrite
+
+    monkeypatch.setattr(segcut, "SEGMENT_SUBJECTS", 1)
+    lines = sorted(set(case_lines("third_place") + tricky_lines()))
+    cache = tmp_path / "cache"
+    write_segments(tmp_path, lines, "one", cache)
+    (cache / keptcut.CUT_FILE).unlink()
+    cut = [0]
+    original = readahead.keptcut.release_segments
+
+    def counting(*args, **kwargs):
+        for segment in original(*args, **kwargs):
+            assert not isinstance(segment, keptcut.Span)
+            cut[0] += 1
+            yield segment
+
+    monkeypatch.setattr(readahead.keptcut, "release_segments", counting)
+    reads: list[str] = []
+    ahead: list[int] = []
+    slow_reads(monkeypatch, reads, before=lambda: ahead.append(cut[0] - len(reads)))
+    done = write_segments(tmp_path, lines, "two", cache)
+    assert done.reused == len(reads) > 40
+    bound = readahead.DEPTH + segwrite.READ_AHEAD + 4
+    assert max(ahead) <= bound < len(reads) / 2

@@ -171,6 +171,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
 
     def take(item: _Batch | _Held) -> None:
         if isinstance(item, _Held):
+            state.whole_held -= not isinstance(item.segment, keptcut.Span)
             if item.future is None:  # not read ahead yet: read here
                 unread.remove(item)
                 segment, found, piece = read(item.segment)
@@ -220,6 +221,8 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                         submit()
                     pending.append(_Held(segment))
                     unread.append(pending[-1])
+                    # a held segment cut whole (no kept cut) holds its lines until written
+                    state.whole_held += not isinstance(segment, keptcut.Span)
                 else:
                     if flow is not None and segment.kind == SUBJECTS:
                         # its piece from the cache, else made with it (here for a cluster's)
@@ -230,7 +233,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
                         submit()
                 read_ahead(reader)
                 while pending and (state.batches > limit or state.in_flight > IN_FLIGHT_TRIPLES
-                                   or _ready(pending[0])):
+                                   or state.whole_held > READ_AHEAD or _ready(pending[0])):
                     take(pending.popleft())
                     read_ahead(reader)
             if batch:
@@ -289,6 +292,8 @@ class _Tally:
     in_flight: int = 0
     batches: int = 0
     reading: int = 0
+    #: the held segments in ``pending`` that are whole (not a range of the mapped files)
+    whole_held: int = 0
     stats: list[GraphStats] = field(default_factory=list)
     #: (stream, digest) of every segment, in order
     entries: list[tuple[str, str]] = field(default_factory=list)
