@@ -146,8 +146,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
         state.batches += 1
         batch.clear()
 
-    def steal(index: int) -> bool:  # render here a batch still queued behind other tasks
-        item = pending[index]
+    def steal(item: _Batch | _Held) -> bool:  # render here a batch queued behind other tasks
         if not isinstance(item, _Batch) or item.done is not None or not item.future.cancel():
             return False
         item.done = render_batch(job, item.segments, folder, item.wanted)
@@ -193,8 +192,7 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
             elif item.future.cancel():
                 done = render_batch(job, item.segments, folder, item.wanted)
             else:  # running or about to: render later batches here meanwhile
-                while not item.future.done() and any(
-                        steal(index) for index in range(len(pending) - 1, -1, -1)):
+                while not item.future.done() and any(map(steal, reversed(pending))):
                     pass
                 done = item.future.result()
             state.rendered += len(done)
