@@ -5,7 +5,9 @@ the cache holds, and the cached entries are read by another, a few ahead of the 
 (``READ_AHEAD``). The other segments go to the writers' pool in batches as soon as the cut has
 found them, with a bound on the batches and on the triples in flight, and are written in order
 as they come back: the main process holds a few segments. A batch still queued behind other
-tasks when the writer needs it is taken back and rendered here (``steal``).
+tasks when the writer needs it is taken back and rendered here (``steal``). Without the last
+build's cut (keptcut.py), the segments the cache holds are cut whole: the writer then stays at
+most ``READ_AHEAD`` of them behind the cut, as it holds their lines until they are written.
 
 **Files.** Each file is hashed as it is written (``_Assembly``), and described by its frame
 (``validation.frames.FileFrame``: head, tail, the SHA-256 and size of each part) for the
