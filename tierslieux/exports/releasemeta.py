@@ -1,5 +1,8 @@
-"""What a release says besides its triples (``ReleaseMeta``), and what a published one gives
-back (``ReleaseResult``): the frozen records ``release.write_release`` takes and returns."""
+"""What a release says besides its triples, and what a published one gives back.
+
+``ReleaseMeta`` and ``ReleaseResult``: the frozen records ``release.write_release`` takes and
+returns (re-exported there).
+"""
 
 from __future__ import annotations
 
