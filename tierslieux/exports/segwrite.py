@@ -173,12 +173,10 @@ def write_segments(job: Any, pool: Any, cache_folder: Path | None = None,
     def take(item: _Batch | _Held) -> None:
         if isinstance(item, _Held):
             state.whole_held -= not isinstance(item.segment, keptcut.Span)
-            if item.future is None:  # not read ahead yet: read here
-                unread.remove(item)
-                segment, found, piece = read(item.segment)
-            else:
-                segment, found, piece = item.future.result()
-                state.reading -= 1
+            # (its read is asked for by now: ``read_ahead`` runs after every segment met and
+            # every one taken, and asks in order)
+            segment, found, piece = item.future.result()
+            state.reading -= 1
             if flow is not None and segment.kind == SUBJECTS:
                 flow.meet(segment, True, piece)  # made here when the cache has none
             if found is None:  # damaged since the cut met it (logged): rendered here
