@@ -289,7 +289,8 @@ def test_both_table_checks_catch_a_broken_foreign_key(tmp_path: Path, limit: int
 def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The release's writers run side by side in forked processes above PARALLEL_TRIPLES
-    (unless --workers 1): the files are the bytes the one-process writers give."""
+    (unless --workers 1), the site in one share per worker: the files are the bytes the
+    one-process writers give."""
     import os
 
     from tierslieux.exports import writers
@@ -299,16 +300,17 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
     pids = tmp_path / "pids"
     site = writers.FORMATS["site"]
 
-    def recording(job: writers.WriterInput) -> None:
+    def recording(job: writers.WriterInput, *share: tuple[int, int]) -> None:
         with open(pids, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        return site.write(job)
+            out.write(f"{os.getpid()} {share}\n")
+        return site.write(job, *share)
 
     monkeypatch.setitem(writers.FORMATS, "site", dataclasses.replace(site, write=recording))
     monkeypatch.setattr(writers, "PARALLEL_TRIPLES", 0)
     build(store, tmp_path / "forked", BuildOptions(workers=2, cache=False))
-    assert [int(p) for p in pids.read_text().split()] != [os.getpid()]
-    assert len(pids.read_text().split()) == 1
+    calls = sorted(line.split(" ", 1) for line in pids.read_text().splitlines())
+    assert sorted(share for _, share in calls) == ["((0, 2),)", "((1, 2),)"]
+    assert str(os.getpid()) not in {pid for pid, _ in calls}
     assert different_files(tmp_path / "inline", tmp_path / "forked") == []
 
 

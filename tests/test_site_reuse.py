@@ -238,3 +238,80 @@ def test_an_entity_linked_in_part_is_rendered_into_new_files(
     assert (previous / "P4.html").stat().st_ino == before["place/P4.html"]
     assert (previous / "P4.html").stat().st_nlink == 1
     assert site_files(out) == full_build(wiki(), tmp_path / "full")
+
+
+def _recorded(path: Path) -> list[list[str]]:
+    """The lines of a site's record without the files' mtime and inode (two writes of the
+    same files differ only there): name, key, and each file's SHA-256 and size, in order."""
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [[cell for n, cell in enumerate(line.split("\t")) if n < 2 or n % 4 in (2, 3)]
+            for line in lines]
+
+
+def _site_in_shares(lines: list[str], out: Path, cache: Path, shares: int,
+                    published: Path | None = None, merged: bool = False):
+    """``write_site`` of ``lines`` in ``shares`` shares into ``out`` (one after the other, the
+    last first, as the release's workers run them side by side), joined. ``merged``: the triples are a
+    merged triple-order file, as in a build (each share reads its stretch of it), else a
+    list (each share takes the entities whose name hashes to it)."""
+    from tierslieux.exports.turtle import write_turtle
+    from tierslieux.model.lines import triple_order
+    from tierslieux.model.rdf import CORE_PREFIXES
+    from tierslieux.pipeline.runs import TripleOrder, triple_key
+    from tierslieux.site import join_site, write_site
+
+    ordered = triple_order(lines)
+    if merged:
+        keep = out.with_name(out.name + ".triples")
+        keep.write_text("".join(sorted(triple_key(line) + "\n" for line in lines)),
+                        encoding="utf-8")
+        ordered = TripleOrder([keep], keep=keep)
+    cache.mkdir(exist_ok=True)
+    # the last share first: side by side, the shares end in any order
+    parts = [write_site(ordered, out, BASE, CORE_PREFIXES, write_turtle, "Movilab",
+                        cache_folder=cache, published=published, share=(k, shares))
+             for k in reversed(range(shares))]
+    return join_site(parts[::-1], cache)
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["by-name", "by-stretch"])
+@pytest.mark.parametrize("shares", [2, 3])
+def test_a_site_written_in_shares_is_the_site_written_in_one_pass(
+        tmp_path: Path, shares: int, merged: bool) -> None:
+    """Each share writes the documents of its entities (those of its stretch of the merged
+    file, or by name) and the site's own files come with the first: the shares together write
+    the files, the checksums, the counts and the record one pass writes; a rebuild in shares
+    links what one pass links."""
+    from tierslieux.site.record import keep_site_record
+
+    # two IRIs that get one name (one percent-encoded), far apart in triple order (a share
+    # may own one and not the other): the documents are the last one's, as one pass leaves
+    between = tuple(f'<{BASE}a/M{i}> <{LABEL}> "Entre {i}"@fr .' for i in range(40))
+    lines = wiki(extra=(f'<{BASE}a/%C3%89t%C3%A9> <{LABEL}> "Encodé"@fr .',
+                        f'<{BASE}a/Été> <{LABEL}> "Écrit"@fr .', *between))
+    one = _site_in_shares(lines, tmp_path / "one", tmp_path / "cache-one", 1)
+    split = _site_in_shares(lines, tmp_path / "split", tmp_path / "cache-split", shares,
+                            merged=merged)
+    assert "Écrit" in (tmp_path / "one" / "site" / "a" / "Été.html").read_text()
+    assert site_files(tmp_path / "split") == site_files(tmp_path / "one")
+    assert split == one  # pages, places, regions, classes, kinds, files
+    assert (split.sums, split.reused, split.rendered) == (one.sums, 0, one.pages)
+    assert split.record is None and _recorded(split.record_file) == _recorded(one.record_file)
+    # the shares are not empty: each wrote some of the entities
+    names = {name.rsplit(".", 1)[0] for name in one.sums if "/" in name}
+    from tierslieux.site.shares import share_of
+    if not merged:
+        assert {share_of(name, shares) for name in names} == set(range(shares))
+
+    # published, then rebuilt in shares with one label changed: what one pass would link
+    for cache, pending in ((tmp_path / "cache-one", one), (tmp_path / "cache-split", split)):
+        keep_site_record(cache, pending.record_file)
+    changed = wiki(labels={"place/P5": "La Fabrique"})
+    again_one = _site_in_shares(changed, tmp_path / "again-one", tmp_path / "cache-one", 1,
+                                published=tmp_path / "one" / "site" / "..")
+    again = _site_in_shares(changed, tmp_path / "again", tmp_path / "cache-split", shares,
+                            published=tmp_path / "split" / "site" / "..", merged=merged)
+    assert site_files(tmp_path / "again") == site_files(tmp_path / "again-one")
+    assert (again.reused, again.rendered) == (again_one.reused, again_one.rendered)
+    assert again.rendered == 4  # P5, P4, P6 and R2 (the two places that left are not linked)
+    assert _recorded(again.record_file) == _recorded(again_one.record_file)

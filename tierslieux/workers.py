@@ -106,10 +106,13 @@ class SharedPool:
     ``fn(shared, *args)``, in this process or in a forked worker (``fn`` and ``args`` are
     pickled, ``shared`` is not)."""
 
-    def __init__(self, executor: Executor, shared: Any, inline: bool) -> None:
+    def __init__(self, executor: Executor, shared: Any, inline: bool, workers: int = 1
+                 ) -> None:
         self._executor = executor
         self._shared = shared
         self._inline = inline
+        #: the processes that run the tasks (1: this one)
+        self.workers = 1 if inline else workers
 
     def submit(self, fn: Callable, /, *args: Any) -> Future:
         if self._inline:
@@ -128,7 +131,7 @@ def shared_pool(workers: int, shared: Any) -> Iterator[SharedPool]:
         yield SharedPool(InlineExecutor(), shared, inline=True)
         return
     with process_pool(workers, shared) as pool:
-        yield SharedPool(pool, shared, inline=False)
+        yield SharedPool(pool, shared, inline=False, workers=workers)
 
 
 def terminate(pool: ProcessPoolExecutor) -> None:

@@ -296,11 +296,21 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
     job.tables.digest  # noqa: B018 - with the concepts' labels, inherited by the workers
     with writer_pool(job, len(job.lines), workers) as pool:
         names = [name for name in FORMATS if name != "site" or meta.linked_data_site]
+
+        def submit(name: str) -> list[Any]:
+            """The format's pass, or one share per worker for a format with a join (the
+            site: one pass would hold one core long after the other is done)."""
+            if FORMATS[name].join is None:
+                return [pool.submit(write_format, name)]
+            return [pool.submit(write_format, name, (k, pool.workers))
+                    for k in range(pool.workers)]
+
+        def start() -> list[Any]:
+            return [submit(name) for name in names] + ([] if previous
+                                                        else [pool.submit(write_diff)])
+
         segments = write_segments(job, pool, segment_cache, workers or os.cpu_count() or 1,
-                                  start=lambda: [pool.submit(write_format, name)
-                                                 for name in names]
-                                  + ([] if previous else [pool.submit(write_diff)]),
-                                  remote=segment_renderer)
+                                  start=start, remote=segment_renderer)
         formats = dict(zip(names, segments.started))
         stats = segments.stats
         record = DumpRecord.of_manifest(segments.manifest, dict(stats.classes))
@@ -312,7 +322,9 @@ def _write_formats(job: WriterInput, meta: ReleaseMeta, workers: int | None,
         check_drop(compared.diff, stats.triples, threshold=meta.diff_threshold,
                    deleted=meta.counts.pages_deleted,
                    pages=compared.previous_pages, force=meta.force)
-        done = {name: job_.result() for name, job_ in formats.items()}
+        done = {name: FORMATS[name].join(job, [f.result() for f in futures])
+                if FORMATS[name].join is not None else futures[0].result()
+                for name, futures in formats.items()}
     return _Written(tables=segments.tables, stats=stats, diff=compared.diff,
                     site=done.get("site"), segments=segments, record=record)
 

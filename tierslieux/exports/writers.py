@@ -24,7 +24,7 @@ from tierslieux.exports.ntriples import NTriplesGzWriter
 from tierslieux.exports.tablepieces import TablesSetup
 from tierslieux.exports.tables import TableSpec
 from tierslieux.exports.turtle import write_turtle
-from tierslieux.site import SiteSummary, write_site
+from tierslieux.site import SiteSummary, join_site, write_site
 from tierslieux.workers import shared_pool
 
 #: below this many triples a release is written in one process
@@ -61,31 +61,42 @@ class Format:
 
     name: str
     files: tuple[str, ...]
-    write: Callable[[WriterInput], Any]
+    write: Callable[..., Any]
+    #: for a format written in shares side by side (its writer then takes ``(k, n)`` after
+    #: the ``WriterInput``): the result of the whole from the shares' results, in share order
+    join: Callable[[WriterInput, Sequence[Any]], Any] | None = None
 
 
-def write_site_pages(job: WriterInput) -> SiteSummary:
+def write_site_pages(job: WriterInput, share: tuple[int, int] = (0, 1)) -> SiteSummary:
     """The ``site/`` folder: one page and three small RDF files per entity (tierslieux.site;
-    it is given the Turtle writer, so that it imports nothing of the exports). With a cache
-    folder, the documents that did not change are linked from the release in place."""
+    it is given the Turtle writer, so that it imports nothing of the exports), or the
+    ``share`` ``(k, n)`` of its entities. With a cache folder, the documents that did not
+    change are linked from the release in place."""
     return write_site(job.ordered, job.staging, job.base_iri, job.prefixes, write_turtle,
-                      job.sitename, cache_folder=job.cache_folder, published=job.out_dir)
+                      job.sitename, cache_folder=job.cache_folder, published=job.out_dir,
+                      share=share)
 
 
-#: every format of a release written in one pass of its own; the three RDF dumps and the CSV
+def join_site_pages(job: WriterInput, parts: Sequence[SiteSummary]) -> SiteSummary:
+    """The site's summary from its shares' (and its record, in the cache folder)."""
+    return join_site(parts, job.cache_folder)
+
+
+#: every format of a release written in passes of its own; the three RDF dumps and the CSV
 #: tables (named by tables.yaml, plus lieux_mediation_numerique.csv) are written from segments
 #: (segments.py, tablepieces.py).
 FORMATS: dict[str, Format] = {
     fmt.name: fmt for fmt in (
-        Format("site", (), write_site_pages),
+        Format("site", (), write_site_pages, join_site_pages),
     )
 }
 
 
-def write_format(job: WriterInput, name: str) -> Any:
+def write_format(job: WriterInput, name: str, *args: Any) -> Any:
     """Run the writer of the format ``name`` of the registry (a worker process is sent the
-    name: it inherited the registry at fork time)."""
-    return FORMATS[name].write(job)
+    name: it inherited the registry at fork time), with ``args`` (a share, ``(k, n)``, for a
+    format written in shares)."""
+    return FORMATS[name].write(job, *args)
 
 
 @dataclass(frozen=True)

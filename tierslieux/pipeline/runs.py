@@ -443,6 +443,15 @@ class TripleOrder:
             subject, predicate, rest = key.split("\x01")
             yield subject[1:], predicate[1:], rest[:-3]
 
+    def part(self, number: int, parts: int) -> Iterable[Triple] | None:
+        """The triples of the ``number``-th of ``parts`` stretches of whole subjects of the
+        merged file (``stretches.py``), re-iterable; None before it is merged."""
+        from tierslieux.pipeline.stretches import Stretch
+
+        if self.keep is None or not self.keep.is_file():
+            return None
+        return Stretch(self.keep, number, parts)
+
 
 def materialize(folder: str, names: Sequence[str], order: str,
                 pages: Mapping[int, str] | None = None, cache_path: str | None = None) -> int:

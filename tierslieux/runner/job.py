@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from tierslieux.config import Config
 from tierslieux.errors import ConfigError, MissingInputError, TierslieuxError
 from tierslieux.model.records import HarvestCounts
-from tierslieux.pipeline.harvest import HarvestReport, now_utc
+from tierslieux.pipeline.harvest_record import HarvestReport, now_utc
 from tierslieux.runner.build import BuildResult
 from tierslieux.runner.history import (
     Outcome,

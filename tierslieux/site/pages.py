@@ -7,6 +7,9 @@ RDF files of each entity (see paths.py for where they go). Nothing but the index
 memory; the files are written in subject order, and the same triples give the same bytes.
 With the record of the site in place (record.py), an entity whose page would show the same
 is not rendered: its files are linked from the published release.
+
+A big site is written in shares side by side, each making the whole index and writing the
+documents of its own entities (shares.py).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tierslieux.site.record import (
     record_entry,
 )
 from tierslieux.site.render import Renderer
+from tierslieux.site.shares import REPLACED, WRITE, share_plan
 from tierslieux.site.vocabulary import TL, Vocabulary
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -87,6 +91,8 @@ class SiteSummary:
     #: the record of the documents written, for the next build, where it was written
     #: (record.py ``pending_path``); None: no cache folder, or it could not be written
     record_file: Path | None = field(default=None, compare=False, repr=False)
+    #: a share's record of what it wrote, not written yet (``join_site`` writes it)
+    record: SiteRecord | None = field(default=None, compare=False, repr=False)
 
 
 class _Index:
@@ -173,14 +179,18 @@ def _local_label(rest: str) -> str:
 def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
                        vocabulary: Vocabulary, prefixes: Mapping[str, str],
                        write_turtle: TurtleWriter, sitename: str = "",
-                       reuse: Reuse | None = None) -> SiteSummary:
+                       reuse: Reuse | None = None, share: tuple[int, int] = (0, 1)
+                       ) -> SiteSummary:
     """Every entity's page and RDF files under ``site_dir`` (the release's ``site/``).
 
     ``triples`` is re-iterable (it is read twice), in triple order. With ``reuse``, the
     documents of an entity that the published release holds as they would be written are
     linked from it (record.py), and the record of the site written is written at
-    ``reuse.pending``.
+    ``reuse.pending``. With ``share`` ``(k, n)``, only the documents of the entities of the
+    k-th of n shares (shares.py) are written, and the summary holds the record of those
+    unwritten: ``join_site`` of the n summaries is the site's.
     """
+    shares = share[1]
     index = _Index(base)
     for subject, pairs in subject_groups(triples):
         index.add_group(subject, pairs)
@@ -191,12 +201,17 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
     files = reused = 0
     sums: dict[str, str] = {}
     record = SiteRecord(reuse.setup) if reuse is not None else None
-    for subject, pairs in subject_groups(triples):
+    second, plan = share_plan(triples, index.rests, share)
+    for subject, pairs in subject_groups(second):
         rest = index.rests.get(subject)
         if rest is None:
             continue
-        context = _page_context(subject, rest, pairs, index, shown, sitename)
         name = unquote(rest) if "%" in rest else rest
+        does = plan(subject, name)
+        if does != WRITE:
+            files += 4 if does == REPLACED else 0
+            continue
+        context = _page_context(subject, rest, pairs, index, shown, sitename)
         stem = top + name
         folder = stem.rpartition("/")[0]
         if folder not in made:
@@ -231,7 +246,9 @@ def write_entity_pages(triples: Iterable[Triple], site_dir: Path, base: str,
         classes=tuple(sorted(index.classes.items())),
         places=tuple(sorted(index.places, key=lambda p: (p[1].casefold(), p[0]))),
         files=files, sums=sums, reused=reused, rendered=files // 4 - reused,
-        record_file=reuse.pending if record is not None and record.save(reuse.pending) else None,
+        record_file=reuse.pending if record is not None and shares == 1
+        and record.save(reuse.pending) else None,
+        record=record if shares > 1 else None,
     )
 
 

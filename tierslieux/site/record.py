@@ -108,17 +108,19 @@ class SiteRecord:
 
     def save(self, path: Path) -> bool:
         """Write the record at ``path`` (atomically, one line at a time: no copy of the whole
-        in memory); False, and nothing left there, when it cannot be written."""
+        in memory), its entities in name order (the same whether the site was written in one
+        pass or in shares); False, and nothing left there, when it cannot be written."""
         digest = hashlib.sha256()
-        for name, entry in self.entities.items():
-            digest.update(f"{name}\t{entry}\n".encode("utf-8"))
+        names = sorted(self.entities)
+        for name in names:
+            digest.update(f"{name}\t{self.entities[name]}\n".encode("utf-8"))
         head = json.dumps({"format": FORMAT, "setup": self.setup, "sha256": digest.hexdigest()})
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as out:
                 out.write(head.encode("ascii") + b"\n")
-                out.writelines(f"{name}\t{entry}\n".encode("utf-8")
-                               for name, entry in self.entities.items())
+                out.writelines(f"{name}\t{self.entities[name]}\n".encode("utf-8")
+                               for name in names)
             os.replace(tmp, path)
         except OSError as exc:
             log.debug("site record not written at %s: %s", path, exc)
