@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
