@@ -69,6 +69,9 @@ def run(tree: Path, store: Path) -> dict:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":  # before the options the parent needs
+        child(sys.argv[2])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True,
                         help="a store, e.g. bench/run.py's store-sample-2000.sqlite (copied)")
@@ -76,11 +79,7 @@ def main() -> None:
     parser.add_argument("--b", type=Path, default=Path("."), help="tree B (this one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-pages"))
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.child)
-        return
     args.work.mkdir(parents=True, exist_ok=True)
     store = args.work / args.store.name
     if not store.exists():
