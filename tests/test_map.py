@@ -668,3 +668,26 @@ def test_large_real_pages_map_to_valid_n_triples(name: str, mapper: Mapper) -> N
     document = "\n".join(mapped.triples) + "\n"
     assert len(set(ox.parse(document.encode(), format=ox.RdfFormat.N_TRIPLES))) == len(
         mapped.triples)
+
+
+@pytest.mark.parametrize("name", ["frwiki_Berlin.wiki", "enwiki_Germany.wiki", None])
+def test_the_map_stages_lines_are_canonical_and_taken_as_they_are(
+        name: str | None, mapper: Mapper, sample_mapped: dict[str, MappedPage]) -> None:
+    """``MappedPage.triples`` from the map stage are TermLines, which ``canonical_lines``
+    passes through unchecked: they must be what its checked path makes of them (distinct,
+    in line order, each ``<s> <p> o .``), on big real pages and on every sample page."""
+    from tierslieux.model.lines import canonical_lines
+    from tierslieux.model.rdf import TermLines
+
+    if name is None:
+        pages = list(sample_mapped.values())
+    else:
+        path = Path(__file__).parent / "data" / "wikipedia" / name
+        pages = [mapper.map_page(parse_page(stored_page(path.read_text(encoding="utf-8"),
+                                                        title="Grand")))]
+    for mapped in pages:
+        assert isinstance(mapped.triples, TermLines)
+        assert canonical_lines(mapped.triples) is mapped.triples
+        assert canonical_lines(tuple(mapped.triples)) == list(mapped.triples)  # the check
+        assert canonical_lines(list(reversed(mapped.triples))) == list(mapped.triples)
+    assert sum(len(mapped.triples) for mapped in pages) > 1000

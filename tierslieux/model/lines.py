@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 
 from tierslieux.errors import ValidationError
-from tierslieux.model.rdf import IRI_TOKEN, LITERAL_TOKEN, Triple
+from tierslieux.model.rdf import IRI_TOKEN, LITERAL_TOKEN, TermLines, Triple
 
 #: a whole N-Triples statement without blank nodes (the contract of MappedPage.triples)
 _STATEMENT = re.compile(
@@ -104,10 +104,10 @@ def canonical_lines(lines: Iterable[str]) -> list[str] | SortedLines:
     Lines already in that form (what the map stage writes) are kept as they are; others are
     re-spaced. Empty lines are skipped. A line that is not an N-Triples statement, or that has a
     blank node, raises ValidationError naming it. Terms of lines in the one-space form are not
-    checked here: the parse-back of the written files does that. SortedLines are returned as
-    they are: whoever made them vouches for their form.
+    checked here: the parse-back of the written files does that. SortedLines and TermLines (the
+    map stage's) are returned as they are: whoever made them vouches for their form.
     """
-    if isinstance(lines, SortedLines):
+    if isinstance(lines, (SortedLines, TermLines)):
         return lines
     if isinstance(lines, (list, tuple)) and all(map(operator.lt, lines, islice(lines, 1, None))):
         ordered = list(lines)  # already distinct and in line order (what the map stage gives)

@@ -162,6 +162,16 @@ def term_line(s: str, p: str, o: str) -> str:
     return f"{iri_ref(s)} {iri_ref(p)} {iri_ref(o)} ."
 
 
+class TermLines(tuple):
+    """The lines of ``term_lines`` as a tuple (what ``MappedPage.triples`` holds after the
+    map stage): distinct, in line order, and each ``<s> <p> o .`` by construction (its IRIs
+    checked by ``iri_ref``, its literals written by the token functions above, which escape
+    every newline), so ``lines.canonical_lines`` takes them as they are, without checking
+    their order and form again."""
+
+    __slots__ = ()
+
+
 def term_lines(triples: Iterable[tuple[str, str, str]]) -> list[str]:
     """The distinct canonical lines of statements of fast terms, in line order (what
     ``sorted({term_line(*t) for t in triples})`` gives, with the IRI lookups inlined)."""

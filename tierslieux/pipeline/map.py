@@ -23,7 +23,14 @@ from rdflib import Literal, URIRef
 
 from tierslieux.model.clean import find_closure, fold, plain_text
 from tierslieux.model.iri import IRI_LIMIT, clean_text, is_iri, page_address, slugify
-from tierslieux.model.rdf import DEFAULT_BASE_IRI, int_token, literal_term, term_lines, text_token
+from tierslieux.model.rdf import (
+    DEFAULT_BASE_IRI,
+    TermLines,
+    int_token,
+    literal_term,
+    term_lines,
+    text_token,
+)
 from tierslieux.model.records import Issue, MappedPage, ParsedPage, SiteInfo, Template
 from tierslieux.ontology.rules import IgnoredTemplate, Mapping, TemplateRule
 from tierslieux.pipeline.iris import IriRules
@@ -85,7 +92,7 @@ class Mapper:
             page_id=rev.page_id,
             rev_id=rev.rev_id,
             title=rev.title,
-            triples=tuple(term_lines(job.triples)),
+            triples=TermLines(term_lines(job.triples)),
             issues=tuple(sorted(set(map(_clean_issue, job.issues)), key=lambda i: (
                 i.severity, i.field, i.original, i.message, i.kept))),
         )
