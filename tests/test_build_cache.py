@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import filecmp
 import gzip
-import os
 import shutil
 from pathlib import Path
 
@@ -313,35 +312,6 @@ def test_writers_in_worker_processes_write_the_same_bytes(store: Path, tmp_path:
     assert sorted(share for _, share in calls) == ["((0, 2),)", "((1, 2),)"]
     assert str(os.getpid()) not in {pid for pid, _ in calls}
     assert different_files(tmp_path / "inline", tmp_path / "forked") == []
-
-
-def test_a_big_build_loads_the_geography_once_before_the_workers_fork(
-        store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From PRELOAD_FROM pages to parse, the main process loads the official geography before
-    forking its workers, which then share it; below, each worker loads it on its first page
-    with a record. The release is the same either way."""
-    from tierslieux import geography as geo_module
-    from tierslieux.runner import build as build_module
-
-    loads = tmp_path / "loads"
-    loader = geo_module.Geography.__init__
-
-    def recording(self, data) -> None:
-        with open(loads, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        loader(self, data)
-
-    monkeypatch.setattr(geo_module.Geography, "__init__", recording)
-    seen = {}
-    for name, threshold in (("workers", 10**9), ("preloaded", 1)):
-        monkeypatch.setattr(geo_module, "_LOADED", {})  # as in a new process
-        monkeypatch.setattr(build_module, "PRELOAD_FROM", threshold)
-        loads.write_text("")
-        build(store, tmp_path / name, BuildOptions(workers=2, cache=False))
-        seen[name] = loads.read_text().split()
-    assert seen["preloaded"] == [str(os.getpid())]  # once, here, shared by the workers
-    assert seen["workers"] and str(os.getpid()) not in seen["workers"]
-    assert different_files(tmp_path / "workers", tmp_path / "preloaded") == []
 
 
 def test_a_big_build_says_what_it_does_after_the_pages(store: Path, tmp_path: Path,

@@ -138,12 +138,6 @@ class Geography:
         return self._members.get(siren, ())
 
     # ------------------------------------------------------------------ indexes
-    def index(self) -> Geography:
-        """Every index the resolver makes on first use, made now (and ``self``): processes
-        forked after share them instead of each making them."""
-        self.postcodes, self.names, self.members("")  # noqa: B018 - made on first use
-        return self
-
     @property
     def postcodes(self) -> dict[str, list[str]]:
         """Postcode -> codes of the current communes and arrondissements that have it (a

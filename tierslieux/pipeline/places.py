@@ -82,13 +82,6 @@ def level_of(unit: Unit) -> str:
     return TL[f"level-{unit.level}"]
 
 
-def preload() -> None:
-    """Load the official geography and its indexes now, as the first page with a record
-    would (``GeographyStep.geo``): worker processes forked after share them instead of each
-    loading them (about 0.2 s of CPU each)."""
-    geo_data.geography().index()
-
-
 class GeographyStep:
     """Applies the geography to one page's triples (see the module docstring)."""
 

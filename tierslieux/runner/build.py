@@ -108,10 +108,6 @@ Progress = Callable[[int, int], None]
 CHUNK_PAGES = 8
 #: below this many pages to parse (and runs to write), a build stays in one process
 PARALLEL_FROM = 64
-#: from this many pages to parse, the official geography is loaded before the workers fork
-#: (each would load it on its first page with a record, about 0.2 s of CPU); with fewer,
-#: they may not all need it, and the main process would make them wait
-PRELOAD_FROM = 256
 
 
 @dataclass(frozen=True)
@@ -283,7 +279,6 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         # the merges and the SHACL check of a big release
         workers = options.workers or ((os.cpu_count() or 1) if len(listing) >= PARALLEL_FROM
                                       else 1)
-        _preload(workers, options, len(todo))
         shared = tasks.Shared(str(store_path), str(cache.path), mapper, checker)
         stack.callback(shared.close)
         pool = stack.enter_context(open_engine(options.cluster, workers, shared))
@@ -292,15 +287,6 @@ def build(store_path: str | Path, out_dir: str | Path, options: BuildOptions = B
         clock.mark("pages")
         return _finish(pool, cache, plan, options, runs, checker, clock, stack, out_dir,
                        parsed=len(todo))
-
-
-def _preload(workers: int, options: BuildOptions, pages: int) -> None:
-    """Load the official geography before the local workers fork (they share it) when they
-    have ``pages`` (at least PRELOAD_FROM) to parse and map."""
-    if workers > 1 and not options.cluster and pages >= PRELOAD_FROM:
-        from tierslieux.pipeline.places import preload
-
-        preload()
 
 
 def _finish(pool: Engine, cache: BuildCache, plan: _Plan, options: BuildOptions,

@@ -363,7 +363,6 @@ def build_from_dump(dump: str | Path, state: str | Path, out_dir: str | Path,
         runs = builder._run_names(listing, plan_.version)
         workers = options.workers or ((os.cpu_count() or 1)
                                       if len(listing) >= builder.PARALLEL_FROM else 1)
-        builder._preload(workers, options, parsed)
         shared = replace(found.shared, cache_path=str(cache.path), mapper=mapper,
                          checker=checker)
         pool = stack.enter_context(open_engine(options.cluster, workers, shared))
