@@ -112,11 +112,12 @@ def merged_runs(folder: Path, runs: dict[str, list[str]]) -> RunSet:
     return merged
 
 
-def release(folder: Path, runs: dict[str, list[str]]) -> tuple[bytes, bytes, tuple]:
+def release(folder: Path, runs: dict[str, list[str]], tables_aside=None
+            ) -> tuple[bytes, bytes, tuple]:
     """What the build makes of the runs ``runs`` (``merged_runs``): the folded merged files
     and the rows."""
     merged = merged_runs(folder, runs)
-    rows = fold_labels(merged)
+    rows = fold_labels(merged, tables_aside)
     lines_path, triples_path = merged.merged_paths()
     out = lines_path.read_bytes(), triples_path.read_bytes(), rows
     assert merged.count == out[0].count(b"\n")
@@ -149,6 +150,39 @@ def test_a_rebuild_folds_as_the_whole_fold(tmp_path: Path, case: str,
     assert got == expected(runs), case
     assert got[2]  # the rows name pages
     assert all(row.page_title for row in got[2])
+
+
+def test_the_page_tables_made_aside_give_the_whole_fold(tmp_path: Path) -> None:
+    """The build makes the fold's page tables in a worker beside the pass that decides
+    (``tables_aside``): the same files, rows and kept fold as one pass, asked for once, when
+    every subject is decided again and the fold is kept; a rebuild from the kept fold does
+    not ask."""
+    from concurrent.futures import Future
+
+    asked: list[Path] = []
+
+    def aside(path: Path) -> Future:
+        asked.append(path)
+        future: Future = Future()
+        future.set_result(labels.file_page_tables(path))
+        return future
+
+    runs = {"a": UNCHANGED, "b": BEFORE} | {f"bg{n}": background(n) for n in range(6)}
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    assert release(one, runs) == release(two, runs, aside) == expected(runs)
+    assert [(path.parent, path.suffix) for path in asked] == [(two, ".triples")]  # merged
+
+    def kept_fold(folder: Path) -> dict:
+        data = json.loads(labelstate._path(folder).read_text(encoding="utf-8"))
+        return {key: data[key] for key in ("folds", "pages", "titles")}
+
+    assert kept_fold(one) == kept_fold(two)
+    assert kept_fold(two)["pages"] and kept_fold(two)["titles"] and kept_fold(two)["folds"]
+    runs = {n: ls for n, ls in runs.items() if n != "b"} | {"b2": AFTER["the page renamed"]}
+    assert release(two, runs, aside) == expected(runs)
+    assert len(asked) == 1
 
 
 def test_the_cases_change_the_rows(tmp_path: Path) -> None:

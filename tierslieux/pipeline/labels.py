@@ -46,7 +46,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -394,13 +394,24 @@ def _pages(folds: dict[str, SubjectFold], chunks: Callable[[], Iterable[bytes]]
     return page_of, {p: max(tokens) for p, tokens in titles.items() if p in wanted}
 
 
-def fold_labels(release: RunSet) -> tuple[Issue, ...]:
+def file_page_tables(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """``page_tables`` of a merged triple-order file."""
+    return page_tables(lambda: _chunks(path))
+
+
+def fold_labels(release: RunSet, tables_aside: Callable[[Path], Future] | None = None
+                ) -> tuple[Issue, ...]:
     """Fold the labels of the merged release in place (both merged files of ``release``,
     which the build has materialised) and return the quality.csv rows of every fold (those
     of this pass and those the pages made). The decisions are made again only for the
     subjects the changed lines touch when the last build's fold and the kept merge's changes
     allow it (``labelstate.py``), else for every subject; the fold is kept for the next build
-    when the merged file is the kept merge."""
+    when the merged file is the kept merge.
+
+    ``tables_aside(path)``, when given, starts ``file_page_tables(path)`` elsewhere (a
+    worker) and gives its future: when every subject is decided again and the fold is kept,
+    the page tables it needs are then read beside the pass that decides (two reads of the
+    file, one of the labels)."""
     from tierslieux.pipeline import labelstate
 
     lines_path, triples_path = release.merged_paths()
@@ -414,8 +425,12 @@ def fold_labels(release: RunSet) -> tuple[Issue, ...]:
         except labelstate.Unusable:
             state = None
     if state is None:
+        aside = tables_aside(triples_path) if tables_aside is not None and kept else None
         folds = plan_statements(_watched(_grep(_chunks(triples_path), _KEY_MARKS)))
-        tables = page_tables(lambda: _chunks(triples_path)) if folds or kept else ({}, {})
+        if aside is not None:
+            tables = aside.result()
+        else:
+            tables = file_page_tables(triples_path) if folds or kept else ({}, {})
         state = labelstate.KeptFold(folds, *tables)
     if kept is not None:
         labelstate.save(release.folder, kept, state)

@@ -304,7 +304,8 @@ def _finish(pool: Engine, cache: BuildCache, plan: _Plan, options: BuildOptions,
     stack.callback(release.forget_merged)
     cache.forget_gone()  # the kept merge is that of the results the cache holds
     # one rdfs:label per entity and language across pages (pipeline/labels.py)
-    collected = replace(collected, notes=fold_labels(release))
+    collected = replace(collected, notes=fold_labels(
+        release, lambda path: pool.submit(tasks.page_tables, str(path))))  # in a worker
     clock.mark("merge")
     shacl = start_shacl(pool, cache, plan.version, checker, release, collected.unresolved,
                         collected.flags)

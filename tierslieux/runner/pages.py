@@ -128,6 +128,13 @@ def write_run(state: Shared, run_dir: str, name: str, page_ids: Sequence[int]) -
     return name
 
 
+def page_tables(_state: Shared, triples_path: str) -> tuple[dict, dict]:
+    """The label fold's page tables of a merged triple-order file (``labels.fold_labels``)."""
+    from tierslieux.pipeline.labels import file_page_tables
+
+    return file_page_tables(Path(triples_path))
+
+
 def materialize_run(_state: Shared, run_dir: str, names: Sequence[str], order: str,
                     pages: Mapping[int, str] | None = None, cache_path: str | None = None
                     ) -> Any:
