@@ -410,8 +410,8 @@ def fold_labels(release: RunSet, tables_aside: Callable[[Path], Future] | None =
 
     ``tables_aside(path)``, when given, starts ``file_page_tables(path)`` elsewhere (a
     worker) and gives its future: when every subject is decided again and the fold is kept,
-    the page tables it needs are then read beside the pass that decides (two reads of the
-    file, one of the labels)."""
+    the page tables it needs (two reads of the file) are then made beside the pass over the
+    labels that decides."""
     from tierslieux.pipeline import labelstate
 
     lines_path, triples_path = release.merged_paths()
