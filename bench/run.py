@@ -176,14 +176,12 @@ def warm_up(env: dict | None = None) -> None:
     reference's extract has none) and read the imports of a build once, so that the first
     measured build of a fresh machine does not pay for it (seen: 15.4 against 10.5 CPU
     seconds for the same build, cold then warm)."""
-    code = ("import compileall, pathlib, tierslieux, tierslieux.runner.build as b, rdflib, "
-            "pyoxigraph, mwparserfromhell; "
-            "compileall.compile_dir(pathlib.Path(tierslieux.__file__).parent, quiet=2)")
-    legacy = code.replace("tierslieux.runner.build", "tierslieux.pipeline.build")
-    environ = {**os.environ, **(env or {})}
-    if subprocess.run([sys.executable, "-c", code], env=environ,
-                      capture_output=True).returncode != 0:  # the reference: pipeline/build
-        subprocess.run([sys.executable, "-c", legacy], env=environ, check=True)
+    code = ("import compileall, pathlib, rdflib, pyoxigraph, mwparserfromhell, tierslieux\n"
+            "try:\n    import tierslieux.runner.build\n"
+            "except ImportError:  # the reference commit had it in pipeline/ (as child)\n"
+            "    import tierslieux.pipeline.build\n"
+            "compileall.compile_dir(pathlib.Path(tierslieux.__file__).parent, quiet=2)\n")
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, **(env or {})}, check=True)
 
 
 def child(kind: str, *args: str) -> None:
